@@ -1,0 +1,265 @@
+package io.skein.coordinator.http;
+
+import static org.apache.pekko.http.javadsl.server.Directives.*;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ArrayNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.skein.coordinator.job.InputLines;
+import io.skein.coordinator.job.JobService;
+import io.skein.coordinator.store.JobInfo;
+import io.skein.coordinator.store.JobStore.InputRow;
+import io.skein.protocol.spec.SpecException;
+import io.skein.protocol.spec.SpecParser;
+import java.io.BufferedReader;
+import java.io.StringReader;
+import java.util.ArrayList;
+import java.util.Iterator;
+import java.util.LinkedHashSet;
+import java.util.List;
+import java.util.Set;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionException;
+import java.util.concurrent.CompletionStage;
+import org.apache.pekko.actor.typed.ActorSystem;
+import org.apache.pekko.http.javadsl.model.ContentType;
+import org.apache.pekko.http.javadsl.model.ContentTypes;
+import org.apache.pekko.http.javadsl.model.HttpCharsets;
+import org.apache.pekko.http.javadsl.model.HttpEntities;
+import org.apache.pekko.http.javadsl.model.HttpEntity;
+import org.apache.pekko.http.javadsl.model.HttpRequest;
+import org.apache.pekko.http.javadsl.model.HttpResponse;
+import org.apache.pekko.http.javadsl.model.MediaTypes;
+import org.apache.pekko.http.javadsl.model.Multipart;
+import org.apache.pekko.http.javadsl.model.StatusCodes;
+import org.apache.pekko.http.javadsl.model.headers.Location;
+import org.apache.pekko.http.javadsl.server.ExceptionHandler;
+import org.apache.pekko.http.javadsl.server.PathMatchers;
+import org.apache.pekko.http.javadsl.server.RejectionHandler;
+import org.apache.pekko.http.javadsl.server.Route;
+import org.apache.pekko.http.javadsl.unmarshalling.Unmarshaller;
+import org.apache.pekko.stream.Materializer;
+import org.apache.pekko.util.ByteString;
+
+/**
+ * The jobs resource: submit ({@code POST /jobs}, JSON or multipart YAML spec plus JSONL records),
+ * list, status, results and errors as NDJSON streams, and cancel. Every error is
+ * {@code application/problem+json} naming what was wrong.
+ */
+public final class JobRoutes {
+
+  private static final ObjectMapper JSON = new ObjectMapper();
+  static final ContentType.WithFixedCharset NDJSON =
+      ContentTypes.create(MediaTypes.applicationWithFixedCharset("x-ndjson", HttpCharsets.UTF_8));
+  private static final long STRICT_TIMEOUT_MS = 60_000;
+
+  private final JobService jobs;
+  private final Materializer materializer;
+
+  public JobRoutes(ActorSystem<?> system, JobService jobs) {
+    this.jobs = jobs;
+    this.materializer = Materializer.matFromSystem(system);
+  }
+
+  public Route route() {
+    Route jobRoutes = pathPrefix("jobs", () -> concat(
+        pathEnd(() -> concat(
+            post(() -> extractRequest(this::submit)),
+            get(this::list))),
+        pathPrefix(PathMatchers.segment(), this::job)));
+    Route health = path("health", () -> get(() -> complete(HttpResponse.create()
+        .withEntity(HttpEntities.create(ContentTypes.APPLICATION_JSON, "{\"status\":\"ok\"}")))));
+    return handleExceptions(exceptions(), () -> handleRejections(rejections(), () -> concat(jobRoutes, health)));
+  }
+
+  private Route job(String id) {
+    return concat(
+        pathEnd(() -> get(() -> status(id))),
+        path("results", () -> get(() -> parameterOptional("annotated", a -> rows(id, true, a.orElse("false"))))),
+        path("errors", () -> get(() -> parameterOptional("annotated", a -> rows(id, false, a.orElse("false"))))),
+        path("cancel", () -> post(() -> cancel(id))));
+  }
+
+  private Route submit(HttpRequest request) {
+    HttpEntity entity = request.entity();
+    String mediaType = entity.getContentType().mediaType().toString();
+    CompletionStage<JobService.Submission> parsed;
+    if (mediaType.startsWith("multipart/form-data")) {
+      parsed = multipart(entity);
+    } else if (mediaType.equals("application/json")) {
+      parsed = strict(entity).thenApply(JobRoutes::jsonSubmission);
+    } else if (mediaType.contains("yaml") || mediaType.startsWith("text/plain")) {
+      parsed = strict(entity).thenApply(text -> new JobService.Submission(SpecParser.readTree(text), null, null, null));
+    } else {
+      return complete(Problems.of(StatusCodes.UNSUPPORTED_MEDIA_TYPE,
+          "send the job as application/json {\"spec\": ..., \"records\": [...]}, as multipart/form-data with parts `spec`"
+              + " (YAML or JSON) and `records` (JSONL), or as a YAML spec alone; got " + mediaType));
+    }
+    CompletionStage<HttpResponse> response = parsed.thenCompose(jobs::submit).thenApply(job ->
+        HttpResponse.create().withStatus(StatusCodes.CREATED)
+            .addHeader(Location.create("/jobs/" + job.id()))
+            .withEntity(HttpEntities.create(ContentTypes.APPLICATION_JSON, JSON.createObjectNode().put("id", job.id()).toString())));
+    return completeWithFuture(response.exceptionally(JobRoutes::problem));
+  }
+
+  private CompletionStage<String> strict(HttpEntity entity) {
+    return entity.toStrict(STRICT_TIMEOUT_MS, materializer).thenApply(s -> s.getData().utf8String());
+  }
+
+  private static JobService.Submission jsonSubmission(String text) {
+    JsonNode body;
+    try {
+      body = JSON.readTree(text);
+    } catch (Exception e) {
+      String why = e instanceof com.fasterxml.jackson.core.JsonProcessingException p
+          ? p.getOriginalMessage() + " at line " + p.getLocation().getLineNr() + ", column " + p.getLocation().getColumnNr()
+          : e.getMessage();
+      throw new SpecException("", "malformed JSON request body: " + why);
+    }
+    if (body == null || !body.isObject() || !body.has("spec")) {
+      throw new SpecException("spec", "missing: send {\"spec\": {...}, \"records\": [...]}");
+    }
+    JsonNode spec = body.get("spec").isTextual() ? SpecParser.readTree(body.get("spec").asText()) : body.get("spec");
+    Set<String> fields = new LinkedHashSet<>();
+    Iterator<InputRow> inputs = null;
+    if (body.has("records")) {
+      if (!body.get("records").isArray()) {
+        throw new SpecException("records", "must be a list of JSON objects");
+      }
+      List<JsonNode> records = new ArrayList<>();
+      body.get("records").forEach(records::add);
+      inputs = InputLines.fromRecords(records, fields);
+    }
+    return new JobService.Submission(spec, inputs, fields, null);
+  }
+
+  private CompletionStage<JobService.Submission> multipart(HttpEntity entity) {
+    return Unmarshaller.entityToMultipartFormData().unmarshal(entity, materializer)
+        .thenCompose(form -> form.toStrict(STRICT_TIMEOUT_MS, materializer))
+        .thenApply(form -> {
+          String spec = null;
+          String records = null;
+          for (Multipart.FormData.BodyPart.Strict part : form.getStrictParts()) {
+            String text = part.getEntity().getData().utf8String();
+            switch (part.getName()) {
+              case "spec" -> spec = text;
+              case "records" -> records = text;
+              default -> throw new SpecException(part.getName(), "unknown part: send `spec` (YAML or JSON) and `records` (JSONL)");
+            }
+          }
+          if (spec == null) {
+            throw new SpecException("spec", "missing: the multipart request needs a `spec` part (YAML or JSON)");
+          }
+          Set<String> fields = new LinkedHashSet<>();
+          Iterator<InputRow> inputs = records == null ? null
+              : InputLines.fromJsonl(new BufferedReader(new StringReader(records)), fields);
+          return new JobService.Submission(SpecParser.readTree(spec), inputs, fields, null);
+        });
+  }
+
+  private Route list() {
+    return completeWithFuture(jobs.jobs().thenApply(all -> {
+      ArrayNode array = JSON.createArrayNode();
+      all.forEach(j -> array.add(JobJson.status(j)));
+      return json(JSON.createObjectNode().set("jobs", array));
+    }).exceptionally(JobRoutes::problem));
+  }
+
+  private Route status(String id) {
+    return completeWithFuture(jobs.job(id).thenApply(job -> job
+        .map(j -> json(JobJson.status(j)))
+        .orElseGet(() -> Problems.notFound("no job `" + id + "`"))).exceptionally(JobRoutes::problem));
+  }
+
+  private Route rows(String id, boolean ok, String annotated) {
+    boolean withDetail = annotated.equals("true") || annotated.equals("1");
+    return completeWithFuture(jobs.job(id).thenApply(job -> {
+      if (job.isEmpty()) {
+        return Problems.notFound("no job `" + id + "`");
+      }
+      var source = jobs.rows(id, ok, withDetail).map(line -> ByteString.fromString(line + "\n"));
+      return HttpResponse.create().withEntity(HttpEntities.createChunked(NDJSON, source));
+    }).exceptionally(JobRoutes::problem));
+  }
+
+  private Route cancel(String id) {
+    CompletionStage<HttpResponse> response = jobs.job(id).thenCompose(job -> {
+      if (job.isEmpty()) {
+        return CompletableFuture.completedFuture(Problems.notFound("no job `" + id + "`"));
+      }
+      if (job.get().state().isTerminal() && job.get().state() != io.skein.protocol.JobProtocol.JobState.CANCELLED) {
+        return CompletableFuture.completedFuture(Problems.of(StatusCodes.CONFLICT,
+            "job `" + id + "` has already " + job.get().state().wireName()));
+      }
+      return jobs.cancel(id).thenCompose(done -> jobs.job(id)).thenApply(j -> json(JobJson.status(j.orElseThrow())));
+    });
+    return completeWithFuture(response.exceptionally(JobRoutes::problem));
+  }
+
+  private static HttpResponse json(JsonNode body) {
+    return HttpResponse.create().withEntity(HttpEntities.create(ContentTypes.APPLICATION_JSON, body.toString()));
+  }
+
+  /** Maps a failure to a problem: bad specs and records are 400, oversized requests 413. */
+  static HttpResponse problem(Throwable error) {
+    Throwable e = error;
+    while ((e instanceof CompletionException || e instanceof java.util.concurrent.ExecutionException) && e.getCause() != null) {
+      e = e.getCause();
+    }
+    if (e instanceof SpecException spec) {
+      return Problems.of(StatusCodes.BAD_REQUEST, "the job cannot run: " + spec.getMessage(), spec.errors());
+    }
+    if (e instanceof org.apache.pekko.http.scaladsl.model.EntityStreamSizeException size) {
+      return Problems.of(StatusCodes.PAYLOAD_TOO_LARGE, "the request is larger than this server accepts ("
+          + size.limit() + " bytes); raise skein.http.max-request-size or split the job");
+    }
+    if (e instanceof org.apache.pekko.http.scaladsl.model.IllegalRequestException
+        || e instanceof org.apache.pekko.http.scaladsl.unmarshalling.Unmarshaller.UnsupportedContentTypeException) {
+      return Problems.of(StatusCodes.BAD_REQUEST, e.getMessage());
+    }
+    if (e instanceof org.apache.pekko.pattern.StatusReply.ErrorMessage msg) {
+      return Problems.of(StatusCodes.CONFLICT, msg.getMessage());
+    }
+    return Problems.of(StatusCodes.INTERNAL_SERVER_ERROR, "internal error: " + e);
+  }
+
+  private static ExceptionHandler exceptions() {
+    return ExceptionHandler.newBuilder().matchAny(e -> complete(problem(e))).build();
+  }
+
+  private static RejectionHandler rejections() {
+    return RejectionHandler.defaultHandler().mapRejectionResponse(response -> {
+      if (response.entity().getContentType().mediaType().toString().equals("application/problem+json")) {
+        return response;
+      }
+      String detail = response.entity() instanceof HttpEntity.Strict s ? s.getData().utf8String() : response.status().reason();
+      return Problems.of(response.status(), detail);
+    });
+  }
+
+  /** The JSON shape of a job's status. */
+  static final class JobJson {
+    static ObjectNode status(JobInfo j) {
+      ObjectNode n = JSON.createObjectNode();
+      n.put("id", j.id());
+      n.put("name", j.name());
+      n.put("state", j.state().wireName());
+      if (j.reason() != null) {
+        n.put("reason", j.reason());
+      }
+      n.put("total", j.total());
+      n.put("succeeded", j.counts().succeeded());
+      n.put("failed", j.counts().failed());
+      n.put("in_flight", j.state().isTerminal() ? 0 : j.inFlight());
+      n.put("calls", j.counts().calls());
+      n.put("tokens", j.counts().tokens());
+      n.put("created_at", java.time.Instant.ofEpochMilli(j.createdAt()).toString());
+      n.put("updated_at", java.time.Instant.ofEpochMilli(j.updatedAt()).toString());
+      if (j.finishedAt() != null) {
+        n.put("finished_at", java.time.Instant.ofEpochMilli(j.finishedAt()).toString());
+      }
+      return n;
+    }
+  }
+}

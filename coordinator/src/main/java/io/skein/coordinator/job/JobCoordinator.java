@@ -1,0 +1,364 @@
+package io.skein.coordinator.job;
+
+import io.skein.coordinator.store.JobInfo;
+import io.skein.coordinator.store.JobInfo.Counts;
+import io.skein.coordinator.store.JobStore;
+import io.skein.protocol.JobProtocol;
+import io.skein.protocol.JobProtocol.Cancel;
+import io.skein.protocol.JobProtocol.Command;
+import io.skein.protocol.JobProtocol.Dispatched;
+import io.skein.protocol.JobProtocol.Event;
+import io.skein.protocol.JobProtocol.JobEnded;
+import io.skein.protocol.JobProtocol.JobStarted;
+import io.skein.protocol.JobProtocol.JobState;
+import io.skein.protocol.JobProtocol.Progress;
+import io.skein.protocol.JobProtocol.Start;
+import io.skein.protocol.RecordProtocol;
+import io.skein.protocol.RecordProtocol.RecordOutcome;
+import io.skein.worker.entity.RecordWorker;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.Set;
+import org.apache.pekko.Done;
+import org.apache.pekko.actor.typed.ActorRef;
+import org.apache.pekko.actor.typed.ActorSystem;
+import org.apache.pekko.actor.typed.Behavior;
+import org.apache.pekko.actor.typed.SupervisorStrategy;
+import org.apache.pekko.actor.typed.javadsl.ActorContext;
+import org.apache.pekko.actor.typed.javadsl.Behaviors;
+import org.apache.pekko.actor.typed.javadsl.TimerScheduler;
+import org.apache.pekko.cluster.sharding.typed.javadsl.ClusterSharding;
+import org.apache.pekko.cluster.sharding.typed.javadsl.Entity;
+import org.apache.pekko.cluster.sharding.typed.javadsl.EntityTypeKey;
+import org.apache.pekko.pattern.StatusReply;
+import org.apache.pekko.persistence.typed.PersistenceId;
+import org.apache.pekko.persistence.typed.RecoveryCompleted;
+import org.apache.pekko.persistence.typed.javadsl.CommandHandler;
+import org.apache.pekko.persistence.typed.javadsl.Effect;
+import org.apache.pekko.persistence.typed.javadsl.EventHandler;
+import org.apache.pekko.persistence.typed.javadsl.EventSourcedBehavior;
+import org.apache.pekko.persistence.typed.javadsl.RetentionCriteria;
+import org.apache.pekko.persistence.typed.javadsl.SignalHandler;
+
+/**
+ * One job's life, as a sharded event-sourced entity keyed by job id. It keeps at most W records in
+ * flight, sending each an idempotent {@code Ensure}, and counts their outcomes (duplicates are
+ * ignored). It never journals per record: {@code Dispatched(upTo)} is persisted before records
+ * below it are sent, {@code Progress(low)} once a second; on recovery it asks the results ledger
+ * which records in {@code [low, upTo)} have ended and re-sends the rest. Records it has not heard
+ * from for a while get another {@code Ensure}, so a record stopped by a handoff or a failed
+ * persist never leaves the job hanging.
+ */
+public final class JobCoordinator extends EventSourcedBehavior<Command, Event, CoordinatorState> {
+
+  public static final EntityTypeKey<Command> ENTITY_TYPE_KEY = EntityTypeKey.create(Command.class, "Job");
+
+  /** {@code ensureInterval}: how long a record may stay silent before it is sent Ensure again. */
+  public record Deps(JobStore store, java.util.function.Consumer<String> onEnded, Duration tick, Duration ensureInterval) {}
+
+  private record JobLoaded(Optional<JobInfo> job, Throwable error) implements Command {}
+
+  private record LedgerLoaded(Set<Long> finished, Counts counts, Throwable error) implements Command {}
+
+  private record RecordDone(RecordOutcome outcome) implements Command {}
+
+  private record FinalCounts(Counts counts, JobState state, String reason, Throwable error) implements Command {}
+
+  private enum Fill implements Command { INSTANCE }
+
+  private enum Tick implements Command { INSTANCE }
+
+  public static void init(ActorSystem<?> system, Deps deps) {
+    ClusterSharding.get(system).init(Entity.of(ENTITY_TYPE_KEY, ctx -> create(ctx.getEntityId(), deps)));
+  }
+
+  public static Behavior<Command> create(String jobId, Deps deps) {
+    return Behaviors.setup(ctx -> Behaviors.withTimers(timers -> new JobCoordinator(ctx, timers, jobId, deps)));
+  }
+
+  private final ActorContext<Command> context;
+  private final TimerScheduler<Command> timers;
+  private final String jobId;
+  private final Deps deps;
+  private final ClusterSharding sharding;
+  private final ActorRef<RecordOutcome> outcomes;
+
+  // Runtime view, rebuilt from the journal and the ledger; never persisted.
+  private boolean ready;
+  private boolean loading;
+  private boolean finishing;
+  private final List<ActorRef<StatusReply<Done>>> waitingForStart = new ArrayList<>();
+  private long low;
+  private long sentUpTo;
+  private final Set<Long> endedAhead = new HashSet<>();
+  private final Map<Long, Long> inFlight = new HashMap<>();
+  private Counts counts = Counts.ZERO;
+  private boolean dirty;
+
+  private JobCoordinator(ActorContext<Command> context, TimerScheduler<Command> timers, String jobId, Deps deps) {
+    super(PersistenceId.of(ENTITY_TYPE_KEY.name(), jobId),
+        SupervisorStrategy.restartWithBackoff(Duration.ofMillis(200), Duration.ofSeconds(10), 0.2));
+    this.context = context;
+    this.timers = timers;
+    this.jobId = jobId;
+    this.deps = deps;
+    this.sharding = ClusterSharding.get(context.getSystem());
+    this.outcomes = context.messageAdapter(RecordOutcome.class, RecordDone::new);
+  }
+
+  @Override
+  public CoordinatorState emptyState() {
+    return CoordinatorState.EMPTY;
+  }
+
+  @Override
+  public EventHandler<CoordinatorState, Event> eventHandler() {
+    return (state, event) -> state.apply(event);
+  }
+
+  @Override
+  public RetentionCriteria retentionCriteria() {
+    return RetentionCriteria.snapshotEvery(500, 2);
+  }
+
+  @Override
+  public SignalHandler<CoordinatorState> signalHandler() {
+    return newSignalHandlerBuilder().onSignal(RecoveryCompleted.instance(), state -> {
+      if (state.started() && !state.isEnded()) {
+        resume(state);
+      }
+    }).build();
+  }
+
+  @Override
+  public CommandHandler<Command, Event, CoordinatorState> commandHandler() {
+    return newCommandHandlerBuilder()
+        .forAnyState()
+        .onCommand(Start.class, this::onStart)
+        .onCommand(JobLoaded.class, this::onJobLoaded)
+        .onCommand(LedgerLoaded.class, this::onLedgerLoaded)
+        .onCommand(RecordDone.class, this::onRecordDone)
+        .onCommand(Fill.class, (state, cmd) -> fill(state))
+        .onCommand(Tick.class, this::onTick)
+        .onCommand(Cancel.class, this::onCancel)
+        .onCommand(FinalCounts.class, this::onFinalCounts)
+        .build();
+  }
+
+  private Effect<Event, CoordinatorState> onStart(CoordinatorState state, Start cmd) {
+    if (state.isEnded()) {
+      // The job row may have missed the end (crash between event and update): publish it again.
+      finishing = true;
+      concludeWith(state.ended(), null);
+      cmd.replyTo().tell(StatusReply.ack());
+      return Effect().none();
+    }
+    if (state.started()) {
+      cmd.replyTo().tell(StatusReply.ack());
+      return Effect().none();
+    }
+    waitingForStart.add(cmd.replyTo());
+    if (!loading) {
+      loading = true;
+      context.pipeToSelf(deps.store().job(jobId), (job, error) -> new JobLoaded(job, error));
+    }
+    return Effect().none();
+  }
+
+  private Effect<Event, CoordinatorState> onJobLoaded(CoordinatorState state, JobLoaded cmd) {
+    loading = false;
+    if (cmd.error() != null || cmd.job().isEmpty()) {
+      String why = cmd.error() != null ? "could not read job " + jobId + ": " + cmd.error().getMessage() : "no job " + jobId;
+      waitingForStart.forEach(r -> r.tell(StatusReply.error(why)));
+      waitingForStart.clear();
+      return Effect().none();
+    }
+    JobInfo job = cmd.job().get();
+    if (state.started()) {
+      return Effect().none();
+    }
+    return Effect()
+        .persist(new JobStarted(job.total(), job.maxInFlight(), System.currentTimeMillis()))
+        .thenRun(started -> {
+          waitingForStart.forEach(r -> r.tell(StatusReply.ack()));
+          waitingForStart.clear();
+          context.getLog().info("job {} started: {} records, at most {} in flight", jobId, started.total(), started.window());
+          begin(started, Set.of(), Counts.ZERO);
+          context.getSelf().tell(Fill.INSTANCE);
+        });
+  }
+
+  /** After recovery: learn from the ledger which records in [low, upTo) have ended, then carry on. */
+  private void resume(CoordinatorState state) {
+    if (loading) {
+      return;
+    }
+    loading = true;
+    context.getLog().info("job {} resuming from record {} (dispatched up to {})", jobId, state.low(), state.upTo());
+    context.pipeToSelf(
+        deps.store().finishedIndexes(jobId, state.low(), state.upTo())
+            .thenCombine(deps.store().counts(jobId), (finished, counts) -> new LedgerLoaded(finished, counts, null)),
+        (loaded, error) -> error == null ? loaded : new LedgerLoaded(Set.of(), Counts.ZERO, error));
+  }
+
+  private Effect<Event, CoordinatorState> onLedgerLoaded(CoordinatorState state, LedgerLoaded cmd) {
+    loading = false;
+    if (cmd.error() != null) {
+      context.getLog().warn("job {} could not read the ledger, trying again: {}", jobId, cmd.error().toString());
+      timers.startSingleTimer("resume", Tick.INSTANCE, Duration.ofSeconds(1));
+      return Effect().none();
+    }
+    begin(state, cmd.finished(), cmd.counts());
+    return fill(state);
+  }
+
+  private void begin(CoordinatorState state, Set<Long> finished, Counts initial) {
+    low = state.low();
+    sentUpTo = low;
+    endedAhead.clear();
+    endedAhead.addAll(finished);
+    inFlight.clear();
+    counts = initial;
+    advanceLow();
+    ready = true;
+    dirty = true;
+    timers.startTimerWithFixedDelay("tick", Tick.INSTANCE, deps.tick());
+  }
+
+  /** Sends Ensure to records up to the window and the persisted mark; persists a further mark when needed. */
+  private Effect<Event, CoordinatorState> fill(CoordinatorState state) {
+    if (!ready || state.isEnded() || finishing) {
+      return Effect().none();
+    }
+    long now = System.currentTimeMillis();
+    while (inFlight.size() < state.window() && sentUpTo < state.upTo()) {
+      long index = sentUpTo++;
+      if (index >= low && !endedAhead.contains(index)) {
+        ensure(index, now);
+      }
+    }
+    if (low >= state.total()) {
+      return conclude(state);
+    }
+    long span = Math.max(10L * state.window(), 10_000);
+    boolean room = inFlight.size() < state.window() && sentUpTo < state.total() && state.upTo() - low < span;
+    if (room && sentUpTo >= state.upTo()) {
+      long next = Math.min(state.total(), state.upTo() + Math.max(state.window(), 64));
+      return Effect().persist(new Dispatched(next)).thenRun(s -> context.getSelf().tell(Fill.INSTANCE));
+    }
+    return Effect().none();
+  }
+
+  private void ensure(long index, long now) {
+    inFlight.put(index, now);
+    sharding.entityRefFor(RecordWorker.ENTITY_TYPE_KEY, RecordProtocol.recordKey(jobId, index))
+        .tell(new RecordProtocol.Ensure(outcomes));
+  }
+
+  private Effect<Event, CoordinatorState> onRecordDone(CoordinatorState state, RecordDone cmd) {
+    RecordOutcome o = cmd.outcome();
+    if (!ready || state.isEnded() || o.index() < low || endedAhead.contains(o.index())) {
+      return Effect().none();
+    }
+    inFlight.remove(o.index());
+    endedAhead.add(o.index());
+    counts = counts.plus(o.succeeded(), o.calls(), o.tokens());
+    dirty = true;
+    advanceLow();
+    return fill(state);
+  }
+
+  private void advanceLow() {
+    while (endedAhead.remove(low)) {
+      low++;
+    }
+  }
+
+  private Effect<Event, CoordinatorState> onTick(CoordinatorState state, Tick cmd) {
+    if (state.isEnded()) {
+      return Effect().none();
+    }
+    if (!ready) {
+      if (state.started()) {
+        resume(state);
+      }
+      return Effect().none();
+    }
+    long now = System.currentTimeMillis();
+    long stale = now - deps.ensureInterval().toMillis();
+    for (Map.Entry<Long, Long> e : inFlight.entrySet()) {
+      if (e.getValue() < stale) {
+        e.setValue(now);
+        sharding.entityRefFor(RecordWorker.ENTITY_TYPE_KEY, RecordProtocol.recordKey(jobId, e.getKey()))
+            .tell(new RecordProtocol.Ensure(outcomes));
+      }
+    }
+    if (dirty) {
+      dirty = false;
+      deps.store().publishProgress(jobId, counts, inFlight.size());
+    }
+    if (low > state.low() && !finishing) {
+      return Effect().persist(new Progress(low));
+    }
+    return Effect().none();
+  }
+
+  private Effect<Event, CoordinatorState> conclude(CoordinatorState state) {
+    if (!finishing) {
+      finishing = true;
+      concludeWith(JobState.SUCCEEDED, null);
+    }
+    return Effect().none();
+  }
+
+  /** Reads the exact counts from the ledger, then ends the job with them. */
+  private void concludeWith(JobState end, String reason) {
+    context.pipeToSelf(deps.store().counts(jobId), (c, error) -> new FinalCounts(c, end, reason, error));
+  }
+
+  private Effect<Event, CoordinatorState> onFinalCounts(CoordinatorState state, FinalCounts cmd) {
+    if (cmd.error() != null) {
+      context.getLog().warn("job {} could not read its final counts, trying again: {}", jobId, cmd.error().toString());
+      timers.startSingleTimer("conclude", Fill.INSTANCE, Duration.ofSeconds(1));
+      finishing = false;
+      return Effect().none();
+    }
+    long at = System.currentTimeMillis();
+    if (state.isEnded()) {
+      deps.store().finish(jobId, state.ended(), cmd.reason(), cmd.counts(), at);
+      return Effect().none();
+    }
+    return Effect()
+        .persist(List.of(new Progress(low), new JobEnded(cmd.state(), cmd.reason(), at)))
+        .thenRun(s -> published(s, cmd.counts(), cmd.reason(), at));
+  }
+
+  private void published(CoordinatorState state, Counts finalCounts, String reason, long at) {
+    timers.cancel("tick");
+    deps.store().finish(jobId, state.ended(), reason, finalCounts, at)
+        .whenComplete((ok, error) -> deps.onEnded().accept(jobId));
+    context.getLog().info("job {} {}: {} succeeded, {} failed, {} calls, {} tokens", jobId, state.ended().wireName(),
+        finalCounts.succeeded(), finalCounts.failed(), finalCounts.calls(), finalCounts.tokens());
+  }
+
+  private Effect<Event, CoordinatorState> onCancel(CoordinatorState state, Cancel cmd) {
+    if (state.isEnded()) {
+      cmd.replyTo().tell(state.ended() == JobState.CANCELLED ? StatusReply.ack()
+          : StatusReply.error("job " + jobId + " has already " + state.ended().wireName()));
+      return Effect().none();
+    }
+    long at = System.currentTimeMillis();
+    Counts now = counts;
+    return Effect()
+        .persist(new JobEnded(JobState.CANCELLED, "cancelled by request", at))
+        .thenRun(s -> {
+          published(s, now, "cancelled by request", at);
+          cmd.replyTo().tell(StatusReply.ack());
+        });
+  }
+}

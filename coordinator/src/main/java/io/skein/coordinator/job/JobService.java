@@ -1,0 +1,194 @@
+package io.skein.coordinator.job;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import io.skein.coordinator.store.JobInfo;
+import io.skein.coordinator.store.JobInfo.Counts;
+import io.skein.coordinator.store.JobStore;
+import io.skein.coordinator.store.JobStore.InputRow;
+import io.skein.protocol.JobProtocol;
+import io.skein.protocol.JobProtocol.JobState;
+import io.skein.protocol.spec.PipelineSpec;
+import io.skein.protocol.spec.SpecException;
+import io.skein.protocol.spec.SpecParser;
+import io.skein.worker.plan.PipelinePlan;
+import java.security.SecureRandom;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.HexFormat;
+import java.util.Iterator;
+import java.util.LinkedHashSet;
+import java.util.List;
+import java.util.Optional;
+import java.util.Set;
+import java.util.concurrent.CompletionStage;
+import org.apache.pekko.Done;
+import org.apache.pekko.NotUsed;
+import org.apache.pekko.actor.typed.ActorSystem;
+import org.apache.pekko.cluster.sharding.typed.javadsl.ClusterSharding;
+import org.apache.pekko.japi.Pair;
+import org.apache.pekko.stream.javadsl.Source;
+
+/**
+ * What the HTTP API and the CLI do with jobs: submit (check the spec against its records, store
+ * both in one transaction, start the coordinator), read status and results from the database
+ * (never by asking a possibly recovering actor), cancel, and resume running jobs at node start.
+ */
+public final class JobService {
+
+  private static final SecureRandom RANDOM = new SecureRandom();
+  private static final int INSERT_BATCH = 1000;
+
+  /** A job to submit: its spec tree, its records (null: take them from the spec) and an optional fingerprint. */
+  public record Submission(JsonNode spec, Iterator<InputRow> inputs, Set<String> fields, String fingerprint) {}
+
+  private final ActorSystem<?> system;
+  private final JobStore store;
+  private final int defaultMaxInFlight;
+  private final Duration askTimeout = Duration.ofSeconds(30);
+
+  public JobService(ActorSystem<?> system, JobStore store) {
+    this.system = system;
+    this.store = store;
+    this.defaultMaxInFlight = system.settings().config().getInt("skein.job.max-in-flight");
+  }
+
+  public JobStore store() {
+    return store;
+  }
+
+  /** Checks and stores a job, then starts it. Fails with {@link SpecException} on a bad spec or input. */
+  public CompletionStage<JobInfo> submit(Submission submission) {
+    return store.db().asyncTransaction(c -> {
+      PipelineSpec spec = SpecParser.parse(submission.spec());
+      String id = newId();
+      Set<String> fields = submission.fields() == null ? new LinkedHashSet<>() : submission.fields();
+      Iterator<InputRow> inputs = submission.inputs();
+      boolean generated = false;
+      long total;
+      if (inputs == null && spec.input().records() != null) {
+        inputs = InputLines.fromRecords(spec.input().records(), fields);
+      }
+      if (inputs != null) {
+        total = 0;
+        List<InputRow> batch = new ArrayList<>(INSERT_BATCH);
+        while (inputs.hasNext()) {
+          batch.add(inputs.next());
+          total++;
+          if (batch.size() == INSERT_BATCH) {
+            store.insertInputs(c, id, batch);
+            batch.clear();
+          }
+        }
+        store.insertInputs(c, id, batch);
+      } else if (spec.input().numRecords() != null) {
+        generated = true;
+        total = spec.input().numRecords();
+      } else if (spec.input().file() != null) {
+        throw new SpecException("input.file", "a server does not read files named in a spec: send the records with the job"
+            + " (JSON `records`, or a multipart `records` part of JSONL), or run it with `skein run`");
+      } else {
+        throw new SpecException("input", "no records: give input.records, input.num_records, or send records with the job");
+      }
+      PipelinePlan.compile(spec, fields);
+      long now = System.currentTimeMillis();
+      int window = spec.maxInFlight() != null ? spec.maxInFlight() : defaultMaxInFlight;
+      JobInfo job = new JobInfo(id, spec.name(), SpecParser.toJson(SpecParser.withoutInlineRecords(submission.spec())),
+          List.copyOf(fields), submission.fingerprint(), generated, total, window, JobState.RUNNING, null, Counts.ZERO, 0,
+          now, now, null);
+      store.insertJob(c, job);
+      return job;
+    }).thenCompose(job -> start(job.id()).thenApply(done -> job));
+  }
+
+  /** Starts or resumes a job's coordinator (idempotent). */
+  public CompletionStage<Done> start(String jobId) {
+    return ClusterSharding.get(system).entityRefFor(JobCoordinator.ENTITY_TYPE_KEY, jobId)
+        .askWithStatus(JobProtocol.Start::new, askTimeout);
+  }
+
+  public CompletionStage<Done> cancel(String jobId) {
+    return ClusterSharding.get(system).entityRefFor(JobCoordinator.ENTITY_TYPE_KEY, jobId)
+        .askWithStatus(JobProtocol.Cancel::new, askTimeout);
+  }
+
+  /** Wakes the coordinators of jobs that were running when the cluster last stopped. */
+  public CompletionStage<List<String>> resumeRunning() {
+    return store.runningJobIds().thenApply(ids -> {
+      ids.forEach(id -> start(id).whenComplete((ok, error) -> {
+        if (error != null) {
+          system.log().warn("could not resume job {}: {}", id, error.getMessage());
+        }
+      }));
+      return ids;
+    });
+  }
+
+  public CompletionStage<Optional<JobInfo>> job(String id) {
+    return store.job(id);
+  }
+
+  public CompletionStage<List<JobInfo>> jobs() {
+    return store.jobs(1000);
+  }
+
+  /**
+   * A job's ledger rows as NDJSON lines in index order: output rows ({@code ok} true), error rows
+   * (false) or both (null). Annotated rows merge in the input, every call and timings. Pages
+   * through the table, so memory does not grow with the job.
+   */
+  public Source<String, NotUsed> rows(String jobId, Boolean ok, boolean annotated) {
+    return Source.unfoldAsync(new RowsReader(store, jobId, ok, annotated), reader -> reader.nextAsync()
+            .thenApply(page -> page.isEmpty() ? Optional.<Pair<RowsReader, List<String>>>empty() : Optional.of(Pair.create(reader, page))))
+        .mapConcat(lines -> lines);
+  }
+
+  /** Reads a job's rows page by page, in index order; an empty page means the end. */
+  public static final class RowsReader {
+    private static final int PAGE = 500;
+    private final JobStore store;
+    private final String jobId;
+    private final Boolean ok;
+    private final boolean annotated;
+    private long after = -1;
+    private boolean finished;
+
+    public RowsReader(JobStore store, String jobId, Boolean ok, boolean annotated) {
+      this.store = store;
+      this.jobId = jobId;
+      this.ok = ok;
+      this.annotated = annotated;
+    }
+
+    public CompletionStage<List<String>> nextAsync() {
+      if (finished) {
+        return java.util.concurrent.CompletableFuture.completedFuture(List.of());
+      }
+      return store.results(jobId, ok, after, PAGE, annotated).thenApply(rows -> {
+        finished = rows.size() < PAGE;
+        List<String> lines = new ArrayList<>(rows.size());
+        for (JobStore.LedgerRow r : rows) {
+          after = r.index();
+          lines.add(annotated ? merge(r.row(), r.detail()) : r.row());
+        }
+        return lines;
+      });
+    }
+
+    public List<String> next() {
+      return nextAsync().toCompletableFuture().join();
+    }
+  }
+
+  private static String merge(String row, String detail) {
+    if (detail == null || detail.length() <= 2) {
+      return row;
+    }
+    return row.substring(0, row.length() - 1) + "," + detail.substring(1);
+  }
+
+  private static String newId() {
+    byte[] bytes = new byte[8];
+    RANDOM.nextBytes(bytes);
+    return "job-" + HexFormat.of().formatHex(bytes);
+  }
+}

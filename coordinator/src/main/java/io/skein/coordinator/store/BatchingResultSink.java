@@ -1,0 +1,82 @@
+package io.skein.coordinator.store;
+
+import io.skein.worker.entity.ResultRow;
+import io.skein.worker.entity.ResultSink;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionStage;
+import java.util.concurrent.LinkedBlockingQueue;
+import java.util.concurrent.TimeUnit;
+import org.apache.pekko.Done;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Writes ledger rows in batches: records finishing together share one INSERT round trip. A
+ * record's save completes only once its row is committed, so a record reports nothing that could
+ * still be lost. One writer thread of its own; actors only see the returned CompletionStage.
+ */
+public final class BatchingResultSink implements ResultSink, AutoCloseable {
+
+  private static final Logger log = LoggerFactory.getLogger(BatchingResultSink.class);
+  private static final int MAX_BATCH = 500;
+
+  private record Pending(ResultRow row, CompletableFuture<Done> done) {}
+
+  private final JobStore store;
+  private final LinkedBlockingQueue<Pending> queue = new LinkedBlockingQueue<>();
+  private final Thread writer;
+  private volatile boolean running = true;
+
+  public BatchingResultSink(JobStore store) {
+    this.store = store;
+    this.writer = new Thread(this::loop, "skein-ledger-writer");
+    this.writer.setDaemon(true);
+    this.writer.start();
+  }
+
+  @Override
+  public CompletionStage<Done> saveIfAbsent(ResultRow row) {
+    CompletableFuture<Done> done = new CompletableFuture<>();
+    queue.add(new Pending(row, done));
+    return done;
+  }
+
+  private void loop() {
+    List<Pending> batch = new ArrayList<>(MAX_BATCH);
+    while (running || !queue.isEmpty()) {
+      try {
+        Pending first = queue.poll(200, TimeUnit.MILLISECONDS);
+        if (first == null) {
+          continue;
+        }
+        batch.add(first);
+        queue.drainTo(batch, MAX_BATCH - 1);
+        List<ResultRow> rows = new ArrayList<>(batch.size());
+        batch.forEach(p -> rows.add(p.row()));
+        try {
+          store.saveResults(rows);
+          batch.forEach(p -> p.done().complete(Done.getInstance()));
+        } catch (RuntimeException e) {
+          log.warn("could not write {} ledger rows: {}", rows.size(), e.getMessage());
+          batch.forEach(p -> p.done().completeExceptionally(e));
+        }
+        batch.clear();
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+        return;
+      }
+    }
+  }
+
+  @Override
+  public void close() {
+    running = false;
+    try {
+      writer.join(5_000);
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+    }
+  }
+}

@@ -1,0 +1,40 @@
+package io.skein.coordinator.store;
+
+import io.skein.protocol.JobProtocol.JobState;
+import java.util.List;
+
+/**
+ * A job as the {@code skein_jobs} table holds it: its spec (canonical JSON, inline records moved to
+ * the inputs table), the record fields templates were checked against, and its state and counts as
+ * last published by its coordinator.
+ */
+public record JobInfo(
+    String id,
+    String name,
+    String spec,
+    List<String> fields,
+    String fingerprint,
+    boolean generated,
+    long total,
+    int maxInFlight,
+    JobState state,
+    String reason,
+    Counts counts,
+    long inFlight,
+    long createdAt,
+    long updatedAt,
+    Long finishedAt) {
+
+  /** Records ended well and badly, and the calls and tokens they took. */
+  public record Counts(long succeeded, long failed, long calls, long tokens) {
+    public static final Counts ZERO = new Counts(0, 0, 0, 0);
+
+    public long done() {
+      return succeeded + failed;
+    }
+
+    public Counts plus(boolean ok, long calls, long tokens) {
+      return new Counts(succeeded + (ok ? 1 : 0), failed + (ok ? 0 : 1), this.calls + calls, this.tokens + tokens);
+    }
+  }
+}

@@ -1,0 +1,335 @@
+package io.skein.coordinator.store;
+
+import com.fasterxml.jackson.core.type.TypeReference;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import io.skein.coordinator.store.JobInfo.Counts;
+import io.skein.protocol.JobProtocol.JobState;
+import io.skein.worker.entity.ResultRow;
+import java.sql.BatchUpdateException;
+import java.sql.Connection;
+import java.sql.PreparedStatement;
+import java.sql.ResultSet;
+import java.sql.SQLException;
+import java.util.ArrayList;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Locale;
+import java.util.Optional;
+import java.util.Set;
+import java.util.concurrent.CompletionStage;
+
+/** Queries on Skein's tables: jobs, their inputs, and the results ledger (one row per record). */
+public final class JobStore {
+
+  private static final ObjectMapper JSON = new ObjectMapper();
+  private static final String JOB_COLUMNS =
+      "id, name, spec, fields, fingerprint, generated, total, max_in_flight, state, reason, succeeded, failed, "
+          + "in_flight, calls, tokens, created_at, updated_at, finished_at";
+
+  /** One input line: its JSON, or why it could not be read. */
+  public record InputRow(long index, String record, String error) {}
+
+  /** One ledger row, as exports read it. */
+  public record LedgerRow(long index, boolean ok, String row, String detail) {}
+
+  private final SkeinDb db;
+
+  public JobStore(SkeinDb db) {
+    this.db = db;
+  }
+
+  public SkeinDb db() {
+    return db;
+  }
+
+  // ---- jobs
+
+  public void insertJob(Connection c, JobInfo job) throws SQLException {
+    try (PreparedStatement ps = c.prepareStatement("INSERT INTO skein_jobs (" + JOB_COLUMNS
+        + ") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)")) {
+      ps.setString(1, job.id());
+      ps.setString(2, job.name());
+      ps.setString(3, job.spec());
+      ps.setString(4, toJson(job.fields()));
+      ps.setString(5, job.fingerprint());
+      ps.setBoolean(6, job.generated());
+      ps.setLong(7, job.total());
+      ps.setInt(8, job.maxInFlight());
+      ps.setString(9, job.state().wireName());
+      ps.setString(10, job.reason());
+      ps.setLong(11, job.counts().succeeded());
+      ps.setLong(12, job.counts().failed());
+      ps.setLong(13, job.inFlight());
+      ps.setLong(14, job.counts().calls());
+      ps.setLong(15, job.counts().tokens());
+      ps.setLong(16, job.createdAt());
+      ps.setLong(17, job.updatedAt());
+      ps.setObject(18, job.finishedAt());
+      ps.executeUpdate();
+    }
+  }
+
+  public void insertInputs(Connection c, String jobId, List<InputRow> rows) throws SQLException {
+    try (PreparedStatement ps = c.prepareStatement("INSERT INTO skein_inputs (job_id, idx, record, error) VALUES (?, ?, ?, ?)")) {
+      for (InputRow row : rows) {
+        ps.setString(1, jobId);
+        ps.setLong(2, row.index());
+        ps.setString(3, row.record());
+        ps.setString(4, row.error());
+        ps.addBatch();
+      }
+      ps.executeBatch();
+    }
+  }
+
+  public CompletionStage<Optional<JobInfo>> job(String id) {
+    return db.async(c -> findJob(c, "WHERE id = ?", id));
+  }
+
+  public Optional<JobInfo> jobByFingerprint(String fingerprint) {
+    return db.sync(c -> findJob(c, "WHERE fingerprint = ? ORDER BY created_at DESC", fingerprint));
+  }
+
+  public CompletionStage<List<JobInfo>> jobs(int limit) {
+    return db.async(c -> {
+      List<JobInfo> out = new ArrayList<>();
+      try (PreparedStatement ps = c.prepareStatement("SELECT " + JOB_COLUMNS + " FROM skein_jobs ORDER BY created_at DESC")) {
+        ps.setMaxRows(limit);
+        try (ResultSet rs = ps.executeQuery()) {
+          while (rs.next()) {
+            out.add(readJob(rs));
+          }
+        }
+      }
+      return out;
+    });
+  }
+
+  public CompletionStage<List<String>> runningJobIds() {
+    return db.async(c -> {
+      List<String> out = new ArrayList<>();
+      try (PreparedStatement ps = c.prepareStatement("SELECT id FROM skein_jobs WHERE state = ?")) {
+        ps.setString(1, JobState.RUNNING.wireName());
+        try (ResultSet rs = ps.executeQuery()) {
+          while (rs.next()) {
+            out.add(rs.getString(1));
+          }
+        }
+      }
+      return out;
+    });
+  }
+
+  public CompletionStage<Void> publishProgress(String id, Counts counts, long inFlight) {
+    return db.async(c -> {
+      try (PreparedStatement ps = c.prepareStatement("UPDATE skein_jobs SET succeeded = ?, failed = ?, calls = ?, tokens = ?, "
+          + "in_flight = ?, updated_at = ? WHERE id = ? AND state = ?")) {
+        ps.setLong(1, counts.succeeded());
+        ps.setLong(2, counts.failed());
+        ps.setLong(3, counts.calls());
+        ps.setLong(4, counts.tokens());
+        ps.setLong(5, inFlight);
+        ps.setLong(6, System.currentTimeMillis());
+        ps.setString(7, id);
+        ps.setString(8, JobState.RUNNING.wireName());
+        ps.executeUpdate();
+      }
+      return null;
+    });
+  }
+
+  public CompletionStage<Void> finish(String id, JobState state, String reason, Counts counts, long at) {
+    return db.async(c -> {
+      try (PreparedStatement ps = c.prepareStatement("UPDATE skein_jobs SET state = ?, reason = COALESCE(?, reason), succeeded = ?, failed = ?, "
+          + "calls = ?, tokens = ?, in_flight = 0, updated_at = ?, finished_at = ? WHERE id = ?")) {
+        ps.setString(1, state.wireName());
+        ps.setString(2, reason);
+        ps.setLong(3, counts.succeeded());
+        ps.setLong(4, counts.failed());
+        ps.setLong(5, counts.calls());
+        ps.setLong(6, counts.tokens());
+        ps.setLong(7, at);
+        ps.setLong(8, at);
+        ps.setString(9, id);
+        ps.executeUpdate();
+      }
+      return null;
+    });
+  }
+
+  private Optional<JobInfo> findJob(Connection c, String where, String arg) throws SQLException {
+    try (PreparedStatement ps = c.prepareStatement("SELECT " + JOB_COLUMNS + " FROM skein_jobs " + where)) {
+      ps.setString(1, arg);
+      ps.setMaxRows(1);
+      try (ResultSet rs = ps.executeQuery()) {
+        return rs.next() ? Optional.of(readJob(rs)) : Optional.empty();
+      }
+    }
+  }
+
+  private static JobInfo readJob(ResultSet rs) throws SQLException {
+    long finished = rs.getLong(18);
+    return new JobInfo(
+        rs.getString(1), rs.getString(2), rs.getString(3), fromJson(rs.getString(4)), rs.getString(5), rs.getBoolean(6),
+        rs.getLong(7), rs.getInt(8), JobState.valueOf(rs.getString(9).toUpperCase(Locale.ROOT)), rs.getString(10),
+        new Counts(rs.getLong(11), rs.getLong(12), rs.getLong(14), rs.getLong(15)), rs.getLong(13),
+        rs.getLong(16), rs.getLong(17), rs.wasNull() && finished == 0 ? null : finished);
+  }
+
+  // ---- inputs
+
+  public CompletionStage<List<InputRow>> inputs(String jobId, long from, long toExclusive) {
+    return db.async(c -> {
+      List<InputRow> out = new ArrayList<>();
+      try (PreparedStatement ps = c.prepareStatement(
+          "SELECT idx, record, error FROM skein_inputs WHERE job_id = ? AND idx >= ? AND idx < ? ORDER BY idx")) {
+        ps.setString(1, jobId);
+        ps.setLong(2, from);
+        ps.setLong(3, toExclusive);
+        try (ResultSet rs = ps.executeQuery()) {
+          while (rs.next()) {
+            out.add(new InputRow(rs.getLong(1), rs.getString(2), rs.getString(3)));
+          }
+        }
+      }
+      return out;
+    });
+  }
+
+  // ---- results ledger
+
+  /** Inserts rows, keeping any row already there for the same record. */
+  public void saveResults(List<ResultRow> rows) {
+    db.sync(c -> {
+      long now = System.currentTimeMillis();
+      String sql = "INSERT INTO skein_results (job_id, idx, ok, row_json, detail, calls, tokens, finished_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)"
+          + (db.dialect() == SkeinDb.Dialect.POSTGRES ? " ON CONFLICT DO NOTHING" : "");
+      try (PreparedStatement ps = c.prepareStatement(sql)) {
+        for (ResultRow r : rows) {
+          bind(ps, r, now);
+          ps.addBatch();
+        }
+        ps.executeBatch();
+      } catch (BatchUpdateException e) {
+        if (!isDuplicate(e)) {
+          throw e;
+        }
+        // H2 has no ON CONFLICT: some row was already there; insert one by one, skipping duplicates.
+        try (PreparedStatement ps = c.prepareStatement(sql)) {
+          for (ResultRow r : rows) {
+            bind(ps, r, now);
+            try {
+              ps.executeUpdate();
+            } catch (SQLException dup) {
+              if (!isDuplicate(dup)) {
+                throw dup;
+              }
+            }
+          }
+        }
+      }
+      return null;
+    });
+  }
+
+  private static void bind(PreparedStatement ps, ResultRow r, long now) throws SQLException {
+    ps.setString(1, r.jobId());
+    ps.setLong(2, r.index());
+    ps.setBoolean(3, r.succeeded());
+    ps.setString(4, r.row());
+    ps.setString(5, r.detail());
+    ps.setInt(6, r.calls());
+    ps.setLong(7, r.tokens());
+    ps.setLong(8, now);
+  }
+
+  private static boolean isDuplicate(SQLException e) {
+    for (SQLException x = e; x != null; x = x.getNextException()) {
+      if ("23505".equals(x.getSQLState())) {
+        return true;
+      }
+    }
+    return e.getMessage() != null && e.getMessage().contains("23505");
+  }
+
+  public CompletionStage<Set<Long>> finishedIndexes(String jobId, long from, long toExclusive) {
+    return db.async(c -> {
+      Set<Long> out = new HashSet<>();
+      try (PreparedStatement ps = c.prepareStatement("SELECT idx FROM skein_results WHERE job_id = ? AND idx >= ? AND idx < ?")) {
+        ps.setString(1, jobId);
+        ps.setLong(2, from);
+        ps.setLong(3, toExclusive);
+        try (ResultSet rs = ps.executeQuery()) {
+          while (rs.next()) {
+            out.add(rs.getLong(1));
+          }
+        }
+      }
+      return out;
+    });
+  }
+
+  public CompletionStage<Counts> counts(String jobId) {
+    return db.async(c -> {
+      try (PreparedStatement ps = c.prepareStatement("SELECT ok, COUNT(*), SUM(calls), SUM(tokens) FROM skein_results WHERE job_id = ? GROUP BY ok")) {
+        ps.setString(1, jobId);
+        long ok = 0;
+        long failed = 0;
+        long calls = 0;
+        long tokens = 0;
+        try (ResultSet rs = ps.executeQuery()) {
+          while (rs.next()) {
+            if (rs.getBoolean(1)) {
+              ok = rs.getLong(2);
+            } else {
+              failed = rs.getLong(2);
+            }
+            calls += rs.getLong(3);
+            tokens += rs.getLong(4);
+          }
+        }
+        return new Counts(ok, failed, calls, tokens);
+      }
+    });
+  }
+
+  /** A page of the ledger after {@code afterIndex}, in index order; {@code ok} null means both kinds. */
+  public CompletionStage<List<LedgerRow>> results(String jobId, Boolean ok, long afterIndex, int limit, boolean withDetail) {
+    return db.async(c -> {
+      List<LedgerRow> out = new ArrayList<>();
+      String sql = "SELECT idx, ok, row_json" + (withDetail ? ", detail" : "") + " FROM skein_results WHERE job_id = ? AND idx > ?"
+          + (ok == null ? "" : " AND ok = ?") + " ORDER BY idx";
+      try (PreparedStatement ps = c.prepareStatement(sql)) {
+        ps.setString(1, jobId);
+        ps.setLong(2, afterIndex);
+        if (ok != null) {
+          ps.setBoolean(3, ok);
+        }
+        ps.setMaxRows(limit);
+        ps.setFetchSize(limit);
+        try (ResultSet rs = ps.executeQuery()) {
+          while (rs.next()) {
+            out.add(new LedgerRow(rs.getLong(1), rs.getBoolean(2), rs.getString(3), withDetail ? rs.getString(4) : null));
+          }
+        }
+      }
+      return out;
+    });
+  }
+
+  private static String toJson(List<String> fields) {
+    try {
+      return JSON.writeValueAsString(fields);
+    } catch (Exception e) {
+      throw new IllegalStateException(e);
+    }
+  }
+
+  private static List<String> fromJson(String json) {
+    try {
+      return JSON.readValue(json, new TypeReference<List<String>>() {});
+    } catch (Exception e) {
+      throw new IllegalStateException("corrupt fields column: " + json, e);
+    }
+  }
+}

@@ -1,0 +1,195 @@
+package io.skein.coordinator.store;
+
+import com.zaxxer.hikari.HikariConfig;
+import com.zaxxer.hikari.HikariDataSource;
+import java.sql.Connection;
+import java.sql.SQLException;
+import java.sql.Statement;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionStage;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.atomic.AtomicInteger;
+
+/**
+ * Skein's own tables (jobs, inputs, the results ledger) on the same database as the journal: H2 in
+ * a file for a single local node, PostgreSQL for clusters. JDBC blocks, so every call runs on this
+ * class's own threads and comes back as a {@link CompletionStage}; actors never wait on it.
+ */
+public final class SkeinDb implements AutoCloseable {
+
+  public enum Dialect { H2, POSTGRES }
+
+  /** A unit of JDBC work. */
+  @FunctionalInterface
+  public interface Work<T> {
+    T apply(Connection connection) throws SQLException;
+  }
+
+  private final HikariDataSource dataSource;
+  private final ExecutorService executor;
+  private final Dialect dialect;
+
+  private SkeinDb(HikariDataSource dataSource, int threads, Dialect dialect) {
+    this.dataSource = dataSource;
+    this.dialect = dialect;
+    AtomicInteger n = new AtomicInteger();
+    this.executor = Executors.newFixedThreadPool(threads, r -> {
+      Thread t = new Thread(r, "skein-db-" + n.incrementAndGet());
+      t.setDaemon(true);
+      return t;
+    });
+  }
+
+  public static SkeinDb open(String url, String user, String password, int poolSize) {
+    HikariConfig config = new HikariConfig();
+    config.setJdbcUrl(url);
+    if (user != null) {
+      config.setUsername(user);
+    }
+    if (password != null) {
+      config.setPassword(password);
+    }
+    config.setMaximumPoolSize(poolSize);
+    config.setMinimumIdle(1);
+    config.setPoolName("skein-db");
+    config.setAutoCommit(true);
+    Dialect dialect = url.startsWith("jdbc:postgresql:") ? Dialect.POSTGRES : Dialect.H2;
+    if (dialect == Dialect.POSTGRES) {
+      config.addDataSourceProperty("reWriteBatchedInserts", "true");
+    }
+    SkeinDb db = new SkeinDb(new HikariDataSource(config), poolSize, dialect);
+    db.sync(db::createSchema);
+    return db;
+  }
+
+  public Dialect dialect() {
+    return dialect;
+  }
+
+  public <T> CompletionStage<T> async(Work<T> work) {
+    return CompletableFuture.supplyAsync(() -> sync(work), executor);
+  }
+
+  public <T> T sync(Work<T> work) {
+    try (Connection c = dataSource.getConnection()) {
+      return work.apply(c);
+    } catch (SQLException e) {
+      throw new StoreException(e);
+    }
+  }
+
+  public <T> CompletionStage<T> asyncTransaction(Work<T> work) {
+    return CompletableFuture.supplyAsync(() -> transaction(work), executor);
+  }
+
+  /** Runs {@code work} in one transaction: all of it or none. */
+  public <T> T transaction(Work<T> work) {
+    return sync(c -> {
+      c.setAutoCommit(false);
+      try {
+        T result = work.apply(c);
+        c.commit();
+        return result;
+      } catch (SQLException | RuntimeException e) {
+        c.rollback();
+        throw e;
+      } finally {
+        c.setAutoCommit(true);
+      }
+    });
+  }
+
+  /**
+   * Creates the journal's tables (Pekko Persistence JDBC's own DDL) and Skein's, if absent. The
+   * PostgreSQL script names the {@code public} schema; it runs unqualified here, so the tables land
+   * in the connection's current schema ({@code ?currentSchema=} in the URL), where the plugin finds them.
+   */
+  private Void createSchema(Connection c) throws SQLException {
+    String script = dialect == Dialect.POSTGRES ? "schema/postgres/postgres-create-schema.sql" : "schema/h2/h2-create-schema.sql";
+    try (var in = SkeinDb.class.getClassLoader().getResourceAsStream(script); Statement s = c.createStatement()) {
+      if (in == null) {
+        throw new IllegalStateException("Pekko Persistence JDBC's " + script + " is not on the classpath");
+      }
+      String ddl = new String(in.readAllBytes(), java.nio.charset.StandardCharsets.UTF_8)
+          .replace("public.", "").replace("PUBLIC.", "");
+      for (String statement : ddl.split(";")) {
+        if (!statement.isBlank()) {
+          try {
+            s.execute(statement);
+          } catch (SQLException e) {
+            if (!alreadyExists(e)) {
+              throw e;
+            }
+          }
+        }
+      }
+    } catch (java.io.IOException e) {
+      throw new IllegalStateException(e);
+    }
+    try (Statement s = c.createStatement()) {
+      s.execute("""
+          CREATE TABLE IF NOT EXISTS skein_jobs (
+            id VARCHAR(64) PRIMARY KEY,
+            name VARCHAR(255) NOT NULL,
+            spec TEXT NOT NULL,
+            fields TEXT NOT NULL,
+            fingerprint VARCHAR(64),
+            generated BOOLEAN NOT NULL,
+            total BIGINT NOT NULL,
+            max_in_flight INT NOT NULL,
+            state VARCHAR(16) NOT NULL,
+            reason TEXT,
+            succeeded BIGINT NOT NULL,
+            failed BIGINT NOT NULL,
+            in_flight BIGINT NOT NULL,
+            calls BIGINT NOT NULL,
+            tokens BIGINT NOT NULL,
+            created_at BIGINT NOT NULL,
+            updated_at BIGINT NOT NULL,
+            finished_at BIGINT
+          )""");
+      s.execute("CREATE INDEX IF NOT EXISTS skein_jobs_fingerprint ON skein_jobs (fingerprint)");
+      s.execute("""
+          CREATE TABLE IF NOT EXISTS skein_inputs (
+            job_id VARCHAR(64) NOT NULL,
+            idx BIGINT NOT NULL,
+            record TEXT,
+            error TEXT,
+            PRIMARY KEY (job_id, idx)
+          )""");
+      s.execute("""
+          CREATE TABLE IF NOT EXISTS skein_results (
+            job_id VARCHAR(64) NOT NULL,
+            idx BIGINT NOT NULL,
+            ok BOOLEAN NOT NULL,
+            row_json TEXT NOT NULL,
+            detail TEXT NOT NULL,
+            calls INT NOT NULL,
+            tokens BIGINT NOT NULL,
+            finished_at BIGINT NOT NULL,
+            PRIMARY KEY (job_id, idx)
+          )""");
+    }
+    return null;
+  }
+
+  private static boolean alreadyExists(SQLException e) {
+    String state = e.getSQLState();
+    return "42P07".equals(state) || "42710".equals(state) || "42S11".equals(state) || "42S01".equals(state)
+        || String.valueOf(e.getMessage()).contains("already exists");
+  }
+
+  @Override
+  public void close() {
+    executor.shutdown();
+    dataSource.close();
+  }
+
+  /** A database error, unchecked so it can travel through CompletionStages. */
+  public static final class StoreException extends RuntimeException {
+    public StoreException(SQLException cause) {
+      super(cause.getMessage(), cause);
+    }
+  }
+}

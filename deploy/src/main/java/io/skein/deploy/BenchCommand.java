@@ -1,0 +1,207 @@
+package io.skein.deploy;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.dataformat.yaml.YAMLMapper;
+import io.skein.coordinator.job.JobService;
+import io.skein.coordinator.store.JobInfo;
+import io.skein.worker.entity.CallTimer;
+import java.lang.management.ManagementFactory;
+import java.lang.management.MemoryMXBean;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.sql.Connection;
+import java.sql.DriverManager;
+import java.sql.Statement;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.UUID;
+import java.util.concurrent.Callable;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicLong;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+
+/**
+ * {@code skein bench}: runs a 3-call pipeline (three calls in sequence, each reading the answer
+ * before it) on one in-process node against the
+ * built-in simulator, for each database and simulator latency asked for, and prints records/s,
+ * calls/s, the p50/p99 time each call spends in Skein itself (planned to persisted, minus the
+ * model's answer time) and peak heap. The simulator shares this JVM's cores.
+ */
+@Command(name = "bench", mixinStandardHelpOptions = true,
+    description = "Benchmark a 3-call pipeline on one node against the built-in simulator; prints a table.")
+final class BenchCommand implements Callable<Integer> {
+
+  @Option(names = "--records", defaultValue = "6000", description = "Records per run (default: ${DEFAULT-VALUE}).")
+  int records;
+
+  @Option(names = "--in-flight", defaultValue = "1000", description = "Records in flight (default: ${DEFAULT-VALUE}).")
+  int inFlight;
+
+  @Option(names = "--latency-ms", split = ",", defaultValue = "0,500", description = "Simulator latencies (default: ${DEFAULT-VALUE}).")
+  List<Long> latencies;
+
+  @Option(names = "--db", split = ",", defaultValue = "h2,postgres", description = "Databases: h2, postgres (default: ${DEFAULT-VALUE}).")
+  List<String> databases;
+
+  @Option(names = "--pg-url", defaultValue = "jdbc:postgresql://127.0.0.1:5432/test?user=postgres",
+      description = "PostgreSQL for the postgres runs; each run uses a fresh schema (default: ${DEFAULT-VALUE}).")
+  String pgUrl;
+
+  @Option(names = "--warmup", defaultValue = "1000", description = "Records run first and not measured (default: ${DEFAULT-VALUE}).")
+  int warmup;
+
+  private static final String SPEC = """
+      name: bench
+      models:
+        m: {model: sim-small, max_tokens: 60}
+      max_in_flight: %d
+      input: {num_records: %d}
+      steps:
+        - {name: question, model: m, prompt: "Write question {{ index }}."}
+        - {name: answer, model: m, prompt: "{{ question }}"}
+        - {name: verdict, model: m, prompt: "Judge this answer: {{ answer }}"}
+      """;
+
+  record Result(String db, long latencyMs, int records, double seconds, long calls, double p50Ms, double p99Ms, long peakHeapMb) {}
+
+  @Override
+  public Integer call() throws Exception {
+    System.setProperty("SKEIN_LOG_LEVEL", "WARN");
+    List<Result> results = new ArrayList<>();
+    for (String db : databases) {
+      for (long latency : latencies) {
+        System.err.printf("bench: %s, %d ms latency, %d records, %d in flight...%n", db, latency, records, inFlight);
+        results.add(run(db, latency));
+      }
+    }
+    System.out.println(table(results));
+    return 0;
+  }
+
+  private Result run(String db, long latencyMs) throws Exception {
+    Path dir = Files.createTempDirectory("skein-bench");
+    String dbUrl = null;
+    String schema = null;
+    if (db.equals("postgres")) {
+      schema = "skein_bench_" + UUID.randomUUID().toString().replace("-", "").substring(0, 8);
+      try (Connection c = DriverManager.getConnection(pgUrl); Statement s = c.createStatement()) {
+        s.execute("CREATE SCHEMA " + schema);
+      }
+      dbUrl = pgUrl + (pgUrl.contains("?") ? "&" : "?") + "currentSchema=" + schema;
+    } else if (!db.equals("h2")) {
+      throw new IllegalArgumentException("unknown database " + db + " (h2, postgres)");
+    }
+    Recorder recorder = new Recorder(records * 3 + warmup * 3);
+    NodeOptions options = new NodeOptions(dir.resolve("data"), null, dbUrl, null, null, "127.0.0.1", 0, List.of(), null, true)
+        .withSettings(Map.of(
+            "skein.simulator.latency", latencyMs + "ms",
+            "skein.simulator.jitter", 0.0,
+            "skein.models.default-max-concurrency", Math.max(256, inFlight * 2),
+            "skein.job.max-in-flight", inFlight));
+    try (SkeinNode node = SkeinNode.start(options, recorder)) {
+      if (warmup > 0) {
+        runJob(node, warmup, null);
+      }
+      recorder.reset();
+      HeapWatch heap = new HeapWatch();
+      heap.start();
+      long start = System.nanoTime();
+      JobInfo done = runJob(node, records, heap);
+      double seconds = (System.nanoTime() - start) / 1e9;
+      heap.interrupt();
+      return new Result(db, latencyMs, records, seconds, done.counts().calls(), recorder.percentile(50), recorder.percentile(99),
+          heap.peak.get() / (1024 * 1024));
+    } finally {
+      if (schema != null) {
+        try (Connection c = DriverManager.getConnection(pgUrl); Statement s = c.createStatement()) {
+          s.execute("DROP SCHEMA " + schema + " CASCADE");
+        }
+      }
+    }
+  }
+
+  private JobInfo runJob(SkeinNode node, int n, HeapWatch heap) throws Exception {
+    JsonNode spec = new YAMLMapper().readTree(String.format(Locale.ROOT, SPEC, inFlight, n));
+    JobInfo job = node.jobs().submit(new JobService.Submission(spec, null, null, null)).toCompletableFuture().get(5, TimeUnit.MINUTES);
+    while (true) {
+      JobInfo now = node.store().job(job.id()).toCompletableFuture().get(30, TimeUnit.SECONDS).orElseThrow();
+      if (now.state().isTerminal()) {
+        if (now.counts().failed() > 0) {
+          throw new IllegalStateException("bench job had " + now.counts().failed() + " failed records");
+        }
+        return now;
+      }
+      Thread.sleep(20);
+    }
+  }
+
+  static String table(List<Result> results) {
+    StringBuilder sb = new StringBuilder();
+    sb.append("| database | model latency | records | records/s | calls/s | Skein time per call p50 | p99 | peak heap |\n");
+    sb.append("| --- | --- | --- | --- | --- | --- | --- | --- |\n");
+    for (Result r : results) {
+      sb.append(String.format(Locale.ROOT, "| %s | %d ms | %d | %.0f | %.0f | %.1f ms | %.1f ms | %d MiB |%n",
+          r.db(), r.latencyMs(), r.records(), r.records() / r.seconds(), r.calls() / r.seconds(), r.p50Ms(), r.p99Ms(), r.peakHeapMb()));
+    }
+    return sb.toString();
+  }
+
+  /** Keeps every call's time in Skein (one long each) to compute exact percentiles. */
+  static final class Recorder implements CallTimer {
+    private final long[] samples;
+    private final AtomicLong count = new AtomicLong();
+
+    Recorder(int capacity) {
+      samples = new long[capacity];
+    }
+
+    @Override
+    public void record(String step, long overheadNanos) {
+      long i = count.getAndIncrement();
+      if (i < samples.length) {
+        samples[(int) i] = overheadNanos;
+      }
+    }
+
+    void reset() {
+      count.set(0);
+    }
+
+    double percentile(double p) {
+      int n = (int) Math.min(count.get(), samples.length);
+      if (n == 0) {
+        return Double.NaN;
+      }
+      long[] sorted = Arrays.copyOf(samples, n);
+      Arrays.sort(sorted);
+      int index = (int) Math.min(n - 1, Math.ceil(p / 100.0 * n) - 1);
+      return sorted[Math.max(0, index)] / 1e6;
+    }
+  }
+
+  /** Samples heap use every 100 ms and keeps the peak. */
+  static final class HeapWatch extends Thread {
+    final AtomicLong peak = new AtomicLong();
+    private final MemoryMXBean memory = ManagementFactory.getMemoryMXBean();
+
+    HeapWatch() {
+      setDaemon(true);
+    }
+
+    @Override
+    public void run() {
+      while (!isInterrupted()) {
+        peak.accumulateAndGet(memory.getHeapMemoryUsage().getUsed(), Math::max);
+        try {
+          Thread.sleep(100);
+        } catch (InterruptedException e) {
+          return;
+        }
+      }
+    }
+  }
+}

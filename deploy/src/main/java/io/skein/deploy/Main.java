@@ -1,0 +1,24 @@
+package io.skein.deploy;
+
+import picocli.CommandLine;
+import picocli.CommandLine.Command;
+
+/** {@code java -jar skein.jar <run|node|simulate|bench>}: Skein's command line. */
+@Command(
+    name = "skein",
+    mixinStandardHelpOptions = true,
+    version = "Skein 0.1.0",
+    description = "A durable, distributed engine for LLM data pipelines.",
+    subcommands = {RunCommand.class, NodeCommand.class, SimulateCommand.class, BenchCommand.class})
+public final class Main implements Runnable {
+
+  public static void main(String[] args) {
+    int code = new CommandLine(new Main()).setCaseInsensitiveEnumValuesAllowed(true).execute(args);
+    System.exit(code);
+  }
+
+  @Override
+  public void run() {
+    new CommandLine(this).usage(System.out);
+  }
+}

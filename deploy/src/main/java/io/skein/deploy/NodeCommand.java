@@ -1,0 +1,61 @@
+package io.skein.deploy;
+
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.Callable;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+
+/** {@code skein node}: a server node with the HTTP API; SIGTERM shuts it down gracefully. */
+@Command(name = "node", mixinStandardHelpOptions = true,
+    description = "Start a Skein node: the HTTP API (port 8080), jobs and records, on H2 under --data-dir or on PostgreSQL.")
+final class NodeCommand implements Callable<Integer> {
+
+  @Option(names = "--config", description = "A HOCON file overriding the defaults (model providers, limits).")
+  Path config;
+
+  @Option(names = "--data-dir", defaultValue = "skein-data", description = "Where the embedded H2 database lives (default: ${DEFAULT-VALUE}).")
+  Path dataDir;
+
+  @Option(names = "--db-url", description = "A PostgreSQL JDBC URL (or SKEIN_DB_URL); default: H2 under --data-dir.")
+  String dbUrl;
+
+  @Option(names = "--db-user", description = "Database user (or SKEIN_DB_USER).")
+  String dbUser;
+
+  @Option(names = "--db-password", description = "Database password (or SKEIN_DB_PASSWORD).")
+  String dbPassword;
+
+  @Option(names = "--host", defaultValue = "127.0.0.1", description = "Address to bind and advertise for the cluster (default: ${DEFAULT-VALUE}).")
+  String host;
+
+  @Option(names = "--port", defaultValue = "2551", description = "Cluster port (default: ${DEFAULT-VALUE}).")
+  int port;
+
+  @Option(names = "--http-port", description = "HTTP port (default: skein.http.port, 8080).")
+  Integer httpPort;
+
+  @Option(names = "--seed", description = "A seed node host:port; repeat for several. None: form a cluster of one.")
+  List<String> seeds = new ArrayList<>();
+
+  @Option(names = "--no-simulator", description = "Do not start the built-in model simulator.")
+  boolean noSimulator;
+
+  @Override
+  public Integer call() throws Exception {
+    NodeOptions options = new NodeOptions(dataDir, config, dbUrl, dbUser, dbPassword, host, port, seeds,
+        httpPort != null ? httpPort : SkeinNode.config(NodeOptions.local(dataDir)).getInt("skein.http.port"), !noSimulator);
+    SkeinNode node;
+    try {
+      node = SkeinNode.start(options);
+    } catch (Exception e) {
+      System.err.println("skein node: could not start: " + RunCommand.rootMessage(e));
+      return 1;
+    }
+    System.out.println("Skein node up: HTTP on port " + node.httpPort() + ", cluster on " + host + ":" + port
+        + (node.simulator() != null ? ", simulator at " + node.simulator().baseUrl() : ""));
+    node.awaitTermination();
+    return 0;
+  }
+}

@@ -1,0 +1,69 @@
+package io.skein.deploy;
+
+import io.skein.coordinator.store.JobInfo;
+import io.skein.coordinator.store.JobStore;
+import java.io.PrintStream;
+import java.util.Locale;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * Waits for a job to end, reading its row in the database (as any client would), and on a
+ * terminal draws one progress line: records done and failed, calls, tokens, rate and ETA.
+ */
+final class Progress {
+
+  private static final long POLL_MILLIS = 250;
+
+  private Progress() {}
+
+  static JobInfo await(JobStore store, String jobId, boolean draw) throws Exception {
+    PrintStream out = System.err;
+    long start = System.nanoTime();
+    long startDone = -1;
+    while (true) {
+      JobInfo job = store.job(jobId).toCompletableFuture().get(30, TimeUnit.SECONDS).orElseThrow();
+      if (startDone < 0) {
+        startDone = job.counts().done();
+      }
+      if (draw) {
+        out.print("\r" + line(job, startDone, (System.nanoTime() - start) / 1e9));
+        out.flush();
+      }
+      if (job.state().isTerminal()) {
+        if (draw) {
+          out.println();
+        }
+        return job;
+      }
+      Thread.sleep(POLL_MILLIS);
+    }
+  }
+
+  static String line(JobInfo job, long startDone, double seconds) {
+    long done = job.counts().done();
+    double fraction = job.total() == 0 ? 1 : (double) done / job.total();
+    int width = 24;
+    int filled = (int) Math.round(fraction * width);
+    double rate = seconds > 0 ? (done - startDone) / seconds : 0;
+    String eta = rate > 0 && !job.state().isTerminal() ? duration((job.total() - done) / rate) : "-";
+    return String.format(Locale.ROOT, "[%s%s] %3.0f%% %d/%d records (%d failed) | %s calls | %s tokens | %.1f rec/s | ETA %s   ",
+        "#".repeat(filled), ".".repeat(width - filled), fraction * 100, done, job.total(), job.counts().failed(),
+        compact(job.counts().calls()), compact(job.counts().tokens()), rate, eta);
+  }
+
+  private static String compact(long n) {
+    if (n >= 1_000_000) {
+      return String.format(Locale.ROOT, "%.1fM", n / 1e6);
+    }
+    if (n >= 10_000) {
+      return String.format(Locale.ROOT, "%.1fk", n / 1e3);
+    }
+    return Long.toString(n);
+  }
+
+  private static String duration(double seconds) {
+    long s = (long) seconds;
+    return s >= 3600 ? String.format(Locale.ROOT, "%d:%02d:%02d", s / 3600, s / 60 % 60, s % 60)
+        : String.format(Locale.ROOT, "%d:%02d", s / 60, s % 60);
+  }
+}

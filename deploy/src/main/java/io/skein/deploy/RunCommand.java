@@ -1,0 +1,263 @@
+package io.skein.deploy;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.skein.coordinator.job.InputLines;
+import io.skein.coordinator.job.JobService;
+import io.skein.coordinator.store.JobInfo;
+import io.skein.coordinator.store.JobStore;
+import io.skein.coordinator.store.JobStore.InputRow;
+import io.skein.protocol.JobProtocol.JobState;
+import io.skein.protocol.spec.PipelineSpec;
+import io.skein.protocol.spec.SpecError;
+import io.skein.protocol.spec.SpecException;
+import io.skein.protocol.spec.SpecParser;
+import java.io.BufferedReader;
+import java.io.IOException;
+import java.io.InputStream;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.security.MessageDigest;
+import java.util.HexFormat;
+import java.util.Iterator;
+import java.util.LinkedHashSet;
+import java.util.List;
+import java.util.NoSuchElementException;
+import java.util.Optional;
+import java.util.Set;
+import java.util.concurrent.Callable;
+import java.util.concurrent.CompletionException;
+import java.util.concurrent.TimeUnit;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Parameters;
+
+/**
+ * {@code skein run SPEC}: runs a pipeline on a local node (H2 under the data dir, the built-in
+ * simulator unless a provider is configured), shows progress, and writes output and error rows as
+ * JSONL when the job ends. The job is identified by its spec and input: running the same command
+ * again after a crash resumes it instead of starting over.
+ */
+@Command(name = "run", mixinStandardHelpOptions = true,
+    description = "Run a pipeline spec locally and write its rows as JSONL; rerun after a crash to resume.")
+final class RunCommand implements Callable<Integer> {
+
+  @Parameters(index = "0", paramLabel = "SPEC", description = "The pipeline spec (YAML or JSON).")
+  Path specFile;
+
+  @Option(names = "--input", description = "Records as JSONL (default: the spec's input).")
+  Path input;
+
+  @Option(names = "--output", description = "Where output rows go (default: <spec name>.jsonl).")
+  Path output;
+
+  @Option(names = "--errors", description = "Where error rows go (default: beside the output, <name>.errors.jsonl).")
+  Path errors;
+
+  @Option(names = "--data-dir", defaultValue = "skein-data", description = "Where the embedded database lives (default: ${DEFAULT-VALUE}).")
+  Path dataDir;
+
+  @Option(names = "--limit", description = "Run only the first N records.")
+  Long limit;
+
+  @Option(names = "--annotated", description = "Write rows with their input, every call and timings.")
+  boolean annotated;
+
+  @Option(names = "--new", description = "Start a new job even if this spec and input ran before in the data dir.")
+  boolean fresh;
+
+  @Option(names = "--config", description = "A HOCON file overriding the defaults (model providers, limits).")
+  Path config;
+
+  @Option(names = "--db-url", description = "A PostgreSQL JDBC URL (or SKEIN_DB_URL) instead of H2.")
+  String dbUrl;
+
+  @Option(names = "--db-user") String dbUser;
+
+  @Option(names = "--db-password") String dbPassword;
+
+  @Option(names = {"-q", "--quiet"}, description = "No progress bar.")
+  boolean quiet;
+
+  @Override
+  public Integer call() throws Exception {
+    if (System.getProperty("SKEIN_LOG_LEVEL") == null && System.getenv("SKEIN_LOG_LEVEL") == null) {
+      System.setProperty("SKEIN_LOG_LEVEL", "WARN");
+    }
+    String specText;
+    try {
+      specText = Files.readString(specFile);
+    } catch (IOException e) {
+      System.err.println("skein run: cannot read spec " + specFile + ": " + e.getMessage());
+      return 2;
+    }
+    JsonNode tree;
+    PipelineSpec spec;
+    try {
+      tree = SpecParser.readTree(specText);
+      spec = SpecParser.parse(tree);
+    } catch (SpecException e) {
+      return badSpec(e);
+    }
+    Path inputFile = input != null ? input
+        : spec.input().file() != null ? specFile.toAbsolutePath().getParent().resolve(spec.input().file()) : null;
+    if (inputFile != null && !Files.isReadable(inputFile)) {
+      System.err.println("skein run: cannot read input " + inputFile);
+      return 2;
+    }
+    if (limit != null && spec.input().numRecords() != null && inputFile == null) {
+      ((ObjectNode) tree.get("input")).put("num_records", Math.min(limit, spec.input().numRecords()));
+    }
+    if (inputFile == null && spec.input().records() == null && spec.input().numRecords() == null) {
+      System.err.println("skein run: no records: pass --input FILE, or give input.file, input.records or input.num_records in the spec");
+      return 2;
+    }
+    Path out = output != null ? output : Path.of(spec.name().replaceAll("[^A-Za-z0-9_.-]", "_") + ".jsonl");
+    Path err = errors != null ? errors : errorsBeside(out);
+    String fingerprint = fingerprint(tree, inputFile, limit);
+
+    NodeOptions options = new NodeOptions(dataDir, config, dbUrl, dbUser, dbPassword, "127.0.0.1", 0, List.of(), null, true);
+    SkeinNode node;
+    try {
+      node = SkeinNode.start(options);
+    } catch (Exception e) {
+      System.err.println("skein run: could not start a local node in " + dataDir + ": " + rootMessage(e));
+      return 1;
+    }
+    try (node) {
+      JobInfo job;
+      Optional<JobInfo> earlier = fresh ? Optional.empty() : node.store().jobByFingerprint(fingerprint);
+      if (earlier.isPresent()) {
+        job = earlier.get();
+        if (job.state() == JobState.RUNNING) {
+          System.err.printf("Resuming job %s (%d of %d records done)%n", job.id(), job.counts().done(), job.total());
+          node.jobs().start(job.id()).toCompletableFuture().get(60, TimeUnit.SECONDS);
+        } else {
+          System.err.printf("Job %s already %s in %s; writing its rows again (use --new to run it anew)%n",
+              job.id(), job.state().wireName(), dataDir);
+        }
+      } else {
+        try {
+          job = node.jobs().submit(submission(tree, spec, inputFile, fingerprint)).toCompletableFuture().join();
+        } catch (CompletionException e) {
+          if (e.getCause() instanceof SpecException spe) {
+            return badSpec(spe);
+          }
+          throw e;
+        }
+        System.err.printf("Job %s: %d records%n", job.id(), job.total());
+      }
+      JobInfo done = Progress.await(node.store(), job.id(), !quiet && System.console() != null);
+      long outRows = Export.write(node.store(), done.id(), true, annotated, out);
+      long errRows = Export.write(node.store(), done.id(), false, annotated, err);
+      System.err.printf("%s %s: %d output rows -> %s, %d error rows -> %s, %d calls, %d tokens%n",
+          done.id(), done.state().wireName(), outRows, out, errRows, err, done.counts().calls(), done.counts().tokens());
+      return done.state() == JobState.SUCCEEDED ? 0 : 1;
+    }
+  }
+
+  private JobService.Submission submission(JsonNode tree, PipelineSpec spec, Path inputFile, String fingerprint) throws IOException {
+    Set<String> fields = new LinkedHashSet<>();
+    Iterator<InputRow> rows = null;
+    if (inputFile != null) {
+      BufferedReader reader = Files.newBufferedReader(inputFile, StandardCharsets.UTF_8);
+      rows = InputLines.fromJsonl(reader, fields);
+    } else if (spec.input().records() != null) {
+      rows = InputLines.fromRecords(spec.input().records(), fields);
+    }
+    return new JobService.Submission(tree, rows == null ? null : limited(rows, limit), fields, fingerprint);
+  }
+
+  private static Iterator<InputRow> limited(Iterator<InputRow> rows, Long limit) {
+    if (limit == null) {
+      return rows;
+    }
+    return new Iterator<>() {
+      long n;
+
+      @Override
+      public boolean hasNext() {
+        return n < limit && rows.hasNext();
+      }
+
+      @Override
+      public InputRow next() {
+        if (!hasNext()) {
+          throw new NoSuchElementException();
+        }
+        n++;
+        return rows.next();
+      }
+    };
+  }
+
+  private int badSpec(SpecException e) {
+    System.err.println(specFile + ": the spec cannot run:");
+    for (SpecError error : e.errors()) {
+      System.err.println("  " + error);
+    }
+    return 2;
+  }
+
+  static Path errorsBeside(Path out) {
+    String name = out.getFileName().toString();
+    String base = name.endsWith(".jsonl") ? name.substring(0, name.length() - 6) : name;
+    Path dir = out.toAbsolutePath().getParent();
+    return dir.resolve(base + ".errors.jsonl");
+  }
+
+  /** Identifies a job by what it runs: the canonical spec, the input's bytes and the limit. */
+  static String fingerprint(JsonNode tree, Path inputFile, Long limit) throws IOException {
+    try {
+      MessageDigest md = MessageDigest.getInstance("SHA-256");
+      md.update(SpecParser.toJson(tree).getBytes(StandardCharsets.UTF_8));
+      md.update((byte) 0);
+      if (inputFile != null) {
+        try (InputStream in = Files.newInputStream(inputFile)) {
+          byte[] buf = new byte[1 << 16];
+          int n;
+          while ((n = in.read(buf)) > 0) {
+            md.update(buf, 0, n);
+          }
+        }
+      }
+      md.update(("\0" + limit).getBytes(StandardCharsets.UTF_8));
+      return HexFormat.of().formatHex(md.digest());
+    } catch (java.security.NoSuchAlgorithmException e) {
+      throw new IllegalStateException(e);
+    }
+  }
+
+  static String rootMessage(Throwable e) {
+    Throwable t = e;
+    while (t.getCause() != null && t.getCause() != t) {
+      t = t.getCause();
+    }
+    return t.getMessage() == null ? t.toString() : t.getMessage();
+  }
+
+  /** Writes a job's rows of one kind as JSONL, page by page. */
+  static final class Export {
+    private Export() {}
+
+    static long write(JobStore store, String jobId, boolean ok, boolean annotated, Path file) throws IOException {
+      JobService.RowsReader reader = new JobService.RowsReader(store, jobId, ok, annotated);
+      long n = 0;
+      Path dir = file.toAbsolutePath().getParent();
+      if (dir != null) {
+        Files.createDirectories(dir);
+      }
+      try (var w = Files.newBufferedWriter(file, StandardCharsets.UTF_8)) {
+        for (List<String> page = reader.next(); !page.isEmpty(); page = reader.next()) {
+          for (String line : page) {
+            w.write(line);
+            w.write('\n');
+            n++;
+          }
+        }
+      }
+      return n;
+    }
+  }
+}

@@ -1,0 +1,30 @@
+package io.skein.deploy;
+
+import io.skein.deploy.sim.ModelSimulator;
+import io.skein.deploy.sim.SimulatorSettings;
+import java.util.concurrent.Callable;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+
+/** {@code skein simulate}: the OpenAI-compatible model simulator as a server of its own. */
+@Command(name = "simulate", mixinStandardHelpOptions = true,
+    description = "Serve an OpenAI-compatible model simulator (/v1/chat/completions, /v1/models, /stats) with latency and faults.")
+final class SimulateCommand implements Callable<Integer> {
+
+  @Option(names = "--host", defaultValue = "127.0.0.1") String host;
+  @Option(names = "--port", defaultValue = "9000") int port;
+  @Option(names = "--latency-ms", defaultValue = "300", description = "Mean answer latency (default: ${DEFAULT-VALUE}).") long latencyMs;
+  @Option(names = "--jitter", defaultValue = "0.3", description = "Latency spread, as a fraction of the mean (default: ${DEFAULT-VALUE}).") double jitter;
+  @Option(names = "--error-rate", defaultValue = "0", description = "Fraction of requests answered 500.") double errorRate;
+  @Option(names = "--rate-limit-rate", defaultValue = "0", description = "Fraction of requests answered 429 with Retry-After.") double rateLimitRate;
+  @Option(names = "--slow-rate", defaultValue = "0", description = "Fraction of requests answered ten times slower.") double slowRate;
+  @Option(names = "--retry-after", defaultValue = "1", description = "Retry-After seconds on 429 (default: ${DEFAULT-VALUE}).") int retryAfter;
+  @Option(names = "--seed", defaultValue = "1", description = "Seed of the text and fault model: the same seed, the same run.") long seed;
+
+  @Override
+  public Integer call() throws Exception {
+    ModelSimulator.runForever(
+        new SimulatorSettings(latencyMs, jitter, errorRate, rateLimitRate, slowRate, seed, retryAfter), host, port);
+    return 0;
+  }
+}

@@ -1,0 +1,209 @@
+package io.skein.deploy;
+
+import com.typesafe.config.Config;
+import com.typesafe.config.ConfigFactory;
+import io.skein.coordinator.http.JobRoutes;
+import io.skein.coordinator.job.JobCoordinator;
+import io.skein.coordinator.job.JobService;
+import io.skein.coordinator.store.BatchingResultSink;
+import io.skein.coordinator.store.JdbcRecordSource;
+import io.skein.coordinator.store.JobStore;
+import io.skein.coordinator.store.SkeinDb;
+import io.skein.deploy.sim.ModelSimulator;
+import io.skein.deploy.sim.SimulatorSettings;
+import io.skein.worker.entity.CallTimer;
+import io.skein.worker.entity.RecordWorker;
+import io.skein.worker.gateway.ModelProviders;
+import io.skein.worker.gateway.OpenAiHttpClient;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.TimeUnit;
+import org.apache.pekko.actor.typed.ActorSystem;
+import org.apache.pekko.actor.typed.javadsl.Behaviors;
+import org.apache.pekko.cluster.typed.Cluster;
+import org.apache.pekko.cluster.typed.Join;
+import org.apache.pekko.http.javadsl.Http;
+import org.apache.pekko.http.javadsl.ServerBinding;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * One Skein node: an actor system in a cluster (of one, unless seeds are given), the journal and
+ * Skein's tables on H2 or PostgreSQL (schemas created on first start), the built-in simulator for
+ * models no provider serves, the shard regions for jobs and records, and optionally the HTTP API.
+ */
+public final class SkeinNode implements AutoCloseable {
+
+  private static final Logger log = LoggerFactory.getLogger(SkeinNode.class);
+
+  private final ActorSystem<Void> system;
+  private final SkeinDb db;
+  private final BatchingResultSink sink;
+  private final JobService jobs;
+  private final ModelSimulator simulator;
+  private final ServerBinding binding;
+
+  private SkeinNode(ActorSystem<Void> system, SkeinDb db, BatchingResultSink sink, JobService jobs,
+      ModelSimulator simulator, ServerBinding binding) {
+    this.system = system;
+    this.db = db;
+    this.sink = sink;
+    this.jobs = jobs;
+    this.simulator = simulator;
+    this.binding = binding;
+  }
+
+  public static SkeinNode start(NodeOptions options) throws Exception {
+    return start(options, CallTimer.NONE);
+  }
+
+  /** Starts a node whose records report each call's time in Skein to {@code timer}. */
+  public static SkeinNode start(NodeOptions options, CallTimer timer) throws Exception {
+    Files.createDirectories(options.dataDir());
+    Config config = config(options);
+    ActorSystem<Void> system = ActorSystem.create(Behaviors.empty(), "skein", config);
+    try {
+      Cluster cluster = Cluster.get(system);
+      if (options.seeds().isEmpty() && config.getStringList("pekko.cluster.seed-nodes").isEmpty()) {
+        cluster.manager().tell(Join.create(cluster.selfMember().address()));
+      }
+      Config skein = config.getConfig("skein");
+      // Creates the journal's tables and Skein's before anything persists.
+      SkeinDb db = SkeinDb.open(skein.getString("db.url"), blankToNull(skein.getString("db.user")),
+          blankToNull(skein.getString("db.password")), skein.getInt("db.pool-size"));
+      JobStore store = new JobStore(db);
+
+      ModelSimulator simulator = null;
+      Config sim = skein.getConfig("simulator");
+      if (options.embeddedSimulator() && sim.getBoolean("embedded")) {
+        simulator = ModelSimulator.start(system, simulatorSettings(sim), "127.0.0.1", 0)
+            .toCompletableFuture().get(30, TimeUnit.SECONDS);
+      }
+      String simulatorUrl = simulator == null ? "" : simulator.baseUrl();
+      ModelProviders models = new ModelProviders(system, new OpenAiHttpClient(system), SkeinNode::env, simulatorUrl);
+
+      JdbcRecordSource source = new JdbcRecordSource(store);
+      BatchingResultSink sink = new BatchingResultSink(store);
+      RecordWorker.init(system, new RecordWorker.Deps(source, sink, models, skein.getDuration("record.stop-timeout"), timer));
+      JobCoordinator.init(system, new JobCoordinator.Deps(store, source::evict,
+          skein.getDuration("job.tick"), skein.getDuration("job.ensure-interval")));
+      JobService jobs = new JobService(system, store);
+
+      ServerBinding binding = null;
+      if (options.httpPort() != null) {
+        binding = Http.get(system).newServerAt(skein.getString("http.host"), options.httpPort())
+            .bind(new JobRoutes(system, jobs).route())
+            .toCompletableFuture().get(30, TimeUnit.SECONDS);
+        binding.addToCoordinatedShutdown(Duration.ofSeconds(10), system);
+        log.info("Skein node listening on http://{}:{}", skein.getString("http.host"), binding.localAddress().getPort());
+      }
+      SkeinNode node = new SkeinNode(system, db, sink, jobs, simulator, binding);
+      List<String> resumed = jobs.resumeRunning().toCompletableFuture().get(30, TimeUnit.SECONDS);
+      if (!resumed.isEmpty()) {
+        log.info("resuming {} running job(s): {}", resumed.size(), resumed);
+      }
+      return node;
+    } catch (Exception e) {
+      system.terminate();
+      throw e;
+    }
+  }
+
+  static Config config(NodeOptions options) {
+    Map<String, Object> overrides = new HashMap<>(options.settings());
+    String url = firstNonBlank(options.dbUrl(), env("SKEIN_DB_URL"));
+    String user = firstNonBlank(options.dbUser(), env("SKEIN_DB_USER"));
+    String password = firstNonBlank(options.dbPassword(), env("SKEIN_DB_PASSWORD"));
+    if (url == null) {
+      Path file = options.dataDir().toAbsolutePath().resolve("skein");
+      url = "jdbc:h2:file:" + file + ";DB_CLOSE_ON_EXIT=FALSE;WRITE_DELAY=0";
+    }
+    boolean postgres = url.startsWith("jdbc:postgresql:");
+    if (!postgres && !url.startsWith("jdbc:h2:")) {
+      throw new IllegalArgumentException("unsupported database URL " + url + ": use jdbc:postgresql://... or jdbc:h2:...");
+    }
+    if (postgres && !url.contains("reWriteBatchedInserts")) {
+      url = url + (url.contains("?") ? "&" : "?") + "reWriteBatchedInserts=true";
+    }
+    overrides.put("skein.db.url", url);
+    overrides.put("skein.db.user", user == null ? (postgres ? "postgres" : "") : user);
+    overrides.put("skein.db.password", password == null ? "" : password);
+    overrides.put("skein.db.driver", postgres ? "org.postgresql.Driver" : "org.h2.Driver");
+    overrides.put("skein.db.profile", postgres ? "slick.jdbc.PostgresProfile$" : "slick.jdbc.H2Profile$");
+    overrides.put("pekko.remote.artery.canonical.hostname", options.host());
+    overrides.put("pekko.remote.artery.canonical.port", options.port());
+    if (!options.seeds().isEmpty()) {
+      overrides.put("pekko.cluster.seed-nodes", options.seeds().stream()
+          .map(s -> s.startsWith("pekko://") ? s : "pekko://skein@" + s).toList());
+    }
+    Config base = ConfigFactory.parseMap(overrides);
+    if (options.configFile() != null) {
+      if (!Files.isReadable(options.configFile())) {
+        throw new IllegalArgumentException("cannot read config file " + options.configFile());
+      }
+      base = base.withFallback(ConfigFactory.parseFile(options.configFile().toFile()));
+    }
+    // Resolved only now, so ${skein.db.url} and friends in the bundled files see these values.
+    return ConfigFactory.load(base.withFallback(ConfigFactory.parseResourcesAnySyntax("application")));
+  }
+
+  private static SimulatorSettings simulatorSettings(Config sim) {
+    return new SimulatorSettings(sim.getDuration("latency").toMillis(), sim.getDouble("jitter"),
+        sim.getDouble("error-rate"), sim.getDouble("rate-limit-rate"), sim.getDouble("slow-rate"), sim.getLong("seed"), 1);
+  }
+
+  public ActorSystem<Void> system() {
+    return system;
+  }
+
+  public JobService jobs() {
+    return jobs;
+  }
+
+  public JobStore store() {
+    return jobs.store();
+  }
+
+  public ModelSimulator simulator() {
+    return simulator;
+  }
+
+  public int httpPort() {
+    return binding == null ? -1 : binding.localAddress().getPort();
+  }
+
+  /** Blocks until the actor system terminates (SIGTERM runs coordinated shutdown). */
+  public void awaitTermination() throws Exception {
+    system.getWhenTerminated().toCompletableFuture().get();
+    closeResources();
+  }
+
+  @Override
+  public void close() throws Exception {
+    system.terminate();
+    system.getWhenTerminated().toCompletableFuture().get(60, TimeUnit.SECONDS);
+    closeResources();
+  }
+
+  private void closeResources() {
+    sink.close();
+    db.close();
+  }
+
+  static String env(String name) {
+    String v = System.getenv(name);
+    return v == null || v.isBlank() ? null : v;
+  }
+
+  private static String firstNonBlank(String a, String b) {
+    return a != null && !a.isBlank() ? a : b;
+  }
+
+  private static String blankToNull(String s) {
+    return s == null || s.isBlank() ? null : s;
+  }
+}

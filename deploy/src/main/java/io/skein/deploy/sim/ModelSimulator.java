@@ -1,0 +1,288 @@
+package io.skein.deploy.sim;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ArrayNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import com.typesafe.config.ConfigFactory;
+import java.nio.charset.StandardCharsets;
+import java.security.MessageDigest;
+import java.util.Map;
+import java.util.TreeMap;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionStage;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.Executor;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.LongAdder;
+import org.apache.pekko.actor.typed.ActorSystem;
+import org.apache.pekko.actor.typed.javadsl.Behaviors;
+import org.apache.pekko.http.javadsl.Http;
+import org.apache.pekko.http.javadsl.ServerBinding;
+import org.apache.pekko.http.javadsl.model.ContentTypes;
+import org.apache.pekko.http.javadsl.model.HttpEntities;
+import org.apache.pekko.http.javadsl.model.HttpMethods;
+import org.apache.pekko.http.javadsl.model.HttpRequest;
+import org.apache.pekko.http.javadsl.model.HttpResponse;
+import org.apache.pekko.http.javadsl.model.StatusCodes;
+import org.apache.pekko.http.javadsl.model.headers.RawHeader;
+import org.apache.pekko.stream.Materializer;
+
+/**
+ * An OpenAI-compatible model server for development, tests and benchmarks, part of the product:
+ * {@code POST /v1/chat/completions}, {@code GET /v1/models} and {@code GET /stats}. Answers are
+ * deterministic plausible text derived from the request body, so runs are reproducible; it honours
+ * {@code max_tokens} and reports {@code usage}. Faults (429 with Retry-After, 500, slow answers) are
+ * drawn from (seed, request fingerprint, how often that request was seen), so they are the same
+ * whatever order requests arrive in, and a retry draws anew. Latency never blocks a thread.
+ */
+public final class ModelSimulator {
+
+  /** Requests received, answers sent by status, and requests received but not yet answered. */
+  public record Stats(long requests, Map<String, Long> byStatus, long inFlight) {}
+
+  private static final ObjectMapper JSON = new ObjectMapper();
+  private static final String[] WORDS = (
+      "the a an this that our your customer team service order account payment plan data system support "
+      + "clear simple quick careful steady practical useful reliable direct friendly brief complete "
+      + "answer question example detail step reason option result problem solution process policy update "
+      + "check confirm review explain describe compare improve reduce ensure provide include consider "
+      + "first then next finally also however because therefore usually often sometimes always "
+      + "time day week price cost value quality risk change request issue feature setting record "
+      + "should can will may might must could would is are was were has have makes helps keeps").split(" ");
+
+  private final ServerBinding binding;
+  private final String host;
+  private final Handler handler;
+
+  private ModelSimulator(ServerBinding binding, String host, Handler handler) {
+    this.binding = binding;
+    this.host = host;
+    this.handler = handler;
+  }
+
+  /** Binds on host:port (0: any free port). */
+  public static CompletionStage<ModelSimulator> start(ActorSystem<?> system, SimulatorSettings settings, String host, int port) {
+    Handler handler = new Handler(settings, Materializer.matFromSystem(system), system.executionContext());
+    return Http.get(system).newServerAt(host, port).bind(handler::handle)
+        .thenApply(binding -> new ModelSimulator(binding, host, handler));
+  }
+
+  /** Runs a simulator in an actor system of its own until the JVM exits. */
+  public static void runForever(SimulatorSettings settings, String host, int port) throws Exception {
+    ActorSystem<Void> system = ActorSystem.create(Behaviors.empty(), "skein-simulator",
+        ConfigFactory.parseString("pekko.actor.provider = local\npekko.loglevel = WARNING").withFallback(ConfigFactory.load()));
+    ModelSimulator simulator = start(system, settings, host, port).toCompletableFuture().get(30, TimeUnit.SECONDS);
+    System.out.println("Simulator listening on " + simulator.baseUrl() + " (latency " + settings.latencyMillis() + " ms, 429 rate "
+        + settings.rateLimitRate() + ", 500 rate " + settings.errorRate() + ", seed " + settings.seed() + ")");
+    system.getWhenTerminated().toCompletableFuture().get();
+  }
+
+  public int port() {
+    return binding.localAddress().getPort();
+  }
+
+  public String baseUrl() {
+    return "http://" + host + ":" + port() + "/v1";
+  }
+
+  public Stats stats() {
+    Map<String, Long> byStatus = new TreeMap<>();
+    handler.byStatus.forEach((status, n) -> byStatus.put(String.valueOf(status), n.sum()));
+    return new Stats(handler.requests.sum(), byStatus, handler.inFlight.sum());
+  }
+
+  public CompletionStage<Void> stop() {
+    return binding.unbind().thenApply(done -> null);
+  }
+
+  /** The request handler: one JSON parse and one JSON write per request. */
+  private static final class Handler {
+    private final SimulatorSettings settings;
+    private final Materializer materializer;
+    private final Executor executor;
+    final LongAdder requests = new LongAdder();
+    final LongAdder inFlight = new LongAdder();
+    final Map<Integer, LongAdder> byStatus = new ConcurrentHashMap<>();
+    private final Map<String, Integer> seen = new ConcurrentHashMap<>();
+
+    Handler(SimulatorSettings settings, Materializer materializer, Executor executor) {
+      this.settings = settings;
+      this.materializer = materializer;
+      this.executor = executor;
+    }
+
+    CompletionStage<HttpResponse> handle(HttpRequest request) {
+      String path = request.getUri().path();
+      if (request.method() == HttpMethods.POST && path.equals("/v1/chat/completions")) {
+        requests.increment();
+        inFlight.increment();
+        return request.entity().toStrict(10_000, materializer)
+            .thenCompose(strict -> complete(strict.getData().toArray()))
+            .whenComplete((response, error) -> {
+              inFlight.decrement();
+              byStatus.computeIfAbsent(response == null ? 500 : response.status().intValue(), s -> new LongAdder()).increment();
+            });
+      }
+      request.discardEntityBytes(materializer);
+      if (request.method() == HttpMethods.GET && path.equals("/v1/models")) {
+        return done(json(200, models()));
+      }
+      if (request.method() == HttpMethods.GET && path.equals("/stats")) {
+        return done(json(200, statsJson()));
+      }
+      return done(error(404, "not_found", "no route " + request.method().value() + " " + path));
+    }
+
+    private CompletionStage<HttpResponse> complete(byte[] body) {
+      JsonNode req;
+      try {
+        req = JSON.readTree(body);
+      } catch (Exception e) {
+        return done(error(400, "invalid_request_error", "the body is not JSON: " + e.getMessage()));
+      }
+      if (req == null || !req.path("messages").isArray() || req.path("messages").isEmpty()) {
+        return done(error(400, "invalid_request_error", "`messages` must be a non-empty list"));
+      }
+      long fingerprint = fingerprint(body);
+      int occurrence = seen.merge(Long.toHexString(fingerprint), 1, Integer::sum) - 1;
+      double fault = uniform(settings.seed(), fingerprint, occurrence, 1);
+      double spread = uniform(settings.seed(), fingerprint, occurrence, 2);
+      long delay = Math.max(0, Math.round(settings.latencyMillis() * (1 + settings.jitter() * (2 * spread - 1))));
+      HttpResponse response;
+      if (fault < settings.rateLimitRate()) {
+        response = error(429, "rate_limit_exceeded", "simulated rate limit")
+            .addHeader(RawHeader.create("Retry-After", String.valueOf(settings.retryAfterSeconds())));
+      } else if (fault < settings.rateLimitRate() + settings.errorRate()) {
+        response = error(500, "server_error", "simulated server error");
+      } else {
+        if (fault < settings.rateLimitRate() + settings.errorRate() + settings.slowRate()) {
+          delay *= 10;
+        }
+        response = json(200, answer(req, fingerprint));
+      }
+      if (delay == 0) {
+        return done(response);
+      }
+      HttpResponse r = response;
+      return CompletableFuture.supplyAsync(() -> r, CompletableFuture.delayedExecutor(delay, TimeUnit.MILLISECONDS, executor));
+    }
+
+    private ObjectNode answer(JsonNode req, long fingerprint) {
+      String lastUser = "";
+      long promptTokens = 0;
+      for (JsonNode m : req.get("messages")) {
+        String content = m.path("content").asText("");
+        promptTokens += words(content);
+        if (m.path("role").asText().equals("user")) {
+          lastUser = content;
+        }
+      }
+      java.util.SplittableRandom random = new java.util.SplittableRandom(settings.seed() * 0x9E3779B97F4A7C15L ^ fingerprint);
+      int wanted = 20 + random.nextInt(61);
+      int max = req.path("max_tokens").isInt() ? Math.max(1, req.get("max_tokens").asInt()) : Integer.MAX_VALUE;
+      StringBuilder text = new StringBuilder();
+      int produced = 0;
+      String[] echo = lastUser.replaceAll("[^A-Za-z0-9 ]", " ").trim().split("\\s+");
+      if (echo.length > 0 && !echo[0].isEmpty()) {
+        text.append("Regarding");
+        produced++;
+        for (int i = 0; i < Math.min(3, echo.length) && produced < Math.min(wanted, max); i++) {
+          text.append(' ').append(echo[(int) ((Math.max(0, echo.length - 3) + i) % echo.length)].toLowerCase(java.util.Locale.ROOT));
+          produced++;
+        }
+        text.append(':');
+      }
+      boolean sentenceStart = text.length() == 0;
+      while (produced < Math.min(wanted, max)) {
+        String w = WORDS[random.nextInt(WORDS.length)];
+        if (text.length() > 0) {
+          text.append(' ');
+        }
+        text.append(sentenceStart ? Character.toUpperCase(w.charAt(0)) + w.substring(1) : w);
+        produced++;
+        sentenceStart = random.nextInt(9) == 0;
+        if (sentenceStart) {
+          text.append('.');
+        }
+      }
+      if (text.length() > 0 && text.charAt(text.length() - 1) != '.') {
+        text.append('.');
+      }
+      String finish = wanted > max ? "length" : "stop";
+      ObjectNode root = JSON.createObjectNode();
+      root.put("id", "chatcmpl-" + Long.toHexString(fingerprint));
+      root.put("object", "chat.completion");
+      root.put("created", System.currentTimeMillis() / 1000);
+      root.put("model", req.path("model").asText("sim-small"));
+      ArrayNode choices = root.putArray("choices");
+      ObjectNode choice = choices.addObject();
+      choice.put("index", 0);
+      choice.putObject("message").put("role", "assistant").put("content", text.toString());
+      choice.put("finish_reason", finish);
+      root.putObject("usage").put("prompt_tokens", promptTokens).put("completion_tokens", produced)
+          .put("total_tokens", promptTokens + produced);
+      return root;
+    }
+
+    private ObjectNode models() {
+      ObjectNode root = JSON.createObjectNode();
+      root.put("object", "list");
+      ArrayNode data = root.putArray("data");
+      for (String id : new String[] {"sim-small", "sim-large"}) {
+        data.addObject().put("id", id).put("object", "model").put("owned_by", "skein-simulator");
+      }
+      return root;
+    }
+
+    private ObjectNode statsJson() {
+      ObjectNode root = JSON.createObjectNode();
+      root.put("requests", requests.sum());
+      ObjectNode statuses = root.putObject("by_status");
+      new TreeMap<>(byStatus).forEach((status, n) -> statuses.put(String.valueOf(status), n.sum()));
+      root.put("in_flight", inFlight.sum());
+      return root;
+    }
+
+    private static HttpResponse json(int status, ObjectNode body) {
+      return HttpResponse.create().withStatus(status).withEntity(HttpEntities.create(ContentTypes.APPLICATION_JSON, body.toString()));
+    }
+
+    private static HttpResponse error(int status, String type, String message) {
+      ObjectNode body = JSON.createObjectNode();
+      body.putObject("error").put("message", message).put("type", type).putNull("param").put("code", type);
+      return json(status, body);
+    }
+
+    private static CompletionStage<HttpResponse> done(HttpResponse r) {
+      return CompletableFuture.completedFuture(r);
+    }
+
+    private static int words(String s) {
+      String t = s.trim();
+      return t.isEmpty() ? 0 : t.split("\\s+").length;
+    }
+
+    private static long fingerprint(byte[] body) {
+      try {
+        byte[] d = MessageDigest.getInstance("SHA-256").digest(body);
+        long h = 0;
+        for (int i = 0; i < 8; i++) {
+          h = (h << 8) | (d[i] & 0xff);
+        }
+        return h;
+      } catch (java.security.NoSuchAlgorithmException e) {
+        throw new IllegalStateException(e);
+      }
+    }
+
+    /** A uniform number in [0, 1) from (seed, fingerprint, occurrence, purpose): SplitMix64 finalizer. */
+    static double uniform(long seed, long fingerprint, int occurrence, int purpose) {
+      long z = seed * 0x9E3779B97F4A7C15L + fingerprint + occurrence * 0xBF58476D1CE4E5B9L + purpose * 0x94D049BB133111EBL;
+      z = (z ^ (z >>> 30)) * 0xBF58476D1CE4E5B9L;
+      z = (z ^ (z >>> 27)) * 0x94D049BB133111EBL;
+      z = z ^ (z >>> 31);
+      return (z >>> 11) * 0x1.0p-53;
+    }
+  }
+}

@@ -1,0 +1,81 @@
+package io.skein.deploy;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.HashMap;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import org.junit.jupiter.api.Test;
+
+/**
+ * With 10% of answers 429 (with Retry-After) and 10% 500, every record still ends, nothing is
+ * lost, and every injected fault shows up as a retried attempt in the annotated rows.
+ */
+class FaultToleranceTest {
+
+  @Test
+  void everyRecordEndsAndEveryFaultIsARetryInTheAnnotatedRows() throws Exception {
+    Path dir = Files.createTempDirectory("skein-fault-test");
+    Path config = dir.resolve("faults.conf");
+    Files.writeString(config, """
+        skein.simulator {
+          latency = 5ms
+          rate-limit-rate = 0.10
+          error-rate = 0.10
+          seed = 3
+        }
+        """);
+    int records = 300;
+    try (SkeinNode node = SkeinNode.start(new NodeOptions(dir.resolve("data"), config, null, null, null, "127.0.0.1", 0, List.of(), 0, true))) {
+      Http http = new Http(node.httpPort());
+      StringBuilder jsonl = new StringBuilder();
+      for (int i = 0; i < records; i++) {
+        jsonl.append("{\"id\": \"f").append(i).append("\", \"topic\": \"subject ").append(i).append("\"}\n");
+      }
+      String spec = """
+          name: faults
+          models: {m: {model: sim-small, max_tokens: 40}}
+          retry: {max_attempts: 12, initial_backoff: 50ms, max_backoff: 1s}
+          steps:
+            - {name: draft, model: m, prompt: "Draft about {{ topic }}"}
+            - {name: critique, model: m, prompt: "Critique {{ draft }}"}
+            - {name: revision, continue: draft, prompt: "Revise using {{ critique }}"}
+          """;
+      Http.Response submitted = http.multipart("/jobs", spec, jsonl.toString());
+      assertEquals(201, submitted.status(), submitted.body());
+      String id = submitted.json().get("id").asText();
+      JsonNode status = http.awaitState(id, "succeeded", Duration.ofMinutes(3));
+      assertEquals(records, status.get("succeeded").asInt(), "with 12 attempts no record runs out: " + status);
+
+      List<JsonNode> rows = http.get("/jobs/" + id + "/results?annotated=true").lines();
+      assertEquals(records, rows.size());
+      Set<String> ids = new HashSet<>();
+      Map<String, Integer> failuresByType = new HashMap<>();
+      long attempts = 0;
+      for (JsonNode row : rows) {
+        assertTrue(ids.add(row.get("id").asText()), "no id twice");
+        for (JsonNode call : row.get("calls")) {
+          attempts += call.get("attempts").asInt();
+          for (JsonNode failure : call.path("failures")) {
+            failuresByType.merge(failure.get("error_type").asText(), 1, Integer::sum);
+          }
+        }
+      }
+      var stats = node.simulator().stats();
+      long rateLimited = stats.byStatus().getOrDefault("429", 0L);
+      long serverErrors = stats.byStatus().getOrDefault("500", 0L);
+      assertTrue(rateLimited > 30 && serverErrors > 30, "faults were injected: " + stats);
+      assertEquals(rateLimited, failuresByType.getOrDefault("rate_limited", 0).longValue(), "every 429 is a retried attempt");
+      assertEquals(serverErrors, failuresByType.getOrDefault("server_error", 0).longValue(), "every 500 is a retried attempt");
+      assertEquals(stats.requests(), attempts, "every request the simulator saw is an attempt in some row");
+      assertEquals(records * 3L + rateLimited + serverErrors, stats.requests());
+    }
+  }
+}

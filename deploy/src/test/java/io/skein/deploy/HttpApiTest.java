@@ -1,0 +1,211 @@
+package io.skein.deploy;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.node.ArrayNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.List;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+
+/** The HTTP API of a real node (H2, built-in simulator, real HTTP on a free port). */
+class HttpApiTest {
+
+  private static final String SPEC = """
+      name: api-test
+      models:
+        writer: {model: sim-small, temperature: 0.7, max_tokens: 60}
+      steps:
+        - name: question
+          model: writer
+          system: "You are a customer."
+          prompt: "Write a question about {{ topic }}."
+        - name: answer
+          model: writer
+          prompt: "{{ question }}"
+      output:
+        messages:
+          - {role: user, content: "{{ question }}"}
+          - {role: assistant, content: "{{ answer }}"}
+      """;
+
+  private static SkeinNode node;
+  private static Http http;
+
+  @BeforeAll
+  static void start() throws Exception {
+    Path dir = Files.createTempDirectory("skein-http-test");
+    Path config = dir.resolve("test.conf");
+    Files.writeString(config, """
+        skein.simulator.latency = 2ms
+        skein.http.max-request-size = 256k
+        """);
+    node = SkeinNode.start(new NodeOptions(dir.resolve("data"), config, null, null, null, "127.0.0.1", 0, List.of(), 0, true));
+    http = new Http(node.httpPort());
+  }
+
+  @AfterAll
+  static void stop() throws Exception {
+    node.close();
+  }
+
+  private static String jsonJob(String spec, int records) throws Exception {
+    ObjectNode body = Http.JSON.createObjectNode();
+    body.set("spec", Http.JSON.readTree(Http.JSON.writeValueAsString(
+        new com.fasterxml.jackson.dataformat.yaml.YAMLMapper().readTree(spec))));
+    ArrayNode list = body.putArray("records");
+    for (int i = 0; i < records; i++) {
+      list.addObject().put("id", "r" + i).put("topic", "topic " + i);
+    }
+    return body.toString();
+  }
+
+  private static String submit(Http.Response r) {
+    assertEquals(201, r.status(), r.body());
+    return r.json().get("id").asText();
+  }
+
+  @Test
+  void aJsonJobRunsAndServesItsRowsAsNdjson() throws Exception {
+    String id = submit(http.post("/jobs", "application/json", jsonJob(SPEC, 25)));
+    JsonNode status = http.awaitState(id, "succeeded", Duration.ofSeconds(60));
+    assertEquals(25, status.get("total").asInt());
+    assertEquals(25, status.get("succeeded").asInt());
+    assertEquals(0, status.get("failed").asInt());
+    assertEquals(50, status.get("calls").asInt());
+    assertTrue(status.get("tokens").asLong() > 0);
+
+    Http.Response results = http.get("/jobs/" + id + "/results");
+    assertTrue(results.contentType().startsWith("application/x-ndjson"), results.contentType());
+    List<JsonNode> rows = results.lines();
+    assertEquals(25, rows.size());
+    assertEquals("r0", rows.get(0).get("id").asText());
+    assertEquals(2, rows.get(0).get("messages").size());
+    assertFalse(rows.get(0).has("calls"), "minimal rows carry no provenance");
+
+    List<JsonNode> annotated = http.get("/jobs/" + id + "/results?annotated=true").lines();
+    JsonNode first = annotated.get(0);
+    assertEquals("topic 0", first.at("/input/topic").asText());
+    assertEquals(2, first.get("calls").size());
+    JsonNode answer = first.get("calls").get(1);
+    assertEquals("answer", answer.get("step").asText());
+    assertEquals(1, answer.get("attempts").asInt());
+    assertTrue(answer.at("/usage/completion_tokens").asLong() > 0);
+    assertEquals(first.at("/messages/0/content").asText(), answer.at("/messages/0/content").asText(),
+        "the answer step was asked the question");
+    assertTrue(first.at("/timings/duration_ms").asLong() >= 0);
+
+    assertEquals(0, http.get("/jobs/" + id + "/errors").lines().size());
+    boolean listed = false;
+    for (JsonNode j : http.get("/jobs").json().get("jobs")) {
+      listed |= j.get("id").asText().equals(id);
+    }
+    assertTrue(listed, "GET /jobs lists the job");
+  }
+
+  @Test
+  void aMultipartJobTurnsAMalformedLineIntoAnErrorRowWhileTheOthersRun() throws Exception {
+    String records = "{\"id\": \"a\", \"topic\": \"tea\"}\n{\"id\": \"b\", \"topic\": oops}\n{\"id\": \"c\", \"topic\": \"coffee\"}\n";
+    String id = submit(http.multipart("/jobs", SPEC, records));
+    JsonNode status = http.awaitState(id, "succeeded", Duration.ofSeconds(60));
+    assertEquals(3, status.get("total").asInt());
+    assertEquals(2, status.get("succeeded").asInt());
+    assertEquals(1, status.get("failed").asInt());
+    List<JsonNode> errors = http.get("/jobs/" + id + "/errors").lines();
+    assertEquals(1, errors.size());
+    assertEquals("invalid_input", errors.get(0).at("/error/type").asText());
+    assertTrue(errors.get(0).at("/error/message").asText().startsWith("line 2:"), errors.get(0).toString());
+    assertEquals(List.of("a", "c"), http.get("/jobs/" + id + "/results").lines().stream().map(r -> r.get("id").asText()).toList());
+  }
+
+  @Test
+  void aYamlSpecAloneGeneratesItsRecords() throws Exception {
+    String spec = """
+        name: generated
+        models: {m: sim-small}
+        input: {num_records: 7}
+        steps:
+          - name: idea
+            model: m
+            prompt: "Idea number {{ index }}"
+        """;
+    String id = submit(http.post("/jobs", "application/yaml", spec));
+    assertEquals(7, http.awaitState(id, "succeeded", Duration.ofSeconds(60)).get("succeeded").asInt());
+    JsonNode row = http.get("/jobs/" + id + "/results").lines().get(3);
+    assertEquals(3, row.get("id").asInt(), "without an id field the row id is the index");
+    assertEquals("Idea number 3", row.at("/messages/0/content").asText());
+  }
+
+  private static JsonNode problem(Http.Response r, int status) {
+    assertEquals(status, r.status(), r.body());
+    assertTrue(r.contentType().startsWith("application/problem+json"), r.contentType());
+    JsonNode p = r.json();
+    assertEquals(status, p.get("status").asInt());
+    return p;
+  }
+
+  @Test
+  void badSpecsAreRejectedWithTheStepAndField() throws Exception {
+    JsonNode yaml = problem(http.post("/jobs", "application/yaml", "name: x\nsteps: [\n  - {name: a"), 400);
+    assertTrue(yaml.get("detail").asText().contains("malformed YAML at line"), yaml.toString());
+
+    JsonNode alias = problem(http.post("/jobs", "application/json", jsonJob(SPEC.replace("model: writer", "model: wrtier"), 1)), 400);
+    assertEquals("steps[0] (question).model", alias.at("/errors/0/path").asText());
+    assertTrue(alias.at("/errors/0/message").asText().contains("did you mean `writer`"), alias.toString());
+
+    JsonNode variable = problem(http.post("/jobs", "application/json", jsonJob(SPEC.replace("{{ topic }}", "{{ topik }}"), 1)), 400);
+    assertEquals("steps[0] (question).prompt", variable.at("/errors/0/path").asText());
+    assertTrue(variable.at("/errors/0/message").asText().contains("unknown name `topik`"), variable.toString());
+
+    String cycle = SPEC.replace("\"Write a question about {{ topic }}.\"", "\"{{ answer }}\"");
+    JsonNode cyclic = problem(http.post("/jobs", "application/json", jsonJob(cycle, 1)), 400);
+    assertTrue(cyclic.at("/errors/0/message").asText().contains("cycle"), cyclic.toString());
+
+    problem(http.post("/jobs", "application/json", "{\"records\": []}"), 400);
+    problem(http.post("/jobs", "application/json", "{not json"), 400);
+    problem(http.post("/jobs", "text/csv", "a,b"), 415);
+  }
+
+  @Test
+  void anOversizedRequestIs413() throws Exception {
+    String big = jsonJob(SPEC, 1).replace("\"topic 0\"", "\"" + "x".repeat(300 * 1024) + "\"");
+    JsonNode p = problem(http.post("/jobs", "application/json", big), 413);
+    assertTrue(p.get("detail").asText().contains("max-request-size"), p.toString());
+  }
+
+  @Test
+  void unknownJobsAre404() throws Exception {
+    problem(http.get("/jobs/nope"), 404);
+    problem(http.get("/jobs/nope/results"), 404);
+    problem(http.post("/jobs/nope/cancel", "application/json", ""), 404);
+  }
+
+  @Test
+  void aRunningJobCanBeCancelledAndAnEndedOneCannot() throws Exception {
+    String slow = """
+        name: long
+        models: {m: sim-small}
+        input: {num_records: 100000}
+        max_in_flight: 4
+        steps:
+          - {name: a, model: m, prompt: "{{ index }}"}
+        """;
+    String id = submit(http.post("/jobs", "application/yaml", slow));
+    Http.Response cancelled = http.post("/jobs/" + id + "/cancel", "application/json", "");
+    assertEquals(200, cancelled.status(), cancelled.body());
+    assertEquals("cancelled", cancelled.json().get("state").asText());
+    assertEquals(200, http.post("/jobs/" + id + "/cancel", "application/json", "").status(), "cancel is idempotent");
+    assertTrue(http.get("/jobs/" + id).json().get("succeeded").asLong() < 100000);
+
+    String done = submit(http.post("/jobs", "application/json", jsonJob(SPEC, 1)));
+    http.awaitState(done, "succeeded", Duration.ofSeconds(60));
+    problem(http.post("/jobs/" + done + "/cancel", "application/json", ""), 409);
+  }
+}

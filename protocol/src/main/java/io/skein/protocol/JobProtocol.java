@@ -1,0 +1,50 @@
+package io.skein.protocol;
+
+import org.apache.pekko.Done;
+import org.apache.pekko.actor.typed.ActorRef;
+import org.apache.pekko.pattern.StatusReply;
+
+/**
+ * The JobCoordinator's protocol. A job's spec and input are in the database before the coordinator
+ * hears of it, so these messages carry only the job id (the entity id) and small values.
+ */
+public final class JobProtocol {
+
+  private JobProtocol() {}
+
+  public interface Command extends CborSerializable {}
+
+  /** Idempotent: start the job if new, resume it if it was running, answer Done either way. */
+  public record Start(ActorRef<StatusReply<Done>> replyTo) implements Command {}
+
+  /** Stop dispatching, mark the job cancelled; records already running finish their current call. */
+  public record Cancel(ActorRef<StatusReply<Done>> replyTo) implements Command {}
+
+  public interface Event extends CborSerializable {}
+
+  public record JobStarted(long total, int window, long atMillis) implements Event {}
+
+  /** Records with index below {@code upTo} may have been sent; persisted before they are. */
+  public record Dispatched(long upTo) implements Event {}
+
+  /** Every record below {@code low} has ended; persisted in batches, not once per record. */
+  public record Progress(long low) implements Event {}
+
+  public record JobEnded(JobState state, String reason, long atMillis) implements Event {}
+
+  /** A job's lifecycle as users see it. */
+  public enum JobState {
+    RUNNING,
+    SUCCEEDED,
+    FAILED,
+    CANCELLED;
+
+    public String wireName() {
+      return name().toLowerCase(java.util.Locale.ROOT);
+    }
+
+    public boolean isTerminal() {
+      return this != RUNNING;
+    }
+  }
+}

@@ -1,0 +1,24 @@
+package io.skein.protocol.spec;
+
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+
+/**
+ * A parsed, structurally valid pipeline spec. Template references and the step graph are checked
+ * separately (see the worker's {@code PipelinePlan}), since that needs the record fields.
+ */
+public record PipelineSpec(
+    String name,
+    long seed,
+    Map<String, ModelSpec> models,
+    InputSpec input,
+    List<StepSpec> steps,
+    OutputSpec output,
+    RetrySpec retry,
+    Integer maxInFlight) {
+
+  public Optional<StepSpec> step(String stepName) {
+    return steps.stream().filter(s -> s.name().equals(stepName)).findFirst();
+  }
+}

@@ -1,0 +1,465 @@
+package io.skein.protocol.spec;
+
+import com.fasterxml.jackson.core.JsonProcessingException;
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.json.JsonMapper;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import com.fasterxml.jackson.dataformat.yaml.YAMLMapper;
+import java.util.ArrayList;
+import java.util.Iterator;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.Set;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+
+/**
+ * Reads a pipeline spec from YAML or JSON and checks its structure: required fields, types, unknown
+ * keys (with a suggestion), model aliases and {@code continue} targets. Every error names its path.
+ */
+public final class SpecParser {
+
+  private static final ObjectMapper JSON = JsonMapper.builder().build();
+  private static final ObjectMapper YAML = YAMLMapper.builder().build();
+  private static final Pattern NAME = Pattern.compile("[A-Za-z_][A-Za-z0-9_]*");
+  private static final Pattern DURATION = Pattern.compile("(\\d+)\\s*(ms|s|m)?");
+  private static final Set<String> ROLES = Set.of("system", "user", "assistant");
+  private static final Set<String> RESERVED = Set.of("index", "loop", "true", "false", "none");
+  /** Keys of output and error rows, and of the annotation merged into them. */
+  private static final Set<String> RESERVED_OUTPUT_FIELDS =
+      Set.of("id", "messages", "index", "input", "calls", "timings", "error", "steps");
+
+  private static final Set<String> TOP_KEYS =
+      Set.of("name", "seed", "models", "input", "steps", "output", "retry", "max_in_flight");
+  private static final Set<String> MODEL_KEYS =
+      Set.of("model", "temperature", "max_tokens", "top_p", "stop", "timeout", "params");
+  private static final Set<String> INPUT_KEYS = Set.of("file", "records", "num_records", "fields");
+  private static final Set<String> STEP_KEYS =
+      Set.of("name", "kind", "model", "system", "prompt", "messages", "continue");
+  private static final Set<String> OUTPUT_KEYS = Set.of("messages", "fields");
+  private static final Set<String> RETRY_KEYS =
+      Set.of("max_attempts", "initial_backoff", "max_backoff");
+
+  private final List<SpecError> errors = new ArrayList<>();
+
+  private SpecParser() {}
+
+  /** Parses YAML or JSON text (JSON is detected by its opening brace). */
+  public static PipelineSpec parse(String text) {
+    return parse(readTree(text));
+  }
+
+  /** Reads text into a tree without checking it, e.g. to store the spec as canonical JSON. */
+  public static JsonNode readTree(String text) {
+    if (text == null || text.isBlank()) {
+      throw new SpecException("", "the spec is empty");
+    }
+    boolean json = text.stripLeading().startsWith("{");
+    try {
+      JsonNode tree = (json ? JSON : YAML).readTree(text);
+      if (tree == null || tree.isMissingNode()) {
+        throw new SpecException("", "the spec is empty");
+      }
+      return tree;
+    } catch (JsonProcessingException e) {
+      var loc = e.getLocation();
+      String where = loc == null ? "" : " at line " + loc.getLineNr() + ", column " + loc.getColumnNr();
+      throw new SpecException(
+          "", "malformed " + (json ? "JSON" : "YAML") + where + ": " + e.getOriginalMessage());
+    }
+  }
+
+  public static PipelineSpec parse(JsonNode root) {
+    SpecParser parser = new SpecParser();
+    PipelineSpec spec = parser.readSpec(root);
+    if (!parser.errors.isEmpty()) {
+      throw new SpecException(parser.errors);
+    }
+    return spec;
+  }
+
+  /** The spec as compact JSON, the form it is stored in. */
+  public static String toJson(JsonNode root) {
+    try {
+      return JSON.writeValueAsString(root);
+    } catch (JsonProcessingException e) {
+      throw new IllegalStateException(e);
+    }
+  }
+
+  private PipelineSpec readSpec(JsonNode root) {
+    if (!root.isObject()) {
+      error("", "the spec must be a mapping with name, models, steps and output");
+      return null;
+    }
+    checkKeys(root, "", TOP_KEYS);
+    String name = requiredText(root, "name", "");
+    long seed = root.has("seed") ? integer(root.get("seed"), "seed", 0) : 0;
+    Map<String, ModelSpec> models = readModels(root.get("models"));
+    InputSpec input = readInput(root.get("input"));
+    List<StepSpec> steps = readSteps(root.get("steps"), models);
+    OutputSpec output = readOutput(root.get("output"));
+    RetrySpec retry = readRetry(root.get("retry"));
+    Integer maxInFlight = null;
+    if (root.has("max_in_flight")) {
+      maxInFlight = (int) integer(root.get("max_in_flight"), "max_in_flight", 1);
+    }
+    return new PipelineSpec(name, seed, models, input, steps, output, retry, maxInFlight);
+  }
+
+  private Map<String, ModelSpec> readModels(JsonNode node) {
+    Map<String, ModelSpec> models = new LinkedHashMap<>();
+    if (node == null || node.isNull()) {
+      return models;
+    }
+    if (!node.isObject()) {
+      error("models", "must be a mapping from alias to {model: ..., temperature: ...}");
+      return models;
+    }
+    for (Iterator<Map.Entry<String, JsonNode>> it = node.fields(); it.hasNext(); ) {
+      var entry = it.next();
+      String alias = entry.getKey();
+      String path = "models." + alias;
+      JsonNode m = entry.getValue();
+      if (m.isTextual()) {
+        models.put(alias, new ModelSpec(alias, m.asText(), null, null, null, List.of(), null, Map.of()));
+        continue;
+      }
+      if (!m.isObject()) {
+        error(path, "must be a model name or a mapping with at least `model`");
+        continue;
+      }
+      checkKeys(m, path, MODEL_KEYS);
+      String model = requiredText(m, "model", path);
+      if (model != null && (model.contains("://") || model.contains("/v1"))) {
+        error(path + ".model", "names a model, not an endpoint: endpoints are bound in the server's config");
+      }
+      Double temperature = m.has("temperature") ? number(m.get("temperature"), path + ".temperature", 0, 2) : null;
+      Double topP = m.has("top_p") ? number(m.get("top_p"), path + ".top_p", 0, 1) : null;
+      Integer maxTokens = m.has("max_tokens") ? (int) integer(m.get("max_tokens"), path + ".max_tokens", 1) : null;
+      Integer timeout = m.has("timeout") ? (int) (duration(m.get("timeout"), path + ".timeout") / 1000) : null;
+      List<String> stop = m.has("stop") ? stringList(m.get("stop"), path + ".stop") : List.of();
+      Map<String, Object> params = Map.of();
+      if (m.has("params")) {
+        if (m.get("params").isObject()) {
+          params = JSON.convertValue(m.get("params"), JSON.getTypeFactory().constructMapType(Map.class, String.class, Object.class));
+        } else {
+          error(path + ".params", "must be a mapping of extra request fields");
+        }
+      }
+      models.put(alias, new ModelSpec(alias, model, temperature, maxTokens, topP, stop, timeout, params));
+    }
+    return models;
+  }
+
+  private InputSpec readInput(JsonNode node) {
+    if (node == null || node.isNull()) {
+      return InputSpec.NONE;
+    }
+    if (!node.isObject()) {
+      error("input", "must be a mapping with one of file, records or num_records");
+      return InputSpec.NONE;
+    }
+    checkKeys(node, "input", INPUT_KEYS);
+    int sources = (node.has("file") ? 1 : 0) + (node.has("records") ? 1 : 0) + (node.has("num_records") ? 1 : 0);
+    if (sources > 1) {
+      error("input", "give only one of file, records or num_records");
+    }
+    String file = node.has("file") ? text(node.get("file"), "input.file") : null;
+    List<JsonNode> records = null;
+    if (node.has("records")) {
+      JsonNode r = node.get("records");
+      if (!r.isArray()) {
+        error("input.records", "must be a list of records");
+      } else {
+        records = new ArrayList<>();
+        for (int i = 0; i < r.size(); i++) {
+          if (!r.get(i).isObject()) {
+            error("input.records[" + i + "]", "a record must be a mapping of fields");
+          }
+          records.add(r.get(i));
+        }
+      }
+    }
+    Long numRecords = node.has("num_records") ? integer(node.get("num_records"), "input.num_records", 1) : null;
+    List<String> fields = node.has("fields") ? stringList(node.get("fields"), "input.fields") : List.of();
+    return new InputSpec(file, records, numRecords, fields);
+  }
+
+  private List<StepSpec> readSteps(JsonNode node, Map<String, ModelSpec> models) {
+    List<StepSpec> steps = new ArrayList<>();
+    if (node == null || !node.isArray() || node.isEmpty()) {
+      error("steps", "must be a non-empty list of steps");
+      return steps;
+    }
+    Set<String> seen = new java.util.HashSet<>();
+    List<String> names = new ArrayList<>();
+    node.forEach(s -> names.add(s.path("name").asText("")));
+    for (int i = 0; i < node.size(); i++) {
+      JsonNode s = node.get(i);
+      String path = "steps[" + i + "]";
+      if (!s.isObject()) {
+        error(path, "a step must be a mapping with name and prompt");
+        continue;
+      }
+      checkKeys(s, path, STEP_KEYS);
+      String name = requiredText(s, "name", path);
+      if (name != null) {
+        path = "steps[" + i + "] (" + name + ")";
+        if (!NAME.matcher(name).matches()) {
+          error(path + ".name", "must be a template name: letters, digits and _, not starting with a digit");
+        } else if (RESERVED.contains(name.toLowerCase(Locale.ROOT))) {
+          error(path + ".name", "`" + name + "` is reserved; choose another name");
+        }
+        if (!seen.add(name)) {
+          error(path + ".name", "step name `" + name + "` is used twice");
+        }
+      }
+      String kind = s.has("kind") ? text(s.get("kind"), path + ".kind") : StepSpec.KIND_LLM;
+      if (kind != null && !StepSpec.KIND_LLM.equals(kind)) {
+        error(path + ".kind", "unknown step kind `" + kind + "` (known: llm)");
+      }
+      String continueFrom = s.has("continue") ? text(s.get("continue"), path + ".continue") : null;
+      if (continueFrom != null && !names.contains(continueFrom)) {
+        error(path + ".continue", "continues step `" + continueFrom + "`, which does not exist" + suggest(continueFrom, names));
+      } else if (continueFrom != null && continueFrom.equals(name)) {
+        error(path + ".continue", "a step cannot continue itself");
+      }
+      String model = s.has("model") ? text(s.get("model"), path + ".model") : null;
+      if (model == null && continueFrom == null) {
+        error(path + ".model", "missing: name one of the spec's model aliases " + models.keySet());
+      } else if (model != null && !models.containsKey(model)) {
+        error(path + ".model", "unknown model alias `" + model + "`" + suggest(model, models.keySet())
+            + " (declared under models: " + models.keySet() + ")");
+      }
+      String system = s.has("system") ? text(s.get("system"), path + ".system") : null;
+      String prompt = s.has("prompt") ? text(s.get("prompt"), path + ".prompt") : null;
+      List<MessageTemplate> messages = s.has("messages") ? messages(s.get("messages"), path + ".messages") : null;
+      if (messages != null && (prompt != null || system != null)) {
+        error(path, "give either messages, or system and prompt, not both");
+      } else if (messages == null && prompt == null) {
+        error(path + ".prompt", "missing: a step needs a prompt (or messages)");
+      }
+      if (continueFrom != null && messages != null) {
+        error(path + ".messages", "a continued step adds a prompt to an existing conversation; use prompt");
+      }
+      if (continueFrom != null && system != null) {
+        error(path + ".system", "a continued step keeps the system message of the conversation it continues");
+      }
+      steps.add(new StepSpec(name, kind, model, system, prompt, messages, continueFrom));
+    }
+    return steps;
+  }
+
+  private OutputSpec readOutput(JsonNode node) {
+    if (node == null || node.isNull()) {
+      return OutputSpec.DEFAULT;
+    }
+    if (!node.isObject()) {
+      error("output", "must be a mapping with messages and/or fields");
+      return OutputSpec.DEFAULT;
+    }
+    checkKeys(node, "output", OUTPUT_KEYS);
+    List<MessageTemplate> messages = node.has("messages") ? messages(node.get("messages"), "output.messages") : null;
+    Map<String, String> fields = new LinkedHashMap<>();
+    if (node.has("fields")) {
+      JsonNode f = node.get("fields");
+      if (!f.isObject()) {
+        error("output.fields", "must be a mapping from field name to template");
+      } else {
+        f.fields().forEachRemaining(e -> {
+          String key = e.getKey();
+          if (RESERVED_OUTPUT_FIELDS.contains(key)) {
+            error("output.fields." + key, "`" + key + "` is set by Skein; choose another name");
+          }
+          fields.put(key, text(e.getValue(), "output.fields." + key));
+        });
+      }
+    }
+    return new OutputSpec(messages, fields);
+  }
+
+  private RetrySpec readRetry(JsonNode node) {
+    if (node == null || node.isNull()) {
+      return RetrySpec.DEFAULT;
+    }
+    if (!node.isObject()) {
+      error("retry", "must be a mapping with max_attempts, initial_backoff, max_backoff");
+      return RetrySpec.DEFAULT;
+    }
+    checkKeys(node, "retry", RETRY_KEYS);
+    RetrySpec d = RetrySpec.DEFAULT;
+    int attempts = node.has("max_attempts") ? (int) integer(node.get("max_attempts"), "retry.max_attempts", 1) : d.maxAttempts();
+    long initial = node.has("initial_backoff") ? duration(node.get("initial_backoff"), "retry.initial_backoff") : d.initialBackoffMillis();
+    long max = node.has("max_backoff") ? duration(node.get("max_backoff"), "retry.max_backoff") : Math.max(initial, d.maxBackoffMillis());
+    if (max < initial) {
+      error("retry.max_backoff", "must not be below initial_backoff");
+    }
+    return new RetrySpec(attempts, initial, max);
+  }
+
+  private List<MessageTemplate> messages(JsonNode node, String path) {
+    List<MessageTemplate> out = new ArrayList<>();
+    if (!node.isArray() || node.isEmpty()) {
+      error(path, "must be a non-empty list of {role, content}");
+      return out;
+    }
+    for (int i = 0; i < node.size(); i++) {
+      JsonNode m = node.get(i);
+      String p = path + "[" + i + "]";
+      if (!m.isObject()) {
+        error(p, "a message must be a mapping with role and content");
+        continue;
+      }
+      checkKeys(m, p, Set.of("role", "content"));
+      String role = requiredText(m, "role", p);
+      if (role != null && !ROLES.contains(role)) {
+        error(p + ".role", "unknown role `" + role + "` (known: system, user, assistant)");
+      }
+      String content = requiredText(m, "content", p);
+      out.add(new MessageTemplate(role, content));
+    }
+    return out;
+  }
+
+  private void checkKeys(JsonNode node, String path, Set<String> known) {
+    node.fieldNames().forEachRemaining(key -> {
+      if (!known.contains(key)) {
+        error(join(path, key), "unknown field" + suggest(key, known) + " (known: " + String.join(", ", new java.util.TreeSet<>(known)) + ")");
+      }
+    });
+  }
+
+  private String requiredText(JsonNode node, String field, String path) {
+    JsonNode v = node.get(field);
+    if (v == null || v.isNull()) {
+      error(join(path, field), "missing");
+      return null;
+    }
+    return text(v, join(path, field));
+  }
+
+  private String text(JsonNode v, String path) {
+    if (v.isTextual()) {
+      return v.asText();
+    }
+    if (v.isNumber() || v.isBoolean()) {
+      return v.asText();
+    }
+    error(path, "must be a string");
+    return null;
+  }
+
+  private long integer(JsonNode v, String path, long min) {
+    if (!v.canConvertToLong() || !v.isIntegralNumber()) {
+      error(path, "must be a whole number");
+      return min;
+    }
+    if (v.asLong() < min) {
+      error(path, "must be at least " + min);
+      return min;
+    }
+    return v.asLong();
+  }
+
+  private Double number(JsonNode v, String path, double min, double max) {
+    if (!v.isNumber()) {
+      error(path, "must be a number");
+      return null;
+    }
+    double d = v.asDouble();
+    if (d < min || d > max) {
+      error(path, "must be between " + min + " and " + max);
+    }
+    return d;
+  }
+
+  private long duration(JsonNode v, String path) {
+    if (v.isIntegralNumber()) {
+      return v.asLong() * 1000;
+    }
+    Matcher m = DURATION.matcher(v.asText().trim());
+    if (!v.isTextual() || !m.matches()) {
+      error(path, "must be a duration such as 500ms, 30s or 2m");
+      return 0;
+    }
+    long n = Long.parseLong(m.group(1));
+    String unit = m.group(2) == null ? "s" : m.group(2);
+    return switch (unit) {
+      case "ms" -> n;
+      case "m" -> n * 60_000;
+      default -> n * 1000;
+    };
+  }
+
+  private List<String> stringList(JsonNode v, String path) {
+    List<String> out = new ArrayList<>();
+    if (v.isTextual()) {
+      out.add(v.asText());
+    } else if (v.isArray()) {
+      for (int i = 0; i < v.size(); i++) {
+        String s = text(v.get(i), path + "[" + i + "]");
+        if (s != null) {
+          out.add(s);
+        }
+      }
+    } else {
+      error(path, "must be a list of strings");
+    }
+    return out;
+  }
+
+  private void error(String path, String message) {
+    errors.add(new SpecError(path, message));
+  }
+
+  private static String join(String path, String field) {
+    return path.isEmpty() ? field : path + "." + field;
+  }
+
+  /** "; did you mean `x`?" when a known name is within two edits, else "". */
+  public static String suggest(String given, java.util.Collection<String> known) {
+    String best = null;
+    int bestDistance = 3;
+    for (String k : known) {
+      int d = distance(given.toLowerCase(Locale.ROOT), k.toLowerCase(Locale.ROOT));
+      if (d < bestDistance) {
+        best = k;
+        bestDistance = d;
+      }
+    }
+    return best == null ? "" : "; did you mean `" + best + "`?";
+  }
+
+  private static int distance(String a, String b) {
+    int[] prev = new int[b.length() + 1];
+    int[] cur = new int[b.length() + 1];
+    for (int j = 0; j <= b.length(); j++) {
+      prev[j] = j;
+    }
+    for (int i = 1; i <= a.length(); i++) {
+      cur[0] = i;
+      for (int j = 1; j <= b.length(); j++) {
+        int cost = a.charAt(i - 1) == b.charAt(j - 1) ? 0 : 1;
+        cur[j] = Math.min(Math.min(cur[j - 1] + 1, prev[j] + 1), prev[j - 1] + cost);
+      }
+      int[] t = prev;
+      prev = cur;
+      cur = t;
+    }
+    return prev[b.length()];
+  }
+
+  /** Replaces inline records by nothing: what is stored as the job's spec (records go to the input table). */
+  public static JsonNode withoutInlineRecords(JsonNode root) {
+    if (root.isObject() && root.path("input").has("records")) {
+      ObjectNode copy = root.deepCopy();
+      ((ObjectNode) copy.get("input")).remove("records");
+      return copy;
+    }
+    return root;
+  }
+}

@@ -1,0 +1,83 @@
+package io.skein.worker.entity;
+
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ArrayNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.skein.protocol.CallId;
+import io.skein.protocol.ChatMessage;
+import io.skein.protocol.spec.ModelSpec;
+import io.skein.worker.gateway.ModelRequest;
+import io.skein.worker.gateway.Provider;
+import java.nio.charset.StandardCharsets;
+import java.security.MessageDigest;
+import java.security.NoSuchAlgorithmException;
+import java.util.HexFormat;
+import java.util.List;
+import java.util.Map;
+import java.util.TreeMap;
+
+/**
+ * Builds the exact request a call sends. Its {@code seed} derives from the spec's seed and the
+ * call's identity (record index, step, sample, turn), so a rerun asks the same questions; its
+ * fingerprint hashes the resolved provider and model, the call identity and the canonical body
+ * (never headers), so it names this request and nothing else.
+ */
+public final class CallRequests {
+
+  private static final ObjectMapper JSON = new ObjectMapper();
+
+  private CallRequests() {}
+
+  public static ModelRequest build(
+      String recordKey, long index, long specSeed, CallId id, int attempt, ModelSpec model, Provider provider, List<ChatMessage> messages) {
+    ObjectNode body = JSON.createObjectNode();
+    body.put("model", provider.model());
+    ArrayNode array = body.putArray("messages");
+    for (ChatMessage m : messages) {
+      array.addObject().put("role", m.role()).put("content", m.content());
+    }
+    if (model.temperature() != null) {
+      body.put("temperature", model.temperature());
+    }
+    if (model.topP() != null) {
+      body.put("top_p", model.topP());
+    }
+    if (model.maxTokens() != null) {
+      body.put("max_tokens", model.maxTokens());
+    }
+    if (model.stop() != null && !model.stop().isEmpty()) {
+      ArrayNode stop = body.putArray("stop");
+      model.stop().forEach(stop::add);
+    }
+    body.put("seed", seed(specSeed, index, id));
+    for (Map.Entry<String, Object> e : new TreeMap<>(model.params()).entrySet()) {
+      if (!body.has(e.getKey())) {
+        body.set(e.getKey(), JSON.valueToTree(e.getValue()));
+      }
+    }
+    String text = body.toString();
+    String fingerprint = sha256(provider.name() + "\n" + provider.baseUrl() + "\n" + provider.model() + "\n" + recordKey + "\n" + id + "\n" + text);
+    return new ModelRequest(recordKey, id, attempt, model.model(), text, fingerprint);
+  }
+
+  /** A non-negative 31-bit seed, stable for (spec seed, record index, step, sample, turn). */
+  public static long seed(long specSeed, long index, CallId id) {
+    long h = specSeed * 0x9E3779B97F4A7C15L + index;
+    h = h * 31 + id.step().hashCode();
+    h = h * 31 + id.sample();
+    h = h * 31 + id.turn();
+    h ^= h >>> 33;
+    h *= 0xff51afd7ed558ccdL;
+    h ^= h >>> 33;
+    return h & 0x7fffffffL;
+  }
+
+  static String sha256(String s) {
+    try {
+      byte[] digest = MessageDigest.getInstance("SHA-256").digest(s.getBytes(StandardCharsets.UTF_8));
+      return HexFormat.of().formatHex(digest, 0, 16);
+    } catch (NoSuchAlgorithmException e) {
+      throw new IllegalStateException(e);
+    }
+  }
+}

@@ -1,0 +1,340 @@
+package io.skein.worker.entity;
+
+import io.skein.protocol.CallId;
+import io.skein.protocol.RecordProtocol;
+import io.skein.protocol.RecordProtocol.CallFailed;
+import io.skein.protocol.RecordProtocol.CallSucceeded;
+import io.skein.protocol.RecordProtocol.Command;
+import io.skein.protocol.RecordProtocol.Ensure;
+import io.skein.protocol.RecordProtocol.Event;
+import io.skein.protocol.RecordProtocol.RecordFailed;
+import io.skein.protocol.RecordProtocol.RecordOutcome;
+import io.skein.protocol.RecordProtocol.RecordStarted;
+import io.skein.protocol.RecordProtocol.RecordSucceeded;
+import io.skein.worker.gateway.ModelAccess;
+import io.skein.worker.gateway.ModelGateway;
+import io.skein.worker.gateway.ModelOutcome;
+import io.skein.worker.gateway.ModelRequest;
+import io.skein.worker.gateway.Provider;
+import io.skein.worker.template.TemplateException;
+import java.time.Duration;
+import java.util.HashMap;
+import java.util.HashSet;
+import java.util.Map;
+import java.util.Set;
+import org.apache.pekko.actor.typed.ActorRef;
+import org.apache.pekko.actor.typed.ActorSystem;
+import org.apache.pekko.actor.typed.Behavior;
+import org.apache.pekko.actor.typed.SupervisorStrategy;
+import org.apache.pekko.actor.typed.javadsl.ActorContext;
+import org.apache.pekko.actor.typed.javadsl.Behaviors;
+import org.apache.pekko.actor.typed.javadsl.TimerScheduler;
+import org.apache.pekko.cluster.sharding.typed.javadsl.ClusterSharding;
+import org.apache.pekko.cluster.sharding.typed.javadsl.Entity;
+import org.apache.pekko.cluster.sharding.typed.javadsl.EntityTypeKey;
+import org.apache.pekko.persistence.typed.PersistenceId;
+import org.apache.pekko.persistence.typed.RecoveryCompleted;
+import org.apache.pekko.persistence.typed.javadsl.CommandHandler;
+import org.apache.pekko.persistence.typed.javadsl.Effect;
+import org.apache.pekko.persistence.typed.javadsl.EventHandler;
+import org.apache.pekko.persistence.typed.javadsl.EventSourcedBehavior;
+import org.apache.pekko.persistence.typed.javadsl.SignalHandler;
+
+/**
+ * One record's life, as a sharded event-sourced entity with id {@code <jobId>/<index>}. It loads
+ * its job's plan and its input, asks the {@link StepPlanner} what to do, sends calls through the
+ * model gateways, and persists every answer ({@code CallSucceeded}) and every failed attempt
+ * ({@code CallFailed}) before acting on it. Replay rebuilds the state, so after a crash it carries
+ * on from its last finished call and never sends an answered call again. At the end it persists
+ * {@code RecordSucceeded} or {@code RecordFailed}, writes its row to the ledger, reports to the
+ * latest {@link Ensure}'s sender, and passivates.
+ */
+public final class RecordWorker extends EventSourcedBehavior<Command, Event, RecordState> {
+
+  public static final EntityTypeKey<Command> ENTITY_TYPE_KEY = EntityTypeKey.create(Command.class, "Record");
+
+  /** What a record needs from its node: the job store, the ledger, the models, and where call timings go. */
+  public record Deps(RecordSource source, ResultSink sink, ModelAccess models, Duration stopTimeout, CallTimer timer) {
+    public Deps(RecordSource source, ResultSink sink, ModelAccess models, Duration stopTimeout) {
+      this(source, sink, models, stopTimeout, CallTimer.NONE);
+    }
+  }
+
+  private static final Duration UNCLAIMED_LINGER = Duration.ofSeconds(5);
+
+  private record ContextLoaded(RecordContext context) implements Command {}
+
+  private record ContextFailed(Throwable error) implements Command {}
+
+  private record GatewayReply(ModelGateway.Reply reply) implements Command {}
+
+  private record RowSaved(boolean ok, Throwable error) implements Command {}
+
+  private enum Drive implements Command { INSTANCE }
+
+  private enum Reload implements Command { INSTANCE }
+
+  private enum StopNow implements Command { INSTANCE }
+
+  private enum Unclaimed implements Command { INSTANCE }
+
+  public static void init(ActorSystem<?> system, Deps deps) {
+    ClusterSharding.get(system).init(
+        Entity.of(ENTITY_TYPE_KEY, ctx -> create(ctx.getEntityId(), ctx.getShard(), deps))
+            .withStopMessage(RecordProtocol.Stop.INSTANCE));
+  }
+
+  /** {@code shard} may be null outside sharding (tests): the record then stays up when it ends. */
+  public static Behavior<Command> create(
+      String entityId, ActorRef<ClusterSharding.ShardCommand> shard, Deps deps) {
+    return Behaviors.setup(ctx -> Behaviors.withTimers(timers -> new RecordWorker(ctx, timers, entityId, shard, deps)));
+  }
+
+  private final ActorContext<Command> context;
+  private final TimerScheduler<Command> timers;
+  private final ActorRef<ClusterSharding.ShardCommand> shard;
+  private final Deps deps;
+  private final String recordKey;
+  private final String jobId;
+  private final long index;
+  private final ActorRef<ModelGateway.Reply> replies;
+
+  private RecordContext loaded;
+  private ActorRef<RecordOutcome> replyTo;
+  private boolean startRequested;
+  private final Set<CallId> inFlight = new HashSet<>();
+  private final Map<CallId, Long> notBefore = new HashMap<>();
+  private boolean stopping;
+  private boolean saving;
+
+  private RecordWorker(
+      ActorContext<Command> context, TimerScheduler<Command> timers, String entityId,
+      ActorRef<ClusterSharding.ShardCommand> shard, Deps deps) {
+    super(PersistenceId.of(ENTITY_TYPE_KEY.name(), entityId),
+        SupervisorStrategy.restartWithBackoff(Duration.ofMillis(200), Duration.ofSeconds(5), 0.2));
+    this.context = context;
+    this.timers = timers;
+    this.shard = shard;
+    this.deps = deps;
+    this.recordKey = entityId;
+    int slash = entityId.lastIndexOf('/');
+    this.jobId = entityId.substring(0, slash);
+    this.index = Long.parseLong(entityId.substring(slash + 1));
+    this.replies = context.messageAdapter(ModelGateway.Reply.class, GatewayReply::new);
+  }
+
+  @Override
+  public RecordState emptyState() {
+    return new RecordState();
+  }
+
+  @Override
+  public EventHandler<RecordState, Event> eventHandler() {
+    return (state, event) -> state.apply(event);
+  }
+
+  @Override
+  public SignalHandler<RecordState> signalHandler() {
+    return newSignalHandlerBuilder().onSignal(RecoveryCompleted.instance(), state -> load()).build();
+  }
+
+  @Override
+  public CommandHandler<Command, Event, RecordState> commandHandler() {
+    return newCommandHandlerBuilder()
+        .forAnyState()
+        .onCommand(Ensure.class, this::onEnsure)
+        .onCommand(ContextLoaded.class, this::onContextLoaded)
+        .onCommand(ContextFailed.class, this::onContextFailed)
+        .onCommand(Reload.class, (state, cmd) -> { load(); return Effect().none(); })
+        .onCommand(GatewayReply.class, this::onGatewayReply)
+        .onCommand(Drive.class, this::drive)
+        .onCommand(RowSaved.class, this::onRowSaved)
+        .onCommand(RecordProtocol.Stop.class, this::onStop)
+        .onCommand(StopNow.class, (state, cmd) -> Effect().stop())
+        .onCommand(Unclaimed.class, (state, cmd) -> passivate())
+        .build();
+  }
+
+  private void load() {
+    context.pipeToSelf(deps.source().load(jobId, index),
+        (ctx, error) -> error == null ? new ContextLoaded(ctx) : new ContextFailed(error));
+  }
+
+  private Effect<Event, RecordState> onEnsure(RecordState state, Ensure cmd) {
+    boolean endedUnclaimed = replyTo == null && state.isTerminal() && !saving && loaded != null;
+    replyTo = cmd.replyTo();
+    if (endedUnclaimed) {
+      timers.cancel("unclaimed");
+      replyTo.tell(new RecordOutcome(jobId, index, state.isSucceeded(), state.calls(), state.tokens()));
+      return passivate();
+    }
+    startRequested = true;
+    if (loaded == null) {
+      return Effect().none();
+    }
+    return proceed(state);
+  }
+
+  private Effect<Event, RecordState> onContextLoaded(RecordState state, ContextLoaded cmd) {
+    loaded = cmd.context();
+    return proceed(state);
+  }
+
+  /** Starts, continues or finishes, depending on where the journal left this record. */
+  private Effect<Event, RecordState> proceed(RecordState state) {
+    if (state.isTerminal()) {
+      saveRow(state);
+      return Effect().none();
+    }
+    if (!state.isStarted()) {
+      return startRequested && !stopping
+          ? Effect().persist(new RecordStarted(System.currentTimeMillis())).thenRun(this::driveLater)
+          : Effect().none();
+    }
+    return drive(state, Drive.INSTANCE);
+  }
+
+  private Effect<Event, RecordState> onContextFailed(RecordState state, ContextFailed cmd) {
+    Throwable cause = cmd.error() instanceof java.util.concurrent.CompletionException && cmd.error().getCause() != null
+        ? cmd.error().getCause() : cmd.error();
+    if (cause instanceof RecordSource.UnknownJobException) {
+      context.getLog().warn("record {} cannot run: {}", recordKey, cause.getMessage());
+      return Effect().stop();
+    }
+    context.getLog().warn("record {} could not load its job, trying again: {}", recordKey, cause.toString());
+    timers.startSingleTimer("reload", Reload.INSTANCE, Duration.ofSeconds(1));
+    return Effect().none();
+  }
+
+  private Effect<Event, RecordState> drive(RecordState state, Drive cmd) {
+    if (loaded == null || state.isTerminal() || !state.isStarted()) {
+      return Effect().none();
+    }
+    if (stopping) {
+      return inFlight.isEmpty() ? Effect().stop() : Effect().none();
+    }
+    long now = System.currentTimeMillis();
+    StepPlanner.Decision decision = StepPlanner.next(loaded.plan(), loaded.input(), state, inFlight, notBefore, now);
+    if (decision instanceof StepPlanner.Finish) {
+      try {
+        Rows.success(jobId, loaded, state);
+      } catch (TemplateException e) {
+        return fail(new RecordFailed(StepPlanner.TEMPLATE_ERROR, "output: " + e.getMessage(), null, now));
+      }
+      return Effect().persist(new RecordSucceeded(now)).thenRun(this::saveRow);
+    }
+    if (decision instanceof StepPlanner.Fail f) {
+      return fail(new RecordFailed(f.errorType(), f.message(), f.step(), now));
+    }
+    StepPlanner.Proceed proceed = (StepPlanner.Proceed) decision;
+    for (StepPlanner.PlannedCall call : proceed.calls()) {
+      Provider provider;
+      try {
+        provider = deps.models().provider(call.model().model());
+      } catch (IllegalArgumentException e) {
+        return fail(new RecordFailed("no_provider", e.getMessage(), call.id().step(), now));
+      }
+      ModelRequest request = CallRequests.build(recordKey, index, loaded.plan().spec().seed(), call.id(),
+          call.attempt(), call.model(), provider, call.messages());
+      inFlight.add(call.id());
+      notBefore.remove(call.id());
+      pendingRequests.put(call.id(), new Pending(call, System.nanoTime()));
+      deps.models().gateway(call.model().model()).tell(new ModelGateway.Call(request, replies));
+    }
+    if (proceed.wakeAt() != Long.MAX_VALUE) {
+      timers.startSingleTimer("wake", Drive.INSTANCE, Duration.ofMillis(Math.max(1, proceed.wakeAt() - now)));
+    }
+    return Effect().none();
+  }
+
+  private record Pending(StepPlanner.PlannedCall call, long plannedNanos) {}
+
+  private final Map<CallId, Pending> pendingRequests = new HashMap<>();
+
+  private Effect<Event, RecordState> fail(RecordFailed failed) {
+    return Effect().persist(failed).thenRun(this::saveRow);
+  }
+
+  private Effect<Event, RecordState> onGatewayReply(RecordState state, GatewayReply cmd) {
+    ModelRequest request = cmd.reply().request();
+    CallId id = request.callId();
+    inFlight.remove(id);
+    Pending pending = pendingRequests.remove(id);
+    if (state.isTerminal() || pending == null || state.result(id) != null) {
+      return stopping && inFlight.isEmpty() ? Effect().stop() : Effect().none();
+    }
+    long now = System.currentTimeMillis();
+    ModelOutcome outcome = cmd.reply().outcome();
+    if (outcome instanceof ModelOutcome.Ok ok) {
+      long modelNanos = cmd.reply().answeredNanos() - cmd.reply().sentNanos();
+      return Effect()
+          .persist(new CallSucceeded(id, request.attempt(), request.fingerprint(), request.model(), pending.call().newMessages(),
+              ok.text(), ok.finishReason(), ok.usage(), ok.latencyMillis(), now))
+          .thenRun(s -> {
+            deps.timer().record(id.step(), System.nanoTime() - pending.plannedNanos() - modelNanos);
+            driveLater(s);
+          });
+    }
+    if (outcome instanceof ModelOutcome.Failed f) {
+      return Effect()
+          .persist(new CallFailed(id, request.attempt(), request.fingerprint(), f.errorType(), f.retryable(), f.status(),
+              f.message(), f.retryAfterMillis(), f.latencyMillis(), now))
+          .thenRun(this::driveLater);
+    }
+    ModelOutcome.NotSent notSent = (ModelOutcome.NotSent) outcome;
+    notBefore.put(id, now + notSent.delayMillis());
+    return drive(state, Drive.INSTANCE);
+  }
+
+  private void driveLater(RecordState state) {
+    context.getSelf().tell(Drive.INSTANCE);
+  }
+
+  private void saveRow(RecordState state) {
+    if (saving || loaded == null) {
+      return;
+    }
+    saving = true;
+    ResultRow row;
+    try {
+      row = state.isSucceeded() ? Rows.success(jobId, loaded, state) : Rows.failure(jobId, loaded, state);
+    } catch (TemplateException e) {
+      // The output rendered when the record finished; it renders the same now. Guard anyway.
+      row = Rows.failure(jobId, loaded, state);
+    }
+    context.pipeToSelf(deps.sink().saveIfAbsent(row), (done, error) -> new RowSaved(error == null, error));
+  }
+
+  private Effect<Event, RecordState> onRowSaved(RecordState state, RowSaved cmd) {
+    saving = false;
+    if (!cmd.ok()) {
+      context.getLog().warn("record {} could not write its row, trying again: {}", recordKey, cmd.error().toString());
+      timers.startSingleTimer("reload", Reload.INSTANCE, Duration.ofSeconds(1));
+      return Effect().none();
+    }
+    if (replyTo == null) {
+      // Started without an Ensure (a restart after a failure): give the coordinator's Ensure time to arrive.
+      timers.startSingleTimer("unclaimed", Unclaimed.INSTANCE, UNCLAIMED_LINGER);
+      return Effect().none();
+    }
+    replyTo.tell(new RecordOutcome(jobId, index, state.isSucceeded(), state.calls(), state.tokens()));
+    return passivate();
+  }
+
+  /** Asks the shard to stop this record (buffering messages meanwhile); outside sharding the parent decides. */
+  private Effect<Event, RecordState> passivate() {
+    if (shard != null) {
+      shard.tell(new ClusterSharding.Passivate<>(context.getSelf()));
+    }
+    return Effect().none();
+  }
+
+  private Effect<Event, RecordState> onStop(RecordState state, RecordProtocol.Stop cmd) {
+    stopping = true;
+    if (inFlight.isEmpty()) {
+      return Effect().stop();
+    }
+    timers.startSingleTimer("stop", StopNow.INSTANCE, deps.stopTimeout());
+    return Effect().none();
+  }
+}

@@ -1,0 +1,12 @@
+package io.skein.worker.gateway;
+
+import org.apache.pekko.actor.typed.ActorRef;
+
+/** How a record reaches models: the provider a model name is bound to, and its gateway on this node. */
+public interface ModelAccess {
+
+  /** Throws {@link IllegalArgumentException} naming the model when no provider serves it. */
+  Provider provider(String model);
+
+  ActorRef<ModelGateway.Command> gateway(String model);
+}

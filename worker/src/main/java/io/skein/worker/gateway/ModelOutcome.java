@@ -1,0 +1,57 @@
+package io.skein.worker.gateway;
+
+import io.skein.protocol.Usage;
+
+/**
+ * What one attempt of a call came to. The gateway makes single attempts; the record decides what
+ * to do next: {@link Ok} is persisted, {@link Failed} costs an attempt (retried if
+ * {@code retryable}), {@link NotSent} costs nothing and is asked again after {@code delayMillis}.
+ */
+public sealed interface ModelOutcome {
+
+  record Ok(String text, String finishReason, Usage usage, long latencyMillis) implements ModelOutcome {}
+
+  record Failed(String errorType, boolean retryable, int status, String message, long retryAfterMillis, long latencyMillis)
+      implements ModelOutcome {}
+
+  record NotSent(String reason, long delayMillis) implements ModelOutcome {}
+
+  /** Error types, as they appear in CallFailed events and error rows. */
+  final class Errors {
+    public static final String RATE_LIMITED = "rate_limited";
+    public static final String SERVER_ERROR = "server_error";
+    public static final String TIMEOUT = "timeout";
+    public static final String CONNECTION = "connection_error";
+    public static final String INVALID_RESPONSE = "invalid_response";
+    public static final String UNAUTHORIZED = "unauthorized";
+    public static final String FORBIDDEN = "forbidden";
+    public static final String NOT_FOUND = "model_not_found";
+    public static final String CONTEXT_LENGTH = "context_length_exceeded";
+    public static final String BAD_REQUEST = "bad_request";
+
+    private Errors() {}
+
+    /** Classifies an HTTP error status the way the retry policy needs it. */
+    public static Failed fromStatus(int status, String body, long retryAfterMillis, long latencyMillis) {
+      String message = "HTTP " + status + (body == null || body.isBlank() ? "" : ": " + abbreviate(body, 300));
+      return switch (status) {
+        case 429 -> new Failed(RATE_LIMITED, true, status, message, retryAfterMillis, latencyMillis);
+        case 401 -> new Failed(UNAUTHORIZED, false, status, message, 0, latencyMillis);
+        case 403 -> new Failed(FORBIDDEN, false, status, message, 0, latencyMillis);
+        case 404 -> new Failed(NOT_FOUND, false, status, message, 0, latencyMillis);
+        case 408 -> new Failed(TIMEOUT, true, status, message, retryAfterMillis, latencyMillis);
+        default -> {
+          if (status >= 500) {
+            yield new Failed(SERVER_ERROR, true, status, message, retryAfterMillis, latencyMillis);
+          }
+          boolean context = body != null && (body.contains("context_length") || body.contains("maximum context length"));
+          yield new Failed(context ? CONTEXT_LENGTH : BAD_REQUEST, false, status, message, 0, latencyMillis);
+        }
+      };
+    }
+
+    public static String abbreviate(String s, int max) {
+      return s.length() <= max ? s : s.substring(0, max) + "...";
+    }
+  }
+}

@@ -1,0 +1,80 @@
+package io.skein.worker.gateway;
+
+import com.typesafe.config.Config;
+import com.typesafe.config.ConfigUtil;
+import java.time.Duration;
+import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.function.Function;
+import org.apache.pekko.actor.typed.ActorRef;
+import org.apache.pekko.actor.typed.ActorSystem;
+import org.apache.pekko.actor.typed.Props;
+
+/**
+ * Binds model names to providers from {@code skein.models} in the server's config. A name listed
+ * under {@code providers} uses that entry; otherwise {@code OPENAI_BASE_URL} (with
+ * {@code OPENAI_API_KEY}) is the default provider, as with the OpenAI SDKs; otherwise the built-in
+ * simulator serves it. One {@link ModelGateway} per model name, started on first use.
+ */
+public final class ModelProviders implements ModelAccess {
+
+  private final ActorSystem<?> system;
+  private final ModelClient client;
+  private final Config config;
+  private final Function<String, String> env;
+  private final Map<String, Provider> providers = new ConcurrentHashMap<>();
+  private final Map<String, ActorRef<ModelGateway.Command>> gateways = new ConcurrentHashMap<>();
+  private final ModelGateway.Settings gatewaySettings;
+
+  private final String simulatorUrl;
+
+  /** {@code simulatorUrl}: the built-in simulator's base URL when this node runs one, else blank. */
+  public ModelProviders(ActorSystem<?> system, ModelClient client, Function<String, String> env, String simulatorUrl) {
+    this.system = system;
+    this.client = client;
+    this.env = env;
+    this.config = system.settings().config().getConfig("skein.models");
+    this.simulatorUrl = simulatorUrl == null || simulatorUrl.isBlank() ? config.getString("simulator-url") : simulatorUrl;
+    Config breaker = config.getConfig("circuit-breaker");
+    this.gatewaySettings = new ModelGateway.Settings(
+        breaker.getInt("max-failures"), breaker.getDuration("open-for"), config.getInt("max-queued-calls"));
+  }
+
+  @Override
+  public Provider provider(String model) {
+    return providers.computeIfAbsent(model, this::resolve);
+  }
+
+  @Override
+  public ActorRef<ModelGateway.Command> gateway(String model) {
+    return gateways.computeIfAbsent(model, m -> system.systemActorOf(
+        ModelGateway.create(provider(m), client, gatewaySettings),
+        "model-gateway-" + java.net.URLEncoder.encode(m, java.nio.charset.StandardCharsets.UTF_8).replace('%', '_'),
+        Props.empty()));
+  }
+
+  private Provider resolve(String model) {
+    int concurrency = config.getInt("default-max-concurrency");
+    Duration timeout = config.getDuration("default-request-timeout");
+    String path = "providers." + ConfigUtil.quoteString(model);
+    if (config.hasPath(path)) {
+      Config p = config.getConfig(path);
+      return new Provider(
+          model,
+          p.getString("base-url"),
+          p.hasPath("api-key-env") ? p.getString("api-key-env") : null,
+          p.hasPath("model") ? p.getString("model") : model,
+          p.hasPath("max-concurrency") ? p.getInt("max-concurrency") : concurrency,
+          p.hasPath("request-timeout") ? p.getDuration("request-timeout") : timeout);
+    }
+    String base = env.apply("OPENAI_BASE_URL");
+    if (base != null && !base.isBlank()) {
+      return new Provider(model, base, "OPENAI_API_KEY", model, concurrency, timeout);
+    }
+    if (!simulatorUrl.isBlank()) {
+      return new Provider(model, simulatorUrl, null, model, concurrency, timeout);
+    }
+    throw new IllegalArgumentException("no provider serves model `" + model
+        + "`: add skein.models.providers.\"" + model + "\" to the server's config or set OPENAI_BASE_URL");
+  }
+}

@@ -1,0 +1,10 @@
+package io.skein.worker.gateway;
+
+import io.skein.protocol.CallId;
+
+/**
+ * One attempt of one call: who makes it, the exact request body (canonical JSON, with the seed
+ * derived from the call's identity) and its fingerprint. Never carries credentials.
+ */
+public record ModelRequest(
+    String recordKey, CallId callId, int attempt, String model, String body, String fingerprint) {}

@@ -1,0 +1,139 @@
+package io.skein.worker.gateway;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import io.skein.protocol.Usage;
+import java.nio.charset.StandardCharsets;
+import java.time.Duration;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionException;
+import java.util.concurrent.CompletionStage;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
+import org.apache.pekko.actor.typed.ActorSystem;
+import org.apache.pekko.http.javadsl.Http;
+import org.apache.pekko.http.javadsl.model.ContentTypes;
+import org.apache.pekko.http.javadsl.model.HttpRequest;
+import org.apache.pekko.http.javadsl.model.HttpResponse;
+import org.apache.pekko.http.javadsl.model.headers.Authorization;
+import org.apache.pekko.http.javadsl.settings.ClientConnectionSettings;
+import org.apache.pekko.http.javadsl.settings.ConnectionPoolSettings;
+import org.apache.pekko.stream.Materializer;
+
+/**
+ * An OpenAI-compatible {@code /v1/chat/completions} client on Pekko HTTP's pooled client, with a
+ * pool sized for hundreds of concurrent calls. The bearer key is read from the provider's env
+ * variable per request and appears nowhere else: not in outcomes, events or logs.
+ */
+public final class OpenAiHttpClient implements ModelClient {
+
+  private static final ObjectMapper JSON = new ObjectMapper();
+
+  private final Http http;
+  private final org.apache.pekko.event.LoggingAdapter log;
+  private final Materializer materializer;
+  private final ConnectionPoolSettings pool;
+  private final java.util.function.Function<String, String> env;
+
+  public OpenAiHttpClient(ActorSystem<?> system) {
+    this(system, System::getenv);
+  }
+
+  public OpenAiHttpClient(ActorSystem<?> system, java.util.function.Function<String, String> env) {
+    this.http = Http.get(system);
+    this.log = system.classicSystem().log();
+    this.materializer = Materializer.matFromSystem(system);
+    this.env = env;
+    var config = system.settings().config().getConfig("skein.http-client");
+    Duration idle = config.getDuration("idle-timeout");
+    this.pool = ConnectionPoolSettings.create(system.classicSystem())
+        .withMaxConnections(config.getInt("max-connections"))
+        .withMaxOpenRequests(config.getInt("max-open-requests"))
+        .withIdleTimeout(idle)
+        .withConnectionSettings(ClientConnectionSettings.create(system.classicSystem()).withIdleTimeout(idle));
+  }
+
+  @Override
+  public CompletionStage<ModelOutcome> complete(Provider provider, String body) {
+    long start = System.nanoTime();
+    HttpRequest request = HttpRequest.POST(provider.completionsUrl())
+        .withEntity(ContentTypes.APPLICATION_JSON, body.getBytes(StandardCharsets.UTF_8));
+    String key = provider.apiKeyEnv() == null ? null : env.apply(provider.apiKeyEnv());
+    if (key != null && !key.isEmpty()) {
+      request = request.addHeader(Authorization.oauth2(key));
+    }
+    long timeoutMillis = provider.requestTimeout().toMillis();
+    CompletableFuture<ModelOutcome> future =
+        http.singleRequest(request, http.defaultClientHttpsContext(), pool, log)
+            .thenCompose(response -> read(response, timeoutMillis, start))
+            .toCompletableFuture();
+    return future
+        .orTimeout(timeoutMillis, TimeUnit.MILLISECONDS)
+        .exceptionally(error -> failure(error, provider, start));
+  }
+
+  private CompletionStage<ModelOutcome> read(HttpResponse response, long timeoutMillis, long start) {
+    return response.entity().toStrict(timeoutMillis, materializer).thenApply(strict -> {
+      String text = strict.getData().utf8String();
+      long latency = (System.nanoTime() - start) / 1_000_000;
+      int status = response.status().intValue();
+      if (status != 200) {
+        long retryAfter = retryAfterMillis(response);
+        return ModelOutcome.Errors.fromStatus(status, text, retryAfter, latency);
+      }
+      return parse(text, latency);
+    });
+  }
+
+  static ModelOutcome parse(String text, long latency) {
+    try {
+      JsonNode root = JSON.readTree(text);
+      JsonNode choice = root.path("choices").path(0);
+      JsonNode content = choice.path("message").path("content");
+      if (!content.isTextual()) {
+        return new ModelOutcome.Failed(ModelOutcome.Errors.INVALID_RESPONSE, true, 200,
+            "the response has no choices[0].message.content: " + ModelOutcome.Errors.abbreviate(text, 200), 0, latency);
+      }
+      JsonNode usage = root.path("usage");
+      return new ModelOutcome.Ok(content.asText(), choice.path("finish_reason").asText(null),
+          new Usage(usage.path("prompt_tokens").asLong(0), usage.path("completion_tokens").asLong(0)), latency);
+    } catch (Exception e) {
+      return new ModelOutcome.Failed(ModelOutcome.Errors.INVALID_RESPONSE, true, 200,
+          "the response is not JSON: " + ModelOutcome.Errors.abbreviate(text, 200), 0, latency);
+    }
+  }
+
+  private static long retryAfterMillis(HttpResponse response) {
+    var ms = response.getHeader("retry-after-ms");
+    if (ms.isPresent()) {
+      try {
+        return (long) Double.parseDouble(ms.get().value());
+      } catch (NumberFormatException ignored) {
+        // fall through to Retry-After
+      }
+    }
+    return response.getHeader("Retry-After").map(h -> {
+      try {
+        return (long) (Double.parseDouble(h.value().trim()) * 1000);
+      } catch (NumberFormatException e) {
+        try {
+          var at = java.time.ZonedDateTime.parse(h.value().trim(), java.time.format.DateTimeFormatter.RFC_1123_DATE_TIME);
+          return Math.max(0, at.toInstant().toEpochMilli() - System.currentTimeMillis());
+        } catch (RuntimeException unparsable) {
+          return 0L;
+        }
+      }
+    }).orElse(0L);
+  }
+
+  private static ModelOutcome failure(Throwable error, Provider provider, long start) {
+    Throwable cause = error instanceof CompletionException && error.getCause() != null ? error.getCause() : error;
+    long latency = (System.nanoTime() - start) / 1_000_000;
+    if (cause instanceof TimeoutException || cause instanceof java.util.concurrent.TimeoutException) {
+      return new ModelOutcome.Failed(ModelOutcome.Errors.TIMEOUT, true, 0,
+          "no answer from " + provider.name() + " within " + provider.requestTimeout().toSeconds() + " s", 0, latency);
+    }
+    return new ModelOutcome.Failed(ModelOutcome.Errors.CONNECTION, true, 0,
+        cause.getClass().getSimpleName() + ": " + cause.getMessage(), 0, latency);
+  }
+}

@@ -1,0 +1,236 @@
+package io.skein.worker.entity;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertNotNull;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.typesafe.config.ConfigFactory;
+import io.skein.protocol.CallId;
+import io.skein.protocol.RecordProtocol;
+import io.skein.protocol.RecordProtocol.CallFailed;
+import io.skein.protocol.RecordProtocol.CallSucceeded;
+import io.skein.protocol.RecordProtocol.RecordOutcome;
+import io.skein.protocol.spec.SpecParser;
+import io.skein.worker.plan.PipelinePlan;
+import java.time.Duration;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.CompletionStage;
+import java.util.concurrent.atomic.AtomicInteger;
+import org.apache.pekko.Done;
+import org.apache.pekko.actor.testkit.typed.javadsl.ActorTestKit;
+import org.apache.pekko.actor.testkit.typed.javadsl.TestProbe;
+import org.apache.pekko.persistence.testkit.javadsl.EventSourcedBehaviorTestKit;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+
+/** The RecordWorker entity against an in-memory journal and scripted models. */
+class RecordWorkerTest {
+
+  private static final ObjectMapper JSON = new ObjectMapper();
+  private static final ActorTestKit testKit = ActorTestKit.create(
+      EventSourcedBehaviorTestKit.config().withFallback(ConfigFactory.load()));
+  private static final AtomicInteger ids = new AtomicInteger();
+
+  private static final String SPEC = """
+      name: three-steps
+      models:
+        writer: {model: sim-small, temperature: 0.5}
+      retry: {max_attempts: 3, initial_backoff: 10ms, max_backoff: 20ms}
+      steps:
+        - name: draft
+          model: writer
+          prompt: "DRAFT about {{ topic }}"
+        - name: critique
+          model: writer
+          prompt: "CRITIQUE of {{ draft }}"
+        - name: revision
+          continue: draft
+          prompt: "REVISION using {{ critique }}"
+      """;
+
+  private ScriptedModels models;
+  private final Map<Long, ResultRow> ledger = new ConcurrentHashMap<>();
+  private String jobId;
+
+  @BeforeEach
+  void setUp() {
+    jobId = "job" + ids.incrementAndGet();
+    models = new ScriptedModels(testKit.system(), "gateway-" + jobId);
+    ledger.clear();
+  }
+
+  @AfterAll
+  static void tearDown() {
+    testKit.shutdownTestKit();
+  }
+
+  private EventSourcedBehaviorTestKit<RecordProtocol.Command, RecordProtocol.Event, RecordState> worker(long index) {
+    PipelinePlan plan = PipelinePlan.compile(SpecParser.parse(SPEC), List.of("topic"));
+    RecordSource source = (job, i) -> {
+      try {
+        return CompletableFuture.completedFuture(new RecordContext(plan, RecordInput.of(i, JSON.readTree("{\"id\": \"r" + i + "\", \"topic\": \"tea\"}"))));
+      } catch (Exception e) {
+        throw new IllegalStateException(e);
+      }
+    };
+    ResultSink sink = row -> {
+      ledger.putIfAbsent(row.index(), row);
+      return CompletableFuture.completedFuture(Done.getInstance());
+    };
+    var deps = new RecordWorker.Deps(source, sink, models, Duration.ofSeconds(1));
+    return EventSourcedBehaviorTestKit.create(testKit.system(),
+        RecordWorker.create(RecordProtocol.recordKey(jobId, index), null, deps),
+        EventSourcedBehaviorTestKit.enabledSerializationSettings().withVerifyState(false));
+  }
+
+  private static CallSucceeded result(RecordState state, String step) {
+    return state.result(CallId.of(step));
+  }
+
+  @Test
+  void afterRestartWithFinishedCallsItContinuesAtTheNextCall() {
+    var kit = worker(0);
+    models.holdWhen("REVISION");
+    TestProbe<RecordOutcome> probe = testKit.createTestProbe();
+    kit.runCommand(new RecordProtocol.Ensure(probe.getRef()));
+    // draft and critique finish; revision is sent and never answered: the node "dies" here.
+    probe.awaitAssert(() -> {
+      assertNotNull(result(kit.getState(), "critique"));
+      assertEquals(1, models.sentContaining("REVISION"));
+      return null;
+    });
+    assertEquals(1, models.sentContaining("DRAFT"));
+    assertEquals(1, models.sentContaining("CRITIQUE"));
+
+    models.answerWith(s -> ScriptedModels.ok("answer to " + s.lastUserMessage()));
+    var restarted = kit.restart();
+    assertNotNull(result(restarted.state(), "draft"), "replay restores the finished calls");
+    assertNotNull(result(restarted.state(), "critique"));
+    kit.runCommand(new RecordProtocol.Ensure(probe.getRef()));
+
+    RecordOutcome outcome = probe.expectMessageClass(RecordOutcome.class, Duration.ofSeconds(5));
+    assertTrue(outcome.succeeded());
+    assertEquals(3, outcome.calls());
+    assertEquals(1, models.sentContaining("DRAFT"), "a persisted call is never sent again");
+    assertEquals(1, models.sentContaining("CRITIQUE"), "a persisted call is never sent again");
+    assertEquals(2, models.sentContaining("REVISION"), "only the unfinished call is sent again");
+    var revision = models.sent.get(models.sent.size() - 1);
+    assertTrue(revision.lastUserMessage().startsWith("REVISION"), "the first call after the restart is call k+1");
+  }
+
+  @Test
+  void theContinuedStepSendsTheWholeConversationAndTheRowIsShapedFromIt() throws Exception {
+    var kit = worker(4);
+    TestProbe<RecordOutcome> probe = testKit.createTestProbe();
+    kit.runCommand(new RecordProtocol.Ensure(probe.getRef()));
+    assertTrue(probe.expectMessageClass(RecordOutcome.class, Duration.ofSeconds(5)).succeeded());
+
+    JsonNode body = JSON.readTree(models.sent.stream().filter(s -> s.lastUserMessage().startsWith("REVISION")).findFirst().orElseThrow().body());
+    JsonNode messages = body.get("messages");
+    assertEquals(3, messages.size());
+    assertEquals("DRAFT about tea", messages.get(0).get("content").asText());
+    assertEquals("answer to DRAFT about tea", messages.get(1).get("content").asText());
+    assertEquals("assistant", messages.get(1).get("role").asText());
+
+    JsonNode row = JSON.readTree(ledger.get(4L).row());
+    assertEquals("r4", row.get("id").asText());
+    assertEquals(4, row.get("messages").size(), "default output: the last step's whole conversation");
+    assertEquals("answer to " + messages.get(2).get("content").asText(), row.get("messages").get(3).get("content").asText());
+  }
+
+  @Test
+  void retriesArePersistedAttemptsAndSurviveARestart() {
+    var kit = worker(1);
+    AtomicInteger critiques = new AtomicInteger();
+    models.answerWith(s -> {
+      if (s.lastUserMessage().startsWith("CRITIQUE") && critiques.incrementAndGet() == 1) {
+        return ScriptedModels.status(503);
+      }
+      if (s.lastUserMessage().startsWith("REVISION")) {
+        return new CompletableFuture<>();
+      }
+      return ScriptedModels.ok("answer to " + s.lastUserMessage());
+    });
+    TestProbe<RecordOutcome> probe = testKit.createTestProbe();
+    kit.runCommand(new RecordProtocol.Ensure(probe.getRef()));
+    probe.awaitAssert(() -> {
+      assertNotNull(result(kit.getState(), "critique"));
+      return null;
+    });
+    List<CallFailed> failures = kit.getState().failures(CallId.of("critique"));
+    assertEquals(1, failures.size());
+    assertEquals("server_error", failures.get(0).errorType());
+    assertEquals(2, result(kit.getState(), "critique").attempt(), "the success is attempt 2");
+
+    models.answerWith(s -> ScriptedModels.ok("answer to " + s.lastUserMessage()));
+    var restarted = kit.restart();
+    assertEquals(1, restarted.state().failures(CallId.of("critique")).size(), "a crash does not reset the attempts");
+    kit.runCommand(new RecordProtocol.Ensure(probe.getRef()));
+    RecordOutcome outcome = probe.expectMessageClass(RecordOutcome.class, Duration.ofSeconds(5));
+    assertEquals(4, outcome.calls(), "three successes and one failed attempt");
+  }
+
+  @Test
+  void aFatalErrorEndsTheRecordAsAnErrorRowWithEveryStepSoFar() throws Exception {
+    var kit = worker(2);
+    models.answerWith(s -> s.lastUserMessage().startsWith("CRITIQUE") ? ScriptedModels.status(401)
+        : ScriptedModels.ok("answer to " + s.lastUserMessage()));
+    TestProbe<RecordOutcome> probe = testKit.createTestProbe();
+    kit.runCommand(new RecordProtocol.Ensure(probe.getRef()));
+    RecordOutcome outcome = probe.expectMessageClass(RecordOutcome.class, Duration.ofSeconds(5));
+    assertFalse(outcome.succeeded());
+    assertEquals(1, models.sentContaining("CRITIQUE"), "401 is not retried");
+
+    JsonNode row = JSON.readTree(ledger.get(2L).row());
+    assertEquals("unauthorized", row.at("/error/type").asText());
+    assertEquals("critique", row.at("/error/step").asText());
+    assertEquals("tea", row.at("/input/topic").asText());
+    assertEquals("answer to DRAFT about tea", row.at("/steps/draft").asText());
+    assertFalse(row.at("/steps").has("critique"));
+  }
+
+  @Test
+  void retriesStopAtTheLimitWithTheLastErrorInTheRow() throws Exception {
+    var kit = worker(3);
+    models.answerWith(s -> s.lastUserMessage().startsWith("DRAFT") ? ScriptedModels.status(429)
+        : ScriptedModels.ok("x"));
+    TestProbe<RecordOutcome> probe = testKit.createTestProbe();
+    kit.runCommand(new RecordProtocol.Ensure(probe.getRef()));
+    RecordOutcome outcome = probe.expectMessageClass(RecordOutcome.class, Duration.ofSeconds(5));
+    assertFalse(outcome.succeeded());
+    assertEquals(3, models.sentContaining("DRAFT"), "max_attempts: 3");
+    JsonNode row = JSON.readTree(ledger.get(3L).row());
+    assertEquals("rate_limited", row.at("/error/type").asText());
+    assertTrue(row.at("/error/message").asText().contains("3 attempts"));
+    JsonNode detail = JSON.readTree(ledger.get(3L).detail());
+    assertEquals(3, detail.at("/calls/0/failures").size());
+  }
+
+  @Test
+  void anEndedRecordReportsAgainWithoutCallingAnyModel() {
+    var kit = worker(5);
+    TestProbe<RecordOutcome> probe = testKit.createTestProbe();
+    kit.runCommand(new RecordProtocol.Ensure(probe.getRef()));
+    probe.expectMessageClass(RecordOutcome.class, Duration.ofSeconds(5));
+    int calls = models.sent.size();
+    ledger.clear();
+
+    // The ended record stopped itself; the same entity starts again from its journal.
+    List<Object> journal = kit.persistenceTestKit().persistedInStorage("Record|" + RecordProtocol.recordKey(jobId, 5));
+    var again = worker(5);
+    again.initialize(journal.toArray());
+    again.runCommand(new RecordProtocol.Ensure(probe.getRef()));
+    RecordOutcome outcome = probe.expectMessageClass(RecordOutcome.class, Duration.ofSeconds(5));
+    assertTrue(outcome.succeeded());
+    assertEquals(3, outcome.calls());
+    assertEquals(calls, models.sent.size());
+    assertNotNull(ledger.get(5L), "the row is written again if the ledger lost it");
+  }
+}

@@ -20,11 +20,17 @@ final class SimulateCommand implements Callable<Integer> {
   @Option(names = "--slow-rate", defaultValue = "0", description = "Fraction of requests answered ten times slower.") double slowRate;
   @Option(names = "--retry-after", defaultValue = "1", description = "Retry-After seconds on 429 (default: ${DEFAULT-VALUE}).") int retryAfter;
   @Option(names = "--seed", defaultValue = "1", description = "Seed of the text and fault model: the same seed, the same run.") long seed;
+  @Option(names = "--api-key-env", description = "Require `Authorization: Bearer` with the key in this env variable (else 401).") String apiKeyEnv;
 
   @Override
   public Integer call() throws Exception {
+    String apiKey = apiKeyEnv == null ? null : System.getenv(apiKeyEnv);
+    if (apiKeyEnv != null && (apiKey == null || apiKey.isBlank())) {
+      System.err.println("skein simulate: --api-key-env names " + apiKeyEnv + ", which is not set");
+      return 2;
+    }
     ModelSimulator.runForever(
-        new SimulatorSettings(latencyMs, jitter, errorRate, rateLimitRate, slowRate, seed, retryAfter), host, port);
+        new SimulatorSettings(latencyMs, jitter, errorRate, rateLimitRate, slowRate, seed, retryAfter, apiKey), host, port);
     return 0;
   }
 }

@@ -22,7 +22,7 @@ public record CoordinatorState(long total, int window, long upTo, long low, JobS
     return total >= 0;
   }
 
-  public boolean isEnded() {
+  public boolean hasEnded() {
     return ended != null;
   }
 

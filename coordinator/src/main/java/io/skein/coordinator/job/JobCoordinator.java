@@ -129,7 +129,7 @@ public final class JobCoordinator extends EventSourcedBehavior<Command, Event, C
   @Override
   public SignalHandler<CoordinatorState> signalHandler() {
     return newSignalHandlerBuilder().onSignal(RecoveryCompleted.instance(), state -> {
-      if (state.started() && !state.isEnded()) {
+      if (state.started() && !state.hasEnded()) {
         resume(state);
       }
     }).build();
@@ -151,7 +151,7 @@ public final class JobCoordinator extends EventSourcedBehavior<Command, Event, C
   }
 
   private Effect<Event, CoordinatorState> onStart(CoordinatorState state, Start cmd) {
-    if (state.isEnded()) {
+    if (state.hasEnded()) {
       // The job row may have missed the end (crash between event and update): publish it again.
       finishing = true;
       concludeWith(state.ended(), null);
@@ -232,7 +232,7 @@ public final class JobCoordinator extends EventSourcedBehavior<Command, Event, C
 
   /** Sends Ensure to records up to the window and the persisted mark; persists a further mark when needed. */
   private Effect<Event, CoordinatorState> fill(CoordinatorState state) {
-    if (!ready || state.isEnded() || finishing) {
+    if (!ready || state.hasEnded() || finishing) {
       return Effect().none();
     }
     long now = System.currentTimeMillis();
@@ -262,7 +262,7 @@ public final class JobCoordinator extends EventSourcedBehavior<Command, Event, C
 
   private Effect<Event, CoordinatorState> onRecordDone(CoordinatorState state, RecordDone cmd) {
     RecordOutcome o = cmd.outcome();
-    if (!ready || state.isEnded() || o.index() < low || endedAhead.contains(o.index())) {
+    if (!ready || state.hasEnded() || o.index() < low || endedAhead.contains(o.index())) {
       return Effect().none();
     }
     inFlight.remove(o.index());
@@ -280,7 +280,7 @@ public final class JobCoordinator extends EventSourcedBehavior<Command, Event, C
   }
 
   private Effect<Event, CoordinatorState> onTick(CoordinatorState state, Tick cmd) {
-    if (state.isEnded()) {
+    if (state.hasEnded()) {
       return Effect().none();
     }
     if (!ready) {
@@ -329,7 +329,7 @@ public final class JobCoordinator extends EventSourcedBehavior<Command, Event, C
       return Effect().none();
     }
     long at = System.currentTimeMillis();
-    if (state.isEnded()) {
+    if (state.hasEnded()) {
       deps.store().finish(jobId, state.ended(), cmd.reason(), cmd.counts(), at);
       return Effect().none();
     }
@@ -347,7 +347,7 @@ public final class JobCoordinator extends EventSourcedBehavior<Command, Event, C
   }
 
   private Effect<Event, CoordinatorState> onCancel(CoordinatorState state, Cancel cmd) {
-    if (state.isEnded()) {
+    if (state.hasEnded()) {
       cmd.replyTo().tell(state.ended() == JobState.CANCELLED ? StatusReply.ack()
           : StatusReply.error("job " + jobId + " has already " + state.ended().wireName()));
       return Effect().none();

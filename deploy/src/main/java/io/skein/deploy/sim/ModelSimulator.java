@@ -117,6 +117,13 @@ public final class ModelSimulator {
       if (request.method() == HttpMethods.POST && path.equals("/v1/chat/completions")) {
         requests.increment();
         inFlight.increment();
+        if (settings.apiKey() != null && !request.getHeader("Authorization")
+            .map(h -> h.value().equals("Bearer " + settings.apiKey())).orElse(false)) {
+          request.discardEntityBytes(materializer);
+          inFlight.decrement();
+          byStatus.computeIfAbsent(401, s -> new LongAdder()).increment();
+          return done(error(401, "invalid_api_key", "missing or wrong API key in the Authorization header"));
+        }
         return request.entity().toStrict(10_000, materializer)
             .thenCompose(strict -> complete(strict.getData().toArray()))
             .whenComplete((response, error) -> {

@@ -3,10 +3,17 @@ package io.skein.deploy.sim;
 /**
  * The simulator's latency and fault model: mean latency and its spread, the fractions of requests
  * answered 500, 429 (with {@code Retry-After: retryAfterSeconds}) and ten times slower, and the
- * seed that makes text and faults reproducible.
+ * seed that makes text and faults reproducible. With {@code apiKey} set, requests without
+ * {@code Authorization: Bearer <apiKey>} are answered 401, as a real provider would.
  */
 public record SimulatorSettings(
-    long latencyMillis, double jitter, double errorRate, double rateLimitRate, double slowRate, long seed, int retryAfterSeconds) {
+    long latencyMillis, double jitter, double errorRate, double rateLimitRate, double slowRate, long seed, int retryAfterSeconds,
+    String apiKey) {
 
-  public static final SimulatorSettings DEFAULT = new SimulatorSettings(0, 0.0, 0.0, 0.0, 0.0, 1, 1);
+  public static final SimulatorSettings DEFAULT = new SimulatorSettings(0, 0.0, 0.0, 0.0, 0.0, 1, 1, null);
+
+  public SimulatorSettings(
+      long latencyMillis, double jitter, double errorRate, double rateLimitRate, double slowRate, long seed, int retryAfterSeconds) {
+    this(latencyMillis, jitter, errorRate, rateLimitRate, slowRate, seed, retryAfterSeconds, null);
+  }
 }

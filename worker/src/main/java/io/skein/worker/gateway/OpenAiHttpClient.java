@@ -32,6 +32,8 @@ public final class OpenAiHttpClient implements ModelClient {
   private final Http http;
   private final org.apache.pekko.event.LoggingAdapter log;
   private final Materializer materializer;
+  /** Continuations run here: the default async pool spawns a thread per task when it has one core to use. */
+  private final java.util.concurrent.Executor executor;
   private final ConnectionPoolSettings pool;
   private final java.util.function.Function<String, String> env;
 
@@ -43,6 +45,7 @@ public final class OpenAiHttpClient implements ModelClient {
     this.http = Http.get(system);
     this.log = system.classicSystem().log();
     this.materializer = Materializer.matFromSystem(system);
+    this.executor = system.executionContext();
     this.env = env;
     var config = system.settings().config().getConfig("skein.http-client");
     Duration idle = config.getDuration("idle-timeout");
@@ -65,15 +68,15 @@ public final class OpenAiHttpClient implements ModelClient {
     long timeoutMillis = provider.requestTimeout().toMillis();
     CompletableFuture<ModelOutcome> future =
         http.singleRequest(request, http.defaultClientHttpsContext(), pool, log)
-            .thenCompose(response -> read(response, timeoutMillis, start))
+            .thenComposeAsync(response -> read(response, timeoutMillis, start), executor)
             .toCompletableFuture();
     return future
         .orTimeout(timeoutMillis, TimeUnit.MILLISECONDS)
-        .exceptionally(error -> failure(error, provider, start));
+        .exceptionallyAsync(error -> failure(error, provider, start), executor);
   }
 
   private CompletionStage<ModelOutcome> read(HttpResponse response, long timeoutMillis, long start) {
-    return response.entity().toStrict(timeoutMillis, materializer).thenApply(strict -> {
+    return response.entity().toStrict(timeoutMillis, materializer).thenApplyAsync(strict -> {
       String text = strict.getData().utf8String();
       long latency = (System.nanoTime() - start) / 1_000_000;
       int status = response.status().intValue();
@@ -82,7 +85,7 @@ public final class OpenAiHttpClient implements ModelClient {
         return ModelOutcome.Errors.fromStatus(status, text, retryAfter, latency);
       }
       return parse(text, latency);
-    });
+    }, executor);
   }
 
   static ModelOutcome parse(String text, long latency) {

@@ -55,6 +55,17 @@ public final class Templates {
     if (template.indexOf('{') < 0) {
       return template;
     }
+    SimpleTemplate simple = simple(template);
+    if (simple != null) {
+      String out = simple.render(context);
+      if (out != null) {
+        return out;
+      }
+    }
+    return renderWithJinjava(template, context);
+  }
+
+  private String renderWithJinjava(String template, Map<String, ?> context) {
     RenderResult result;
     try {
       result = jinjava.renderForResult(template, context);
@@ -66,6 +77,69 @@ public final class Templates {
       throw new TemplateException(fatal.stream().map(Templates::describe).collect(Collectors.joining("; ")));
     }
     return result.getOutput();
+  }
+
+  private final java.util.concurrent.ConcurrentHashMap<String, java.util.Optional<SimpleTemplate>> simple =
+      new java.util.concurrent.ConcurrentHashMap<>();
+
+  private SimpleTemplate simple(String template) {
+    if (simple.size() > 10_000) {
+      simple.clear();
+    }
+    return simple.computeIfAbsent(template, t -> java.util.Optional.ofNullable(SimpleTemplate.parse(t))).orElse(null);
+  }
+
+  /**
+   * Most prompts are text with {@code {{ name }}} or {@code {{ name.field }}} holes. Those render
+   * here without building a Jinjava interpreter (the bulk of a call's CPU otherwise), when every
+   * value is a string or a whole number: exactly what Jinjava would print. Anything else, or a
+   * missing name, goes to Jinjava, which renders it or reports the error.
+   */
+  private record SimpleTemplate(java.util.List<String> literals, java.util.List<String[]> names) {
+    private static final java.util.regex.Pattern HOLE =
+        java.util.regex.Pattern.compile("\\{\\{\\s*([A-Za-z_][A-Za-z0-9_]*(?:\\.[A-Za-z_][A-Za-z0-9_]*)*)\\s*}}");
+
+    static SimpleTemplate parse(String template) {
+      if (template.contains("{%") || template.contains("{#")) {
+        return null;
+      }
+      java.util.List<String> literals = new java.util.ArrayList<>();
+      java.util.List<String[]> names = new java.util.ArrayList<>();
+      var m = HOLE.matcher(template);
+      int last = 0;
+      while (m.find()) {
+        literals.add(template.substring(last, m.start()));
+        names.add(m.group(1).split("\\."));
+        last = m.end();
+      }
+      String tail = template.substring(last);
+      if (tail.contains("{{") || literals.stream().anyMatch(l -> l.contains("{{"))) {
+        return null;
+      }
+      literals.add(tail);
+      return new SimpleTemplate(literals, names);
+    }
+
+    /** The rendered text, or null when Jinjava must decide. */
+    String render(Map<String, ?> context) {
+      StringBuilder sb = new StringBuilder();
+      for (int i = 0; i < names.size(); i++) {
+        sb.append(literals.get(i));
+        Object value = context.get(names.get(i)[0]);
+        for (int p = 1; p < names.get(i).length && value != null; p++) {
+          value = value instanceof Map<?, ?> map ? map.get(names.get(i)[p]) : null;
+        }
+        if (value instanceof String str) {
+          sb.append(str);
+        } else if (value instanceof Long || value instanceof Integer) {
+          sb.append(value);
+        } else {
+          return null;
+        }
+      }
+      sb.append(literals.get(literals.size() - 1));
+      return sb.length() > MAX_OUTPUT_CHARS ? null : sb.toString();
+    }
   }
 
   private static String describe(TemplateError e) {

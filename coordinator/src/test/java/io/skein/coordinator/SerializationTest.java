@@ -1,0 +1,62 @@
+package io.skein.coordinator;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+
+import io.skein.coordinator.job.CoordinatorState;
+import io.skein.protocol.CallId;
+import io.skein.protocol.ChatMessage;
+import io.skein.protocol.JobProtocol;
+import io.skein.protocol.RecordProtocol;
+import io.skein.protocol.Usage;
+import java.util.List;
+import org.apache.pekko.actor.testkit.typed.javadsl.ActorTestKit;
+import org.apache.pekko.actor.testkit.typed.javadsl.TestProbe;
+import org.apache.pekko.serialization.SerializationExtension;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.Test;
+
+/** Every message that crosses a node and every event that reaches the journal round-trips through Jackson CBOR. */
+class SerializationTest {
+
+  private static final ActorTestKit testKit = ActorTestKit.create();
+
+  @AfterAll
+  static void stop() {
+    testKit.shutdownTestKit();
+  }
+
+  private static void roundTrip(Object message) {
+    testKit.serializationTestKit().verifySerialization(message, true);
+    var serializer = SerializationExtension.get(testKit.system().classicSystem()).findSerializerFor(message);
+    assertEquals("org.apache.pekko.serialization.jackson.JacksonCborSerializer", serializer.getClass().getName(),
+        message.getClass() + " must not fall back to another serializer");
+  }
+
+  @Test
+  void recordProtocol() {
+    TestProbe<RecordProtocol.RecordOutcome> probe = testKit.createTestProbe();
+    CallId call = new CallId("answer", 0, 1);
+    List<ChatMessage> request = List.of(ChatMessage.system("s"), ChatMessage.user("u"));
+    roundTrip(new RecordProtocol.Ensure(probe.getRef()));
+    roundTrip(RecordProtocol.Stop.INSTANCE);
+    roundTrip(new RecordProtocol.RecordOutcome("job-1", 7, true, 3, 120));
+    roundTrip(new RecordProtocol.RecordStarted(1L));
+    roundTrip(new RecordProtocol.CallSucceeded(call, 2, "fp", "sim-small", request, "text", "stop", new Usage(3, 4), 12, 99));
+    roundTrip(new RecordProtocol.CallFailed(call, 1, "fp", "rate_limited", true, 429, "slow down", 1000, 5, 98));
+    roundTrip(new RecordProtocol.RecordSucceeded(100));
+    roundTrip(new RecordProtocol.RecordFailed("unauthorized", "HTTP 401", "answer", 101));
+  }
+
+  @Test
+  void jobProtocol() {
+    TestProbe<org.apache.pekko.pattern.StatusReply<org.apache.pekko.Done>> probe = testKit.createTestProbe();
+    roundTrip(new JobProtocol.Start(probe.getRef()));
+    roundTrip(new JobProtocol.Cancel(probe.getRef()));
+    roundTrip(new JobProtocol.JobStarted(2000, 1000, 5));
+    roundTrip(new JobProtocol.Dispatched(1000));
+    roundTrip(new JobProtocol.Progress(500));
+    roundTrip(new JobProtocol.JobEnded(JobProtocol.JobState.SUCCEEDED, null, 9));
+    roundTrip(new CoordinatorState(2000, 1000, 1000, 500, null));
+    roundTrip(new CoordinatorState(2000, 1000, 2000, 2000, JobProtocol.JobState.CANCELLED));
+  }
+}

@@ -1,0 +1,187 @@
+package io.skein.deploy;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import io.skein.deploy.sim.ModelSimulator;
+import io.skein.deploy.sim.SimulatorSettings;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.TimeUnit;
+import java.util.stream.Stream;
+import org.apache.pekko.actor.typed.ActorSystem;
+import org.apache.pekko.actor.typed.javadsl.Behaviors;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/** {@code skein run} as a user runs it: a JVM of its own, files in, files and an exit code out. */
+class CliTest {
+
+  private static final String SECRET = "sk-skein-test-SECRET-4f2a9c";
+  private static ActorSystem<Void> system;
+  private static ModelSimulator simulator;
+
+  @TempDir
+  Path dir;
+
+  @BeforeAll
+  static void start() throws Exception {
+    system = ActorSystem.create(Behaviors.empty(), "cli-test-sim",
+        com.typesafe.config.ConfigFactory.parseString("pekko.actor.provider = local").withFallback(com.typesafe.config.ConfigFactory.load()));
+    simulator = ModelSimulator.start(system, new SimulatorSettings(1, 0, 0, 0, 0, 1, 1, SECRET), "127.0.0.1", 0)
+        .toCompletableFuture().get(30, TimeUnit.SECONDS);
+  }
+
+  @AfterAll
+  static void stop() {
+    system.terminate();
+  }
+
+  private static List<JsonNode> rows(Path file) throws Exception {
+    List<JsonNode> out = new ArrayList<>();
+    for (String line : Files.readAllLines(file)) {
+      out.add(Http.JSON.readTree(line));
+    }
+    return out;
+  }
+
+  private SkeinProcess run(String name, Map<String, String> env, String... args) throws Exception {
+    return SkeinProcess.start(dir.resolve(name + ".log"), env, args);
+  }
+
+  @Test
+  void theExampleRunsAndARerunWritesTheSameRowsWithoutCallingModels() throws Exception {
+    Path out = dir.resolve("out/writer.jsonl");
+    String[] args = {"run", "../examples/writer-editor.yaml", "--limit", "3", "--output", out.toString(),
+        "--data-dir", dir.resolve("data").toString()};
+    Map<String, String> env = Map.of("SKEIN_SIM_LATENCY", "5ms");
+    try (SkeinProcess first = run("first", env, args)) {
+      assertEquals(0, first.awaitExit(Duration.ofMinutes(2)), first.output());
+    }
+    List<JsonNode> rows = rows(out);
+    assertEquals(3, rows.size());
+    assertEquals("doc01", rows.get(0).get("id").asText());
+    assertEquals(3, rows.get(0).get("messages").size());
+    assertEquals("Write a blog post about the history of tea.", rows.get(0).at("/messages/1/content").asText());
+    assertTrue(rows.get(0).has("score"));
+    assertEquals(0, Files.readAllLines(dir.resolve("out/writer.errors.jsonl")).size());
+
+    String firstOutput = Files.readString(out);
+    Files.delete(out);
+    try (SkeinProcess again = run("again", env, args)) {
+      assertEquals(0, again.awaitExit(Duration.ofMinutes(2)), again.output());
+      assertTrue(again.output().contains("already succeeded"), again.output());
+      assertTrue(again.output().contains(" 12 calls"), "the counts are the first run's: " + again.output());
+    }
+    assertEquals(firstOutput, Files.readString(out), "the same rows, from the ledger");
+  }
+
+  @Test
+  void aBadSpecExitsNonZeroNamingEveryProblem() throws Exception {
+    Path spec = dir.resolve("bad.yaml");
+    Files.writeString(spec, """
+        name: bad
+        models: {m: sim-small}
+        input: {num_records: 2}
+        steps:
+          - {name: a, model: n, prompt: "{{ missing }}"}
+          - {name: b, continue: nope, prompt: "x"}
+        """);
+    try (SkeinProcess p = run("bad", Map.of(), "run", spec.toString(), "--data-dir", dir.resolve("data").toString())) {
+      assertEquals(2, p.awaitExit(Duration.ofMinutes(1)));
+      String out = p.output();
+      assertTrue(out.contains("steps[0] (a).model: unknown model alias `n`"), out);
+      assertTrue(out.contains("steps[1] (b).continue: continues step `nope`, which does not exist"), out);
+    }
+    Files.writeString(spec, "name: [unclosed");
+    try (SkeinProcess p = run("yaml", Map.of(), "run", spec.toString())) {
+      assertEquals(2, p.awaitExit(Duration.ofMinutes(1)));
+      assertTrue(p.output().contains("malformed YAML at line 1"), p.output());
+    }
+  }
+
+  @Test
+  void aMalformedInputLineIsAnErrorRowWithItsLineNumber() throws Exception {
+    Path input = dir.resolve("in.jsonl");
+    Files.writeString(input, "{\"id\": \"a\", \"kind\": \"memo\", \"subject\": \"tea\"}\n{\"id\": \"b\", broken\n"
+        + "{\"id\": \"c\", \"kind\": \"memo\", \"subject\": \"maps\"}\n");
+    Path out = dir.resolve("rows.jsonl");
+    try (SkeinProcess p = run("input", Map.of("SKEIN_SIM_LATENCY", "1ms"), "run", "../examples/writer-editor.yaml",
+        "--input", input.toString(), "--output", out.toString(), "--data-dir", dir.resolve("data").toString())) {
+      assertEquals(0, p.awaitExit(Duration.ofMinutes(2)), p.output());
+    }
+    assertEquals(List.of("a", "c"), rows(out).stream().map(r -> r.get("id").asText()).toList());
+    List<JsonNode> errors = rows(dir.resolve("rows.errors.jsonl"));
+    assertEquals(1, errors.size());
+    assertTrue(errors.get(0).at("/error/message").asText().startsWith("line 2: malformed JSON"), errors.get(0).toString());
+  }
+
+  @Test
+  void theApiKeyIsSentButNeverWrittenToTheJournalRowsOrLogs() throws Exception {
+    Path spec = dir.resolve("secret.yaml");
+    Files.writeString(spec, """
+        name: secret
+        models: {m: sim-small}
+        input:
+          records:
+            - {id: s1, topic: "marker-topic-7731"}
+            - {id: s2, topic: "another"}
+        steps:
+          - {name: a, model: m, prompt: "About {{ topic }}"}
+        """);
+    Path out = dir.resolve("secret.jsonl");
+    Path data = dir.resolve("data");
+    Map<String, String> env = Map.of("OPENAI_BASE_URL", simulator.baseUrl(), "OPENAI_API_KEY", SECRET, "SKEIN_LOG_LEVEL", "DEBUG");
+    try (SkeinProcess p = run("secret", env, "run", spec.toString(), "--output", out.toString(), "--annotated",
+        "--data-dir", data.toString())) {
+      assertEquals(0, p.awaitExit(Duration.ofMinutes(2)), p.output());
+      assertFalse(p.output().contains(SECRET), "the log holds no key");
+    }
+    assertEquals(2, rows(out).size(), "the simulator required the key, so it was sent");
+
+    Map<String, String> wrong = Map.of("OPENAI_BASE_URL", simulator.baseUrl(), "OPENAI_API_KEY", SECRET + "-wrong");
+    Path badOut = dir.resolve("wrong.jsonl");
+    try (SkeinProcess p = run("wrong", wrong, "run", spec.toString(), "--output", badOut.toString(), "--annotated", "--new",
+        "--data-dir", data.toString())) {
+      assertEquals(0, p.awaitExit(Duration.ofMinutes(2)), p.output());
+      assertFalse(p.output().contains(SECRET), "the log holds no key");
+    }
+    List<JsonNode> errors = rows(dir.resolve("wrong.errors.jsonl"));
+    assertEquals(2, errors.size());
+    assertEquals("unauthorized", errors.get(0).at("/error/type").asText());
+
+    byte[] marker = "marker-topic-7731".getBytes(StandardCharsets.UTF_8);
+    byte[] secret = SECRET.getBytes(StandardCharsets.UTF_8);
+    boolean markerSeen = false;
+    try (Stream<Path> files = Files.walk(dir)) {
+      for (Path f : files.filter(Files::isRegularFile).toList()) {
+        byte[] bytes = Files.readAllBytes(f);
+        assertFalse(contains(bytes, secret), "the key is in " + f);
+        markerSeen |= f.startsWith(data) && contains(bytes, marker);
+      }
+    }
+    assertTrue(markerSeen, "the database files are searchable (the input is found in them)");
+  }
+
+  private static boolean contains(byte[] haystack, byte[] needle) {
+    outer:
+    for (int i = 0; i + needle.length <= haystack.length; i++) {
+      for (int j = 0; j < needle.length; j++) {
+        if (haystack[i + j] != needle[j]) {
+          continue outer;
+        }
+      }
+      return true;
+    }
+    return false;
+  }
+}

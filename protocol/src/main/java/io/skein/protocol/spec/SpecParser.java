@@ -205,7 +205,6 @@ public final class SpecParser {
         error(path, "a step must be a mapping with name and prompt");
         continue;
       }
-      checkKeys(s, path, STEP_KEYS);
       String name = requiredText(s, "name", path);
       if (name != null) {
         path = "steps[" + i + "] (" + name + ")";
@@ -218,6 +217,7 @@ public final class SpecParser {
           error(path + ".name", "step name `" + name + "` is used twice");
         }
       }
+      checkKeys(s, path, STEP_KEYS);
       String kind = s.has("kind") ? text(s.get("kind"), path + ".kind") : StepSpec.KIND_LLM;
       if (kind != null && !StepSpec.KIND_LLM.equals(kind)) {
         error(path + ".kind", "unknown step kind `" + kind + "` (known: llm)");

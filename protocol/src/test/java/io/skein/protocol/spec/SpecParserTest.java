@@ -1,0 +1,155 @@
+package io.skein.protocol.spec;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.util.List;
+import org.junit.jupiter.api.Test;
+
+class SpecParserTest {
+
+  static final String EXAMPLE = """
+      name: support-qa
+      models:
+        writer: {model: sim-small, temperature: 0.8, max_tokens: 400}
+        judge:  {model: sim-small, temperature: 0}
+      input:
+        file: records.jsonl
+      steps:
+        - name: question
+          model: writer
+          system: "You are a customer writing to support."
+          prompt: "Write a question about {{ topic }}."
+        - name: answer
+          model: writer
+          prompt: "{{ question }}"
+        - name: tone
+          model: judge
+          prompt: "Rate the tone of: {{ question }}"
+        - name: followup
+          continue: answer
+          prompt: "Can you give an example?"
+      output:
+        messages:
+          - {role: user, content: "{{ question }}"}
+          - {role: assistant, content: "{{ answer }}"}
+      """;
+
+  private static List<SpecError> errors(String spec) {
+    return assertThrows(SpecException.class, () -> SpecParser.parse(spec)).errors();
+  }
+
+  private static SpecError errorAt(String spec, String path) {
+    List<SpecError> errors = errors(spec);
+    return errors.stream().filter(e -> e.path().equals(path)).findFirst()
+        .orElseThrow(() -> new AssertionError("no error at " + path + " in " + errors));
+  }
+
+  @Test
+  void theExampleParses() {
+    PipelineSpec spec = SpecParser.parse(EXAMPLE);
+    assertEquals("support-qa", spec.name());
+    assertEquals(0.8, spec.models().get("writer").temperature());
+    assertEquals(400, spec.models().get("writer").maxTokens());
+    assertEquals("sim-small", spec.models().get("judge").model());
+    assertEquals("records.jsonl", spec.input().file());
+    assertEquals(4, spec.steps().size());
+    StepSpec followup = spec.steps().get(3);
+    assertEquals("answer", followup.continueFrom());
+    assertNull(followup.model(), "a continued step inherits its model later, in the plan");
+    assertEquals("You are a customer writing to support.", spec.steps().get(0).system());
+    assertEquals(2, spec.output().messages().size());
+    assertEquals(RetrySpec.DEFAULT, spec.retry());
+  }
+
+  @Test
+  void jsonIsReadLikeYaml() {
+    String json = """
+        {"name": "j", "models": {"m": "sim-small"}, "input": {"num_records": 3},
+         "steps": [{"name": "a", "model": "m", "prompt": "hi {{ index }}"}]}
+        """;
+    PipelineSpec spec = SpecParser.parse(json);
+    assertEquals("sim-small", spec.models().get("m").model(), "an alias may be just a model name");
+    assertEquals(3L, spec.input().numRecords());
+  }
+
+  @Test
+  void malformedYamlAndJsonSayWhere() {
+    SpecError yaml = errors("name: x\nsteps: [\n  - {name: a").get(0);
+    assertTrue(yaml.message().startsWith("malformed YAML at line"), yaml.toString());
+    SpecError json = errors("{\"name\": \"x\",, }").get(0);
+    assertTrue(json.message().startsWith("malformed JSON at line 1"), json.toString());
+    assertEquals("the spec is empty", errors("   ").get(0).message());
+  }
+
+  @Test
+  void requiredPartsAreNamed() {
+    assertTrue(errorAt("models: {m: x}\nsteps: [{name: a, model: m, prompt: p}]", "name").message().contains("missing"));
+    assertTrue(errorAt("name: x\nsteps: []", "steps").message().contains("non-empty"));
+    assertTrue(errorAt("name: x\nmodels: {m: x}\nsteps: [{name: a, model: m}]", "steps[0] (a).prompt").message().contains("missing"));
+  }
+
+  @Test
+  void anUnknownModelAliasNamesTheStepAndSuggests() {
+    SpecError e = errorAt(EXAMPLE.replace("model: judge", "model: juge"), "steps[2] (tone).model");
+    assertTrue(e.message().contains("unknown model alias `juge`"), e.message());
+    assertTrue(e.message().contains("did you mean `judge`?"), e.message());
+  }
+
+  @Test
+  void continueOfAMissingStepIsAnError() {
+    SpecError e = errorAt(EXAMPLE.replace("continue: answer", "continue: anwser"), "steps[3] (followup).continue");
+    assertTrue(e.message().contains("`anwser`, which does not exist; did you mean `answer`?"), e.message());
+  }
+
+  @Test
+  void stepNamesMustBeUniqueTemplateNames() {
+    String twice = "name: x\nmodels: {m: s}\nsteps:\n  - {name: a, model: m, prompt: p}\n  - {name: a, model: m, prompt: q}";
+    assertTrue(errorAt(twice, "steps[1] (a).name").message().contains("used twice"));
+    String bad = "name: x\nmodels: {m: s}\nsteps:\n  - {name: 2nd-step, model: m, prompt: p}";
+    assertTrue(errorAt(bad, "steps[0] (2nd-step).name").message().contains("letters, digits and _"));
+    String reserved = "name: x\nmodels: {m: s}\nsteps:\n  - {name: index, model: m, prompt: p}";
+    assertTrue(errorAt(reserved, "steps[0] (index).name").message().contains("reserved"));
+  }
+
+  @Test
+  void unknownKeysAreErrorsWithASuggestion() {
+    SpecError top = errorAt(EXAMPLE.replace("steps:", "stpes:"), "stpes");
+    assertTrue(top.message().contains("did you mean `steps`?"), top.message());
+    SpecError step = errorAt(EXAMPLE.replace("prompt: \"{{ question }}\"", "promt: \"{{ question }}\""), "steps[1] (answer).promt");
+    assertTrue(step.message().contains("did you mean `prompt`?"), step.message());
+  }
+
+  @Test
+  void valuesAreChecked() {
+    assertTrue(errorAt(EXAMPLE.replace("temperature: 0.8", "temperature: 3"), "models.writer.temperature").message()
+        .contains("between 0.0 and 2.0"));
+    assertTrue(errorAt(EXAMPLE.replace("model: sim-small, temperature: 0.8", "model: http://x/v1, temperature: 0.8"),
+        "models.writer.model").message().contains("not an endpoint"));
+    assertTrue(errorAt(EXAMPLE.replace("file: records.jsonl", "file: r.jsonl\n  num_records: 3"), "input").message()
+        .contains("only one of"));
+    String both = EXAMPLE.replace("prompt: \"{{ question }}\"", "prompt: \"{{ question }}\"\n    messages: [{role: user, content: x}]");
+    assertTrue(errorAt(both, "steps[1] (answer)").message().contains("not both"));
+    String role = "name: x\nmodels: {m: s}\nsteps:\n  - {name: a, model: m, messages: [{role: robot, content: hi}]}";
+    assertTrue(errorAt(role, "steps[0] (a).messages[0].role").message().contains("unknown role"));
+    assertTrue(errorAt(EXAMPLE + "  fields: {id: x}\n", "output.fields.id").message().contains("set by Skein"));
+  }
+
+  @Test
+  void everyProblemIsReportedAtOnce() {
+    String spec = "name: x\nmodels: {m: s}\nsteps:\n  - {name: a, model: n, prompt: p}\n  - {name: b, continue: z, prompt: q}\nextra: 1";
+    assertEquals(3, errors(spec).size(), errors(spec).toString());
+  }
+
+  @Test
+  void retryDurationsParse() {
+    PipelineSpec spec = SpecParser.parse(EXAMPLE + "retry: {max_attempts: 4, initial_backoff: 250ms, max_backoff: 1m}\n");
+    assertEquals(new RetrySpec(4, 250, 60_000), spec.retry());
+    assertEquals(2000, SpecParser.parse(EXAMPLE + "retry: {initial_backoff: 2s}\n").retry().initialBackoffMillis());
+    assertTrue(errorAt(EXAMPLE + "retry: {initial_backoff: soon}\n", "retry.initial_backoff").message().contains("duration"));
+    assertTrue(errorAt(EXAMPLE + "retry: {initial_backoff: 2s, max_backoff: 1s}\n", "retry.max_backoff").message()
+        .contains("not be below"));
+  }
+}

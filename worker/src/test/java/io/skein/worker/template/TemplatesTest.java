@@ -1,0 +1,96 @@
+package io.skein.worker.template;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTimeoutPreemptively;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.time.Duration;
+import java.util.List;
+import java.util.Map;
+import org.junit.jupiter.api.Test;
+
+class TemplatesTest {
+
+  private static final Templates T = Templates.get();
+
+  @Test
+  void rendersValuesFiltersAndLoops() {
+    Map<String, Object> ctx = Map.of("topic", "tea", "n", 3L, "items", List.of("a", "b"), "rec", Map.of("k", "v"));
+    assertEquals("About tea (3).", T.render("About {{ topic }} ({{ n }}).", ctx));
+    assertEquals("TEA", T.render("{{ topic | upper }}", ctx));
+    assertEquals("a,b,", T.render("{% for i in items %}{{ i }},{% endfor %}", ctx));
+    assertEquals("v", T.render("{{ rec.k }}", ctx));
+    assertEquals("yes", T.render("{% if n > 2 %}yes{% else %}no{% endif %}", ctx));
+  }
+
+  @Test
+  void theFastPathPrintsWhatJinjavaPrints() {
+    Map<String, Object> ctx = Map.of("s", "x{y}", "n", 42L, "d", 1.5, "b", true, "list", List.of(1L, 2L), "m", Map.of("a", "b"));
+    // Plain holes take the fast path; the same text rendered through a filter goes through Jinjava.
+    for (String name : List.of("s", "n", "d", "b", "list", "m")) {
+      assertEquals(T.render("<{{ " + name + " | string }}>", ctx), T.render("<{{ " + name + " }}>", ctx), name);
+    }
+    assertEquals("b", T.render("{{ m.a }}", ctx));
+  }
+
+  @Test
+  void anUnknownNameFailsTheRenderNamingIt() {
+    TemplateException e = assertThrows(TemplateException.class, () -> T.render("Hi {{ nobody }}", Map.of()));
+    assertTrue(e.getMessage().contains("nobody"), e.getMessage());
+    assertThrows(TemplateException.class, () -> T.render("{{ rec.missing.deeper }}", Map.of("rec", Map.of())));
+  }
+
+  @Test
+  void javaClassesAndMethodsAreOutOfReach() {
+    Map<String, Object> ctx = Map.of("topic", "tea");
+    for (String attack : List.of(
+        "{{ topic.getClass() }}",
+        "{{ topic.getClass().forName('java.lang.Runtime') }}",
+        "{{ ''.getClass().forName('java.lang.Runtime').getRuntime() }}",
+        "{{ topic.toUpperCase() }}",
+        "{{ topic.class.name }}",
+        "{{ topic.bytes }}")) {
+      String rendered;
+      try {
+        rendered = T.render(attack, ctx);
+      } catch (TemplateException expected) {
+        continue;
+      }
+      assertFalse(rendered.contains("java") || rendered.contains("class") || rendered.contains("TEA") || rendered.contains("["),
+          attack + " rendered " + rendered);
+    }
+  }
+
+  @Test
+  void templatesCannotLoadOtherTemplates() {
+    for (String t : List.of("{% include '/etc/passwd' %}", "{% import 'x.j2' as x %}", "{% from 'x' import y %}", "{% extends 'base' %}")) {
+      assertThrows(TemplateException.class, () -> T.render(t, Map.of()), t);
+    }
+  }
+
+  @Test
+  void aModelAnswerContainingTemplateSyntaxStaysText() {
+    String answer = "Use {{ secret }} and {% for x in y %}";
+    assertEquals("Answer: " + answer, T.render("Answer: {{ a }}", Map.of("a", answer)));
+    assertEquals(answer.toUpperCase(), T.render("{{ a | upper }}", Map.of("a", answer)));
+  }
+
+  @Test
+  void loopsAndOutputAreBounded() {
+    assertTimeoutPreemptively(Duration.ofSeconds(10), () -> {
+      try {
+        String out = T.render("{% for i in range(100000000) %}x{% endfor %}", Map.of());
+        assertTrue(out.length() <= 1000, "range is capped: " + out.length());
+      } catch (TemplateException expected) {
+        // refusing is as good as capping
+      }
+    });
+    assertTimeoutPreemptively(Duration.ofSeconds(10), () -> {
+      String big = "y".repeat(100_000);
+      assertThrows(TemplateException.class,
+          () -> T.render("{% for i in range(1000) %}{{ big }}{% endfor %}", Map.of("big", big)));
+    });
+  }
+}

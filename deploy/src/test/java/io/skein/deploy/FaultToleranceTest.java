@@ -76,6 +76,52 @@ class FaultToleranceTest {
       assertEquals(serverErrors, failuresByType.getOrDefault("server_error", 0).longValue(), "every 500 is a retried attempt");
       assertEquals(stats.requests(), attempts, "every request the simulator saw is an attempt in some row");
       assertEquals(records * 3L + rateLimited + serverErrors, stats.requests());
+
+      long coordinatorEvents = node.store().db().sync(c -> {
+        try (var s = c.createStatement();
+            var rs = s.executeQuery("SELECT COUNT(*) FROM \"event_journal\" WHERE \"persistence_id\" = 'Job|" + id + "'")) {
+          rs.next();
+          return rs.getLong(1);
+        }
+      });
+      assertTrue(coordinatorEvents > 0 && coordinatorEvents < 40,
+          "the coordinator journals progress in batches, not per record: " + coordinatorEvents + " events for " + records + " records");
+    }
+  }
+
+  @Test
+  void slowAnswersTimeOutAndAreRetried() throws Exception {
+    Path dir = Files.createTempDirectory("skein-timeout-test");
+    Path config = dir.resolve("slow.conf");
+    Files.writeString(config, """
+        skein.simulator { latency = 40ms, jitter = 0, slow-rate = 0.15, seed = 5 }
+        skein.models.default-request-timeout = 250ms
+        """);
+    try (SkeinNode node = SkeinNode.start(new NodeOptions(dir.resolve("data"), config, null, null, null, "127.0.0.1", 0, List.of(), 0, true))) {
+      Http http = new Http(node.httpPort());
+      String spec = """
+          name: slow
+          models: {m: sim-small}
+          input: {num_records: 60}
+          retry: {max_attempts: 10, initial_backoff: 20ms, max_backoff: 100ms}
+          steps:
+            - {name: a, model: m, prompt: "A {{ index }}"}
+            - {name: b, model: m, prompt: "B {{ a }}"}
+          """;
+      Http.Response submitted = http.post("/jobs", "application/yaml", spec);
+      assertEquals(201, submitted.status(), submitted.body());
+      String id = submitted.json().get("id").asText();
+      assertEquals(60, http.awaitState(id, "succeeded", Duration.ofMinutes(2)).get("succeeded").asInt());
+      long timeouts = 0;
+      for (JsonNode row : http.get("/jobs/" + id + "/results?annotated=true").lines()) {
+        for (JsonNode call : row.get("calls")) {
+          for (JsonNode failure : call.path("failures")) {
+            assertEquals("timeout", failure.get("error_type").asText());
+            timeouts++;
+          }
+        }
+      }
+      assertTrue(timeouts > 0, "some answers took 400 ms against a 250 ms timeout");
     }
   }
 }

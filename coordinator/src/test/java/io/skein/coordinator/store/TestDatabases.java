@@ -33,9 +33,18 @@ public final class TestDatabases {
     }
   }
 
+  private static final java.util.concurrent.atomic.AtomicBoolean TOLD = new java.util.concurrent.atomic.AtomicBoolean();
+
+  /** The PostgreSQL to test against, if any; says once on the console when there is none. */
   public static Optional<String> postgresUrl() {
     String url = System.getenv("SKEIN_TEST_PG_URL");
-    return url == null || url.isBlank() ? Optional.empty() : Optional.of(url);
+    if (url == null || url.isBlank()) {
+      if (TOLD.compareAndSet(false, true)) {
+        System.err.println("[skein] " + PG_SKIP_MESSAGE);
+      }
+      return Optional.empty();
+    }
+    return Optional.of(url);
   }
 
   /** Creates a fresh schema and returns a URL whose connections use it. */

@@ -1,0 +1,118 @@
+package io.skein.worker.gateway;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertInstanceOf;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.skein.protocol.CallId;
+import io.skein.protocol.Usage;
+import java.time.Duration;
+import java.util.List;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.atomic.AtomicInteger;
+import org.apache.pekko.actor.testkit.typed.javadsl.ActorTestKit;
+import org.apache.pekko.actor.testkit.typed.javadsl.TestProbe;
+import org.apache.pekko.actor.typed.ActorRef;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.Test;
+
+class ModelGatewayTest {
+
+  private static final ActorTestKit testKit = ActorTestKit.create();
+
+  @AfterAll
+  static void stop() {
+    testKit.shutdownTestKit();
+  }
+
+  private static Provider provider(int concurrency) {
+    return new Provider("p", "http://p.invalid/v1", null, "m", concurrency, Duration.ofSeconds(5));
+  }
+
+  private static ModelRequest request(int i) {
+    return new ModelRequest("job/" + i, CallId.of("s"), 1, "m", "{\"i\":" + i + "}", "fp" + i);
+  }
+
+  @Test
+  void callsBeyondTheConcurrencyLimitWaitTheirTurn() {
+    List<CompletableFuture<ModelOutcome>> held = new CopyOnWriteArrayList<>();
+    ModelClient client = (p, body) -> {
+      CompletableFuture<ModelOutcome> f = new CompletableFuture<>();
+      held.add(f);
+      return f;
+    };
+    ActorRef<ModelGateway.Command> gateway = testKit.spawn(ModelGateway.create(provider(2), client, ModelGateway.Settings.DEFAULT));
+    TestProbe<ModelGateway.Reply> probe = testKit.createTestProbe();
+    for (int i = 0; i < 5; i++) {
+      gateway.tell(new ModelGateway.Call(request(i), probe.getRef()));
+    }
+    probe.awaitAssert(() -> {
+      assertEquals(2, held.size());
+      return null;
+    });
+    probe.expectNoMessage(Duration.ofMillis(100));
+    assertEquals(2, held.size(), "no more than the limit are sent");
+    held.get(0).complete(new ModelOutcome.Ok("a", "stop", Usage.NONE, 1));
+    assertEquals("job/0", probe.expectMessageClass(ModelGateway.Reply.class).request().recordKey());
+    probe.awaitAssert(() -> {
+      assertEquals(3, held.size(), "a finished call frees a slot for the next in line");
+      return null;
+    });
+  }
+
+  @Test
+  void theBreakerOpensAfterConsecutiveServerFailuresAndClosesAgain() {
+    AtomicInteger sent = new AtomicInteger();
+    ModelClient failing = (p, body) -> {
+      sent.incrementAndGet();
+      return CompletableFuture.completedFuture(ModelOutcome.Errors.fromStatus(503, "down", 0, 1));
+    };
+    var settings = new ModelGateway.Settings(3, Duration.ofMillis(300), 100);
+    ActorRef<ModelGateway.Command> gateway = testKit.spawn(ModelGateway.create(provider(1), failing, settings));
+    TestProbe<ModelGateway.Reply> probe = testKit.createTestProbe();
+    for (int i = 0; i < 3; i++) {
+      gateway.tell(new ModelGateway.Call(request(i), probe.getRef()));
+      assertInstanceOf(ModelOutcome.Failed.class, probe.expectMessageClass(ModelGateway.Reply.class).outcome());
+    }
+    gateway.tell(new ModelGateway.Call(request(9), probe.getRef()));
+    ModelOutcome.NotSent notSent = assertInstanceOf(ModelOutcome.NotSent.class, probe.expectMessageClass(ModelGateway.Reply.class).outcome());
+    assertTrue(notSent.delayMillis() > 0 && notSent.delayMillis() <= 300);
+    assertEquals(3, sent.get(), "an open breaker sends nothing");
+
+    probe.awaitAssert(Duration.ofSeconds(3), () -> {
+      gateway.tell(new ModelGateway.Call(request(10), probe.getRef()));
+      assertFalse(probe.expectMessageClass(ModelGateway.Reply.class).outcome() instanceof ModelOutcome.NotSent);
+      return null;
+    });
+    assertEquals(4, sent.get(), "after open-for the breaker lets calls through again");
+  }
+
+  @Test
+  void statusesAreClassifiedForTheRetryPolicy() {
+    assertEquals("rate_limited", ModelOutcome.Errors.fromStatus(429, "", 2000, 1).errorType());
+    assertEquals(2000, ModelOutcome.Errors.fromStatus(429, "", 2000, 1).retryAfterMillis());
+    assertTrue(ModelOutcome.Errors.fromStatus(502, "", 0, 1).retryable());
+    assertTrue(ModelOutcome.Errors.fromStatus(408, "", 0, 1).retryable());
+    for (int fatal : new int[] {401, 403, 404, 400, 422}) {
+      assertFalse(ModelOutcome.Errors.fromStatus(fatal, "", 0, 1).retryable(), "HTTP " + fatal);
+    }
+    assertEquals("context_length_exceeded",
+        ModelOutcome.Errors.fromStatus(400, "{\"error\":{\"code\":\"context_length_exceeded\"}}", 0, 1).errorType());
+  }
+
+  @Test
+  void malformedAnswersAreRetryableErrorsNotCrashes() {
+    var notJson = assertInstanceOf(ModelOutcome.Failed.class, OpenAiHttpClient.parse("<html>oops</html>", 3));
+    assertEquals("invalid_response", notJson.errorType());
+    assertTrue(notJson.retryable());
+    var noContent = assertInstanceOf(ModelOutcome.Failed.class, OpenAiHttpClient.parse("{\"choices\": []}", 3));
+    assertTrue(noContent.message().contains("choices[0].message.content"), noContent.message());
+    var ok = assertInstanceOf(ModelOutcome.Ok.class, OpenAiHttpClient.parse(
+        "{\"choices\":[{\"message\":{\"content\":\"hi\"},\"finish_reason\":\"length\"}],\"usage\":{\"prompt_tokens\":5,\"completion_tokens\":2}}", 3));
+    assertEquals("hi", ok.text());
+    assertEquals("length", ok.finishReason());
+    assertEquals(new Usage(5, 2), ok.usage());
+  }
+}

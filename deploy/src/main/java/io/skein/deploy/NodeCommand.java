@@ -1,10 +1,10 @@
 package io.skein.deploy;
 
-import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 
 /** {@code skein node}: a server node with the HTTP API; SIGTERM shuts it down gracefully. */
@@ -12,20 +12,8 @@ import picocli.CommandLine.Option;
     description = "Start a Skein node: the HTTP API (port 8080), jobs and records, on H2 under --data-dir or on PostgreSQL.")
 final class NodeCommand implements Callable<Integer> {
 
-  @Option(names = "--config", description = "A HOCON file overriding the defaults (model providers, limits).")
-  Path config;
-
-  @Option(names = "--data-dir", defaultValue = "skein-data", description = "Where the embedded H2 database lives (default: ${DEFAULT-VALUE}).")
-  Path dataDir;
-
-  @Option(names = "--db-url", description = "A PostgreSQL JDBC URL (or SKEIN_DB_URL); default: H2 under --data-dir.")
-  String dbUrl;
-
-  @Option(names = "--db-user", description = "Database user (or SKEIN_DB_USER).")
-  String dbUser;
-
-  @Option(names = "--db-password", description = "Database password (or SKEIN_DB_PASSWORD).")
-  String dbPassword;
+  @Mixin
+  StoreOptions store;
 
   @Option(names = "--host", defaultValue = "127.0.0.1", description = "Address to bind and advertise for the cluster (default: ${DEFAULT-VALUE}).")
   String host;
@@ -44,8 +32,8 @@ final class NodeCommand implements Callable<Integer> {
 
   @Override
   public Integer call() throws Exception {
-    NodeOptions options = new NodeOptions(dataDir, config, dbUrl, dbUser, dbPassword, host, port, seeds,
-        httpPort != null ? httpPort : SkeinNode.config(NodeOptions.local(dataDir)).getInt("skein.http.port"), !noSimulator);
+    NodeOptions options = store.node(host, port, seeds,
+        httpPort != null ? httpPort : SkeinNode.config(NodeOptions.local(store.dataDir)).getInt("skein.http.port"), !noSimulator);
     SkeinNode node;
     try {
       node = SkeinNode.start(options);

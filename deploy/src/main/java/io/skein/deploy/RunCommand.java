@@ -30,6 +30,7 @@ import java.util.concurrent.Callable;
 import java.util.concurrent.CompletionException;
 import java.util.concurrent.TimeUnit;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
 
@@ -55,9 +56,6 @@ final class RunCommand implements Callable<Integer> {
   @Option(names = "--errors", description = "Where error rows go (default: beside the output, <name>.errors.jsonl).")
   Path errors;
 
-  @Option(names = "--data-dir", defaultValue = "skein-data", description = "Where the embedded database lives (default: ${DEFAULT-VALUE}).")
-  Path dataDir;
-
   @Option(names = "--limit", description = "Run only the first N records.")
   Long limit;
 
@@ -67,15 +65,8 @@ final class RunCommand implements Callable<Integer> {
   @Option(names = "--new", description = "Start a new job even if this spec and input ran before in the data dir.")
   boolean fresh;
 
-  @Option(names = "--config", description = "A HOCON file overriding the defaults (model providers, limits).")
-  Path config;
-
-  @Option(names = "--db-url", description = "A PostgreSQL JDBC URL (or SKEIN_DB_URL) instead of H2.")
-  String dbUrl;
-
-  @Option(names = "--db-user") String dbUser;
-
-  @Option(names = "--db-password") String dbPassword;
+  @Mixin
+  StoreOptions store;
 
   @Option(names = {"-q", "--quiet"}, description = "No progress bar.")
   boolean quiet;
@@ -117,12 +108,12 @@ final class RunCommand implements Callable<Integer> {
     Path err = errors != null ? errors : errorsBeside(out);
     String fingerprint = fingerprint(tree, inputFile, limit);
 
-    NodeOptions options = new NodeOptions(dataDir, config, dbUrl, dbUser, dbPassword, "127.0.0.1", 0, List.of(), null, true);
+    NodeOptions options = store.node("127.0.0.1", 0, List.of(), null, true);
     SkeinNode node;
     try {
       node = SkeinNode.start(options);
     } catch (Exception e) {
-      System.err.println("skein run: could not start a local node in " + dataDir + ": " + rootMessage(e));
+      System.err.println("skein run: could not start a local node in " + store.dataDir + ": " + rootMessage(e));
       return 1;
     }
     try (node) {
@@ -135,7 +126,7 @@ final class RunCommand implements Callable<Integer> {
           node.jobs().start(job.id()).toCompletableFuture().get(60, TimeUnit.SECONDS);
         } else {
           System.err.printf("Job %s already %s in %s; writing its rows again (use --new to run it anew)%n",
-              job.id(), job.state().wireName(), dataDir);
+              job.id(), job.state().wireName(), store.dataDir);
         }
       } else {
         try {

@@ -14,10 +14,7 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
-import java.util.concurrent.TimeUnit;
 import java.util.stream.Stream;
-import org.apache.pekko.actor.typed.ActorSystem;
-import org.apache.pekko.actor.typed.javadsl.Behaviors;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -27,7 +24,7 @@ import org.junit.jupiter.api.io.TempDir;
 class CliTest {
 
   private static final String SECRET = "sk-skein-test-SECRET-4f2a9c";
-  private static ActorSystem<Void> system;
+  private static TestSimulator sim;
   private static ModelSimulator simulator;
 
   @TempDir
@@ -35,15 +32,13 @@ class CliTest {
 
   @BeforeAll
   static void start() throws Exception {
-    system = ActorSystem.create(Behaviors.empty(), "cli-test-sim",
-        com.typesafe.config.ConfigFactory.parseString("pekko.actor.provider = local").withFallback(com.typesafe.config.ConfigFactory.load()));
-    simulator = ModelSimulator.start(system, new SimulatorSettings(1, 0, 0, 0, 0, 1, 1, SECRET), "127.0.0.1", 0)
-        .toCompletableFuture().get(30, TimeUnit.SECONDS);
+    sim = new TestSimulator(new SimulatorSettings(1, 0, 0, 0, 0, 1, 1, SECRET));
+    simulator = sim.simulator;
   }
 
   @AfterAll
   static void stop() {
-    system.terminate();
+    sim.close();
   }
 
   private static List<JsonNode> rows(Path file) throws Exception {

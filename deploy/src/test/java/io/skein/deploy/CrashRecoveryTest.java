@@ -26,9 +26,6 @@ import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
-import java.util.concurrent.TimeUnit;
-import org.apache.pekko.actor.typed.ActorSystem;
-import org.apache.pekko.actor.typed.javadsl.Behaviors;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.BeforeAll;
@@ -64,7 +61,7 @@ class CrashRecoveryTest {
           prompt: "Rate the tone of: {{ question }}"
       """;
 
-  private static ActorSystem<Void> system;
+  private static TestSimulator sim;
   private static ModelSimulator simulator;
   private static final HttpClient http = HttpClient.newHttpClient();
 
@@ -73,16 +70,14 @@ class CrashRecoveryTest {
 
   @BeforeAll
   static void startSimulator() throws Exception {
-    system = ActorSystem.create(Behaviors.empty(), "crash-test-sim",
-        com.typesafe.config.ConfigFactory.parseString("pekko.actor.provider = local").withFallback(com.typesafe.config.ConfigFactory.load()));
     // Latency > 0 keeps calls in flight at the kill; 2% 429 and 2% 500 exercise retries across it.
-    simulator = ModelSimulator.start(system, new SimulatorSettings(15, 0.3, 0.02, 0.02, 0.0, 7, 0), "127.0.0.1", 0)
-        .toCompletableFuture().get(30, TimeUnit.SECONDS);
+    sim = new TestSimulator(new SimulatorSettings(15, 0.3, 0.02, 0.02, 0.0, 7, 0));
+    simulator = sim.simulator;
   }
 
   @AfterAll
   static void stop() {
-    system.terminate();
+    sim.close();
   }
 
   private Path input() throws Exception {

@@ -3,6 +3,7 @@ package io.skein.deploy;
 import com.typesafe.config.Config;
 import com.typesafe.config.ConfigFactory;
 import io.skein.coordinator.http.JobRoutes;
+import io.skein.coordinator.job.ClusterWatch;
 import io.skein.coordinator.job.JobCoordinator;
 import io.skein.coordinator.job.JobService;
 import io.skein.coordinator.store.BatchingResultSink;
@@ -92,6 +93,8 @@ public final class SkeinNode implements AutoCloseable {
       JobCoordinator.init(system, new JobCoordinator.Deps(store, source::evict,
           skein.getDuration("job.tick"), skein.getDuration("job.ensure-interval")));
       JobService jobs = new JobService(system, store);
+      system.systemActorOf(ClusterWatch.create(jobs, models::clusterSize, skein.getDuration("job.ensure-interval")),
+          "cluster-watch", org.apache.pekko.actor.typed.Props.empty());
 
       ServerBinding binding = null;
       if (options.httpPort() != null) {

@@ -41,11 +41,13 @@ public final class RecordProtocol {
   /**
    * A finished call. {@code request} holds only the messages this call added to its conversation
    * (a continued conversation's earlier turns are in earlier events), so journals grow linearly.
+   * {@code node} is the cluster node that made the call.
    */
   public record CallSucceeded(
       CallId call,
       int attempt,
       String fingerprint,
+      String node,
       String model,
       List<ChatMessage> request,
       String response,
@@ -60,6 +62,7 @@ public final class RecordProtocol {
       CallId call,
       int attempt,
       String fingerprint,
+      String node,
       String errorType,
       boolean retryable,
       int status,

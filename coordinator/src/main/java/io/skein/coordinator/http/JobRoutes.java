@@ -43,7 +43,7 @@ import org.apache.pekko.stream.Materializer;
 import org.apache.pekko.util.ByteString;
 
 /**
- * The jobs resource: submit ({@code POST /jobs}, JSON or multipart YAML spec plus JSONL records),
+ * The HTTP API (the cluster resource is {@link ClusterRoutes}). The jobs resource: submit ({@code POST /jobs}, JSON or multipart YAML spec plus JSONL records),
  * list, status, results and errors as NDJSON streams, and cancel. Every error is
  * {@code application/problem+json} naming what was wrong.
  */
@@ -56,10 +56,12 @@ public final class JobRoutes {
 
   private final JobService jobs;
   private final Materializer materializer;
+  private final ClusterRoutes cluster;
 
   public JobRoutes(ActorSystem<?> system, JobService jobs) {
     this.jobs = jobs;
     this.materializer = Materializer.matFromSystem(system);
+    this.cluster = new ClusterRoutes(system);
   }
 
   public Route route() {
@@ -70,7 +72,7 @@ public final class JobRoutes {
         pathPrefix(PathMatchers.segment(), this::job)));
     Route health = path("health", () -> get(() -> complete(HttpResponse.create()
         .withEntity(HttpEntities.create(ContentTypes.APPLICATION_JSON, "{\"status\":\"ok\"}")))));
-    return handleExceptions(exceptions(), () -> handleRejections(rejections(), () -> concat(jobRoutes, health)));
+    return handleExceptions(exceptions(), () -> handleRejections(rejections(), () -> concat(jobRoutes, cluster.route(), health)));
   }
 
   private Route job(String id) {
@@ -258,6 +260,9 @@ public final class JobRoutes {
       n.put("updated_at", java.time.Instant.ofEpochMilli(j.updatedAt()).toString());
       if (j.finishedAt() != null) {
         n.put("finished_at", java.time.Instant.ofEpochMilli(j.finishedAt()).toString());
+      }
+      if (j.coordinator() != null && !j.state().isTerminal()) {
+        n.put("coordinator", j.coordinator());
       }
       return n;
     }

@@ -32,7 +32,10 @@ import org.apache.pekko.actor.typed.SupervisorStrategy;
 import org.apache.pekko.actor.typed.javadsl.ActorContext;
 import org.apache.pekko.actor.typed.javadsl.Behaviors;
 import org.apache.pekko.actor.typed.javadsl.TimerScheduler;
+import org.apache.pekko.cluster.ClusterEvent;
 import org.apache.pekko.cluster.sharding.typed.javadsl.ClusterSharding;
+import org.apache.pekko.cluster.typed.Cluster;
+import org.apache.pekko.cluster.typed.Subscribe;
 import org.apache.pekko.cluster.sharding.typed.javadsl.Entity;
 import org.apache.pekko.cluster.sharding.typed.javadsl.EntityTypeKey;
 import org.apache.pekko.pattern.StatusReply;
@@ -52,7 +55,8 @@ import org.apache.pekko.persistence.typed.javadsl.SignalHandler;
  * below it are sent, {@code Progress(low)} once a second; on recovery it asks the results ledger
  * which records in {@code [low, upTo)} have ended and re-sends the rest. Records it has not heard
  * from for a while get another {@code Ensure}, so a record stopped by a handoff or a failed
- * persist never leaves the job hanging.
+ * persist never leaves the job hanging; when a cluster member is removed, every record in flight
+ * gets one at once, so the records that lived there start again elsewhere without delay.
  */
 public final class JobCoordinator extends EventSourcedBehavior<Command, Event, CoordinatorState> {
 
@@ -70,6 +74,9 @@ public final class JobCoordinator extends EventSourcedBehavior<Command, Event, C
   private record FinalCounts(Counts counts, JobState state, String reason, Throwable error) implements Command {}
 
   private enum Fill implements Command { INSTANCE }
+
+  /** A cluster member was removed: records that lived there need an Ensure to start elsewhere. */
+  private record MemberRemoved(String address) implements Command {}
 
   private enum Tick implements Command { INSTANCE }
 
@@ -109,6 +116,9 @@ public final class JobCoordinator extends EventSourcedBehavior<Command, Event, C
     this.deps = deps;
     this.sharding = ClusterSharding.get(context.getSystem());
     this.outcomes = context.messageAdapter(RecordOutcome.class, RecordDone::new);
+    ActorRef<ClusterEvent.MemberRemoved> removals = context.messageAdapter(ClusterEvent.MemberRemoved.class,
+        e -> new MemberRemoved(e.member().address().toString()));
+    Cluster.get(context.getSystem()).subscriptions().tell(Subscribe.create(removals, ClusterEvent.MemberRemoved.class));
   }
 
   @Override
@@ -147,6 +157,7 @@ public final class JobCoordinator extends EventSourcedBehavior<Command, Event, C
         .onCommand(Tick.class, this::onTick)
         .onCommand(Cancel.class, this::onCancel)
         .onCommand(FinalCounts.class, this::onFinalCounts)
+        .onCommand(MemberRemoved.class, this::onMemberRemoved)
         .build();
   }
 
@@ -228,6 +239,7 @@ public final class JobCoordinator extends EventSourcedBehavior<Command, Event, C
     ready = true;
     dirty = true;
     timers.startTimerWithFixedDelay("tick", Tick.INSTANCE, deps.tick());
+    deps.store().claimCoordinator(jobId, context.getSystem().address().hostPort());
   }
 
   /** Sends Ensure to records up to the window and the persisted mark; persists a further mark when needed. */
@@ -271,6 +283,19 @@ public final class JobCoordinator extends EventSourcedBehavior<Command, Event, C
     dirty = true;
     advanceLow();
     return fill(state);
+  }
+
+  private Effect<Event, CoordinatorState> onMemberRemoved(CoordinatorState state, MemberRemoved cmd) {
+    if (ready && !state.hasEnded() && !inFlight.isEmpty()) {
+      context.getLog().info("job {}: {} was removed; sending Ensure to its {} records in flight", jobId, cmd.address(), inFlight.size());
+      long now = System.currentTimeMillis();
+      for (Map.Entry<Long, Long> e : inFlight.entrySet()) {
+        e.setValue(now);
+        sharding.entityRefFor(RecordWorker.ENTITY_TYPE_KEY, RecordProtocol.recordKey(jobId, e.getKey()))
+            .tell(new RecordProtocol.Ensure(outcomes));
+      }
+    }
+    return Effect().none();
   }
 
   private void advanceLow() {

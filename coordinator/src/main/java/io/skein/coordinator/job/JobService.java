@@ -94,7 +94,7 @@ public final class JobService {
       int window = spec.maxInFlight() != null ? spec.maxInFlight() : defaultMaxInFlight;
       JobInfo job = new JobInfo(id, spec.name(), SpecParser.toJson(SpecParser.withoutInlineRecords(submission.spec())),
           List.copyOf(fields), submission.fingerprint(), generated, total, window, JobState.RUNNING, null, Counts.ZERO, 0,
-          now, now, null);
+          now, now, null, null);
       store.insertJob(c, job);
       return job;
     }).thenCompose(job -> start(job.id()).thenApply(done -> job));

@@ -6,7 +6,7 @@ import java.util.List;
 /**
  * A job as the {@code skein_jobs} table holds it: its spec (canonical JSON, inline records moved to
  * the inputs table), the record fields templates were checked against, and its state and counts as
- * last published by its coordinator.
+ * last published by its coordinator, and the node that coordinator runs on.
  */
 public record JobInfo(
     String id,
@@ -23,7 +23,8 @@ public record JobInfo(
     long inFlight,
     long createdAt,
     long updatedAt,
-    Long finishedAt) {
+    Long finishedAt,
+    String coordinator) {
 
   /** Records ended well and badly, and the calls and tokens they took. */
   public record Counts(long succeeded, long failed, long calls, long tokens) {

@@ -24,7 +24,7 @@ public final class JobStore {
   private static final ObjectMapper JSON = new ObjectMapper();
   private static final String JOB_COLUMNS =
       "id, name, spec, fields, fingerprint, generated, total, max_in_flight, state, reason, succeeded, failed, "
-          + "in_flight, calls, tokens, created_at, updated_at, finished_at";
+          + "in_flight, calls, tokens, created_at, updated_at, finished_at, coordinator";
 
   /** One input line: its JSON, or why it could not be read. */
   public record InputRow(long index, String record, String error) {}
@@ -46,7 +46,7 @@ public final class JobStore {
 
   public void insertJob(Connection c, JobInfo job) throws SQLException {
     try (PreparedStatement ps = c.prepareStatement("INSERT INTO skein_jobs (" + JOB_COLUMNS
-        + ") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)")) {
+        + ") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)")) {
       ps.setString(1, job.id());
       ps.setString(2, job.name());
       ps.setString(3, job.spec());
@@ -65,6 +65,7 @@ public final class JobStore {
       ps.setLong(16, job.createdAt());
       ps.setLong(17, job.updatedAt());
       ps.setObject(18, job.finishedAt());
+      ps.setString(19, job.coordinator());
       ps.executeUpdate();
     }
   }
@@ -138,6 +139,18 @@ public final class JobStore {
     });
   }
 
+  /** Records which node now runs the job's coordinator. */
+  public CompletionStage<Void> claimCoordinator(String id, String node) {
+    return db.async(c -> {
+      try (PreparedStatement ps = c.prepareStatement("UPDATE skein_jobs SET coordinator = ? WHERE id = ?")) {
+        ps.setString(1, node);
+        ps.setString(2, id);
+        ps.executeUpdate();
+      }
+      return null;
+    });
+  }
+
   public CompletionStage<Void> finish(String id, JobState state, String reason, Counts counts, long at) {
     return db.async(c -> {
       try (PreparedStatement ps = c.prepareStatement("UPDATE skein_jobs SET state = ?, reason = COALESCE(?, reason), succeeded = ?, failed = ?, "
@@ -169,11 +182,12 @@ public final class JobStore {
 
   private static JobInfo readJob(ResultSet rs) throws SQLException {
     long finished = rs.getLong(18);
+    boolean unfinished = rs.wasNull();
     return new JobInfo(
         rs.getString(1), rs.getString(2), rs.getString(3), fromJson(rs.getString(4)), rs.getString(5), rs.getBoolean(6),
         rs.getLong(7), rs.getInt(8), JobState.valueOf(rs.getString(9).toUpperCase(Locale.ROOT)), rs.getString(10),
         new Counts(rs.getLong(11), rs.getLong(12), rs.getLong(14), rs.getLong(15)), rs.getLong(13),
-        rs.getLong(16), rs.getLong(17), rs.wasNull() && finished == 0 ? null : finished);
+        rs.getLong(16), rs.getLong(17), unfinished ? null : finished, rs.getString(19));
   }
 
   // ---- inputs

@@ -150,6 +150,8 @@ public final class SkeinDb implements AutoCloseable {
             finished_at BIGINT
           )""");
       s.execute("CREATE INDEX IF NOT EXISTS skein_jobs_fingerprint ON skein_jobs (fingerprint)");
+      // Added after the first release of the table: the node now running the job's coordinator.
+      s.execute("ALTER TABLE skein_jobs ADD COLUMN IF NOT EXISTS coordinator VARCHAR(255)");
       s.execute("""
           CREATE TABLE IF NOT EXISTS skein_inputs (
             job_id VARCHAR(64) NOT NULL,

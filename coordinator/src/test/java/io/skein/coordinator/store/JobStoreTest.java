@@ -32,7 +32,7 @@ class JobStoreTest {
 
   private static JobInfo job(String id, long total) {
     return new JobInfo(id, "t", "{}", List.of("topic"), "fp-" + id, false, total, 10, JobState.RUNNING, null,
-        Counts.ZERO, 0, 1, 1, null);
+        Counts.ZERO, 0, 1, 1, null, null);
   }
 
   private static ResultRow row(String job, long index, boolean ok, String text) {

@@ -38,8 +38,11 @@ import org.apache.pekko.stream.Materializer;
  */
 public final class ModelSimulator {
 
-  /** Requests received, answers sent by status, and requests received but not yet answered. */
-  public record Stats(long requests, Map<String, Long> byStatus, long inFlight) {}
+  /**
+   * Requests received, answers sent by status, requests received but not yet answered (now and at
+   * most), and requests by the Skein node that sent them ({@code X-Skein-Node}).
+   */
+  public record Stats(long requests, Map<String, Long> byStatus, long inFlight, long maxInFlight, Map<String, Long> byNode) {}
 
   private static final ObjectMapper JSON = new ObjectMapper();
   private static final String[] WORDS = (
@@ -89,7 +92,9 @@ public final class ModelSimulator {
   public Stats stats() {
     Map<String, Long> byStatus = new TreeMap<>();
     handler.byStatus.forEach((status, n) -> byStatus.put(String.valueOf(status), n.sum()));
-    return new Stats(handler.requests.sum(), byStatus, handler.inFlight.sum());
+    Map<String, Long> byNode = new TreeMap<>();
+    handler.byNode.forEach((node, n) -> byNode.put(node, n.sum()));
+    return new Stats(handler.requests.sum(), byStatus, handler.inFlight.get(), handler.maxInFlight.get(), byNode);
   }
 
   public CompletionStage<Void> stop() {
@@ -102,7 +107,9 @@ public final class ModelSimulator {
     private final Materializer materializer;
     private final Executor executor;
     final LongAdder requests = new LongAdder();
-    final LongAdder inFlight = new LongAdder();
+    final java.util.concurrent.atomic.AtomicLong inFlight = new java.util.concurrent.atomic.AtomicLong();
+    final java.util.concurrent.atomic.AtomicLong maxInFlight = new java.util.concurrent.atomic.AtomicLong();
+    final Map<String, LongAdder> byNode = new ConcurrentHashMap<>();
     final Map<Integer, LongAdder> byStatus = new ConcurrentHashMap<>();
     private final Map<String, Integer> seen = new ConcurrentHashMap<>();
 
@@ -116,18 +123,20 @@ public final class ModelSimulator {
       String path = request.getUri().path();
       if (request.method() == HttpMethods.POST && path.equals("/v1/chat/completions")) {
         requests.increment();
-        inFlight.increment();
+        maxInFlight.accumulateAndGet(inFlight.incrementAndGet(), Math::max);
+        byNode.computeIfAbsent(request.getHeader("X-Skein-Node").map(h -> h.value()).orElse("unknown"), n -> new LongAdder())
+            .increment();
         if (settings.apiKey() != null && !request.getHeader("Authorization")
             .map(h -> h.value().equals("Bearer " + settings.apiKey())).orElse(false)) {
           request.discardEntityBytes(materializer);
-          inFlight.decrement();
+          inFlight.decrementAndGet();
           byStatus.computeIfAbsent(401, s -> new LongAdder()).increment();
           return done(error(401, "invalid_api_key", "missing or wrong API key in the Authorization header"));
         }
         return request.entity().toStrict(10_000, materializer)
             .thenCompose(strict -> complete(strict.getData().toArray()))
             .whenComplete((response, error) -> {
-              inFlight.decrement();
+              inFlight.decrementAndGet();
               byStatus.computeIfAbsent(response == null ? 500 : response.status().intValue(), s -> new LongAdder()).increment();
             });
       }
@@ -247,7 +256,10 @@ public final class ModelSimulator {
       root.put("requests", requests.sum());
       ObjectNode statuses = root.putObject("by_status");
       new TreeMap<>(byStatus).forEach((status, n) -> statuses.put(String.valueOf(status), n.sum()));
-      root.put("in_flight", inFlight.sum());
+      root.put("in_flight", inFlight.get());
+      root.put("max_in_flight", maxInFlight.get());
+      ObjectNode nodes = root.putObject("by_node");
+      new TreeMap<>(byNode).forEach((node, n) -> nodes.put(node, n.sum()));
       return root;
     }
 

@@ -26,6 +26,9 @@ public final class CallRequests {
 
   private static final ObjectMapper JSON = new ObjectMapper();
 
+  /** Tokens a call is assumed to generate when its model sets no max_tokens (budgets settle on actual usage). */
+  static final long DEFAULT_COMPLETION_ESTIMATE = 512;
+
   private CallRequests() {}
 
   public static ModelRequest build(
@@ -56,8 +59,13 @@ public final class CallRequests {
       }
     }
     String text = body.toString();
+    long promptChars = 0;
+    for (ChatMessage m : messages) {
+      promptChars += m.content().length();
+    }
+    long estimatedTokens = promptChars / 4 + (model.maxTokens() != null ? model.maxTokens() : DEFAULT_COMPLETION_ESTIMATE);
     String fingerprint = sha256(provider.name() + "\n" + provider.baseUrl() + "\n" + provider.model() + "\n" + recordKey + "\n" + id + "\n" + text);
-    return new ModelRequest(recordKey, id, attempt, model.model(), text, fingerprint);
+    return new ModelRequest(recordKey, id, attempt, model.model(), text, fingerprint, estimatedTokens);
   }
 
   /** A non-negative 31-bit seed, stable for (spec seed, record index, step, sample, turn). */

@@ -98,6 +98,7 @@ public final class RecordWorker extends EventSourcedBehavior<Command, Event, Rec
   private final String jobId;
   private final long index;
   private final ActorRef<ModelGateway.Reply> replies;
+  private final String node;
 
   private RecordContext loaded;
   private ActorRef<RecordOutcome> replyTo;
@@ -121,6 +122,7 @@ public final class RecordWorker extends EventSourcedBehavior<Command, Event, Rec
     this.jobId = entityId.substring(0, slash);
     this.index = Long.parseLong(entityId.substring(slash + 1));
     this.replies = context.messageAdapter(ModelGateway.Reply.class, GatewayReply::new);
+    this.node = context.getSystem().address().hostPort();
   }
 
   @Override
@@ -268,7 +270,7 @@ public final class RecordWorker extends EventSourcedBehavior<Command, Event, Rec
     if (outcome instanceof ModelOutcome.Ok ok) {
       long modelNanos = cmd.reply().answeredNanos() - cmd.reply().sentNanos();
       return Effect()
-          .persist(new CallSucceeded(id, request.attempt(), request.fingerprint(), request.model(), pending.call().newMessages(),
+          .persist(new CallSucceeded(id, request.attempt(), request.fingerprint(), node, request.model(), pending.call().newMessages(),
               ok.text(), ok.finishReason(), ok.usage(), ok.latencyMillis(), now))
           .thenRun(s -> {
             deps.timer().record(id.step(), System.nanoTime() - pending.plannedNanos() - modelNanos);
@@ -277,7 +279,7 @@ public final class RecordWorker extends EventSourcedBehavior<Command, Event, Rec
     }
     if (outcome instanceof ModelOutcome.Failed f) {
       return Effect()
-          .persist(new CallFailed(id, request.attempt(), request.fingerprint(), f.errorType(), f.retryable(), f.status(),
+          .persist(new CallFailed(id, request.attempt(), request.fingerprint(), node, f.errorType(), f.retryable(), f.status(),
               f.message(), f.retryAfterMillis(), f.latencyMillis(), now))
           .thenRun(this::driveLater);
     }
@@ -334,6 +336,9 @@ public final class RecordWorker extends EventSourcedBehavior<Command, Event, Rec
     if (inFlight.isEmpty()) {
       return Effect().stop();
     }
+    // Calls still waiting at a gateway must not be sent for a record that is moving to another node.
+    pendingRequests.values().stream().map(p -> p.call().model().model()).distinct()
+        .forEach(model -> deps.models().gateway(model).tell(new ModelGateway.Cancel(replies)));
     timers.startSingleTimer("stop", StopNow.INSTANCE, deps.stopTimeout());
     return Effect().none();
   }

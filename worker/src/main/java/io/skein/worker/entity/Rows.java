@@ -112,6 +112,7 @@ public final class Rows {
     c.put("attempts", failed.size() + (ok == null ? 0 : 1));
     if (ok != null) {
       c.put("model", ok.model());
+      c.put("node", ok.node());
       c.put("fingerprint", ok.fingerprint());
       ArrayNode messages = c.putArray("messages");
       List<ChatMessage> all = new ArrayList<>(StepPlanner.conversation(plan, state, plan.step(id.step()).spec().continueFrom()));
@@ -131,6 +132,7 @@ public final class Rows {
       for (CallFailed f : failed) {
         ObjectNode fn = failures.addObject();
         fn.put("attempt", f.attempt());
+        fn.put("node", f.node());
         fn.put("error_type", f.errorType());
         fn.put("status", f.status());
         fn.put("message", f.message());

@@ -2,23 +2,34 @@ package io.skein.worker.gateway;
 
 import java.time.Duration;
 import java.util.ArrayDeque;
+import java.util.Iterator;
 import org.apache.pekko.actor.typed.ActorRef;
 import org.apache.pekko.actor.typed.Behavior;
 import org.apache.pekko.actor.typed.javadsl.AbstractBehavior;
 import org.apache.pekko.actor.typed.javadsl.ActorContext;
 import org.apache.pekko.actor.typed.javadsl.Behaviors;
 import org.apache.pekko.actor.typed.javadsl.Receive;
+import org.apache.pekko.actor.typed.javadsl.TimerScheduler;
 
 /**
- * One per node per provider: owns the provider's concurrency limit (requests beyond it wait here,
- * in arrival order) and a circuit breaker that stops sending when the provider keeps failing. It
- * makes one attempt per request and answers with the outcome; retrying is the record's business.
+ * One per node per model: owns this node's share of the provider's limits (calls in flight,
+ * requests and tokens per minute, each divided by the cluster's up members and re-divided as they
+ * come and go), a FIFO of calls waiting for them, and a circuit breaker that stops sending when the
+ * provider keeps failing. It makes one attempt per request and answers with the outcome; retrying
+ * is the record's business. A record that stops cancels its waiting calls, so nothing is sent on
+ * behalf of a record that has moved to another node.
  */
 public final class ModelGateway extends AbstractBehavior<ModelGateway.Command> {
 
   public interface Command {}
 
   public record Call(ModelRequest request, ActorRef<Reply> replyTo) implements Command {}
+
+  /** Withdraws every waiting (not yet sent) call of {@code replyTo}; each is answered NotSent. */
+  public record Cancel(ActorRef<Reply> replyTo) implements Command {}
+
+  /** The cluster now has {@code members} up members: take 1/members of each limit. */
+  public record Resize(int members) implements Command {}
 
   /** The outcome, with when the request left and its answer came back ({@link System#nanoTime}; 0 if never sent). */
   public record Reply(ModelRequest request, ModelOutcome outcome, long sentNanos, long answeredNanos) {
@@ -29,28 +40,44 @@ public final class ModelGateway extends AbstractBehavior<ModelGateway.Command> {
 
   private record Completed(Call call, ModelOutcome outcome, long sentNanos, long answeredNanos) implements Command {}
 
+  private enum BudgetRefilled implements Command { INSTANCE }
+
   /** Breaker settings: opens after {@code failures} consecutive server-side failures, for {@code openFor}. */
   public record Settings(int failures, Duration openFor, int maxQueued) {
     public static final Settings DEFAULT = new Settings(50, Duration.ofSeconds(5), 200_000);
   }
 
   public static Behavior<Command> create(Provider provider, ModelClient client, Settings settings) {
-    return Behaviors.setup(ctx -> new ModelGateway(ctx, provider, client, settings));
+    return create(provider, client, settings, 1);
   }
 
+  public static Behavior<Command> create(Provider provider, ModelClient client, Settings settings, int members) {
+    return Behaviors.setup(ctx -> Behaviors.withTimers(timers -> new ModelGateway(ctx, timers, provider, client, settings, members)));
+  }
+
+  private final TimerScheduler<Command> timers;
   private final Provider provider;
   private final ModelClient client;
   private final Settings settings;
   private final ArrayDeque<Call> waiting = new ArrayDeque<>();
+  private final Budget requests;
+  private final Budget tokens;
+  private int limit;
   private int inFlight;
   private int consecutiveFailures;
   private long openUntil;
 
-  private ModelGateway(ActorContext<Command> ctx, Provider provider, ModelClient client, Settings settings) {
+  private ModelGateway(ActorContext<Command> ctx, TimerScheduler<Command> timers, Provider provider, ModelClient client,
+      Settings settings, int members) {
     super(ctx);
+    this.timers = timers;
     this.provider = provider;
     this.client = client;
     this.settings = settings;
+    long now = System.currentTimeMillis();
+    this.requests = new Budget(0, now);
+    this.tokens = new Budget(0, now);
+    share(members, now);
   }
 
   @Override
@@ -58,7 +85,18 @@ public final class ModelGateway extends AbstractBehavior<ModelGateway.Command> {
     return newReceiveBuilder()
         .onMessage(Call.class, this::onCall)
         .onMessage(Completed.class, this::onCompleted)
+        .onMessage(Cancel.class, this::onCancel)
+        .onMessage(Resize.class, this::onResize)
+        .onMessageEquals(BudgetRefilled.INSTANCE, this::drain)
         .build();
+  }
+
+  /** This node's share of the cluster-wide limits. */
+  private void share(int members, long now) {
+    int m = Math.max(1, members);
+    limit = Math.max(1, (int) Math.ceil(provider.maxConcurrency() / (double) m));
+    requests.resize(provider.requestsPerMinute() / (double) m, now);
+    tokens.resize(provider.tokensPerMinute() / (double) m, now);
   }
 
   private Behavior<Command> onCall(Call call) {
@@ -66,41 +104,80 @@ public final class ModelGateway extends AbstractBehavior<ModelGateway.Command> {
     if (now < openUntil) {
       call.replyTo().tell(new Reply(call.request(),
           new ModelOutcome.NotSent("circuit open for " + provider.name(), openUntil - now)));
-    } else if (inFlight < provider.maxConcurrency()) {
-      send(call);
     } else if (waiting.size() >= settings.maxQueued()) {
       call.replyTo().tell(new Reply(call.request(), new ModelOutcome.NotSent("gateway queue full", 1000)));
     } else {
       waiting.add(call);
+      drain();
     }
     return this;
   }
 
   private Behavior<Command> onCompleted(Completed done) {
     inFlight--;
+    long now = System.currentTimeMillis();
     if (done.outcome() instanceof ModelOutcome.Failed failed && serverSide(failed)) {
       if (++consecutiveFailures >= settings.failures()) {
-        openUntil = System.currentTimeMillis() + settings.openFor().toMillis();
+        openUntil = now + settings.openFor().toMillis();
         consecutiveFailures = 0;
         getContext().getLog().warn("circuit opened for {} after {} consecutive failures; last: {}",
             provider.name(), settings.failures(), failed.message());
-        rejectWaiting();
+        rejectWaiting("circuit open for " + provider.name(), settings.openFor().toMillis());
       }
-    } else if (done.outcome() instanceof ModelOutcome.Ok) {
+    } else if (done.outcome() instanceof ModelOutcome.Ok ok) {
       consecutiveFailures = 0;
+      tokens.adjust(done.call().request().estimatedTokens() - ok.usage().total(), now);
     }
     done.call().replyTo().tell(new Reply(done.call().request(), done.outcome(), done.sentNanos(), done.answeredNanos()));
-    while (inFlight < provider.maxConcurrency() && !waiting.isEmpty()) {
+    return drain();
+  }
+
+  private Behavior<Command> onCancel(Cancel cancel) {
+    for (Iterator<Call> it = waiting.iterator(); it.hasNext(); ) {
+      Call c = it.next();
+      if (c.replyTo().equals(cancel.replyTo())) {
+        it.remove();
+        c.replyTo().tell(new Reply(c.request(), new ModelOutcome.NotSent("cancelled: the record is stopping", 0)));
+      }
+    }
+    return this;
+  }
+
+  private Behavior<Command> onResize(Resize resize) {
+    share(resize.members(), System.currentTimeMillis());
+    return drain();
+  }
+
+  /** Sends waiting calls, in order, while this node's share of every limit allows. */
+  private Behavior<Command> drain() {
+    long now = System.currentTimeMillis();
+    while (inFlight < limit && !waiting.isEmpty()) {
+      Call next = waiting.peek();
+      long estimate = next.request().estimatedTokens();
+      if (!requests.tryTake(1, now)) {
+        waitFor(requests.millisUntil(1, now));
+        break;
+      }
+      if (!tokens.tryTake(estimate, now)) {
+        requests.adjust(1, now);
+        waitFor(tokens.millisUntil(estimate, now));
+        break;
+      }
       send(waiting.poll());
     }
     return this;
   }
 
-  private void rejectWaiting() {
-    long delay = settings.openFor().toMillis();
+  private void waitFor(long millis) {
+    if (!timers.isTimerActive("budget")) {
+      timers.startSingleTimer("budget", BudgetRefilled.INSTANCE, Duration.ofMillis(Math.max(1, millis)));
+    }
+  }
+
+  private void rejectWaiting(String reason, long delay) {
     Call c;
     while ((c = waiting.poll()) != null) {
-      c.replyTo().tell(new Reply(c.request(), new ModelOutcome.NotSent("circuit open for " + provider.name(), delay)));
+      c.replyTo().tell(new Reply(c.request(), new ModelOutcome.NotSent(reason, delay)));
     }
   }
 

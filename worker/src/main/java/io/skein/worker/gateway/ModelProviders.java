@@ -14,7 +14,8 @@ import org.apache.pekko.actor.typed.Props;
  * Binds model names to providers from {@code skein.models} in the server's config. A name listed
  * under {@code providers} uses that entry; otherwise {@code OPENAI_BASE_URL} (with
  * {@code OPENAI_API_KEY}) is the default provider, as with the OpenAI SDKs; otherwise the built-in
- * simulator serves it. One {@link ModelGateway} per model name, started on first use.
+ * simulator serves it. One {@link ModelGateway} per model name, started on first use, taking
+ * this node's share of the provider's limits (see {@link #clusterSize}).
  */
 public final class ModelProviders implements ModelAccess {
 
@@ -25,6 +26,7 @@ public final class ModelProviders implements ModelAccess {
   private final Map<String, Provider> providers = new ConcurrentHashMap<>();
   private final Map<String, ActorRef<ModelGateway.Command>> gateways = new ConcurrentHashMap<>();
   private final ModelGateway.Settings gatewaySettings;
+  private volatile int members = 1;
 
   private final String simulatorUrl;
 
@@ -48,9 +50,18 @@ public final class ModelProviders implements ModelAccess {
   @Override
   public ActorRef<ModelGateway.Command> gateway(String model) {
     return gateways.computeIfAbsent(model, m -> system.systemActorOf(
-        ModelGateway.create(provider(m), client, gatewaySettings),
+        ModelGateway.create(provider(m), client, gatewaySettings, members),
         "model-gateway-" + java.net.URLEncoder.encode(m, java.nio.charset.StandardCharsets.UTF_8).replace('%', '_'),
         Props.empty()));
+  }
+
+  /**
+   * The cluster now has {@code upMembers} up members: every gateway takes that share of its
+   * provider's limits, so the limits hold for the whole cluster.
+   */
+  public void clusterSize(int upMembers) {
+    members = Math.max(1, upMembers);
+    gateways.values().forEach(g -> g.tell(new ModelGateway.Resize(members)));
   }
 
   private Provider resolve(String model) {
@@ -65,7 +76,9 @@ public final class ModelProviders implements ModelAccess {
           p.hasPath("api-key-env") ? p.getString("api-key-env") : null,
           p.hasPath("model") ? p.getString("model") : model,
           p.hasPath("max-concurrency") ? p.getInt("max-concurrency") : concurrency,
-          p.hasPath("request-timeout") ? p.getDuration("request-timeout") : timeout);
+          p.hasPath("request-timeout") ? p.getDuration("request-timeout") : timeout,
+          p.hasPath("requests-per-minute") ? p.getLong("requests-per-minute") : 0,
+          p.hasPath("tokens-per-minute") ? p.getLong("tokens-per-minute") : 0);
     }
     String base = env.apply("OPENAI_BASE_URL");
     if (base != null && !base.isBlank()) {

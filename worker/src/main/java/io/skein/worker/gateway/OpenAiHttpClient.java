@@ -36,6 +36,8 @@ public final class OpenAiHttpClient implements ModelClient {
   private final java.util.concurrent.Executor executor;
   private final ConnectionPoolSettings pool;
   private final java.util.function.Function<String, String> env;
+  /** Which node sent a request, for providers' logs and the simulator's per-node counts; not a secret. */
+  private final org.apache.pekko.http.javadsl.model.HttpHeader nodeHeader;
 
   public OpenAiHttpClient(ActorSystem<?> system) {
     this(system, System::getenv);
@@ -47,6 +49,7 @@ public final class OpenAiHttpClient implements ModelClient {
     this.materializer = Materializer.matFromSystem(system);
     this.executor = system.executionContext();
     this.env = env;
+    this.nodeHeader = org.apache.pekko.http.javadsl.model.headers.RawHeader.create("X-Skein-Node", system.address().hostPort());
     var config = system.settings().config().getConfig("skein.http-client");
     Duration idle = config.getDuration("idle-timeout");
     this.pool = ConnectionPoolSettings.create(system.classicSystem())
@@ -60,7 +63,8 @@ public final class OpenAiHttpClient implements ModelClient {
   public CompletionStage<ModelOutcome> complete(Provider provider, String body) {
     long start = System.nanoTime();
     HttpRequest request = HttpRequest.POST(provider.completionsUrl())
-        .withEntity(ContentTypes.APPLICATION_JSON, body.getBytes(StandardCharsets.UTF_8));
+        .withEntity(ContentTypes.APPLICATION_JSON, body.getBytes(StandardCharsets.UTF_8))
+        .addHeader(nodeHeader);
     String key = provider.apiKeyEnv() == null ? null : env.apply(provider.apiKeyEnv());
     if (key != null && !key.isEmpty()) {
       request = request.addHeader(Authorization.oauth2(key));

@@ -5,7 +5,8 @@ import java.time.Duration;
 /**
  * Where a spec's model name goes: an OpenAI-compatible base URL, the env variable holding its key
  * (the key itself is read when a request is sent and never stored), the provider's model name,
- * and this node's concurrency limit and request timeout for it.
+ * and its limits: calls in flight, requests and tokens per minute (0: no budget). Limits are for
+ * the whole cluster; each node's gateway takes its share.
  */
 public record Provider(
     String name,
@@ -13,7 +14,13 @@ public record Provider(
     String apiKeyEnv,
     String model,
     int maxConcurrency,
-    Duration requestTimeout) {
+    Duration requestTimeout,
+    long requestsPerMinute,
+    long tokensPerMinute) {
+
+  public Provider(String name, String baseUrl, String apiKeyEnv, String model, int maxConcurrency, Duration requestTimeout) {
+    this(name, baseUrl, apiKeyEnv, model, maxConcurrency, requestTimeout, 0, 0);
+  }
 
   public String completionsUrl() {
     String base = baseUrl.endsWith("/") ? baseUrl.substring(0, baseUrl.length() - 1) : baseUrl;

@@ -59,14 +59,14 @@ class StepPlannerTest {
   private void answered(String step, String text) {
     PlannedCall call = assertInstanceOf(Proceed.class, next()).calls().stream()
         .filter(c -> c.id().step().equals(step)).findFirst().orElseThrow();
-    state.apply(new CallSucceeded(call.id(), call.attempt(), "fp-" + step, "sim-small", call.newMessages(), text, "stop",
+    state.apply(new CallSucceeded(call.id(), call.attempt(), "fp-" + step, "node", "sim-small", call.newMessages(), text, "stop",
         new Usage(1, 1), 5, NOW));
   }
 
   private void failed(String step, boolean retryable, long retryAfter, long at) {
     CallId id = CallId.of(step);
     int attempt = state.failures(id).size() + 1;
-    state.apply(new CallFailed(id, attempt, "fp-" + step, retryable ? "server_error" : "unauthorized", retryable,
+    state.apply(new CallFailed(id, attempt, "fp-" + step, "node", retryable ? "server_error" : "unauthorized", retryable,
         retryable ? 500 : 401, "boom", retryAfter, 3, at));
   }
 
@@ -127,7 +127,7 @@ class StepPlannerTest {
     long second = assertInstanceOf(Proceed.class, next()).wakeAt() - NOW;
     assertTrue(second >= 1000 && second <= 2000, "second backoff in [1, 2] s: " + second);
     RecordState other = new RecordState().apply(new RecordStarted(1));
-    other.apply(new CallFailed(CallId.of("question"), 1, "fp", "rate_limited", true, 429, "slow down", 7000, 1, NOW));
+    other.apply(new CallFailed(CallId.of("question"), 1, "fp", "node", "rate_limited", true, 429, "slow down", 7000, 1, NOW));
     long wait = assertInstanceOf(Proceed.class, StepPlanner.next(PLAN, input, other, Set.of(), Map.of(), NOW)).wakeAt() - NOW;
     assertEquals(7000, wait, "Retry-After is honoured when longer than the backoff");
   }
@@ -159,7 +159,7 @@ class StepPlannerTest {
 
     RecordState exhausted = new RecordState().apply(new RecordStarted(1));
     for (int i = 1; i <= 3; i++) {
-      exhausted.apply(new CallFailed(CallId.of("question"), i, "fp", "server_error", true, 500, "boom", 0, 1, NOW));
+      exhausted.apply(new CallFailed(CallId.of("question"), i, "fp", "node", "server_error", true, 500, "boom", 0, 1, NOW));
     }
     Fail gaveUp = assertInstanceOf(Fail.class, StepPlanner.next(PLAN, input, exhausted, Set.of(), Map.of(), NOW + 100_000));
     assertEquals("server_error", gaveUp.errorType());

@@ -32,7 +32,7 @@ class ModelGatewayTest {
   }
 
   private static ModelRequest request(int i) {
-    return new ModelRequest("job/" + i, CallId.of("s"), 1, "m", "{\"i\":" + i + "}", "fp" + i);
+    return new ModelRequest("job/" + i, CallId.of("s"), 1, "m", "{\"i\":" + i + "}", "fp" + i, 100);
   }
 
   @Test

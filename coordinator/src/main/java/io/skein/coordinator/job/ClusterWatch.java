@@ -11,7 +11,7 @@ import org.apache.pekko.cluster.typed.Subscribe;
 
 /**
  * One per node. Keeps each model gateway's share of the cluster-wide limits right as members come
- * and go, and wakes the coordinators of running jobs when a member is removed (a coordinator that
+ * and go (one share per member that is joining, up or leaving), and wakes the coordinators of running jobs when a member is removed (a coordinator that
  * lived there starts again on a surviving node and re-drives its records) and every
  * {@code interval} as a safety net. Waking a running coordinator is idempotent and cheap.
  */
@@ -25,17 +25,25 @@ public final class ClusterWatch {
     return Behaviors.setup(ctx -> {
       Cluster cluster = Cluster.get(ctx.getSystem());
       cluster.subscriptions().tell(Subscribe.create(ctx.getSelf().narrow(), ClusterEvent.MemberEvent.class));
+      int[] known = {0};
       return Behaviors.withTimers(timers -> {
         timers.startTimerWithFixedDelay(Tick.INSTANCE, interval);
         return Behaviors.receive(Object.class)
             .onMessage(ClusterEvent.MemberEvent.class, event -> {
-              long up = 0;
+              // Joining and leaving members count too: shares shrink before a new node takes work and
+              // grow only once a lost one is removed, so the sum never exceeds a limit.
+              long counted = 0;
               for (var m : cluster.state().getMembers()) {
-                if (m.status() == MemberStatus.up()) {
-                  up++;
+                if (m.status() != MemberStatus.down() && m.status() != MemberStatus.removed()) {
+                  counted++;
                 }
               }
-              clusterSize.accept((int) Math.max(1, up));
+              int size = (int) Math.max(1, counted);
+              if (size != known[0]) {
+                known[0] = size;
+                ctx.getLog().info("{} members: each node takes 1/{} of every model's limits", size, size);
+                clusterSize.accept(size);
+              }
               if (event instanceof ClusterEvent.MemberRemoved removed) {
                 ctx.getLog().info("{} left the cluster; waking the coordinators of running jobs", removed.member().address());
                 jobs.resumeRunning();

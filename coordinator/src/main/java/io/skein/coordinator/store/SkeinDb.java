@@ -106,13 +106,33 @@ public final class SkeinDb implements AutoCloseable {
    * in the connection's current schema ({@code ?currentSchema=} in the URL), where the plugin finds them.
    */
   private Void createSchema(Connection c) throws SQLException {
+    if (dialect == Dialect.POSTGRES) {
+      // Nodes starting together would race on CREATE TABLE IF NOT EXISTS (a duplicate pg_type row):
+      // one creates, the others wait and then find everything there.
+      try (Statement s = c.createStatement()) {
+        s.execute("SELECT pg_advisory_lock(727001)");
+      }
+      try {
+        return createTables(c);
+      } finally {
+        try (Statement s = c.createStatement()) {
+          s.execute("SELECT pg_advisory_unlock(727001)");
+        }
+      }
+    }
+    return createTables(c);
+  }
+
+  private Void createTables(Connection c) throws SQLException {
     String script = dialect == Dialect.POSTGRES ? "schema/postgres/postgres-create-schema.sql" : "schema/h2/h2-create-schema.sql";
     try (var in = SkeinDb.class.getClassLoader().getResourceAsStream(script); Statement s = c.createStatement()) {
       if (in == null) {
         throw new IllegalStateException("Pekko Persistence JDBC's " + script + " is not on the classpath");
       }
       String ddl = new String(in.readAllBytes(), java.nio.charset.StandardCharsets.UTF_8)
-          .replace("public.", "").replace("PUBLIC.", "");
+          .replace("public.", "").replace("PUBLIC.", "")
+          // CONCURRENTLY waits for every open transaction, including nodes waiting for the schema lock.
+          .replace(" CONCURRENTLY ", " ");
       for (String statement : ddl.split(";")) {
         if (!statement.isBlank()) {
           try {

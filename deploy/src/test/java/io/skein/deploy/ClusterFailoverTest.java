@@ -1,0 +1,263 @@
+package io.skein.deploy;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.node.ArrayNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.skein.coordinator.store.TestDatabases;
+import io.skein.deploy.sim.ModelSimulator;
+import io.skein.deploy.sim.SimulatorSettings;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.Assumptions;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.MethodOrderer;
+import org.junit.jupiter.api.Order;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.TestInstance;
+import org.junit.jupiter.api.TestMethodOrder;
+
+/**
+ * Three nodes in separate JVMs on one PostgreSQL journal. A job keeps running when a node dies,
+ * whether it hosted the most records or the job's coordinator: the records continue elsewhere from
+ * their last finished call, and the only calls asked twice are those the dead node had in flight.
+ * A rolling restart with SIGTERM repeats no call at all.
+ */
+@TestInstance(TestInstance.Lifecycle.PER_CLASS)
+@TestMethodOrder(MethodOrderer.OrderAnnotation.class)
+class ClusterFailoverTest {
+
+  private static final int CALLS_PER_RECORD = 3;
+  private static final int MAX_CONCURRENCY = 60;
+
+  private TestSimulator sim;
+  private ClusterFixture cluster;
+
+  @BeforeAll
+  void start() throws Exception {
+    Assumptions.assumeTrue(TestDatabases.postgresUrl().isPresent(), TestDatabases.PG_SKIP_MESSAGE);
+    Path dir = Files.createTempDirectory("skein-cluster-test");
+    sim = new TestSimulator(new SimulatorSettings(30, 0.3, 0.01, 0.01, 0.0, 11, 0));
+    String dbUrl = TestDatabases.freshPostgresSchema(TestDatabases.postgresUrl().get());
+    cluster = new ClusterFixture(dir, dbUrl, sim, 3, """
+        skein.models.providers."sim-small" { base-url = "%s", max-concurrency = %d }
+        """.formatted(sim.simulator.baseUrl(), MAX_CONCURRENCY));
+    cluster.startAll();
+  }
+
+  @AfterAll
+  void stop() throws Exception {
+    if (cluster != null) {
+      cluster.close();
+    }
+    if (sim != null) {
+      sim.close();
+    }
+  }
+
+  private static String spec(int maxInFlight) {
+    return """
+        name: cluster
+        models: {m: {model: sim-small, max_tokens: 30}}
+        retry: {max_attempts: 12, initial_backoff: 20ms, max_backoff: 300ms}
+        max_in_flight: %d
+        steps:
+          - {name: question, model: m, prompt: "Ask about {{ topic }}"}
+          - {name: answer, model: m, prompt: "{{ question }}"}
+          - {name: tone, model: m, prompt: "Rate the tone of: {{ question }}"}
+        """.formatted(maxInFlight);
+  }
+
+  private String submit(Http http, String prefix, int records, int maxInFlight) throws Exception {
+    ObjectNode body = Http.JSON.createObjectNode();
+    body.put("spec", spec(maxInFlight));
+    ArrayNode list = body.putArray("records");
+    for (int i = 0; i < records; i++) {
+      list.addObject().put("id", prefix + i).put("topic", prefix + " topic " + i);
+    }
+    Http.Response r = http.post("/jobs", "application/json", body.toString());
+    assertEquals(201, r.status(), r.body());
+    return r.json().get("id").asText();
+  }
+
+  /** What the simulator has seen: requests, faults, and requests by node. */
+  private record Seen(long requests, long faults, Map<String, Long> byNode) {
+    static Seen of(ModelSimulator s) {
+      var stats = s.stats();
+      long all = stats.byStatus().values().stream().mapToLong(Long::longValue).sum();
+      return new Seen(stats.requests(), all - stats.byStatus().getOrDefault("200", 0L), stats.byNode());
+    }
+
+    long from(String node) {
+      return byNode.getOrDefault(node, 0L);
+    }
+  }
+
+  private void awaitCalls(Seen before, long calls) throws InterruptedException {
+    SkeinProcess.await(calls + " calls", Duration.ofMinutes(3), () -> sim.simulator.stats().requests() - before.requests() >= calls, null);
+  }
+
+  private JsonNode awaitSucceeded(String jobId, Duration timeout) throws Exception {
+    long deadline = System.nanoTime() + timeout.toNanos();
+    while (true) {
+      try {
+        JsonNode status = cluster.anyLive().get("/jobs/" + jobId).json();
+        assertTrue(Set.of("running", "succeeded").contains(status.get("state").asText()), "the job never stops: " + status);
+        if (status.get("state").asText().equals("succeeded")) {
+          return status;
+        }
+      } catch (java.io.IOException e) {
+        // that node just went down; ask another next time
+      }
+      if (System.nanoTime() > deadline) {
+        throw new AssertionError("job " + jobId + " did not succeed in time");
+      }
+      Thread.sleep(100);
+    }
+  }
+
+  private void assertOneRowPerRecord(String jobId, String prefix, int records) throws Exception {
+    List<JsonNode> rows = new ArrayList<>(cluster.anyLive().get("/jobs/" + jobId + "/results").lines());
+    rows.addAll(cluster.anyLive().get("/jobs/" + jobId + "/errors").lines());
+    Set<String> ids = new HashSet<>();
+    for (JsonNode row : rows) {
+      assertTrue(ids.add(row.get("id").asText()), "id " + row.get("id") + " twice");
+      assertTrue(row.get("id").asText().startsWith(prefix));
+    }
+    assertEquals(records, rows.size());
+  }
+
+  /** Waits until the killed node's requests reached the simulator (some may sit in socket buffers). */
+  private Seen afterKill(String node) throws InterruptedException {
+    long last = -1;
+    long stableSince = System.nanoTime();
+    while (true) {
+      long now = sim.simulator.stats().byNode().getOrDefault(node, 0L);
+      if (now != last) {
+        last = now;
+        stableSince = System.nanoTime();
+      } else if (System.nanoTime() - stableSince > 1_000_000_000L) {
+        return Seen.of(sim.simulator);
+      }
+      Thread.sleep(20);
+    }
+  }
+
+  /**
+   * Kills {@code victim} with SIGKILL mid-job and checks the job's end. Returns how long after the
+   * kill the victim's records made progress again.
+   */
+  private long killAndCheck(String jobId, String prefix, int records, Seen before, int victim) throws Exception {
+    String node = cluster.name(victim);
+    List<String> victimRecords = new ArrayList<>();
+    cluster.http(victim).get("/cluster/records").json().get("records").forEach(r -> victimRecords.add(r.asText()));
+    System.out.printf("[skein] %s runs %d records at the kill%n", node, victimRecords.size());
+    long killedAt = System.currentTimeMillis();
+    cluster.nodes[victim].kill();
+    Seen atKill = afterKill(node);
+
+    long resumedAt = -1;
+    if (!victimRecords.isEmpty()) {
+      List<String> sample = victimRecords.subList(0, Math.min(300, victimRecords.size()));
+      long deadline = System.currentTimeMillis() + 120_000;
+      while (resumedAt < 0 && System.currentTimeMillis() < deadline) {
+        long last = cluster.lastWrite(sample);
+        if (last > killedAt) {
+          resumedAt = last;
+        }
+        Thread.sleep(100);
+      }
+    }
+    awaitSucceeded(jobId, Duration.ofMinutes(5));
+    assertOneRowPerRecord(jobId, prefix, records);
+
+    Seen after = Seen.of(sim.simulator);
+    long persistedByVictim = cluster.persistedCallsByNode(jobId).getOrDefault(node, 0L);
+    long sentByVictim = atKill.from(node) - before.from(node);
+    long inFlightOnVictim = sentByVictim - persistedByVictim;
+    long needed = (long) records * CALLS_PER_RECORD;
+    long requests = after.requests() - before.requests();
+    long faults = after.faults() - before.faults();
+    assertTrue(sentByVictim > 0 && inFlightOnVictim >= 0, "sent " + sentByVictim + ", persisted " + persistedByVictim);
+    assertTrue(requests >= needed, "every call was made: " + requests);
+    assertTrue(requests <= needed + inFlightOnVictim + faults, "requests " + requests + " > needed " + needed
+        + " + in flight on the killed node " + inFlightOnVictim + " + faults " + faults);
+    System.out.printf("[skein] killed %s: %d of its calls were in flight; its records made progress again after %d ms%n",
+        node, inFlightOnVictim, resumedAt < 0 ? -1 : resumedAt - killedAt);
+
+    cluster.start(victim);
+    cluster.awaitUp(3);
+    return resumedAt < 0 ? -1 : resumedAt - killedAt;
+  }
+
+  @Test
+  @Order(1)
+  void killingTheNodeWithTheMostRecordsLosesNothing() throws Exception {
+    int records = 5000;
+    Seen before = Seen.of(sim.simulator);
+    String jobId = submit(cluster.http(1), "k", records, 600);
+    awaitCalls(before, records * CALLS_PER_RECORD * 3L / 10);
+
+    JsonNode members = cluster.http(1).get("/cluster").json().get("members");
+    int victim = -1;
+    int most = -1;
+    for (JsonNode m : members) {
+      if (m.get("records").asInt() > most) {
+        most = m.get("records").asInt();
+        victim = cluster.indexOf(m.get("node").asText());
+      }
+    }
+    assertTrue(most > 0, "records run on the nodes: " + members);
+    System.out.println("[skein] members at the kill: " + members);
+    long maxInFlight = sim.simulator.stats().maxInFlight();
+    assertTrue(maxInFlight <= MAX_CONCURRENCY,
+        "the model's limit of " + MAX_CONCURRENCY + " calls in flight holds for the whole cluster: " + maxInFlight);
+    long recovery = killAndCheck(jobId, "k", records, before, victim);
+    assertTrue(recovery > 0, "the killed node's records made progress again");
+  }
+
+  @Test
+  @Order(2)
+  void killingTheCoordinatorsNodeNeitherStopsNorRestartsTheJob() throws Exception {
+    int records = 5000;
+    Seen before = Seen.of(sim.simulator);
+    String jobId = submit(cluster.http(0), "c", records, 600);
+    awaitCalls(before, records * CALLS_PER_RECORD * 3L / 10);
+    JsonNode status = cluster.http(0).get("/jobs/" + jobId).json();
+    assertTrue(status.has("coordinator"), status.toString());
+    int victim = cluster.indexOf(status.get("coordinator").asText());
+    killAndCheck(jobId, "c", records, before, victim);
+  }
+
+  @Test
+  @Order(3)
+  void aRollingRestartRepeatsNoCall() throws Exception {
+    int records = 6000;
+    Seen before = Seen.of(sim.simulator);
+    String jobId = submit(cluster.http(2), "r", records, 8);
+    awaitCalls(before, 300);
+    for (int i = 0; i < 3; i++) {
+      cluster.nodes[i].terminate();
+      assertTrue(!cluster.alive(i), "SIGTERM stops the node");
+      cluster.awaitUp(2);
+      cluster.start(i);
+      cluster.awaitUp(3);
+    }
+    JsonNode status = cluster.anyLive().get("/jobs/" + jobId).json();
+    assertEquals("running", status.get("state").asText(), "the job outlasted the rolling restart: " + status);
+    awaitSucceeded(jobId, Duration.ofMinutes(5));
+    assertOneRowPerRecord(jobId, "r", records);
+    Seen after = Seen.of(sim.simulator);
+    assertEquals((long) records * CALLS_PER_RECORD + (after.faults() - before.faults()), after.requests() - before.requests(),
+        "every call was asked once, plus one retry per injected fault");
+  }
+}

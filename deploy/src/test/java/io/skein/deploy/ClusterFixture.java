@@ -15,7 +15,7 @@ import java.util.List;
 import java.util.Map;
 
 /**
- * Skein nodes as separate JVMs on 127.0.0.1, each listing every node as a seed, sharing one
+ * Skein nodes as separate JVMs (on 127.0.0.1, or in network namespaces), each listing every node as a seed, sharing one
  * PostgreSQL schema and a simulator in the test's JVM. Nodes can be SIGKILLed, SIGTERMed and
  * started again on the same ports.
  */
@@ -29,8 +29,18 @@ final class ClusterFixture implements AutoCloseable {
   final SkeinProcess[] nodes;
   private final Path config;
   private final int[] starts;
+  private final String[] hosts;
+  private final List<List<String>> prefixes;
 
   ClusterFixture(Path dir, String dbUrl, TestSimulator sim, int size, String extraConfig) throws Exception {
+    this(dir, dbUrl, sim, size, extraConfig, null, null);
+  }
+
+  /** Nodes on {@code hosts} (one each), started behind {@code prefixes} (e.g. to run in network namespaces). */
+  ClusterFixture(Path dir, String dbUrl, TestSimulator sim, int size, String extraConfig, String[] hosts,
+      List<List<String>> prefixes) throws Exception {
+    this.hosts = hosts != null ? hosts : java.util.Collections.nCopies(size, "127.0.0.1").toArray(String[]::new);
+    this.prefixes = prefixes != null ? prefixes : java.util.Collections.nCopies(size, List.<String>of());
     this.dir = dir;
     this.dbUrl = dbUrl;
     this.sim = sim;
@@ -47,14 +57,15 @@ final class ClusterFixture implements AutoCloseable {
   }
 
   void start(int i) throws Exception {
-    List<String> args = new ArrayList<>(List.of("node", "--port", String.valueOf(ports[i]), "--http-port", String.valueOf(httpPorts[i]),
+    List<String> args = new ArrayList<>(List.of("node", "--host", hosts[i], "--port", String.valueOf(ports[i]),
+        "--http-port", String.valueOf(httpPorts[i]),
         "--db-url", dbUrl, "--data-dir", dir.resolve("node" + i).toString(), "--config", config.toString(), "--no-simulator"));
-    for (int port : ports) {
+    for (int j = 0; j < ports.length; j++) {
       args.add("--seed");
-      args.add("127.0.0.1:" + port);
+      args.add(hosts[j] + ":" + ports[j]);
     }
     nodes[i] = SkeinProcess.start(dir.resolve("node" + i + "-" + (++starts[i]) + ".log"),
-        Map.of("OPENAI_BASE_URL", sim.simulator.baseUrl(), "SKEIN_LOG_LEVEL", "INFO"), args.toArray(String[]::new));
+        Map.of("OPENAI_BASE_URL", sim.simulator.baseUrl(), "SKEIN_LOG_LEVEL", "INFO"), prefixes.get(i), args.toArray(String[]::new));
   }
 
   void startAll() throws Exception {
@@ -65,12 +76,12 @@ final class ClusterFixture implements AutoCloseable {
   }
 
   String name(int i) {
-    return "skein@127.0.0.1:" + ports[i];
+    return "skein@" + hosts[i] + ":" + ports[i];
   }
 
   int indexOf(String node) {
     for (int i = 0; i < ports.length; i++) {
-      if (node.endsWith(":" + ports[i])) {
+      if (node.endsWith("@" + hosts[i] + ":" + ports[i])) {
         return i;
       }
     }
@@ -82,7 +93,7 @@ final class ClusterFixture implements AutoCloseable {
   }
 
   Http http(int i) {
-    return new Http(httpPorts[i]);
+    return new Http(hosts[i], httpPorts[i]);
   }
 
   /** A client of some node that is running. */

@@ -43,7 +43,11 @@ final class Http {
   private final String base;
 
   Http(int port) {
-    this.base = "http://127.0.0.1:" + port;
+    this("127.0.0.1", port);
+  }
+
+  Http(String host, int port) {
+    this.base = "http://" + host + ":" + port;
   }
 
   Response get(String path) throws Exception {

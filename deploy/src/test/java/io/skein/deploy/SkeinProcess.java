@@ -26,7 +26,12 @@ final class SkeinProcess implements AutoCloseable {
   }
 
   static SkeinProcess start(Path log, Map<String, String> env, String... args) throws IOException {
-    List<String> command = new ArrayList<>();
+    return start(log, env, List.of(), args);
+  }
+
+  /** Runs the command behind {@code prefix} (e.g. {@code ip netns exec ns1}). */
+  static SkeinProcess start(Path log, Map<String, String> env, List<String> prefix, String... args) throws IOException {
+    List<String> command = new ArrayList<>(prefix);
     command.add(Path.of(System.getProperty("java.home"), "bin", "java").toString());
     command.add("-Xmx1g");
     command.add("-cp");

@@ -14,9 +14,13 @@ final class TestSimulator implements AutoCloseable {
   private final ActorSystem<Void> system;
 
   TestSimulator(SimulatorSettings settings) throws Exception {
+    this(settings, "127.0.0.1");
+  }
+
+  TestSimulator(SimulatorSettings settings, String host) throws Exception {
     system = ActorSystem.create(Behaviors.empty(), "test-simulator",
         ConfigFactory.parseString("pekko.actor.provider = local").withFallback(ConfigFactory.load()));
-    simulator = ModelSimulator.start(system, settings, "127.0.0.1", 0).toCompletableFuture().get(30, TimeUnit.SECONDS);
+    simulator = ModelSimulator.start(system, settings, host, 0).toCompletableFuture().get(30, TimeUnit.SECONDS);
   }
 
   @Override

@@ -181,6 +181,38 @@ class HttpApiTest {
   }
 
   @Test
+  void theClusterResourceListsThisNodeWithItsRecordsAndTheJobNamesItsCoordinator() throws Exception {
+    String slow = """
+        name: watched
+        models: {m: sim-small}
+        input: {num_records: 100000}
+        max_in_flight: 20
+        steps:
+          - {name: a, model: m, prompt: "{{ index }}"}
+        """;
+    String id = submit(http.post("/jobs", "application/yaml", slow));
+    try {
+      long deadline = System.nanoTime() + Duration.ofSeconds(30).toNanos();
+      JsonNode member;
+      do {
+        JsonNode cluster = http.get("/cluster").json();
+        assertEquals(1, cluster.get("members").size());
+        member = cluster.get("members").get(0);
+        assertEquals("up", member.get("status").asText());
+        assertTrue(member.get("reachable").asBoolean());
+        assertEquals(cluster.get("self").asText(), member.get("address").asText());
+      } while ((member.get("records").asInt() == 0 || member.get("job_coordinators").asInt() == 0) && System.nanoTime() < deadline);
+      assertTrue(member.get("records").asInt() > 0 && member.get("records").asInt() <= 20, member.toString());
+      JsonNode local = http.get("/cluster/records").json();
+      assertTrue(local.get("records").size() > 0);
+      assertTrue(local.get("records").get(0).asText().startsWith(id + "/"), local.toString());
+      assertEquals(member.get("node").asText(), http.get("/jobs/" + id).json().get("coordinator").asText());
+    } finally {
+      http.post("/jobs/" + id + "/cancel", "application/json", "");
+    }
+  }
+
+  @Test
   void unknownJobsAre404() throws Exception {
     problem(http.get("/jobs/nope"), 404);
     problem(http.get("/jobs/nope/results"), 404);

@@ -363,12 +363,14 @@ public final class JobCoordinator extends EventSourcedBehavior<Command, Event, C
         .thenRun(s -> published(s, cmd.counts(), cmd.reason(), at));
   }
 
-  private void published(CoordinatorState state, Counts finalCounts, String reason, long at) {
+  /** Publishes the end to the job row; completes when the row says so. */
+  private java.util.concurrent.CompletionStage<Void> published(CoordinatorState state, Counts finalCounts, String reason, long at) {
     timers.cancel("tick");
-    deps.store().finish(jobId, state.ended(), reason, finalCounts, at)
+    var written = deps.store().finish(jobId, state.ended(), reason, finalCounts, at)
         .whenComplete((ok, error) -> deps.onEnded().accept(jobId));
     context.getLog().info("job {} {}: {} succeeded, {} failed, {} calls, {} tokens", jobId, state.ended().wireName(),
         finalCounts.succeeded(), finalCounts.failed(), finalCounts.calls(), finalCounts.tokens());
+    return written;
   }
 
   private Effect<Event, CoordinatorState> onCancel(CoordinatorState state, Cancel cmd) {
@@ -381,9 +383,7 @@ public final class JobCoordinator extends EventSourcedBehavior<Command, Event, C
     Counts now = counts;
     return Effect()
         .persist(new JobEnded(JobState.CANCELLED, "cancelled by request", at))
-        .thenRun(s -> {
-          published(s, now, "cancelled by request", at);
-          cmd.replyTo().tell(StatusReply.ack());
-        });
+        .thenRun(s -> published(s, now, "cancelled by request", at)
+            .whenComplete((ok, error) -> cmd.replyTo().tell(StatusReply.ack())));
   }
 }

@@ -94,6 +94,8 @@ class JobStoreTest {
       assertEquals(new Counts(3, 1, 12, 400), running.counts());
       assertEquals(2, running.inFlight());
       assertEquals(List.of("j3"), store.runningJobIds().toCompletableFuture().join());
+      store.claimCoordinator("j3", "skein@10.0.0.7:2551").toCompletableFuture().join();
+      assertEquals("skein@10.0.0.7:2551", store.job("j3").toCompletableFuture().join().orElseThrow().coordinator());
 
       store.finish("j3", JobState.SUCCEEDED, null, new Counts(6, 1, 20, 700), 99).toCompletableFuture().join();
       JobInfo done = store.job("j3").toCompletableFuture().join().orElseThrow();

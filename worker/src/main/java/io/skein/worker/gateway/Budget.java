@@ -14,18 +14,19 @@ final class Budget {
 
   Budget(double perMinute, long now) {
     resize(perMinute, now);
-    available = capacity;
   }
 
   boolean unlimited() {
     return perMilli == 0;
   }
 
+  /** A new rate: a budget that had none starts full; otherwise what is left stays, up to the new capacity. */
   void resize(double perMinute, long now) {
+    boolean wasUnlimited = unlimited();
     refill(now);
     perMilli = perMinute / 60_000.0;
     capacity = Math.max(1, perMinute / 30.0);
-    available = Math.min(available, capacity);
+    available = wasUnlimited ? capacity : Math.min(available, capacity);
     updatedAt = now;
   }
 

@@ -63,6 +63,67 @@ class ModelGatewayTest {
   }
 
   @Test
+  void eachNodeTakesItsShareOfTheClusterWideLimit() {
+    List<CompletableFuture<ModelOutcome>> held = new CopyOnWriteArrayList<>();
+    ModelClient client = (p, body) -> {
+      CompletableFuture<ModelOutcome> f = new CompletableFuture<>();
+      held.add(f);
+      return f;
+    };
+    ActorRef<ModelGateway.Command> gateway = testKit.spawn(ModelGateway.create(provider(9), client, ModelGateway.Settings.DEFAULT, 3));
+    TestProbe<ModelGateway.Reply> probe = testKit.createTestProbe();
+    for (int i = 0; i < 10; i++) {
+      gateway.tell(new ModelGateway.Call(request(i), probe.getRef()));
+    }
+    probe.awaitAssert(() -> {
+      assertEquals(3, held.size(), "a third of 9 in a cluster of 3");
+      return null;
+    });
+    gateway.tell(new ModelGateway.Resize(1));
+    probe.awaitAssert(() -> {
+      assertEquals(9, held.size(), "all 9 once the others are gone");
+      return null;
+    });
+  }
+
+  @Test
+  void aRequestBudgetPacesSending() {
+    AtomicInteger sent = new AtomicInteger();
+    ModelClient client = (p, body) -> {
+      sent.incrementAndGet();
+      return CompletableFuture.completedFuture(new ModelOutcome.Ok("x", "stop", Usage.NONE, 1));
+    };
+    Provider paced = new Provider("p", "http://p.invalid/v1", null, "m", 100, Duration.ofSeconds(5), 600, 0);
+    ActorRef<ModelGateway.Command> gateway = testKit.spawn(ModelGateway.create(paced, client, ModelGateway.Settings.DEFAULT, 2));
+    TestProbe<ModelGateway.Reply> probe = testKit.createTestProbe();
+    long start = System.nanoTime();
+    for (int i = 0; i < 13; i++) {
+      gateway.tell(new ModelGateway.Call(request(i), probe.getRef()));
+    }
+    for (int i = 0; i < 13; i++) {
+      probe.expectMessageClass(ModelGateway.Reply.class, Duration.ofSeconds(5));
+    }
+    long elapsed = (System.nanoTime() - start) / 1_000_000;
+    // Half of 600/min is 5/s with a 10-request burst: the 13th request waits ~600 ms.
+    assertTrue(elapsed >= 500, "paced: " + elapsed + " ms");
+    assertEquals(13, sent.get());
+  }
+
+  @Test
+  void aStoppingRecordWithdrawsItsWaitingCalls() {
+    ModelClient never = (p, body) -> new CompletableFuture<>();
+    ActorRef<ModelGateway.Command> gateway = testKit.spawn(ModelGateway.create(provider(1), never, ModelGateway.Settings.DEFAULT));
+    TestProbe<ModelGateway.Reply> probe = testKit.createTestProbe();
+    gateway.tell(new ModelGateway.Call(request(1), probe.getRef()));
+    gateway.tell(new ModelGateway.Call(request(2), probe.getRef()));
+    gateway.tell(new ModelGateway.Cancel(probe.getRef()));
+    ModelGateway.Reply reply = probe.expectMessageClass(ModelGateway.Reply.class);
+    assertEquals("job/2", reply.request().recordKey(), "only the waiting call is withdrawn; the sent one is in flight");
+    assertInstanceOf(ModelOutcome.NotSent.class, reply.outcome());
+    probe.expectNoMessage(Duration.ofMillis(200));
+  }
+
+  @Test
   void theBreakerOpensAfterConsecutiveServerFailuresAndClosesAgain() {
     AtomicInteger sent = new AtomicInteger();
     ModelClient failing = (p, body) -> {

@@ -66,16 +66,26 @@ public final class SkeinNode implements AutoCloseable {
   public static SkeinNode start(NodeOptions options, CallTimer timer) throws Exception {
     Files.createDirectories(options.dataDir());
     Config config = config(options);
-    ActorSystem<Void> system = ActorSystem.create(Behaviors.empty(), "skein", config);
+    Config skein = config.getConfig("skein");
+    // The database first: it creates the journal's tables and Skein's, and names the cluster role
+    // that keeps this node out of clusters on another database.
+    SkeinDb db = SkeinDb.open(skein.getString("db.url"), blankToNull(skein.getString("db.user")),
+        blankToNull(skein.getString("db.password")), skein.getInt("db.pool-size"));
+    java.util.List<String> roles = new java.util.ArrayList<>(config.getStringList("pekko.cluster.roles"));
+    roles.add(ClusterWatch.databaseRole(db.databaseId()));
+    config = ConfigFactory.parseMap(Map.of("pekko.cluster.roles", roles)).withFallback(config);
+    ActorSystem<Void> system;
+    try {
+      system = ActorSystem.create(Behaviors.empty(), "skein", config);
+    } catch (RuntimeException e) {
+      db.close();
+      throw e;
+    }
     try {
       Cluster cluster = Cluster.get(system);
       if (options.seeds().isEmpty() && config.getStringList("pekko.cluster.seed-nodes").isEmpty()) {
         cluster.manager().tell(Join.create(cluster.selfMember().address()));
       }
-      Config skein = config.getConfig("skein");
-      // Creates the journal's tables and Skein's before anything persists.
-      SkeinDb db = SkeinDb.open(skein.getString("db.url"), blankToNull(skein.getString("db.user")),
-          blankToNull(skein.getString("db.password")), skein.getInt("db.pool-size"));
       JobStore store = new JobStore(db);
 
       ModelSimulator simulator = null;
@@ -112,6 +122,7 @@ public final class SkeinNode implements AutoCloseable {
       return node;
     } catch (Exception e) {
       system.terminate();
+      db.close();
       throw e;
     }
   }

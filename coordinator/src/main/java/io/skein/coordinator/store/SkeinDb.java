@@ -67,6 +67,19 @@ public final class SkeinDb implements AutoCloseable {
     return dialect;
   }
 
+  /**
+   * This database's identity, made at its first use: nodes of one cluster must share it (a node
+   * on another database would run records whose journal the others cannot see).
+   */
+  public String databaseId() {
+    return sync(c -> {
+      try (Statement s = c.createStatement(); var rs = s.executeQuery("SELECT val FROM skein_meta WHERE name = 'database_id'")) {
+        rs.next();
+        return rs.getString(1);
+      }
+    });
+  }
+
   public <T> CompletionStage<T> async(Work<T> work) {
     return CompletableFuture.supplyAsync(() -> sync(work), executor);
   }
@@ -172,6 +185,13 @@ public final class SkeinDb implements AutoCloseable {
       s.execute("CREATE INDEX IF NOT EXISTS skein_jobs_fingerprint ON skein_jobs (fingerprint)");
       // Added after the first release of the table: the node now running the job's coordinator.
       s.execute("ALTER TABLE skein_jobs ADD COLUMN IF NOT EXISTS coordinator VARCHAR(255)");
+      s.execute("CREATE TABLE IF NOT EXISTS skein_meta (name VARCHAR(64) PRIMARY KEY, val VARCHAR(255) NOT NULL)");
+      try (var rs = s.executeQuery("SELECT COUNT(*) FROM skein_meta WHERE name = 'database_id'")) {
+        rs.next();
+        if (rs.getLong(1) == 0) {
+          s.execute("INSERT INTO skein_meta (name, val) VALUES ('database_id', '" + java.util.UUID.randomUUID() + "')");
+        }
+      }
       s.execute("""
           CREATE TABLE IF NOT EXISTS skein_inputs (
             job_id VARCHAR(64) NOT NULL,

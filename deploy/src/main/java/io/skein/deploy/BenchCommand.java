@@ -104,13 +104,13 @@ final class BenchCommand implements Callable<Integer> {
             "skein.job.max-in-flight", inFlight));
     try (SkeinNode node = SkeinNode.start(options, recorder)) {
       if (warmup > 0) {
-        runJob(node, warmup, null);
+        runJob(node, warmup);
       }
       recorder.reset();
       HeapWatch heap = new HeapWatch();
       heap.start();
       long start = System.nanoTime();
-      JobInfo done = runJob(node, records, heap);
+      JobInfo done = runJob(node, records);
       double seconds = (System.nanoTime() - start) / 1e9;
       heap.interrupt();
       return new Result(db, latencyMs, records, seconds, done.counts().calls(), recorder.percentile(50), recorder.percentile(99),
@@ -124,7 +124,7 @@ final class BenchCommand implements Callable<Integer> {
     }
   }
 
-  private JobInfo runJob(SkeinNode node, int n, HeapWatch heap) throws Exception {
+  private JobInfo runJob(SkeinNode node, int n) throws Exception {
     JsonNode spec = new YAMLMapper().readTree(String.format(Locale.ROOT, SPEC, inFlight, n));
     JobInfo job = node.jobs().submit(new JobService.Submission(spec, null, null, null)).toCompletableFuture().get(5, TimeUnit.MINUTES);
     while (true) {

@@ -10,6 +10,7 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.time.Instant;
 import java.util.List;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
@@ -100,7 +101,10 @@ class HttpApiTest {
     assertTrue(answer.at("/usage/completion_tokens").asLong() > 0);
     assertEquals(first.at("/messages/0/content").asText(), answer.at("/messages/0/content").asText(),
         "the answer step was asked the question");
-    assertTrue(first.at("/timings/duration_ms").asLong() >= 0);
+    Instant started = Instant.parse(first.at("/timings/started_at").asText());
+    Instant finished = Instant.parse(first.at("/timings/finished_at").asText());
+    assertTrue(started.isAfter(Instant.now().minus(Duration.ofMinutes(5))), "started_at is this run's: " + started);
+    assertEquals(Duration.between(started, finished).toMillis(), first.at("/timings/duration_ms").asLong());
 
     assertEquals(0, http.get("/jobs/" + id + "/errors").lines().size());
     boolean listed = false;

@@ -1,5 +1,6 @@
 package io.skein.worker.entity;
 
+import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.skein.protocol.CallId;
 import io.skein.protocol.RecordProtocol;
 import io.skein.protocol.RecordProtocol.CallFailed;
@@ -19,9 +20,7 @@ import io.skein.worker.gateway.Provider;
 import io.skein.worker.template.TemplateException;
 import java.time.Duration;
 import java.util.HashMap;
-import java.util.HashSet;
 import java.util.Map;
-import java.util.Set;
 import org.apache.pekko.actor.typed.ActorRef;
 import org.apache.pekko.actor.typed.ActorSystem;
 import org.apache.pekko.actor.typed.Behavior;
@@ -61,6 +60,8 @@ public final class RecordWorker extends EventSourcedBehavior<Command, Event, Rec
   }
 
   private static final Duration UNCLAIMED_LINGER = Duration.ofSeconds(5);
+
+  private record Pending(StepPlanner.PlannedCall call, long plannedNanos) {}
 
   private record ContextLoaded(RecordContext context) implements Command {}
 
@@ -103,7 +104,8 @@ public final class RecordWorker extends EventSourcedBehavior<Command, Event, Rec
   private RecordContext loaded;
   private ActorRef<RecordOutcome> replyTo;
   private boolean startRequested;
-  private final Set<CallId> inFlight = new HashSet<>();
+  /** Calls sent and not yet answered, with when each was planned. */
+  private final Map<CallId, Pending> inFlight = new HashMap<>();
   private final Map<CallId, Long> notBefore = new HashMap<>();
   private boolean stopping;
   private boolean saving;
@@ -216,14 +218,16 @@ public final class RecordWorker extends EventSourcedBehavior<Command, Event, Rec
       return inFlight.isEmpty() ? Effect().stop() : Effect().none();
     }
     long now = System.currentTimeMillis();
-    StepPlanner.Decision decision = StepPlanner.next(loaded.plan(), loaded.input(), state, inFlight, notBefore, now);
+    StepPlanner.Decision decision = StepPlanner.next(loaded.plan(), loaded.input(), state, inFlight.keySet(), notBefore, now);
     if (decision instanceof StepPlanner.Finish) {
+      // Render before the record is marked succeeded, so a failing output template fails the record instead.
+      ObjectNode output;
       try {
-        Rows.success(jobId, loaded, state);
+        output = Rows.output(loaded, state);
       } catch (TemplateException e) {
         return fail(new RecordFailed(StepPlanner.TEMPLATE_ERROR, "output: " + e.getMessage(), null, now));
       }
-      return Effect().persist(new RecordSucceeded(now)).thenRun(this::saveRow);
+      return Effect().persist(new RecordSucceeded(now)).thenRun(s -> save(Rows.success(jobId, loaded, s, output)));
     }
     if (decision instanceof StepPlanner.Fail f) {
       return fail(new RecordFailed(f.errorType(), f.message(), f.step(), now));
@@ -238,9 +242,8 @@ public final class RecordWorker extends EventSourcedBehavior<Command, Event, Rec
       }
       ModelRequest request = CallRequests.build(recordKey, index, loaded.plan().spec().seed(), call.id(),
           call.attempt(), call.model(), provider, call.messages());
-      inFlight.add(call.id());
+      inFlight.put(call.id(), new Pending(call, System.nanoTime()));
       notBefore.remove(call.id());
-      pendingRequests.put(call.id(), new Pending(call, System.nanoTime()));
       deps.models().gateway(call.model().model()).tell(new ModelGateway.Call(request, replies));
     }
     if (proceed.wakeAt() != Long.MAX_VALUE) {
@@ -249,10 +252,6 @@ public final class RecordWorker extends EventSourcedBehavior<Command, Event, Rec
     return Effect().none();
   }
 
-  private record Pending(StepPlanner.PlannedCall call, long plannedNanos) {}
-
-  private final Map<CallId, Pending> pendingRequests = new HashMap<>();
-
   private Effect<Event, RecordState> fail(RecordFailed failed) {
     return Effect().persist(failed).thenRun(this::saveRow);
   }
@@ -260,8 +259,7 @@ public final class RecordWorker extends EventSourcedBehavior<Command, Event, Rec
   private Effect<Event, RecordState> onGatewayReply(RecordState state, GatewayReply cmd) {
     ModelRequest request = cmd.reply().request();
     CallId id = request.callId();
-    inFlight.remove(id);
-    Pending pending = pendingRequests.remove(id);
+    Pending pending = inFlight.remove(id);
     if (state.isTerminal() || pending == null || state.result(id) != null) {
       return stopping && inFlight.isEmpty() ? Effect().stop() : Effect().none();
     }
@@ -292,18 +290,26 @@ public final class RecordWorker extends EventSourcedBehavior<Command, Event, Rec
     context.getSelf().tell(Drive.INSTANCE);
   }
 
+  /** Writes the ledger row of an ended record (built from its journal, e.g. after recovery). */
   private void saveRow(RecordState state) {
     if (saving || loaded == null) {
       return;
     }
-    saving = true;
     ResultRow row;
     try {
       row = state.isSucceeded() ? Rows.success(jobId, loaded, state) : Rows.failure(jobId, loaded, state);
     } catch (TemplateException e) {
-      // The output rendered when the record finished; it renders the same now. Guard anyway.
+      // The output rendered when the record finished, and renders the same now; guard anyway.
       row = Rows.failure(jobId, loaded, state);
     }
+    save(row);
+  }
+
+  private void save(ResultRow row) {
+    if (saving) {
+      return;
+    }
+    saving = true;
     context.pipeToSelf(deps.sink().saveIfAbsent(row), (done, error) -> new RowSaved(error == null, error));
   }
 
@@ -337,7 +343,7 @@ public final class RecordWorker extends EventSourcedBehavior<Command, Event, Rec
       return Effect().stop();
     }
     // Calls still waiting at a gateway must not be sent for a record that is moving to another node.
-    pendingRequests.values().stream().map(p -> p.call().model().model()).distinct()
+    inFlight.values().stream().map(p -> p.call().model().model()).distinct()
         .forEach(model -> deps.models().gateway(model).tell(new ModelGateway.Cancel(replies)));
     timers.startSingleTimer("stop", StopNow.INSTANCE, deps.stopTimeout());
     return Effect().none();

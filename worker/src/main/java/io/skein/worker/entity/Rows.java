@@ -31,8 +31,19 @@ public final class Rows {
 
   private Rows() {}
 
-  /** Renders the output row; throws {@link io.skein.worker.template.TemplateException} if the output templates fail. */
+  /** The row of a succeeded record, rendering its output; throws {@link io.skein.worker.template.TemplateException} if that fails. */
   public static ResultRow success(String jobId, RecordContext ctx, RecordState state) {
+    return success(jobId, ctx, state, output(ctx, state));
+  }
+
+  /** The row of a succeeded record whose output was rendered (by {@link #output}) before it ended. */
+  public static ResultRow success(String jobId, RecordContext ctx, RecordState state, ObjectNode output) {
+    ObjectNode detail = detail(ctx, state, true);
+    return new ResultRow(jobId, ctx.input().index(), true, output.toString(), detail.toString(), state.calls(), state.tokens());
+  }
+
+  /** Renders the training-data row; throws {@link io.skein.worker.template.TemplateException} if an output template fails. */
+  public static ObjectNode output(RecordContext ctx, RecordState state) {
     PipelinePlan plan = ctx.plan();
     OutputSpec output = plan.spec().output();
     ObjectNode row = JSON.createObjectNode();
@@ -52,8 +63,7 @@ public final class Rows {
       Map<String, Object> context = StepPlanner.context(plan, ctx.input(), state);
       output.fields().forEach((k, v) -> row.put(k, Templates.get().render(v, context)));
     }
-    ObjectNode detail = detail(ctx, state, true);
-    return new ResultRow(jobId, ctx.input().index(), true, row.toString(), detail.toString(), state.calls(), state.tokens());
+    return row;
   }
 
   public static ResultRow failure(String jobId, RecordContext ctx, RecordState state) {

@@ -1,0 +1,349 @@
+package io.skein.deploy.sim;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertNotEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import com.typesafe.config.ConfigFactory;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+import java.util.Locale;
+import java.util.Set;
+import java.util.TreeSet;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.TimeUnit;
+import org.apache.pekko.actor.typed.ActorSystem;
+import org.apache.pekko.actor.typed.javadsl.Behaviors;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+
+/**
+ * The simulator over real HTTP on port 0: the OpenAI answer shape, text that is a pure function of
+ * the request body, {@code max_tokens} and {@code usage}, the counters, and a fault model that is
+ * reproducible across instances and arrival orders, with latency that does not hold a thread.
+ */
+class ModelSimulatorTest {
+
+  private static final ObjectMapper JSON = new ObjectMapper();
+  private static final HttpClient CLIENT =
+      HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1).connectTimeout(Duration.ofSeconds(5)).build();
+
+  private static ActorSystem<Void> system;
+  private static ModelSimulator plain;
+
+  @BeforeAll
+  static void startSystem() throws Exception {
+    system = ActorSystem.create(Behaviors.empty(), "sim-test",
+        ConfigFactory.parseString("pekko.actor.provider = local\npekko.loglevel = WARNING").withFallback(ConfigFactory.load()));
+    plain = start(SimulatorSettings.DEFAULT);
+  }
+
+  @AfterAll
+  static void stopSystem() {
+    system.terminate();
+  }
+
+  private static ModelSimulator start(SimulatorSettings settings) throws Exception {
+    return ModelSimulator.start(system, settings, "127.0.0.1", 0).toCompletableFuture().get(10, TimeUnit.SECONDS);
+  }
+
+  private record Answer(int status, HttpResponse<String> raw) {
+    JsonNode json() throws Exception {
+      return JSON.readTree(raw.body());
+    }
+
+    String content() throws Exception {
+      return json().path("choices").path(0).path("message").path("content").asText();
+    }
+  }
+
+  private static CompletableFuture<Answer> postAsync(ModelSimulator sim, String body) {
+    HttpRequest request = HttpRequest.newBuilder(URI.create(sim.baseUrl() + "/chat/completions"))
+        .header("Content-Type", "application/json").timeout(Duration.ofSeconds(30))
+        .POST(HttpRequest.BodyPublishers.ofString(body)).build();
+    return CLIENT.sendAsync(request, HttpResponse.BodyHandlers.ofString()).thenApply(r -> new Answer(r.statusCode(), r));
+  }
+
+  private static Answer post(ModelSimulator sim, String body) throws Exception {
+    return postAsync(sim, body).get(30, TimeUnit.SECONDS);
+  }
+
+  private static Answer get(ModelSimulator sim, String path) throws Exception {
+    HttpRequest request = HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + sim.port() + path)).GET().build();
+    HttpResponse<String> r = CLIENT.send(request, HttpResponse.BodyHandlers.ofString());
+    return new Answer(r.statusCode(), r);
+  }
+
+  private static String chat(String user, long seed, Integer maxTokens) {
+    ObjectNode body = JSON.createObjectNode();
+    body.put("model", "sim-small");
+    var messages = body.putArray("messages");
+    messages.addObject().put("role", "system").put("content", "You are a concise support assistant.");
+    messages.addObject().put("role", "user").put("content", user);
+    body.put("temperature", 0.0);
+    body.put("seed", seed);
+    if (maxTokens != null) {
+      body.put("max_tokens", maxTokens);
+    }
+    return body.toString();
+  }
+
+  private static int words(String text) {
+    String t = text.trim();
+    return t.isEmpty() ? 0 : t.split("\\s+").length;
+  }
+
+  @Test
+  void answersInTheOpenAiChatCompletionShape() throws Exception {
+    long before = System.currentTimeMillis() / 1000;
+    Answer answer = post(plain, chat("How do I reset my password?", 1, null));
+    assertEquals(200, answer.status());
+    assertTrue(answer.raw().headers().firstValue("Content-Type").orElse("").startsWith("application/json"));
+    JsonNode json = answer.json();
+    assertTrue(json.path("id").asText().startsWith("chatcmpl-"), json.toString());
+    assertEquals("chat.completion", json.path("object").asText());
+    assertEquals("sim-small", json.path("model").asText());
+    long created = json.path("created").asLong();
+    assertTrue(created >= before && created <= System.currentTimeMillis() / 1000 + 1, "created in epoch seconds: " + created);
+    JsonNode choice = json.path("choices").path(0);
+    assertEquals(0, choice.path("index").asInt(-1));
+    assertEquals("assistant", choice.path("message").path("role").asText());
+    assertEquals("stop", choice.path("finish_reason").asText());
+    int n = words(choice.path("message").path("content").asText());
+    assertTrue(n >= 20 && n <= 80, "20 to 80 words by default: " + n);
+  }
+
+  @Test
+  void sameBodyGivesSameTextEvenInAnotherInstance() throws Exception {
+    String body = chat("Summarise the refund policy for annual plans", 17, null);
+    String first = post(plain, body).content();
+    assertEquals(first, post(plain, body).content());
+    ModelSimulator other = start(SimulatorSettings.DEFAULT);
+    try {
+      assertEquals(first, post(other, body).content());
+    } finally {
+      other.stop().toCompletableFuture().get(10, TimeUnit.SECONDS);
+    }
+  }
+
+  @Test
+  void differentSeedFieldGivesDifferentText() throws Exception {
+    String a = post(plain, chat("Summarise the refund policy for annual plans", 1, null)).content();
+    String b = post(plain, chat("Summarise the refund policy for annual plans", 2, null)).content();
+    assertNotEquals(a, b);
+  }
+
+  @Test
+  void textEchoesTheLastUserMessageAndNeverLooksLikeATemplate() throws Exception {
+    String content = post(plain, chat("Tell me about invoices and shipping {{ name }} {% if x %}", 3, null)).content();
+    assertTrue(content.startsWith("Regarding"), content);
+    String lower = content.toLowerCase(Locale.ROOT);
+    assertTrue(Arrays.stream(new String[] {"invoices", "shipping", "name", "if", "x"}).anyMatch(lower::contains), content);
+    for (int seed = 0; seed < 50; seed++) {
+      String text = post(plain, chat("{{ user.name }} asks: {% raw %} {{{{ what now? }}", seed, null)).content();
+      assertFalse(text.contains("{{") || text.contains("{%"), text);
+    }
+  }
+
+  @Test
+  void maxTokensCutsTheAnswerAndSaysLength() throws Exception {
+    for (int seed = 0; seed < 20; seed++) {
+      JsonNode json = post(plain, chat("Explain the difference between the two plans", seed, 5)).json();
+      String content = json.path("choices").path(0).path("message").path("content").asText();
+      assertTrue(words(content) <= 5, "at most max_tokens words: " + content);
+      assertEquals("length", json.path("choices").path(0).path("finish_reason").asText(), content);
+      assertEquals(words(content), json.path("usage").path("completion_tokens").asInt());
+    }
+    JsonNode roomy = post(plain, chat("Explain the difference between the two plans", 1, 500)).json();
+    assertEquals("stop", roomy.path("choices").path(0).path("finish_reason").asText());
+  }
+
+  @Test
+  void usageCountsPromptAndCompletionWords() throws Exception {
+    String user = "Please list three ways to lower the monthly cost";
+    JsonNode json = post(plain, chat(user, 9, null)).json();
+    String content = json.path("choices").path(0).path("message").path("content").asText();
+    JsonNode usage = json.path("usage");
+    int prompt = words("You are a concise support assistant.") + words(user);
+    assertEquals(prompt, usage.path("prompt_tokens").asInt());
+    assertEquals(words(content), usage.path("completion_tokens").asInt());
+    assertEquals(usage.path("prompt_tokens").asInt() + usage.path("completion_tokens").asInt(), usage.path("total_tokens").asInt());
+  }
+
+  @Test
+  void modelsListsTheSimulatedModels() throws Exception {
+    Answer answer = get(plain, "/v1/models");
+    assertEquals(200, answer.status());
+    JsonNode json = answer.json();
+    assertEquals("list", json.path("object").asText());
+    Set<String> ids = new TreeSet<>();
+    json.path("data").forEach(m -> {
+      ids.add(m.path("id").asText());
+      assertEquals("model", m.path("object").asText());
+      assertEquals("skein-simulator", m.path("owned_by").asText());
+    });
+    assertEquals(Set.of("sim-small", "sim-large"), ids);
+  }
+
+  @Test
+  void malformedBodyOrMissingMessagesIsAnInvalidRequest() throws Exception {
+    for (String body : List.of("{not json", "{\"model\":\"sim-small\"}", "")) {
+      Answer answer = post(plain, body);
+      assertEquals(400, answer.status(), body);
+      JsonNode error = answer.json().path("error");
+      assertEquals("invalid_request_error", error.path("type").asText(), body);
+      assertFalse(error.path("message").asText().isBlank(), body);
+    }
+  }
+
+  @Test
+  void unknownPathIsA404WithAJsonError() throws Exception {
+    Answer answer = get(plain, "/v1/nothing-here");
+    assertEquals(404, answer.status());
+    assertFalse(answer.json().path("error").path("message").asText().isBlank());
+  }
+
+  @Test
+  void statsCountRequestsByStatusAndInFlight() throws Exception {
+    ModelSimulator sim = start(new SimulatorSettings(300, 0.0, 0.0, 0.0, 0.0, 1, 1));
+    try {
+      for (int i = 0; i < 3; i++) {
+        assertEquals(200, post(sim, chat("question " + i, i, null)).status());
+      }
+      assertEquals(400, post(sim, "{oops").status());
+
+      CompletableFuture<Answer> pending = postAsync(sim, chat("a slow one", 99, null));
+      long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(5);
+      JsonNode during;
+      do {
+        during = get(sim, "/stats").json();
+      } while (during.path("in_flight").asLong() == 0 && !pending.isDone() && System.nanoTime() < deadline);
+      assertEquals(1, during.path("in_flight").asLong(), "the slow request is counted while it waits: " + during);
+      assertEquals(5, during.path("requests").asLong(), during.toString());
+      assertEquals(200, pending.get(10, TimeUnit.SECONDS).status());
+
+      JsonNode after = get(sim, "/stats").json();
+      assertEquals(5, after.path("requests").asLong());
+      assertEquals(4, after.path("by_status").path("200").asLong(), after.toString());
+      assertEquals(1, after.path("by_status").path("400").asLong(), after.toString());
+      assertEquals(0, after.path("in_flight").asLong());
+
+      ModelSimulator.Stats stats = sim.stats();
+      assertEquals(5, stats.requests());
+      assertEquals(4L, stats.byStatus().get("200"));
+      assertEquals(1L, stats.byStatus().get("400"));
+      assertEquals(0, stats.inFlight());
+    } finally {
+      sim.stop().toCompletableFuture().get(10, TimeUnit.SECONDS);
+    }
+  }
+
+  @Test
+  void rateLimitRateOneAnswersEveryRequest429WithRetryAfter() throws Exception {
+    ModelSimulator sim = start(new SimulatorSettings(0, 0.0, 0.0, 1.0, 0.0, 1, 7));
+    try {
+      for (int i = 0; i < 10; i++) {
+        Answer answer = post(sim, chat("hello " + i, i, null));
+        assertEquals(429, answer.status());
+        assertEquals("7", answer.raw().headers().firstValue("Retry-After").orElse(""));
+        assertFalse(answer.json().path("error").path("message").asText().isBlank());
+      }
+      assertEquals(10L, sim.stats().byStatus().get("429"));
+    } finally {
+      sim.stop().toCompletableFuture().get(10, TimeUnit.SECONDS);
+    }
+  }
+
+  /** Indices of the bodies answered 500, the bodies sent concurrently in the given order. */
+  private static Set<Integer> failing(ModelSimulator sim, List<String> bodies, List<Integer> order) throws Exception {
+    List<CompletableFuture<Answer>> answers = new ArrayList<>();
+    for (int i = 0; i < bodies.size(); i++) {
+      answers.add(null);
+    }
+    for (int i : order) {
+      answers.set(i, postAsync(sim, bodies.get(i)));
+    }
+    Set<Integer> failing = new TreeSet<>();
+    for (int i = 0; i < bodies.size(); i++) {
+      int status = answers.get(i).get(30, TimeUnit.SECONDS).status();
+      assertTrue(status == 200 || status == 500, "only 200 or 500: " + status);
+      if (status == 500) {
+        failing.add(i);
+      }
+    }
+    return failing;
+  }
+
+  @Test
+  void faultsDependOnSeedAndRequestNotOnArrivalOrder() throws Exception {
+    SimulatorSettings settings = new SimulatorSettings(0, 0.0, 0.3, 0.0, 0.0, 42, 1);
+    List<String> bodies = new ArrayList<>();
+    List<Integer> forward = new ArrayList<>();
+    for (int i = 0; i < 200; i++) {
+      bodies.add(chat("record number " + i, i, null));
+      forward.add(i);
+    }
+    List<Integer> backward = new ArrayList<>(forward);
+    java.util.Collections.reverse(backward);
+
+    ModelSimulator a = start(settings);
+    ModelSimulator b = start(settings);
+    try {
+      Set<Integer> failingA = failing(a, bodies, forward);
+      Set<Integer> failingB = failing(b, bodies, backward);
+      assertEquals(failingA, failingB, "the same requests fail in a fresh instance, whatever the order");
+      assertTrue(failingA.size() >= 30 && failingA.size() <= 90, "about 30% fail: " + failingA.size() + " of 200");
+
+      List<String> retries = failingA.stream().map(bodies::get).toList();
+      Set<Integer> failingAgain = failing(a, retries, new ArrayList<>(java.util.stream.IntStream.range(0, retries.size()).boxed().toList()));
+      assertTrue(failingAgain.size() < retries.size(), "a retry draws again: " + failingAgain.size() + " of " + retries.size());
+      assertFalse(failingAgain.isEmpty(), "and may fail again, with the same odds");
+    } finally {
+      a.stop().toCompletableFuture().get(10, TimeUnit.SECONDS);
+      b.stop().toCompletableFuture().get(10, TimeUnit.SECONDS);
+    }
+  }
+
+  @Test
+  void latencyDelaysAnswersAndFaultsWithoutHoldingAThread() throws Exception {
+    ModelSimulator sim = start(new SimulatorSettings(200, 0.0, 0.0, 0.0, 0.0, 1, 1));
+    ModelSimulator limited = start(new SimulatorSettings(200, 0.0, 0.0, 1.0, 0.0, 1, 1));
+    try {
+      long t0 = System.nanoTime();
+      assertEquals(200, post(sim, chat("one at a time", 1, null)).status());
+      long single = TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - t0);
+      assertTrue(single >= 180, "one answer takes the latency: " + single + " ms");
+
+      t0 = System.nanoTime();
+      assertEquals(429, post(limited, chat("one at a time", 1, null)).status());
+      long fault = TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - t0);
+      assertTrue(fault >= 180, "a fault takes the latency too: " + fault + " ms");
+
+      t0 = System.nanoTime();
+      List<CompletableFuture<Answer>> answers = new ArrayList<>();
+      for (int i = 0; i < 50; i++) {
+        answers.add(postAsync(sim, chat("together " + i, i, null)));
+      }
+      for (CompletableFuture<Answer> answer : answers) {
+        assertEquals(200, answer.get(30, TimeUnit.SECONDS).status());
+      }
+      long together = TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - t0);
+      // Fifty sleeping threads would take 50 x 200 ms, or ~1,400 ms on the default dispatcher's 8.
+      assertTrue(together >= 180 && together < 1000, "50 concurrent answers overlap their latency: " + together + " ms");
+    } finally {
+      sim.stop().toCompletableFuture().get(10, TimeUnit.SECONDS);
+      limited.stop().toCompletableFuture().get(10, TimeUnit.SECONDS);
+    }
+  }
+}

@@ -34,12 +34,14 @@ class SerializationTest {
 
   @Test
   void recordProtocol() {
-    TestProbe<RecordProtocol.RecordOutcome> probe = testKit.createTestProbe();
+    TestProbe<RecordProtocol.RecordReport> probe = testKit.createTestProbe();
     CallId call = new CallId("answer", 0, 1);
     List<ChatMessage> request = List.of(ChatMessage.system("s"), ChatMessage.user("u"));
     roundTrip(new RecordProtocol.Ensure(probe.getRef()));
+    roundTrip(new RecordProtocol.Ensure(probe.getRef(), 1234));
     roundTrip(RecordProtocol.Stop.INSTANCE);
     roundTrip(new RecordProtocol.RecordOutcome("job-1", 7, true, 3, 120));
+    roundTrip(new RecordProtocol.RecordBlocked("job-1", 8, "writer", "answer", "unauthorized", "HTTP 401", 77));
     roundTrip(new RecordProtocol.RecordStarted(1L));
     roundTrip(new RecordProtocol.CallSucceeded(call, 2, "fp", "skein@127.0.0.1:2551", "sim-small", request, "text", "stop", new Usage(3, 4), 12, 99));
     roundTrip(new RecordProtocol.CallFailed(call, 1, "fp", "skein@127.0.0.1:2551", "rate_limited", true, 429, "slow down", 1000, 5, 98));
@@ -52,11 +54,16 @@ class SerializationTest {
     TestProbe<org.apache.pekko.pattern.StatusReply<org.apache.pekko.Done>> probe = testKit.createTestProbe();
     roundTrip(new JobProtocol.Start(probe.getRef()));
     roundTrip(new JobProtocol.Cancel(probe.getRef()));
+    roundTrip(new JobProtocol.Pause(probe.getRef()));
+    roundTrip(new JobProtocol.Resume(probe.getRef()));
+    roundTrip(new JobProtocol.JobPaused("model `m` refused 3 records", 7));
+    roundTrip(new JobProtocol.JobResumed(8));
     roundTrip(new JobProtocol.JobStarted(2000, 1000, 5));
     roundTrip(new JobProtocol.Dispatched(1000));
     roundTrip(new JobProtocol.Progress(500));
     roundTrip(new JobProtocol.JobEnded(JobProtocol.JobState.SUCCEEDED, null, 9));
-    roundTrip(new CoordinatorState(2000, 1000, 1000, 500, null));
-    roundTrip(new CoordinatorState(2000, 1000, 2000, 2000, JobProtocol.JobState.CANCELLED));
+    roundTrip(new CoordinatorState(2000, 1000, 1000, 500, null, null, 0));
+    roundTrip(new CoordinatorState(2000, 1000, 1000, 500, null, "paused by request", 0));
+    roundTrip(new CoordinatorState(2000, 1000, 2000, 2000, JobProtocol.JobState.CANCELLED, null, 99));
   }
 }

@@ -4,6 +4,7 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.dataformat.yaml.YAMLMapper;
 import io.skein.coordinator.job.JobService;
 import io.skein.coordinator.store.JobInfo;
+import io.skein.protocol.JobProtocol.JobState;
 import io.skein.worker.entity.CallTimer;
 import java.lang.management.ManagementFactory;
 import java.lang.management.MemoryMXBean;
@@ -129,6 +130,9 @@ final class BenchCommand implements Callable<Integer> {
     JobInfo job = node.jobs().submit(new JobService.Submission(spec, null, null, null)).toCompletableFuture().get(5, TimeUnit.MINUTES);
     while (true) {
       JobInfo now = node.store().job(job.id()).toCompletableFuture().get(30, TimeUnit.SECONDS).orElseThrow();
+      if (now.state() == JobState.PAUSED) {
+        throw new IllegalStateException("bench job paused: " + now.reason());
+      }
       if (now.state().isTerminal()) {
         if (now.counts().failed() > 0) {
           throw new IllegalStateException("bench job had " + now.counts().failed() + " failed records");

@@ -2,12 +2,13 @@ package io.skein.deploy;
 
 import io.skein.coordinator.store.JobInfo;
 import io.skein.coordinator.store.JobStore;
+import io.skein.protocol.JobProtocol.JobState;
 import java.io.PrintStream;
 import java.util.Locale;
 import java.util.concurrent.TimeUnit;
 
 /**
- * Waits for a job to end, reading its row in the database (as any client would), and on a
+ * Waits for a job to end or pause, reading its row in the database (as any client would), and on a
  * terminal draws one progress line: records done and failed, calls, tokens, rate and ETA.
  */
 final class Progress {
@@ -29,7 +30,7 @@ final class Progress {
         out.print("\r" + line(job, startDone, (System.nanoTime() - start) / 1e9));
         out.flush();
       }
-      if (job.state().isTerminal()) {
+      if (job.state().isTerminal() || job.state() == JobState.PAUSED) {
         if (draw) {
           out.println();
         }

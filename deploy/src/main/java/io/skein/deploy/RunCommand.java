@@ -38,11 +38,14 @@ import picocli.CommandLine.Parameters;
  * {@code skein run SPEC}: runs a pipeline on a local node (H2 under the data dir, the built-in
  * simulator unless a provider is configured), shows progress, and writes output and error rows as
  * JSONL when the job ends. The job is identified by its spec and input: running the same command
- * again after a crash resumes it instead of starting over.
+ * again after a crash, or after the job paused (exit code 3), resumes it instead of starting over.
  */
 @Command(name = "run", mixinStandardHelpOptions = true,
     description = "Run a pipeline spec locally and write its rows as JSONL; rerun after a crash to resume.")
 final class RunCommand implements Callable<Integer> {
+
+  /** Exit code of a run whose job paused (for example on a wrong API key); rerunning resumes it. */
+  static final int PAUSED_EXIT = 3;
 
   @Parameters(index = "0", paramLabel = "SPEC", description = "The pipeline spec (YAML or JSON).")
   Path specFile;
@@ -124,6 +127,10 @@ final class RunCommand implements Callable<Integer> {
         if (job.state() == JobState.RUNNING) {
           System.err.printf("Resuming job %s (%d of %d records done)%n", job.id(), job.counts().done(), job.total());
           node.jobs().start(job.id()).toCompletableFuture().get(60, TimeUnit.SECONDS);
+        } else if (job.state() == JobState.PAUSED) {
+          System.err.printf("Resuming paused job %s (%d of %d records done); it was paused because %s%n", job.id(),
+              job.counts().done(), job.total(), job.reason());
+          node.jobs().resume(job.id()).toCompletableFuture().get(60, TimeUnit.SECONDS);
         } else {
           System.err.printf("Job %s already %s in %s; writing its rows again (use --new to run it anew)%n",
               job.id(), job.state().wireName(), store.dataDir);
@@ -140,6 +147,11 @@ final class RunCommand implements Callable<Integer> {
         System.err.printf("Job %s: %d records%n", job.id(), job.total());
       }
       JobInfo done = Progress.await(node.store(), job.id(), !quiet && System.console() != null);
+      if (done.state() == JobState.PAUSED) {
+        System.err.printf("Job %s paused after %d of %d records: %s%nRun the same command again to resume it.%n",
+            done.id(), done.counts().done(), done.total(), done.reason());
+        return PAUSED_EXIT;
+      }
       long outRows = Export.write(node.store(), done.id(), true, annotated, out);
       long errRows = Export.write(node.store(), done.id(), false, annotated, err);
       System.err.printf("%s %s: %d output rows -> %s, %d error rows -> %s, %d calls, %d tokens%n",

@@ -101,7 +101,7 @@ public final class SkeinNode implements AutoCloseable {
       BatchingResultSink sink = new BatchingResultSink(store);
       RecordWorker.init(system, new RecordWorker.Deps(source, sink, models, skein.getDuration("record.stop-timeout"), timer));
       JobCoordinator.init(system, new JobCoordinator.Deps(store, source::evict,
-          skein.getDuration("job.tick"), skein.getDuration("job.ensure-interval")));
+          skein.getDuration("job.tick"), skein.getDuration("job.ensure-interval"), skein.getInt("job.pause-after-blocked")));
       JobService jobs = new JobService(system, store);
       system.systemActorOf(ClusterWatch.create(jobs, models::clusterSize, skein.getDuration("job.ensure-interval")),
           "cluster-watch", org.apache.pekko.actor.typed.Props.empty());

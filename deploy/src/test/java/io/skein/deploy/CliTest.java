@@ -121,7 +121,7 @@ class CliTest {
   }
 
   @Test
-  void theApiKeyIsSentButNeverWrittenToTheJournalRowsOrLogs() throws Exception {
+  void aWrongApiKeyPausesTheJobAndARerunWithTheRightKeyResumesItWithoutTheKeyReachingDiskOrLogs() throws Exception {
     Path spec = dir.resolve("secret.yaml");
     Files.writeString(spec, """
         name: secret
@@ -135,24 +135,33 @@ class CliTest {
         """);
     Path out = dir.resolve("secret.jsonl");
     Path data = dir.resolve("data");
-    Map<String, String> env = Map.of("OPENAI_BASE_URL", simulator.baseUrl(), "OPENAI_API_KEY", SECRET, "SKEIN_LOG_LEVEL", "DEBUG");
-    try (SkeinProcess p = run("secret", env, "run", spec.toString(), "--output", out.toString(), "--annotated",
-        "--data-dir", data.toString())) {
-      assertEquals(0, p.awaitExit(Duration.ofMinutes(2)), p.output());
-      assertFalse(p.output().contains(SECRET), "the log holds no key");
-    }
-    assertEquals(2, rows(out).size(), "the simulator required the key, so it was sent");
+    String[] args = {"run", spec.toString(), "--output", out.toString(), "--annotated", "--data-dir", data.toString()};
+    long before = simulator.stats().requests();
 
-    Map<String, String> wrong = Map.of("OPENAI_BASE_URL", simulator.baseUrl(), "OPENAI_API_KEY", SECRET + "-wrong");
-    Path badOut = dir.resolve("wrong.jsonl");
-    try (SkeinProcess p = run("wrong", wrong, "run", spec.toString(), "--output", badOut.toString(), "--annotated", "--new",
-        "--data-dir", data.toString())) {
-      assertEquals(0, p.awaitExit(Duration.ofMinutes(2)), p.output());
+    Map<String, String> wrong = Map.of("OPENAI_BASE_URL", simulator.baseUrl(), "OPENAI_API_KEY", SECRET + "-wrong", "SKEIN_LOG_LEVEL", "DEBUG");
+    try (SkeinProcess p = run("wrong", wrong, args)) {
+      assertEquals(RunCommand.PAUSED_EXIT, p.awaitExit(Duration.ofMinutes(2)), p.output());
+      assertTrue(p.output().contains("paused after 0 of 2 records"), p.output());
+      assertTrue(p.output().contains("model `m` refused 2 records (unauthorized"), p.output());
+      assertTrue(p.output().contains("Run the same command again to resume it."), p.output());
       assertFalse(p.output().contains(SECRET), "the log holds no key");
     }
-    List<JsonNode> errors = rows(dir.resolve("wrong.errors.jsonl"));
-    assertEquals(2, errors.size());
-    assertEquals("unauthorized", errors.get(0).at("/error/type").asText());
+    assertEquals(2, simulator.stats().requests() - before, "one refused call per record, none retried");
+    assertFalse(Files.exists(dir.resolve("secret.errors.jsonl")), "no record failed");
+
+    Map<String, String> right = Map.of("OPENAI_BASE_URL", simulator.baseUrl(), "OPENAI_API_KEY", SECRET, "SKEIN_LOG_LEVEL", "DEBUG");
+    try (SkeinProcess p = run("right", right, args)) {
+      assertEquals(0, p.awaitExit(Duration.ofMinutes(2)), p.output());
+      assertTrue(p.output().contains("Resuming paused job"), p.output());
+      assertFalse(p.output().contains(SECRET), "the log holds no key");
+    }
+    List<JsonNode> rows = rows(out);
+    assertEquals(2, rows.size(), "the simulator required the key, so it was sent");
+    assertEquals(0, rows(dir.resolve("secret.errors.jsonl")).size());
+    JsonNode attempts = rows.get(0).at("/calls/0");
+    assertEquals(2, attempts.get("attempts").asInt(), "the refused attempt and the one after the resume: " + attempts);
+    assertEquals("unauthorized", attempts.at("/failures/0/error_type").asText());
+    assertEquals(4, simulator.stats().requests() - before);
 
     byte[] marker = "marker-topic-7731".getBytes(StandardCharsets.UTF_8);
     byte[] secret = SECRET.getBytes(StandardCharsets.UTF_8);

@@ -79,14 +79,19 @@ final class Http {
 
   /** Polls a job until it reaches {@code state}. */
   JsonNode awaitState(String jobId, String state, Duration timeout) throws Exception {
+    return awaitStatus(jobId, "reach " + state, s -> s.get("state").asText().equals(state), timeout);
+  }
+
+  /** Polls a job's status until {@code condition} holds; returns that status. */
+  JsonNode awaitStatus(String jobId, String what, java.util.function.Predicate<JsonNode> condition, Duration timeout) throws Exception {
     long deadline = System.nanoTime() + timeout.toNanos();
     while (true) {
       JsonNode status = get("/jobs/" + jobId).json();
-      if (status.get("state").asText().equals(state)) {
+      if (condition.test(status)) {
         return status;
       }
       if (System.nanoTime() > deadline) {
-        throw new AssertionError("job " + jobId + " did not reach " + state + ": " + status);
+        throw new AssertionError("job " + jobId + " did not " + what + ": " + status);
       }
       Thread.sleep(50);
     }

@@ -20,6 +20,12 @@ public final class JobProtocol {
   /** Stop dispatching, mark the job cancelled; records already running finish their current call. */
   public record Cancel(ActorRef<StatusReply<Done>> replyTo) implements Command {}
 
+  /** Stop sending new records (those running finish); idempotent. Answers Done once the pause is journaled. */
+  public record Pause(ActorRef<StatusReply<Done>> replyTo) implements Command {}
+
+  /** Go on with a paused job; records that were blocked try their refused call again. Idempotent. */
+  public record Resume(ActorRef<StatusReply<Done>> replyTo) implements Command {}
+
   public interface Event extends CborSerializable {}
 
   public record JobStarted(long total, int window, long atMillis) implements Event {}
@@ -32,9 +38,16 @@ public final class JobProtocol {
 
   public record JobEnded(JobState state, String reason, long atMillis) implements Event {}
 
+  /** No new records are sent until a {@link JobResumed}; {@code reason} says why, for the user. */
+  public record JobPaused(String reason, long atMillis) implements Event {}
+
+  public record JobResumed(long atMillis) implements Event {}
+
   /** A job's lifecycle as users see it. */
   public enum JobState {
     RUNNING,
+    /** Waiting for a resume: by request, or because its model refused calls in a way no retry fixes. */
+    PAUSED,
     SUCCEEDED,
     FAILED,
     CANCELLED;
@@ -44,7 +57,7 @@ public final class JobProtocol {
     }
 
     public boolean isTerminal() {
-      return this != RUNNING;
+      return this != RUNNING && this != PAUSED;
     }
   }
 }

@@ -21,18 +21,41 @@ public final class RecordProtocol {
 
   /**
    * Idempotent: start the record if new, carry on if running, and report the outcome (again) if
-   * it has ended. The outcome goes to {@code replyTo} of the latest Ensure.
+   * it has ended. Reports go to {@code replyTo} of the latest Ensure. {@code resumedAt} is when the
+   * job was last resumed after a pause (0: never): a call that failed in a way that blocks the job
+   * (see {@link RecordBlocked}) before then is tried again; one that failed after is reported again.
    */
-  public record Ensure(ActorRef<RecordOutcome> replyTo) implements Command {}
+  public record Ensure(ActorRef<RecordReport> replyTo, long resumedAt) implements Command {
+
+    public Ensure(ActorRef<RecordReport> replyTo) {
+      this(replyTo, 0);
+    }
+  }
 
   /** Stop taking new calls, wait a bounded time for calls in flight, then stop (handoff, passivation). */
   public enum Stop implements Command {
     INSTANCE
   }
 
+  /** What a record tells its job's coordinator. */
+  public sealed interface RecordReport extends CborSerializable permits RecordOutcome, RecordBlocked {
+    String jobId();
+
+    long index();
+  }
+
   /** Sent at least once when a record has ended and its row is in the ledger. */
   public record RecordOutcome(String jobId, long index, boolean succeeded, int calls, long tokens)
-      implements CborSerializable {}
+      implements RecordReport {}
+
+  /**
+   * The record cannot go on until the job is resumed: a call to {@code model} was refused in a way
+   * that no retry fixes and no other record would escape (a wrong API key, no access, no such
+   * model) at {@code atMillis}. The record has not failed and keeps every answer it has; it waits,
+   * stopped, for an Ensure whose {@code resumedAt} is later than the refusal.
+   */
+  public record RecordBlocked(String jobId, long index, String model, String step, String errorType, String message, long atMillis)
+      implements RecordReport {}
 
   public interface Event extends CborSerializable {}
 

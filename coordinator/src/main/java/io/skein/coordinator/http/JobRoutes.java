@@ -44,7 +44,7 @@ import org.apache.pekko.util.ByteString;
 
 /**
  * The HTTP API (the cluster resource is {@link ClusterRoutes}). The jobs resource: submit ({@code POST /jobs}, JSON or multipart YAML spec plus JSONL records),
- * list, status, results and errors as NDJSON streams, and cancel. Every error is
+ * list, status, results and errors as NDJSON streams, pause, resume and cancel. Every error is
  * {@code application/problem+json} naming what was wrong.
  */
 public final class JobRoutes {
@@ -80,7 +80,9 @@ public final class JobRoutes {
         pathEnd(() -> get(() -> status(id))),
         path("results", () -> get(() -> parameterOptional("annotated", a -> rows(id, true, a.orElse("false"))))),
         path("errors", () -> get(() -> parameterOptional("annotated", a -> rows(id, false, a.orElse("false"))))),
-        path("cancel", () -> post(() -> cancel(id))));
+        path("cancel", () -> post(() -> cancel(id))),
+        path("pause", () -> post(() -> control(id, "pause", jobs::pause))),
+        path("resume", () -> post(() -> control(id, "resume", jobs::resume))));
   }
 
   private Route submit(HttpRequest request) {
@@ -195,6 +197,21 @@ public final class JobRoutes {
             "job `" + id + "` has already " + job.get().state().wireName()));
       }
       return jobs.cancel(id).thenCompose(done -> jobs.job(id)).thenApply(j -> json(JobJson.status(j.orElseThrow())));
+    });
+    return completeWithFuture(response.exceptionally(JobRoutes::problem));
+  }
+
+  /** Pause or resume: 404 for an unknown job, 409 for one that has ended, else the job's status once the change is in its row. */
+  private Route control(String id, String verb, java.util.function.Function<String, CompletionStage<org.apache.pekko.Done>> action) {
+    CompletionStage<HttpResponse> response = jobs.job(id).thenCompose(job -> {
+      if (job.isEmpty()) {
+        return CompletableFuture.completedFuture(Problems.notFound("no job `" + id + "`"));
+      }
+      if (job.get().state().isTerminal()) {
+        return CompletableFuture.completedFuture(Problems.of(StatusCodes.CONFLICT,
+            "job `" + id + "` has already " + job.get().state().wireName() + "; there is nothing to " + verb));
+      }
+      return action.apply(id).thenCompose(done -> jobs.job(id)).thenApply(j -> json(JobJson.status(j.orElseThrow())));
     });
     return completeWithFuture(response.exceptionally(JobRoutes::problem));
   }

@@ -4,19 +4,22 @@ import io.skein.protocol.CborSerializable;
 import io.skein.protocol.JobProtocol.Dispatched;
 import io.skein.protocol.JobProtocol.Event;
 import io.skein.protocol.JobProtocol.JobEnded;
+import io.skein.protocol.JobProtocol.JobPaused;
+import io.skein.protocol.JobProtocol.JobResumed;
 import io.skein.protocol.JobProtocol.JobStarted;
 import io.skein.protocol.JobProtocol.JobState;
 import io.skein.protocol.JobProtocol.Progress;
 
 /**
  * What a job's journal holds: its size and window, how far records may have been sent
- * ({@code upTo}), below which index all have ended ({@code low}), and how it ended. Which records
- * in between have ended is read from the results ledger on recovery, not journaled per record.
+ * ({@code upTo}), below which index all have ended ({@code low}), how it ended, and whether it is
+ * paused (and why) and when it was last resumed. Which records in between have ended is read from
+ * the results ledger on recovery, not journaled per record.
  */
-public record CoordinatorState(long total, int window, long upTo, long low, JobState ended)
+public record CoordinatorState(long total, int window, long upTo, long low, JobState ended, String pauseReason, long resumedAt)
     implements CborSerializable {
 
-  public static final CoordinatorState EMPTY = new CoordinatorState(-1, 0, 0, 0, null);
+  public static final CoordinatorState EMPTY = new CoordinatorState(-1, 0, 0, 0, null, null, 0);
 
   public boolean started() {
     return total >= 0;
@@ -26,18 +29,29 @@ public record CoordinatorState(long total, int window, long upTo, long low, JobS
     return ended != null;
   }
 
+  /** Paused and not ended. (Not {@code isPaused}: Jackson would take that for a property.) */
+  public boolean pausedNow() {
+    return pauseReason != null && ended == null;
+  }
+
   public CoordinatorState apply(Event event) {
     if (event instanceof JobStarted e) {
-      return new CoordinatorState(e.total(), e.window(), 0, 0, null);
+      return new CoordinatorState(e.total(), e.window(), 0, 0, null, null, 0);
     }
     if (event instanceof Dispatched e) {
-      return new CoordinatorState(total, window, Math.max(upTo, e.upTo()), low, ended);
+      return new CoordinatorState(total, window, Math.max(upTo, e.upTo()), low, ended, pauseReason, resumedAt);
     }
     if (event instanceof Progress e) {
-      return new CoordinatorState(total, window, upTo, Math.max(low, e.low()), ended);
+      return new CoordinatorState(total, window, upTo, Math.max(low, e.low()), ended, pauseReason, resumedAt);
     }
     if (event instanceof JobEnded e) {
-      return new CoordinatorState(total, window, upTo, low, e.state());
+      return new CoordinatorState(total, window, upTo, low, e.state(), pauseReason, resumedAt);
+    }
+    if (event instanceof JobPaused e) {
+      return new CoordinatorState(total, window, upTo, low, ended, e.reason(), resumedAt);
+    }
+    if (event instanceof JobResumed e) {
+      return new CoordinatorState(total, window, upTo, low, ended, null, e.atMillis());
     }
     return this;
   }

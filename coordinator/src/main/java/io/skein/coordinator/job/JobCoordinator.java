@@ -9,17 +9,24 @@ import io.skein.protocol.JobProtocol.Command;
 import io.skein.protocol.JobProtocol.Dispatched;
 import io.skein.protocol.JobProtocol.Event;
 import io.skein.protocol.JobProtocol.JobEnded;
+import io.skein.protocol.JobProtocol.JobPaused;
+import io.skein.protocol.JobProtocol.JobResumed;
 import io.skein.protocol.JobProtocol.JobStarted;
 import io.skein.protocol.JobProtocol.JobState;
+import io.skein.protocol.JobProtocol.Pause;
 import io.skein.protocol.JobProtocol.Progress;
+import io.skein.protocol.JobProtocol.Resume;
 import io.skein.protocol.JobProtocol.Start;
 import io.skein.protocol.RecordProtocol;
+import io.skein.protocol.RecordProtocol.RecordBlocked;
 import io.skein.protocol.RecordProtocol.RecordOutcome;
+import io.skein.protocol.RecordProtocol.RecordReport;
 import io.skein.worker.entity.RecordWorker;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.HashSet;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
@@ -57,19 +64,25 @@ import org.apache.pekko.persistence.typed.javadsl.SignalHandler;
  * from for a while get another {@code Ensure}, so a record stopped by a handoff or a failed
  * persist never leaves the job hanging; when a cluster member is removed, every record in flight
  * gets one at once, so the records that lived there start again elsewhere without delay.
+ *
+ * <p>A paused job sends no new records; those running carry on. A job pauses by request, or when
+ * {@code pauseAfterBlocked} records (or all that are left) report {@link RecordBlocked}: their model
+ * refused them in a way no retry fixes, such as a wrong API key. Failing every record instead would
+ * turn a typo in a key into a million error rows. On resume, blocked records try that call again.
  */
 public final class JobCoordinator extends EventSourcedBehavior<Command, Event, CoordinatorState> {
 
   public static final EntityTypeKey<Command> ENTITY_TYPE_KEY = EntityTypeKey.create(Command.class, "Job");
 
   /** {@code ensureInterval}: how long a record may stay silent before it is sent Ensure again. */
-  public record Deps(JobStore store, java.util.function.Consumer<String> onEnded, Duration tick, Duration ensureInterval) {}
+  public record Deps(JobStore store, java.util.function.Consumer<String> onEnded, Duration tick, Duration ensureInterval,
+      int pauseAfterBlocked) {}
 
   private record JobLoaded(Optional<JobInfo> job, Throwable error) implements Command {}
 
   private record LedgerLoaded(Set<Long> finished, Counts counts, Throwable error) implements Command {}
 
-  private record RecordDone(RecordOutcome outcome) implements Command {}
+  private record RecordDone(RecordReport report) implements Command {}
 
   private record FinalCounts(Counts counts, JobState state, String reason, Throwable error) implements Command {}
 
@@ -93,7 +106,7 @@ public final class JobCoordinator extends EventSourcedBehavior<Command, Event, C
   private final String jobId;
   private final Deps deps;
   private final ClusterSharding sharding;
-  private final ActorRef<RecordOutcome> outcomes;
+  private final ActorRef<RecordReport> outcomes;
 
   // Runtime view, rebuilt from the journal and the ledger; never persisted.
   private boolean ready;
@@ -104,6 +117,8 @@ public final class JobCoordinator extends EventSourcedBehavior<Command, Event, C
   private long sentUpTo;
   private final Set<Long> endedAhead = new HashSet<>();
   private final Map<Long, Long> inFlight = new HashMap<>();
+  /** Records waiting for a resume (not in flight, not ended), with what refused them. */
+  private final Map<Long, RecordBlocked> blocked = new LinkedHashMap<>();
   private Counts counts = Counts.ZERO;
   private boolean dirty;
 
@@ -115,7 +130,7 @@ public final class JobCoordinator extends EventSourcedBehavior<Command, Event, C
     this.jobId = jobId;
     this.deps = deps;
     this.sharding = ClusterSharding.get(context.getSystem());
-    this.outcomes = context.messageAdapter(RecordOutcome.class, RecordDone::new);
+    this.outcomes = context.messageAdapter(RecordReport.class, RecordDone::new);
     ActorRef<ClusterEvent.MemberRemoved> removals = context.messageAdapter(ClusterEvent.MemberRemoved.class,
         e -> new MemberRemoved(e.member().address().toString()));
     Cluster.get(context.getSystem()).subscriptions().tell(Subscribe.create(removals, ClusterEvent.MemberRemoved.class));
@@ -140,7 +155,7 @@ public final class JobCoordinator extends EventSourcedBehavior<Command, Event, C
   public SignalHandler<CoordinatorState> signalHandler() {
     return newSignalHandlerBuilder().onSignal(RecoveryCompleted.instance(), state -> {
       if (state.started() && !state.hasEnded()) {
-        resume(state);
+        recover(state);
       }
     }).build();
   }
@@ -156,6 +171,8 @@ public final class JobCoordinator extends EventSourcedBehavior<Command, Event, C
         .onCommand(Fill.class, (state, cmd) -> fill(state))
         .onCommand(Tick.class, this::onTick)
         .onCommand(Cancel.class, this::onCancel)
+        .onCommand(Pause.class, this::onPause)
+        .onCommand(Resume.class, this::onResume)
         .onCommand(FinalCounts.class, this::onFinalCounts)
         .onCommand(MemberRemoved.class, this::onMemberRemoved)
         .build();
@@ -205,7 +222,7 @@ public final class JobCoordinator extends EventSourcedBehavior<Command, Event, C
   }
 
   /** After recovery: learn from the ledger which records in [low, upTo) have ended, then carry on. */
-  private void resume(CoordinatorState state) {
+  private void recover(CoordinatorState state) {
     if (loading) {
       return;
     }
@@ -234,6 +251,7 @@ public final class JobCoordinator extends EventSourcedBehavior<Command, Event, C
     endedAhead.clear();
     endedAhead.addAll(finished);
     inFlight.clear();
+    blocked.clear();
     counts = initial;
     advanceLow();
     ready = true;
@@ -247,15 +265,19 @@ public final class JobCoordinator extends EventSourcedBehavior<Command, Event, C
     if (!ready || state.hasEnded() || finishing) {
       return Effect().none();
     }
+    if (low >= state.total()) {
+      return conclude(state);
+    }
+    if (state.pausedNow()) {
+      return Effect().none();
+    }
     long now = System.currentTimeMillis();
     while (inFlight.size() < state.window() && sentUpTo < state.upTo()) {
       long index = sentUpTo++;
-      if (index >= low && !endedAhead.contains(index)) {
-        ensure(index, now);
+      if (index >= low && !endedAhead.contains(index) && !blocked.containsKey(index)) {
+        inFlight.put(index, now);
+        ensure(index, state);
       }
-    }
-    if (low >= state.total()) {
-      return conclude(state);
     }
     long span = Math.max(10L * state.window(), 10_000);
     boolean room = inFlight.size() < state.window() && sentUpTo < state.total() && state.upTo() - low < span;
@@ -263,21 +285,29 @@ public final class JobCoordinator extends EventSourcedBehavior<Command, Event, C
       long next = Math.min(state.total(), state.upTo() + Math.max(state.window(), 64));
       return Effect().persist(new Dispatched(next)).thenRun(s -> context.getSelf().tell(Fill.INSTANCE));
     }
+    if (!blocked.isEmpty() && inFlight.isEmpty()) {
+      // Nothing else can run: only blocked records are left, or they hold back the dispatch span.
+      return pause(blockedReason());
+    }
     return Effect().none();
   }
 
-  private void ensure(long index, long now) {
-    inFlight.put(index, now);
+  private void ensure(long index, CoordinatorState state) {
     sharding.entityRefFor(RecordWorker.ENTITY_TYPE_KEY, RecordProtocol.recordKey(jobId, index))
-        .tell(new RecordProtocol.Ensure(outcomes));
+        .tell(new RecordProtocol.Ensure(outcomes, state.resumedAt()));
   }
 
   private Effect<Event, CoordinatorState> onRecordDone(CoordinatorState state, RecordDone cmd) {
-    RecordOutcome o = cmd.outcome();
-    if (!ready || state.hasEnded() || o.index() < low || endedAhead.contains(o.index())) {
+    RecordReport report = cmd.report();
+    if (!ready || state.hasEnded() || report.index() < low || endedAhead.contains(report.index())) {
       return Effect().none();
     }
+    if (report instanceof RecordBlocked b) {
+      return onRecordBlocked(state, b);
+    }
+    RecordOutcome o = (RecordOutcome) report;
     inFlight.remove(o.index());
+    blocked.remove(o.index());
     endedAhead.add(o.index());
     counts = counts.plus(o.succeeded(), o.calls(), o.tokens());
     dirty = true;
@@ -291,8 +321,7 @@ public final class JobCoordinator extends EventSourcedBehavior<Command, Event, C
       long now = System.currentTimeMillis();
       for (Map.Entry<Long, Long> e : inFlight.entrySet()) {
         e.setValue(now);
-        sharding.entityRefFor(RecordWorker.ENTITY_TYPE_KEY, RecordProtocol.recordKey(jobId, e.getKey()))
-            .tell(new RecordProtocol.Ensure(outcomes));
+        ensure(e.getKey(), state);
       }
     }
     return Effect().none();
@@ -310,7 +339,7 @@ public final class JobCoordinator extends EventSourcedBehavior<Command, Event, C
     }
     if (!ready) {
       if (state.started()) {
-        resume(state);
+        recover(state);
       }
       return Effect().none();
     }
@@ -319,8 +348,7 @@ public final class JobCoordinator extends EventSourcedBehavior<Command, Event, C
     for (Map.Entry<Long, Long> e : inFlight.entrySet()) {
       if (e.getValue() < stale) {
         e.setValue(now);
-        sharding.entityRefFor(RecordWorker.ENTITY_TYPE_KEY, RecordProtocol.recordKey(jobId, e.getKey()))
-            .tell(new RecordProtocol.Ensure(outcomes));
+        ensure(e.getKey(), state);
       }
     }
     if (dirty) {
@@ -371,6 +399,82 @@ public final class JobCoordinator extends EventSourcedBehavior<Command, Event, C
     context.getLog().info("job {} {}: {} succeeded, {} failed, {} calls, {} tokens", jobId, state.ended().wireName(),
         finalCounts.succeeded(), finalCounts.failed(), finalCounts.calls(), finalCounts.tokens());
     return written;
+  }
+
+  private Effect<Event, CoordinatorState> onRecordBlocked(CoordinatorState state, RecordBlocked b) {
+    if (b.atMillis() < state.resumedAt()) {
+      return Effect().none(); // a report from before the last resume; the record has been asked again since
+    }
+    inFlight.remove(b.index());
+    if (blocked.put(b.index(), b) == null) {
+      context.getLog().warn("job {}: record {} is blocked: model `{}` refused step `{}` ({}: {})", jobId, b.index(), b.model(),
+          b.step(), b.errorType(), b.message());
+    }
+    dirty = true;
+    if (state.pausedNow()) {
+      return Effect().none();
+    }
+    return blocked.size() >= deps.pauseAfterBlocked() ? pause(blockedReason()) : fill(state);
+  }
+
+  private String blockedReason() {
+    RecordBlocked last = null;
+    for (RecordBlocked b : blocked.values()) {
+      last = b;
+    }
+    return String.format("model `%s` refused %d record%s (%s at step `%s`: %s). No record has failed and nothing is lost:"
+            + " fix the cause (the API key, access to the model, or its name in the server's config), then resume the job",
+        last.model(), blocked.size(), blocked.size() == 1 ? "" : "s", last.errorType(), last.step(), last.message());
+  }
+
+  private Effect<Event, CoordinatorState> pause(String reason) {
+    long at = System.currentTimeMillis();
+    return Effect().persist(new JobPaused(reason, at)).thenRun(s -> {
+      context.getLog().warn("job {} paused: {}", jobId, reason);
+      deps.store().setActive(jobId, JobState.PAUSED, reason, at);
+    });
+  }
+
+  private Effect<Event, CoordinatorState> onPause(CoordinatorState state, Pause cmd) {
+    if (state.hasEnded()) {
+      cmd.replyTo().tell(StatusReply.error("job " + jobId + " has already " + state.ended().wireName()));
+      return Effect().none();
+    }
+    if (state.pausedNow() || !state.started()) {
+      cmd.replyTo().tell(state.started() ? StatusReply.ack() : StatusReply.error("job " + jobId + " has not started"));
+      return Effect().none();
+    }
+    String reason = "paused by request";
+    long at = System.currentTimeMillis();
+    return Effect().persist(new JobPaused(reason, at)).thenRun(s -> {
+      context.getLog().info("job {} paused by request", jobId);
+      deps.store().setActive(jobId, JobState.PAUSED, reason, at).whenComplete((ok, error) -> cmd.replyTo().tell(StatusReply.ack()));
+    });
+  }
+
+  private Effect<Event, CoordinatorState> onResume(CoordinatorState state, Resume cmd) {
+    if (state.hasEnded()) {
+      cmd.replyTo().tell(StatusReply.error("job " + jobId + " has already " + state.ended().wireName()));
+      return Effect().none();
+    }
+    if (!state.pausedNow()) {
+      cmd.replyTo().tell(state.started() ? StatusReply.ack() : StatusReply.error("job " + jobId + " has not started"));
+      return Effect().none();
+    }
+    long at = System.currentTimeMillis();
+    return Effect().persist(new JobResumed(at)).thenRun(s -> {
+      context.getLog().info("job {} resumed; {} blocked records try again", jobId, blocked.size());
+      if (ready) {
+        for (Long index : blocked.keySet()) {
+          inFlight.put(index, at);
+          ensure(index, s);
+        }
+      }
+      blocked.clear();
+      dirty = true;
+      context.getSelf().tell(Fill.INSTANCE);
+      deps.store().setActive(jobId, JobState.RUNNING, null, at).whenComplete((ok, error) -> cmd.replyTo().tell(StatusReply.ack()));
+    });
   }
 
   private Effect<Event, CoordinatorState> onCancel(CoordinatorState state, Cancel cmd) {

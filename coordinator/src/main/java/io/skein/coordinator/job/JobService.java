@@ -31,7 +31,7 @@ import org.apache.pekko.stream.javadsl.Source;
 /**
  * What the HTTP API and the CLI do with jobs: submit (check the spec against its records, store
  * both in one transaction, start the coordinator), read status and results from the database
- * (never by asking a possibly recovering actor), cancel, and resume running jobs at node start.
+ * (never by asking a possibly recovering actor), pause, resume, cancel, and wake running jobs at node start.
  */
 public final class JobService {
 
@@ -109,6 +109,18 @@ public final class JobService {
   public CompletionStage<Done> cancel(String jobId) {
     return ClusterSharding.get(system).entityRefFor(JobCoordinator.ENTITY_TYPE_KEY, jobId)
         .askWithStatus(JobProtocol.Cancel::new, askTimeout);
+  }
+
+  /** Stops sending the job's records until it is resumed; records running finish. */
+  public CompletionStage<Done> pause(String jobId) {
+    return ClusterSharding.get(system).entityRefFor(JobCoordinator.ENTITY_TYPE_KEY, jobId)
+        .askWithStatus(JobProtocol.Pause::new, askTimeout);
+  }
+
+  /** Goes on with a paused job; records its model refused try that call again. */
+  public CompletionStage<Done> resume(String jobId) {
+    return ClusterSharding.get(system).entityRefFor(JobCoordinator.ENTITY_TYPE_KEY, jobId)
+        .askWithStatus(JobProtocol.Resume::new, askTimeout);
   }
 
   /** Wakes the coordinators of jobs that were running when the cluster last stopped. */

@@ -124,7 +124,7 @@ public final class JobStore {
   public CompletionStage<Void> publishProgress(String id, Counts counts, long inFlight) {
     return db.async(c -> {
       try (PreparedStatement ps = c.prepareStatement("UPDATE skein_jobs SET succeeded = ?, failed = ?, calls = ?, tokens = ?, "
-          + "in_flight = ?, updated_at = ? WHERE id = ? AND state = ?")) {
+          + "in_flight = ?, updated_at = ? WHERE id = ? AND state IN (?, ?)")) {
         ps.setLong(1, counts.succeeded());
         ps.setLong(2, counts.failed());
         ps.setLong(3, counts.calls());
@@ -133,6 +133,27 @@ public final class JobStore {
         ps.setLong(6, System.currentTimeMillis());
         ps.setString(7, id);
         ps.setString(8, JobState.RUNNING.wireName());
+        ps.setString(9, JobState.PAUSED.wireName());
+        ps.executeUpdate();
+      }
+      return null;
+    });
+  }
+
+  /** Moves a job that has not ended between running and paused; {@code reason} says why it is paused (null clears it). */
+  public CompletionStage<Void> setActive(String id, JobState state, String reason, long at) {
+    if (state.isTerminal()) {
+      throw new IllegalArgumentException(state + " ends a job: use finish");
+    }
+    return db.async(c -> {
+      try (PreparedStatement ps = c.prepareStatement(
+          "UPDATE skein_jobs SET state = ?, reason = ?, updated_at = ? WHERE id = ? AND state IN (?, ?)")) {
+        ps.setString(1, state.wireName());
+        ps.setString(2, reason);
+        ps.setLong(3, at);
+        ps.setString(4, id);
+        ps.setString(5, JobState.RUNNING.wireName());
+        ps.setString(6, JobState.PAUSED.wireName());
         ps.executeUpdate();
       }
       return null;

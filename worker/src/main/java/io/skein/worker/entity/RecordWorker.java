@@ -9,7 +9,9 @@ import io.skein.protocol.RecordProtocol.Command;
 import io.skein.protocol.RecordProtocol.Ensure;
 import io.skein.protocol.RecordProtocol.Event;
 import io.skein.protocol.RecordProtocol.RecordFailed;
+import io.skein.protocol.RecordProtocol.RecordBlocked;
 import io.skein.protocol.RecordProtocol.RecordOutcome;
+import io.skein.protocol.RecordProtocol.RecordReport;
 import io.skein.protocol.RecordProtocol.RecordStarted;
 import io.skein.protocol.RecordProtocol.RecordSucceeded;
 import io.skein.worker.gateway.ModelAccess;
@@ -46,7 +48,9 @@ import org.apache.pekko.persistence.typed.javadsl.SignalHandler;
  * ({@code CallFailed}) before acting on it. Replay rebuilds the state, so after a crash it carries
  * on from its last finished call and never sends an answered call again. At the end it persists
  * {@code RecordSucceeded} or {@code RecordFailed}, writes its row to the ledger, reports to the
- * latest {@link Ensure}'s sender, and passivates.
+ * latest {@link Ensure}'s sender, and passivates. A call refused in a way that blocks the whole job
+ * (wrong key, no access, no such model) does not fail the record: it reports {@link RecordBlocked}
+ * and passivates, to try that call again when an Ensure says the job was resumed since.
  */
 public final class RecordWorker extends EventSourcedBehavior<Command, Event, RecordState> {
 
@@ -102,8 +106,11 @@ public final class RecordWorker extends EventSourcedBehavior<Command, Event, Rec
   private final String node;
 
   private RecordContext loaded;
-  private ActorRef<RecordOutcome> replyTo;
+  private ActorRef<RecordReport> replyTo;
   private boolean startRequested;
+  /** When the job was last resumed, as the latest Ensure said; refusals before it are tried again. */
+  private long resumedAt;
+  private boolean blockedReported;
   /** Calls sent and not yet answered, with when each was planned. */
   private final Map<CallId, Pending> inFlight = new HashMap<>();
   private final Map<CallId, Long> notBefore = new HashMap<>();
@@ -167,6 +174,8 @@ public final class RecordWorker extends EventSourcedBehavior<Command, Event, Rec
   private Effect<Event, RecordState> onEnsure(RecordState state, Ensure cmd) {
     boolean endedUnclaimed = replyTo == null && state.isTerminal() && !saving && loaded != null;
     replyTo = cmd.replyTo();
+    resumedAt = Math.max(resumedAt, cmd.resumedAt());
+    blockedReported = false;
     if (endedUnclaimed) {
       timers.cancel("unclaimed");
       replyTo.tell(new RecordOutcome(jobId, index, state.isSucceeded(), state.calls(), state.tokens()));
@@ -218,7 +227,7 @@ public final class RecordWorker extends EventSourcedBehavior<Command, Event, Rec
       return inFlight.isEmpty() ? Effect().stop() : Effect().none();
     }
     long now = System.currentTimeMillis();
-    StepPlanner.Decision decision = StepPlanner.next(loaded.plan(), loaded.input(), state, inFlight.keySet(), notBefore, now);
+    StepPlanner.Decision decision = StepPlanner.next(loaded.plan(), loaded.input(), state, inFlight.keySet(), notBefore, now, resumedAt);
     if (decision instanceof StepPlanner.Finish) {
       // Render before the record is marked succeeded, so a failing output template fails the record instead.
       ObjectNode output;
@@ -231,6 +240,14 @@ public final class RecordWorker extends EventSourcedBehavior<Command, Event, Rec
     }
     if (decision instanceof StepPlanner.Fail f) {
       return fail(new RecordFailed(f.errorType(), f.message(), f.step(), now));
+    }
+    if (decision instanceof StepPlanner.Blocked b) {
+      // Not a failure: tell the coordinator (which pauses the job) and stop until an Ensure resumes us.
+      if (replyTo != null && !blockedReported) {
+        blockedReported = true;
+        replyTo.tell(new RecordBlocked(jobId, index, b.model(), b.step(), b.errorType(), b.message(), b.atMillis()));
+      }
+      return passivate();
     }
     StepPlanner.Proceed proceed = (StepPlanner.Proceed) decision;
     for (StepPlanner.PlannedCall call : proceed.calls()) {

@@ -7,6 +7,7 @@ import io.skein.protocol.RecordProtocol.CallSucceeded;
 import io.skein.protocol.spec.MessageTemplate;
 import io.skein.protocol.spec.ModelSpec;
 import io.skein.protocol.spec.RetrySpec;
+import io.skein.worker.gateway.ModelOutcome;
 import io.skein.worker.plan.PipelinePlan;
 import io.skein.worker.template.TemplateException;
 import io.skein.worker.template.Templates;
@@ -39,11 +40,19 @@ public final class StepPlanner {
 
   public record Fail(String errorType, String message, String step) implements Decision {}
 
+  /** A call to {@code model} was refused in a way that blocks the job (see {@code Errors.blocksJob}); wait for a resume. */
+  public record Blocked(String model, String step, String errorType, String message, long atMillis) implements Decision {}
+
   /** A call to make: its identity, model, the messages it adds, and the whole conversation to send. */
   public record PlannedCall(CallId id, ModelSpec model, int attempt, List<ChatMessage> newMessages, List<ChatMessage> messages) {}
 
-  public static Decision next(
-      PipelinePlan plan, RecordInput input, RecordState state, Set<CallId> inFlight, Map<CallId, Long> notBefore, long now) {
+  /**
+   * {@code resumedAt}: when the job was last resumed; a refusal that blocks the job and is older
+   * than that is tried again at once, a newer one makes the record {@link Blocked}. Such refusals
+   * do not count against {@code retry.max_attempts}.
+   */
+  public static Decision next(PipelinePlan plan, RecordInput input, RecordState state, Set<CallId> inFlight,
+      Map<CallId, Long> notBefore, long now, long resumedAt) {
     if (input.error() != null) {
       return new Fail("invalid_input", input.error(), null);
     }
@@ -68,13 +77,21 @@ public final class StepPlanner {
       long readyAt = notBefore.getOrDefault(id, 0L);
       if (!failed.isEmpty()) {
         CallFailed last = failed.get(failed.size() - 1);
-        if (!last.retryable()) {
-          return new Fail(last.errorType(), last.message(), step.name());
+        if (ModelOutcome.Errors.blocksJob(last.errorType())) {
+          if (last.atMillis() >= resumedAt) {
+            return new Blocked(step.model().alias(), step.name(), last.errorType(), last.message(), last.atMillis());
+          }
+          // Refused before the job was resumed: try again now, whatever the backoff.
+        } else {
+          int counted = (int) failed.stream().filter(f -> !ModelOutcome.Errors.blocksJob(f.errorType())).count();
+          if (!last.retryable()) {
+            return new Fail(last.errorType(), last.message(), step.name());
+          }
+          if (counted >= retry.maxAttempts()) {
+            return new Fail(last.errorType(), "gave up after " + counted + " attempts; last: " + last.message(), step.name());
+          }
+          readyAt = Math.max(readyAt, last.atMillis() + backoff(retry, counted, last));
         }
-        if (failed.size() >= retry.maxAttempts()) {
-          return new Fail(last.errorType(), "gave up after " + failed.size() + " attempts; last: " + last.message(), step.name());
-        }
-        readyAt = Math.max(readyAt, last.atMillis() + backoff(retry, failed.size(), last));
       }
       if (readyAt > now) {
         wakeAt = Math.min(wakeAt, readyAt);

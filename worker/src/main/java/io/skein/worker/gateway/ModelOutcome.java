@@ -31,6 +31,14 @@ public sealed interface ModelOutcome {
 
     private Errors() {}
 
+    /**
+     * Refusals that would meet every record the same way and that no retry fixes: a wrong API key,
+     * no access to the model, no such model. They pause the job instead of failing records.
+     */
+    public static boolean blocksJob(String errorType) {
+      return UNAUTHORIZED.equals(errorType) || FORBIDDEN.equals(errorType) || NOT_FOUND.equals(errorType);
+    }
+
     /** Classifies an HTTP error status the way the retry policy needs it. */
     public static Failed fromStatus(int status, String body, long retryAfterMillis, long latencyMillis) {
       String message = "HTTP " + status + (body == null || body.isBlank() ? "" : ": " + abbreviate(body, 300));

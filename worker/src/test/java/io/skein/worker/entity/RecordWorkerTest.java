@@ -3,6 +3,7 @@ package io.skein.worker.entity;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNotNull;
+import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.fasterxml.jackson.databind.JsonNode;
@@ -12,7 +13,9 @@ import io.skein.protocol.CallId;
 import io.skein.protocol.RecordProtocol;
 import io.skein.protocol.RecordProtocol.CallFailed;
 import io.skein.protocol.RecordProtocol.CallSucceeded;
+import io.skein.protocol.RecordProtocol.RecordBlocked;
 import io.skein.protocol.RecordProtocol.RecordOutcome;
+import io.skein.protocol.RecordProtocol.RecordReport;
 import io.skein.protocol.spec.SpecParser;
 import io.skein.worker.plan.PipelinePlan;
 import java.time.Duration;
@@ -98,7 +101,7 @@ class RecordWorkerTest {
   void afterRestartWithFinishedCallsItContinuesAtTheNextCall() {
     var kit = worker(0);
     models.holdWhen("REVISION");
-    TestProbe<RecordOutcome> probe = testKit.createTestProbe();
+    TestProbe<RecordReport> probe = testKit.createTestProbe();
     kit.runCommand(new RecordProtocol.Ensure(probe.getRef()));
     // draft and critique finish; revision is sent and never answered: the node "dies" here.
     probe.awaitAssert(() -> {
@@ -128,7 +131,7 @@ class RecordWorkerTest {
   @Test
   void theContinuedStepSendsTheWholeConversationAndTheRowIsShapedFromIt() throws Exception {
     var kit = worker(4);
-    TestProbe<RecordOutcome> probe = testKit.createTestProbe();
+    TestProbe<RecordReport> probe = testKit.createTestProbe();
     kit.runCommand(new RecordProtocol.Ensure(probe.getRef()));
     assertTrue(probe.expectMessageClass(RecordOutcome.class, Duration.ofSeconds(5)).succeeded());
 
@@ -158,7 +161,7 @@ class RecordWorkerTest {
       }
       return ScriptedModels.ok("answer to " + s.lastUserMessage());
     });
-    TestProbe<RecordOutcome> probe = testKit.createTestProbe();
+    TestProbe<RecordReport> probe = testKit.createTestProbe();
     kit.runCommand(new RecordProtocol.Ensure(probe.getRef()));
     probe.awaitAssert(() -> {
       assertNotNull(result(kit.getState(), "critique"));
@@ -180,16 +183,16 @@ class RecordWorkerTest {
   @Test
   void aFatalErrorEndsTheRecordAsAnErrorRowWithEveryStepSoFar() throws Exception {
     var kit = worker(2);
-    models.answerWith(s -> s.lastUserMessage().startsWith("CRITIQUE") ? ScriptedModels.status(401)
+    models.answerWith(s -> s.lastUserMessage().startsWith("CRITIQUE") ? ScriptedModels.status(400)
         : ScriptedModels.ok("answer to " + s.lastUserMessage()));
-    TestProbe<RecordOutcome> probe = testKit.createTestProbe();
+    TestProbe<RecordReport> probe = testKit.createTestProbe();
     kit.runCommand(new RecordProtocol.Ensure(probe.getRef()));
     RecordOutcome outcome = probe.expectMessageClass(RecordOutcome.class, Duration.ofSeconds(5));
     assertFalse(outcome.succeeded());
-    assertEquals(1, models.sentContaining("CRITIQUE"), "401 is not retried");
+    assertEquals(1, models.sentContaining("CRITIQUE"), "400 is not retried");
 
     JsonNode row = JSON.readTree(ledger.get(2L).row());
-    assertEquals("unauthorized", row.at("/error/type").asText());
+    assertEquals("bad_request", row.at("/error/type").asText());
     assertEquals("critique", row.at("/error/step").asText());
     assertEquals("tea", row.at("/input/topic").asText());
     assertEquals("answer to DRAFT about tea", row.at("/steps/draft").asText());
@@ -201,7 +204,7 @@ class RecordWorkerTest {
     var kit = worker(3);
     models.answerWith(s -> s.lastUserMessage().startsWith("DRAFT") ? ScriptedModels.status(429)
         : ScriptedModels.ok("x"));
-    TestProbe<RecordOutcome> probe = testKit.createTestProbe();
+    TestProbe<RecordReport> probe = testKit.createTestProbe();
     kit.runCommand(new RecordProtocol.Ensure(probe.getRef()));
     RecordOutcome outcome = probe.expectMessageClass(RecordOutcome.class, Duration.ofSeconds(5));
     assertFalse(outcome.succeeded());
@@ -214,9 +217,40 @@ class RecordWorkerTest {
   }
 
   @Test
+  void aRefusedKeyBlocksTheRecordWithoutFailingItAndAResumeSendsTheCallAgain() {
+    var kit = worker(6);
+    java.util.concurrent.atomic.AtomicBoolean keyFixed = new java.util.concurrent.atomic.AtomicBoolean();
+    models.answerWith(s -> s.lastUserMessage().startsWith("CRITIQUE") && !keyFixed.get() ? ScriptedModels.status(401)
+        : ScriptedModels.ok("answer to " + s.lastUserMessage()));
+    TestProbe<RecordReport> probe = testKit.createTestProbe();
+    kit.runCommand(new RecordProtocol.Ensure(probe.getRef()));
+    RecordBlocked blocked = probe.expectMessageClass(RecordBlocked.class, Duration.ofSeconds(5));
+    assertEquals(6, blocked.index());
+    assertEquals("writer", blocked.model());
+    assertEquals("critique", blocked.step());
+    assertEquals("unauthorized", blocked.errorType());
+    assertFalse(kit.getState().isTerminal(), "a blocked record has not failed");
+    assertNull(ledger.get(6L), "and has no row");
+
+    // An Ensure from before the resume (a periodic one) gets the same report, and nothing is sent.
+    int sent = models.sent.size();
+    kit.runCommand(new RecordProtocol.Ensure(probe.getRef()));
+    probe.expectMessageClass(RecordBlocked.class, Duration.ofSeconds(5));
+    assertEquals(sent, models.sent.size());
+
+    keyFixed.set(true);
+    kit.runCommand(new RecordProtocol.Ensure(probe.getRef(), System.currentTimeMillis() + 1));
+    RecordOutcome outcome = probe.expectMessageClass(RecordOutcome.class, Duration.ofSeconds(5));
+    assertTrue(outcome.succeeded());
+    assertEquals(1, models.sentContaining("DRAFT"), "the answer from before the pause is kept");
+    assertEquals(2, models.sentContaining("CRITIQUE"));
+    assertEquals(1, models.sentContaining("REVISION"));
+  }
+
+  @Test
   void anEndedRecordReportsAgainWithoutCallingAnyModel() {
     var kit = worker(5);
-    TestProbe<RecordOutcome> probe = testKit.createTestProbe();
+    TestProbe<RecordReport> probe = testKit.createTestProbe();
     kit.runCommand(new RecordProtocol.Ensure(probe.getRef()));
     probe.expectMessageClass(RecordOutcome.class, Duration.ofSeconds(5));
     int calls = models.sent.size();

@@ -13,6 +13,7 @@ import io.skein.protocol.RecordProtocol.CallSucceeded;
 import io.skein.protocol.RecordProtocol.RecordStarted;
 import io.skein.protocol.Usage;
 import io.skein.protocol.spec.SpecParser;
+import io.skein.worker.entity.StepPlanner.Blocked;
 import io.skein.worker.entity.StepPlanner.Decision;
 import io.skein.worker.entity.StepPlanner.Fail;
 import io.skein.worker.entity.StepPlanner.Finish;
@@ -45,7 +46,7 @@ class StepPlannerTest {
   }
 
   private Decision next(Set<CallId> inFlight, Map<CallId, Long> notBefore, long now) {
-    return StepPlanner.next(PLAN, input, state, inFlight, notBefore, now);
+    return StepPlanner.next(PLAN, input, state, inFlight, notBefore, now, 0);
   }
 
   private Decision next() {
@@ -66,8 +67,14 @@ class StepPlannerTest {
   private void failed(String step, boolean retryable, long retryAfter, long at) {
     CallId id = CallId.of(step);
     int attempt = state.failures(id).size() + 1;
-    state.apply(new CallFailed(id, attempt, "fp-" + step, "node", retryable ? "server_error" : "unauthorized", retryable,
-        retryable ? 500 : 401, "boom", retryAfter, 3, at));
+    state.apply(new CallFailed(id, attempt, "fp-" + step, "node", retryable ? "server_error" : "context_length_exceeded", retryable,
+        retryable ? 500 : 400, "boom", retryAfter, 3, at));
+  }
+
+  private void refused(String step, long at) {
+    CallId id = CallId.of(step);
+    state.apply(new CallFailed(id, state.failures(id).size() + 1, "fp-" + step, "node", "unauthorized", false, 401,
+        "HTTP 401: invalid_api_key", 0, 3, at));
   }
 
   @Test
@@ -128,7 +135,7 @@ class StepPlannerTest {
     assertTrue(second >= 1000 && second <= 2000, "second backoff in [1, 2] s: " + second);
     RecordState other = new RecordState().apply(new RecordStarted(1));
     other.apply(new CallFailed(CallId.of("question"), 1, "fp", "node", "rate_limited", true, 429, "slow down", 7000, 1, NOW));
-    long wait = assertInstanceOf(Proceed.class, StepPlanner.next(PLAN, input, other, Set.of(), Map.of(), NOW)).wakeAt() - NOW;
+    long wait = assertInstanceOf(Proceed.class, StepPlanner.next(PLAN, input, other, Set.of(), Map.of(), NOW, 0)).wakeAt() - NOW;
     assertEquals(7000, wait, "Retry-After is honoured when longer than the backoff");
   }
 
@@ -138,7 +145,7 @@ class StepPlannerTest {
     long first = assertInstanceOf(Proceed.class, next()).wakeAt();
     RecordState replayed = new RecordState().apply(new RecordStarted(1));
     state.allFailures().values().forEach(list -> list.forEach(replayed::apply));
-    assertEquals(first, assertInstanceOf(Proceed.class, StepPlanner.next(PLAN, input, replayed, Set.of(), Map.of(), NOW)).wakeAt());
+    assertEquals(first, assertInstanceOf(Proceed.class, StepPlanner.next(PLAN, input, replayed, Set.of(), Map.of(), NOW, 0)).wakeAt());
   }
 
   @Test
@@ -154,24 +161,50 @@ class StepPlannerTest {
   void aFatalErrorOrTheLastAttemptFailsTheRecord() {
     failed("question", false, 0, NOW);
     Fail fatal = assertInstanceOf(Fail.class, next());
-    assertEquals("unauthorized", fatal.errorType());
+    assertEquals("context_length_exceeded", fatal.errorType());
     assertEquals("question", fatal.step());
 
     RecordState exhausted = new RecordState().apply(new RecordStarted(1));
     for (int i = 1; i <= 3; i++) {
       exhausted.apply(new CallFailed(CallId.of("question"), i, "fp", "node", "server_error", true, 500, "boom", 0, 1, NOW));
     }
-    Fail gaveUp = assertInstanceOf(Fail.class, StepPlanner.next(PLAN, input, exhausted, Set.of(), Map.of(), NOW + 100_000));
+    Fail gaveUp = assertInstanceOf(Fail.class, StepPlanner.next(PLAN, input, exhausted, Set.of(), Map.of(), NOW + 100_000, 0));
     assertEquals("server_error", gaveUp.errorType());
     assertTrue(gaveUp.message().startsWith("gave up after 3 attempts"), gaveUp.message());
   }
 
   @Test
+  void aRefusalThatBlocksTheJobWaitsForAResumeAndCostsNoAttempt() {
+    refused("question", NOW);
+    Blocked blocked = assertInstanceOf(Blocked.class, next());
+    assertEquals("unauthorized", blocked.errorType());
+    assertEquals("question", blocked.step());
+    assertEquals("writer", blocked.model());
+    assertInstanceOf(Blocked.class, StepPlanner.next(PLAN, input, state, Set.of(), Map.of(), NOW + 60_000, NOW),
+        "a resume before the refusal changes nothing");
+
+    // Resumed after the refusal: the call goes again at once, as the second attempt.
+    Proceed again = assertInstanceOf(Proceed.class, StepPlanner.next(PLAN, input, state, Set.of(), Map.of(), NOW + 5, NOW + 1));
+    assertEquals(List.of("question"), again.calls().stream().map(c -> c.id().step()).toList());
+    assertEquals(2, again.calls().get(0).attempt());
+
+    // Refused three times across resumes, then two server errors: still retried (max_attempts 3 counts only the errors).
+    refused("question", NOW + 10);
+    refused("question", NOW + 20);
+    failed("question", true, 0, NOW + 30);
+    failed("question", true, 0, NOW + 40);
+    Proceed retried = assertInstanceOf(Proceed.class, StepPlanner.next(PLAN, input, state, Set.of(), Map.of(), NOW + 100_000, NOW + 25));
+    assertEquals(6, retried.calls().get(0).attempt());
+    failed("question", true, 0, NOW + 50);
+    assertInstanceOf(Fail.class, StepPlanner.next(PLAN, input, state, Set.of(), Map.of(), NOW + 100_000, NOW + 25));
+  }
+
+  @Test
   void badInputAndMissingFieldsFailTheRecord() {
     Fail invalid = assertInstanceOf(Fail.class,
-        StepPlanner.next(PLAN, RecordInput.invalid(2, "line 3: malformed JSON"), state, Set.of(), Map.of(), NOW));
+        StepPlanner.next(PLAN, RecordInput.invalid(2, "line 3: malformed JSON"), state, Set.of(), Map.of(), NOW, 0));
     assertEquals("invalid_input", invalid.errorType());
-    Fail missing = assertInstanceOf(Fail.class, StepPlanner.next(PLAN, input("{\"id\": 1}"), state, Set.of(), Map.of(), NOW));
+    Fail missing = assertInstanceOf(Fail.class, StepPlanner.next(PLAN, input("{\"id\": 1}"), state, Set.of(), Map.of(), NOW, 0));
     assertEquals(StepPlanner.TEMPLATE_ERROR, missing.errorType());
     assertEquals("question", missing.step());
     assertTrue(missing.message().contains("topic"), missing.message());

@@ -72,24 +72,35 @@ public final class OpenAiHttpClient implements ModelClient {
     long timeoutMillis = provider.requestTimeout().toMillis();
     CompletableFuture<ModelOutcome> future =
         http.singleRequest(request, http.defaultClientHttpsContext(), pool, log)
-            .thenComposeAsync(response -> read(response, timeoutMillis, start), executor)
+            .thenComposeAsync(response -> read(response, timeoutMillis, start, key), executor)
             .toCompletableFuture();
     return future
         .orTimeout(timeoutMillis, TimeUnit.MILLISECONDS)
         .exceptionallyAsync(error -> failure(error, provider, start), executor);
   }
 
-  private CompletionStage<ModelOutcome> read(HttpResponse response, long timeoutMillis, long start) {
+  private CompletionStage<ModelOutcome> read(HttpResponse response, long timeoutMillis, long start, String key) {
     return response.entity().toStrict(timeoutMillis, materializer).thenApplyAsync(strict -> {
       String text = strict.getData().utf8String();
       long latency = (System.nanoTime() - start) / 1_000_000;
       int status = response.status().intValue();
       if (status != 200) {
         long retryAfter = retryAfterMillis(response);
-        return ModelOutcome.Errors.fromStatus(status, text, retryAfter, latency);
+        return ModelOutcome.Errors.fromStatus(status, redact(text, key), retryAfter, latency);
       }
-      return parse(text, latency);
+      ModelOutcome outcome = parse(text, latency);
+      return outcome instanceof ModelOutcome.Failed f
+          ? new ModelOutcome.Failed(f.errorType(), f.retryable(), f.status(), redact(f.message(), key), f.retryAfterMillis(), latency)
+          : outcome;
     }, executor);
+  }
+
+  /**
+   * A provider's error text goes into the journal, rows and logs; some providers echo the key they
+   * were sent (e.g. "Incorrect API key provided: sk-..."), so the key is cut out of it first.
+   */
+  static String redact(String text, String key) {
+    return key == null || key.isEmpty() || text == null ? text : text.replace(key, "[redacted]");
   }
 
   static ModelOutcome parse(String text, long latency) {

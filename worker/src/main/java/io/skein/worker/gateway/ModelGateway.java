@@ -1,8 +1,6 @@
 package io.skein.worker.gateway;
 
 import java.time.Duration;
-import java.util.ArrayDeque;
-import java.util.Iterator;
 import org.apache.pekko.actor.typed.ActorRef;
 import org.apache.pekko.actor.typed.Behavior;
 import org.apache.pekko.actor.typed.javadsl.AbstractBehavior;
@@ -14,8 +12,8 @@ import org.apache.pekko.actor.typed.javadsl.TimerScheduler;
 /**
  * One per node per model: owns this node's share of the provider's limits (calls in flight,
  * requests and tokens per minute, each divided by the cluster's up members and re-divided as they
- * come and go), a FIFO of calls waiting for them, and a circuit breaker that stops sending when the
- * provider keeps failing. It makes one attempt per request and answers with the outcome; retrying
+ * come and go), the calls waiting for them (served round-robin between jobs, in order within a
+ * job), and a circuit breaker that stops sending when the provider keeps failing. It makes one attempt per request and answers with the outcome; retrying
  * is the record's business. A record that stops cancels its waiting calls, so nothing is sent on
  * behalf of a record that has moved to another node.
  */
@@ -59,7 +57,7 @@ public final class ModelGateway extends AbstractBehavior<ModelGateway.Command> {
   private final Provider provider;
   private final ModelClient client;
   private final Settings settings;
-  private final ArrayDeque<Call> waiting = new ArrayDeque<>();
+  private final FairQueue<Call> waiting = new FairQueue<>(c -> jobOf(c.request().recordKey()));
   private final Budget requests;
   private final Budget tokens;
   private int limit;
@@ -133,14 +131,15 @@ public final class ModelGateway extends AbstractBehavior<ModelGateway.Command> {
   }
 
   private Behavior<Command> onCancel(Cancel cancel) {
-    for (Iterator<Call> it = waiting.iterator(); it.hasNext(); ) {
-      Call c = it.next();
-      if (c.replyTo().equals(cancel.replyTo())) {
-        it.remove();
-        c.replyTo().tell(new Reply(c.request(), new ModelOutcome.NotSent("cancelled: the record is stopping", 0)));
-      }
-    }
+    waiting.removeIf(c -> c.replyTo().equals(cancel.replyTo()),
+        c -> c.replyTo().tell(new Reply(c.request(), new ModelOutcome.NotSent("cancelled: the record is stopping", 0))));
     return this;
+  }
+
+  /** A record key is {@code <jobId>/<index>}. */
+  private static String jobOf(String recordKey) {
+    int slash = recordKey.lastIndexOf('/');
+    return slash < 0 ? recordKey : recordKey.substring(0, slash);
   }
 
   private Behavior<Command> onResize(Resize resize) {
@@ -148,7 +147,7 @@ public final class ModelGateway extends AbstractBehavior<ModelGateway.Command> {
     return drain();
   }
 
-  /** Sends waiting calls, in order, while this node's share of every limit allows. */
+  /** Sends waiting calls, taking turns between jobs, while this node's share of every limit allows. */
   private Behavior<Command> drain() {
     long now = System.currentTimeMillis();
     while (inFlight < limit && !waiting.isEmpty()) {

@@ -164,6 +164,37 @@ class ModelGatewayTest {
   }
 
   @Test
+  void aSmallJobIsNotQueuedBehindALargeOne() {
+    List<String> sent = new CopyOnWriteArrayList<>();
+    List<CompletableFuture<ModelOutcome>> held = new CopyOnWriteArrayList<>();
+    ModelClient client = (p, body) -> {
+      sent.add(body);
+      CompletableFuture<ModelOutcome> f = new CompletableFuture<>();
+      held.add(f);
+      return f;
+    };
+    ActorRef<ModelGateway.Command> gateway = testKit.spawn(ModelGateway.create(provider(1), client, ModelGateway.Settings.DEFAULT));
+    TestProbe<ModelGateway.Reply> probe = testKit.createTestProbe();
+    for (int i = 0; i < 50; i++) {
+      gateway.tell(new ModelGateway.Call(new ModelRequest("job-big/" + i, CallId.of("s"), 1, "m", "big-" + i, "fb" + i, 10), probe.getRef()));
+    }
+    for (int i = 0; i < 3; i++) {
+      gateway.tell(new ModelGateway.Call(new ModelRequest("job-small/" + i, CallId.of("s"), 1, "m", "small-" + i, "fs" + i, 10), probe.getRef()));
+    }
+    for (int answered = 0; answered < 8; answered++) {
+      int n = answered + 1;
+      probe.awaitAssert(() -> {
+        assertEquals(n, held.size());
+        return null;
+      });
+      held.get(answered).complete(new ModelOutcome.Ok("a", "stop", Usage.NONE, 1));
+      probe.expectMessageClass(ModelGateway.Reply.class);
+    }
+    assertEquals(List.of("big-0", "big-1", "small-0", "big-2", "small-1", "big-3", "small-2", "big-4"), sent.subList(0, 8),
+        "turns alternate between the jobs, and each job's calls keep their order");
+  }
+
+  @Test
   void malformedAnswersAreRetryableErrorsNotCrashes() {
     var notJson = assertInstanceOf(ModelOutcome.Failed.class, OpenAiHttpClient.parse("<html>oops</html>", 3));
     assertEquals("invalid_response", notJson.errorType());

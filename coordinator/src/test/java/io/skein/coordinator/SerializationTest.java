@@ -43,7 +43,7 @@ class SerializationTest {
     roundTrip(new RecordProtocol.RecordOutcome("job-1", 7, true, 3, 120));
     roundTrip(new RecordProtocol.RecordBlocked("job-1", 8, "writer", "answer", "unauthorized", "HTTP 401", 77));
     roundTrip(new RecordProtocol.RecordStarted(1L));
-    roundTrip(new RecordProtocol.CallSucceeded(call, 2, "fp", "skein@127.0.0.1:2551", "sim-small", request, "text", "stop", new Usage(3, 4), 12, 99));
+    roundTrip(new RecordProtocol.CallSucceeded(call, 2, "fp", "skein@127.0.0.1:2551", "sim-small", request, "text", "stop", new Usage(3, 4), 12, 99, true));
     roundTrip(new RecordProtocol.CallFailed(call, 1, "fp", "skein@127.0.0.1:2551", "rate_limited", true, 429, "slow down", 1000, 5, 98));
     roundTrip(new RecordProtocol.RecordSucceeded(100));
     roundTrip(new RecordProtocol.RecordFailed("unauthorized", "HTTP 401", "answer", 101));

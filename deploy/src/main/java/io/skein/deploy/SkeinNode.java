@@ -7,6 +7,7 @@ import io.skein.coordinator.job.ClusterWatch;
 import io.skein.coordinator.job.JobCoordinator;
 import io.skein.coordinator.job.JobService;
 import io.skein.coordinator.store.BatchingResultSink;
+import io.skein.coordinator.store.JdbcResponseCache;
 import io.skein.coordinator.store.JdbcRecordSource;
 import io.skein.coordinator.store.JobStore;
 import io.skein.coordinator.store.SkeinDb;
@@ -44,15 +45,17 @@ public final class SkeinNode implements AutoCloseable {
   private final ActorSystem<Void> system;
   private final SkeinDb db;
   private final BatchingResultSink sink;
+  private final JdbcResponseCache cache;
   private final JobService jobs;
   private final ModelSimulator simulator;
   private final ServerBinding binding;
 
-  private SkeinNode(ActorSystem<Void> system, SkeinDb db, BatchingResultSink sink, JobService jobs,
+  private SkeinNode(ActorSystem<Void> system, SkeinDb db, BatchingResultSink sink, JdbcResponseCache cache, JobService jobs,
       ModelSimulator simulator, ServerBinding binding) {
     this.system = system;
     this.db = db;
     this.sink = sink;
+    this.cache = cache;
     this.jobs = jobs;
     this.simulator = simulator;
     this.binding = binding;
@@ -95,7 +98,8 @@ public final class SkeinNode implements AutoCloseable {
             .toCompletableFuture().get(30, TimeUnit.SECONDS);
       }
       String simulatorUrl = simulator == null ? "" : simulator.baseUrl();
-      ModelProviders models = new ModelProviders(system, new OpenAiHttpClient(system), SkeinNode::env, simulatorUrl);
+      JdbcResponseCache cache = new JdbcResponseCache(db);
+      ModelProviders models = new ModelProviders(system, new OpenAiHttpClient(system), SkeinNode::env, simulatorUrl, cache);
 
       JdbcRecordSource source = new JdbcRecordSource(store);
       BatchingResultSink sink = new BatchingResultSink(store);
@@ -114,7 +118,7 @@ public final class SkeinNode implements AutoCloseable {
         binding.addToCoordinatedShutdown(Duration.ofSeconds(10), system);
         log.info("Skein node listening on http://{}:{}", skein.getString("http.host"), binding.localAddress().getPort());
       }
-      SkeinNode node = new SkeinNode(system, db, sink, jobs, simulator, binding);
+      SkeinNode node = new SkeinNode(system, db, sink, cache, jobs, simulator, binding);
       List<String> resumed = jobs.resumeRunning().toCompletableFuture().get(30, TimeUnit.SECONDS);
       if (!resumed.isEmpty()) {
         log.info("resuming {} running job(s): {}", resumed.size(), resumed);
@@ -205,6 +209,7 @@ public final class SkeinNode implements AutoCloseable {
 
   private void closeResources() {
     sink.close();
+    cache.close();
     db.close();
   }
 

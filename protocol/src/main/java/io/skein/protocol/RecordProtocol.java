@@ -64,7 +64,8 @@ public final class RecordProtocol {
   /**
    * A finished call. {@code request} holds only the messages this call added to its conversation
    * (a continued conversation's earlier turns are in earlier events), so journals grow linearly.
-   * {@code node} is the cluster node that made the call.
+   * {@code node} is the cluster node that made the call. {@code cached}: the answer came from the
+   * response cache (an earlier identical request), so the call cost nothing.
    */
   public record CallSucceeded(
       CallId call,
@@ -77,7 +78,8 @@ public final class RecordProtocol {
       String finishReason,
       Usage usage,
       long latencyMillis,
-      long atMillis)
+      long atMillis,
+      boolean cached)
       implements Event {}
 
   /** One failed attempt of a call; the worker decides from these whether and when to try again. */

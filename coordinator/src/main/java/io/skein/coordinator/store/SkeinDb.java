@@ -212,6 +212,15 @@ public final class SkeinDb implements AutoCloseable {
             finished_at BIGINT NOT NULL,
             PRIMARY KEY (job_id, idx)
           )""");
+      s.execute("""
+          CREATE TABLE IF NOT EXISTS skein_cache (
+            cache_key VARCHAR(64) PRIMARY KEY,
+            response TEXT NOT NULL,
+            finish_reason VARCHAR(64),
+            prompt_tokens BIGINT NOT NULL,
+            completion_tokens BIGINT NOT NULL,
+            created_at BIGINT NOT NULL
+          )""");
     }
     return null;
   }

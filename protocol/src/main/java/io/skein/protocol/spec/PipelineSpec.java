@@ -7,6 +7,7 @@ import java.util.Optional;
 /**
  * A parsed, structurally valid pipeline spec. Template references and the step graph are checked
  * separately (see the worker's {@code PipelinePlan}), since that needs the record fields.
+ * {@code cache}: answers may come from, and go to, the response cache (keyed by the exact request).
  */
 public record PipelineSpec(
     String name,
@@ -16,7 +17,8 @@ public record PipelineSpec(
     List<StepSpec> steps,
     OutputSpec output,
     RetrySpec retry,
-    Integer maxInFlight) {
+    Integer maxInFlight,
+    boolean cache) {
 
   public Optional<StepSpec> step(String stepName) {
     return steps.stream().filter(s -> s.name().equals(stepName)).findFirst();

@@ -33,7 +33,7 @@ public final class SpecParser {
       Set.of("id", "messages", "index", "input", "calls", "timings", "error", "steps");
 
   private static final Set<String> TOP_KEYS =
-      Set.of("name", "seed", "models", "input", "steps", "output", "retry", "max_in_flight");
+      Set.of("name", "seed", "models", "input", "steps", "output", "retry", "max_in_flight", "cache");
   private static final Set<String> MODEL_KEYS =
       Set.of("model", "temperature", "max_tokens", "top_p", "stop", "timeout", "params");
   private static final Set<String> INPUT_KEYS = Set.of("file", "records", "num_records", "fields");
@@ -107,7 +107,15 @@ public final class SpecParser {
     if (root.has("max_in_flight")) {
       maxInFlight = (int) integer(root.get("max_in_flight"), "max_in_flight", 1);
     }
-    return new PipelineSpec(name, seed, models, input, steps, output, retry, maxInFlight);
+    boolean cache = true;
+    if (root.has("cache")) {
+      if (root.get("cache").isBoolean()) {
+        cache = root.get("cache").booleanValue();
+      } else {
+        error("cache", "must be true or false, got " + root.get("cache"));
+      }
+    }
+    return new PipelineSpec(name, seed, models, input, steps, output, retry, maxInFlight, cache);
   }
 
   private Map<String, ModelSpec> readModels(JsonNode node) {

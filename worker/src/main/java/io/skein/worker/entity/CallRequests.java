@@ -20,7 +20,9 @@ import java.util.TreeMap;
  * Builds the exact request a call sends. Its {@code seed} derives from the spec's seed and the
  * call's identity (record index, step, sample, turn), so a rerun asks the same questions; its
  * fingerprint hashes the resolved provider and model, the call identity and the canonical body
- * (never headers), so it names this request and nothing else.
+ * (never headers), so it names this request and nothing else. Its cache key hashes only the
+ * endpoint, the provider's model and the body: the same question asked by another job (the same
+ * spec seed, record index and step) finds the same answer.
  */
 public final class CallRequests {
 
@@ -32,7 +34,8 @@ public final class CallRequests {
   private CallRequests() {}
 
   public static ModelRequest build(
-      String recordKey, long index, long specSeed, CallId id, int attempt, ModelSpec model, Provider provider, List<ChatMessage> messages) {
+      String recordKey, long index, long specSeed, CallId id, int attempt, ModelSpec model, Provider provider, List<ChatMessage> messages,
+      boolean cache) {
     ObjectNode body = JSON.createObjectNode();
     body.put("model", provider.model());
     ArrayNode array = body.putArray("messages");
@@ -65,7 +68,8 @@ public final class CallRequests {
     }
     long estimatedTokens = promptChars / 4 + (model.maxTokens() != null ? model.maxTokens() : DEFAULT_COMPLETION_ESTIMATE);
     String fingerprint = sha256(provider.name() + "\n" + provider.baseUrl() + "\n" + provider.model() + "\n" + recordKey + "\n" + id + "\n" + text);
-    return new ModelRequest(recordKey, id, attempt, model.model(), text, fingerprint, estimatedTokens);
+    String cacheKey = cache ? sha256(provider.baseUrl() + "\n" + provider.model() + "\n" + text) : null;
+    return new ModelRequest(recordKey, id, attempt, model.model(), text, fingerprint, estimatedTokens, cacheKey);
   }
 
   /** A non-negative 31-bit seed, stable for (spec seed, record index, step, sample, turn). */

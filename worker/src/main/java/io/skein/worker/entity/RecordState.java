@@ -87,9 +87,12 @@ public final class RecordState {
     return Collections.unmodifiableMap(failures);
   }
 
-  /** Attempts sent and answered (successes plus failures): what the record has cost in calls. */
+  /** Attempts sent and answered (successes plus failures, not answers from the cache): what the record cost in calls. */
   public int calls() {
-    int n = succeeded.size();
+    int n = 0;
+    for (CallSucceeded c : succeeded.values()) {
+      n += c.cached() ? 0 : 1;
+    }
     for (List<CallFailed> f : failures.values()) {
       n += f.size();
     }
@@ -99,7 +102,7 @@ public final class RecordState {
   public long tokens() {
     long t = 0;
     for (CallSucceeded c : succeeded.values()) {
-      t += c.usage().total();
+      t += c.cached() ? 0 : c.usage().total();
     }
     return t;
   }

@@ -250,6 +250,7 @@ public final class RecordWorker extends EventSourcedBehavior<Command, Event, Rec
       return passivate();
     }
     StepPlanner.Proceed proceed = (StepPlanner.Proceed) decision;
+    boolean caching = loaded.plan().spec().cache() && deps.models().caching();
     for (StepPlanner.PlannedCall call : proceed.calls()) {
       Provider provider;
       try {
@@ -258,7 +259,7 @@ public final class RecordWorker extends EventSourcedBehavior<Command, Event, Rec
         return fail(new RecordFailed("no_provider", e.getMessage(), call.id().step(), now));
       }
       ModelRequest request = CallRequests.build(recordKey, index, loaded.plan().spec().seed(), call.id(),
-          call.attempt(), call.model(), provider, call.messages());
+          call.attempt(), call.model(), provider, call.messages(), caching);
       inFlight.put(call.id(), new Pending(call, System.nanoTime()));
       notBefore.remove(call.id());
       deps.models().gateway(call.model().model()).tell(new ModelGateway.Call(request, replies));
@@ -286,7 +287,7 @@ public final class RecordWorker extends EventSourcedBehavior<Command, Event, Rec
       long modelNanos = cmd.reply().answeredNanos() - cmd.reply().sentNanos();
       return Effect()
           .persist(new CallSucceeded(id, request.attempt(), request.fingerprint(), node, request.model(), pending.call().newMessages(),
-              ok.text(), ok.finishReason(), ok.usage(), ok.latencyMillis(), now))
+              ok.text(), ok.finishReason(), ok.usage(), ok.latencyMillis(), now, ok.cached()))
           .thenRun(s -> {
             deps.timer().record(id.step(), System.nanoTime() - pending.plannedNanos() - modelNanos);
             driveLater(s);

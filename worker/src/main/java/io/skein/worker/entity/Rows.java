@@ -119,8 +119,12 @@ public final class Rows {
     }
     CallSucceeded ok = state.result(id);
     List<CallFailed> failed = state.failures(id);
-    c.put("attempts", failed.size() + (ok == null ? 0 : 1));
+    // Attempts sent to the provider: an answer from the response cache is not one.
+    c.put("attempts", failed.size() + (ok == null || ok.cached() ? 0 : 1));
     if (ok != null) {
+      if (ok.cached()) {
+        c.put("cached", true);
+      }
       c.put("model", ok.model());
       c.put("node", ok.node());
       c.put("fingerprint", ok.fingerprint());

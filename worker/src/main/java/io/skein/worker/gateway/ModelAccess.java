@@ -9,4 +9,9 @@ public interface ModelAccess {
   Provider provider(String model);
 
   ActorRef<ModelGateway.Command> gateway(String model);
+
+  /** Whether answers may come from and go to the response cache (a spec can still opt out). */
+  default boolean caching() {
+    return false;
+  }
 }

@@ -1,6 +1,11 @@
 package io.skein.worker.gateway;
 
 import java.time.Duration;
+import java.util.HashMap;
+import java.util.HashSet;
+import java.util.Map;
+import java.util.Optional;
+import java.util.Set;
 import org.apache.pekko.actor.typed.ActorRef;
 import org.apache.pekko.actor.typed.Behavior;
 import org.apache.pekko.actor.typed.javadsl.AbstractBehavior;
@@ -13,7 +18,9 @@ import org.apache.pekko.actor.typed.javadsl.TimerScheduler;
  * One per node per model: owns this node's share of the provider's limits (calls in flight,
  * requests and tokens per minute, each divided by the cluster's up members and re-divided as they
  * come and go), the calls waiting for them (served round-robin between jobs, in order within a
- * job), and a circuit breaker that stops sending when the provider keeps failing. It makes one attempt per request and answers with the outcome; retrying
+ * job), and a circuit breaker that stops sending when the provider keeps failing. A call with a
+ * cache key is first looked up in the response cache: a hit is answered at once, taking no slot
+ * and no budget; an answer from the provider is stored there. It makes one attempt per request and answers with the outcome; retrying
  * is the record's business. A record that stops cancels its waiting calls, so nothing is sent on
  * behalf of a record that has moved to another node.
  */
@@ -38,6 +45,8 @@ public final class ModelGateway extends AbstractBehavior<ModelGateway.Command> {
 
   private record Completed(Call call, ModelOutcome outcome, long sentNanos, long answeredNanos) implements Command {}
 
+  private record LookedUp(Call call, Optional<ModelOutcome.Ok> hit) implements Command {}
+
   private enum BudgetRefilled implements Command { INSTANCE }
 
   /** Breaker settings: opens after {@code failures} consecutive server-side failures, for {@code openFor}. */
@@ -46,17 +55,21 @@ public final class ModelGateway extends AbstractBehavior<ModelGateway.Command> {
   }
 
   public static Behavior<Command> create(Provider provider, ModelClient client, Settings settings) {
-    return create(provider, client, settings, 1);
+    return create(provider, client, settings, 1, ResponseCache.NONE);
   }
 
-  public static Behavior<Command> create(Provider provider, ModelClient client, Settings settings, int members) {
-    return Behaviors.setup(ctx -> Behaviors.withTimers(timers -> new ModelGateway(ctx, timers, provider, client, settings, members)));
+  public static Behavior<Command> create(Provider provider, ModelClient client, Settings settings, int members, ResponseCache cache) {
+    return Behaviors.setup(ctx -> Behaviors.withTimers(timers -> new ModelGateway(ctx, timers, provider, client, settings, members, cache)));
   }
 
   private final TimerScheduler<Command> timers;
   private final Provider provider;
   private final ModelClient client;
   private final Settings settings;
+  private final ResponseCache cache;
+  /** Calls being looked up in the cache, per record; a record that cancels meanwhile is remembered here. */
+  private final Map<ActorRef<Reply>, Integer> lookups = new HashMap<>();
+  private final Set<ActorRef<Reply>> cancelledInLookup = new HashSet<>();
   private final FairQueue<Call> waiting = new FairQueue<>(c -> jobOf(c.request().recordKey()));
   private final Budget requests;
   private final Budget tokens;
@@ -66,12 +79,13 @@ public final class ModelGateway extends AbstractBehavior<ModelGateway.Command> {
   private long openUntil;
 
   private ModelGateway(ActorContext<Command> ctx, TimerScheduler<Command> timers, Provider provider, ModelClient client,
-      Settings settings, int members) {
+      Settings settings, int members, ResponseCache cache) {
     super(ctx);
     this.timers = timers;
     this.provider = provider;
     this.client = client;
     this.settings = settings;
+    this.cache = cache;
     long now = System.currentTimeMillis();
     this.requests = new Budget(0, now);
     this.tokens = new Budget(0, now);
@@ -82,6 +96,7 @@ public final class ModelGateway extends AbstractBehavior<ModelGateway.Command> {
   public Receive<Command> createReceive() {
     return newReceiveBuilder()
         .onMessage(Call.class, this::onCall)
+        .onMessage(LookedUp.class, this::onLookedUp)
         .onMessage(Completed.class, this::onCompleted)
         .onMessage(Cancel.class, this::onCancel)
         .onMessage(Resize.class, this::onResize)
@@ -98,6 +113,35 @@ public final class ModelGateway extends AbstractBehavior<ModelGateway.Command> {
   }
 
   private Behavior<Command> onCall(Call call) {
+    String key = call.request().cacheKey();
+    if (key != null) {
+      lookups.merge(call.replyTo(), 1, Integer::sum);
+      getContext().pipeToSelf(cache.get(key), (hit, error) -> new LookedUp(call, hit != null ? hit : Optional.empty()));
+      return this;
+    }
+    return enqueue(call);
+  }
+
+  private Behavior<Command> onLookedUp(LookedUp looked) {
+    Call call = looked.call();
+    boolean cancelled = cancelledInLookup.contains(call.replyTo());
+    if (lookups.merge(call.replyTo(), -1, Integer::sum) <= 0) {
+      lookups.remove(call.replyTo());
+      cancelledInLookup.remove(call.replyTo());
+    }
+    if (cancelled) {
+      call.replyTo().tell(new Reply(call.request(), new ModelOutcome.NotSent("cancelled: the record is stopping", 0)));
+      return this;
+    }
+    if (looked.hit().isPresent()) {
+      long now = System.nanoTime();
+      call.replyTo().tell(new Reply(call.request(), looked.hit().get(), now, now));
+      return this;
+    }
+    return enqueue(call);
+  }
+
+  private Behavior<Command> enqueue(Call call) {
     long now = System.currentTimeMillis();
     if (now < openUntil) {
       call.replyTo().tell(new Reply(call.request(),
@@ -125,12 +169,18 @@ public final class ModelGateway extends AbstractBehavior<ModelGateway.Command> {
     } else if (done.outcome() instanceof ModelOutcome.Ok ok) {
       consecutiveFailures = 0;
       tokens.adjust(done.call().request().estimatedTokens() - ok.usage().total(), now);
+      if (done.call().request().cacheKey() != null) {
+        cache.put(done.call().request().cacheKey(), ok);
+      }
     }
     done.call().replyTo().tell(new Reply(done.call().request(), done.outcome(), done.sentNanos(), done.answeredNanos()));
     return drain();
   }
 
   private Behavior<Command> onCancel(Cancel cancel) {
+    if (lookups.containsKey(cancel.replyTo())) {
+      cancelledInLookup.add(cancel.replyTo());
+    }
     waiting.removeIf(c -> c.replyTo().equals(cancel.replyTo()),
         c -> c.replyTo().tell(new Reply(c.request(), new ModelOutcome.NotSent("cancelled: the record is stopping", 0))));
     return this;

@@ -9,7 +9,12 @@ import io.skein.protocol.Usage;
  */
 public sealed interface ModelOutcome {
 
-  record Ok(String text, String finishReason, Usage usage, long latencyMillis) implements ModelOutcome {}
+  /** An answer; {@code cached}: from the response cache, not the provider. */
+  record Ok(String text, String finishReason, Usage usage, long latencyMillis, boolean cached) implements ModelOutcome {
+    public Ok(String text, String finishReason, Usage usage, long latencyMillis) {
+      this(text, finishReason, usage, latencyMillis, false);
+    }
+  }
 
   record Failed(String errorType, boolean retryable, int status, String message, long retryAfterMillis, long latencyMillis)
       implements ModelOutcome {}

@@ -29,10 +29,18 @@ public final class ModelProviders implements ModelAccess {
   private volatile int members = 1;
 
   private final String simulatorUrl;
+  private final ResponseCache cache;
+  private final boolean caching;
 
   /** {@code simulatorUrl}: the built-in simulator's base URL when this node runs one, else blank. */
   public ModelProviders(ActorSystem<?> system, ModelClient client, Function<String, String> env, String simulatorUrl) {
+    this(system, client, env, simulatorUrl, ResponseCache.NONE);
+  }
+
+  public ModelProviders(ActorSystem<?> system, ModelClient client, Function<String, String> env, String simulatorUrl,
+      ResponseCache cache) {
     this.system = system;
+    this.cache = cache;
     this.client = client;
     this.env = env;
     this.config = system.settings().config().getConfig("skein.models");
@@ -40,6 +48,12 @@ public final class ModelProviders implements ModelAccess {
     Config breaker = config.getConfig("circuit-breaker");
     this.gatewaySettings = new ModelGateway.Settings(
         breaker.getInt("max-failures"), breaker.getDuration("open-for"), config.getInt("max-queued-calls"));
+    this.caching = cache != ResponseCache.NONE && config.getBoolean("cache");
+  }
+
+  @Override
+  public boolean caching() {
+    return caching;
   }
 
   @Override
@@ -50,7 +64,7 @@ public final class ModelProviders implements ModelAccess {
   @Override
   public ActorRef<ModelGateway.Command> gateway(String model) {
     return gateways.computeIfAbsent(model, m -> system.systemActorOf(
-        ModelGateway.create(provider(m), client, gatewaySettings, members),
+        ModelGateway.create(provider(m), client, gatewaySettings, members, cache),
         "model-gateway-" + java.net.URLEncoder.encode(m, java.nio.charset.StandardCharsets.UTF_8).replace('%', '_'),
         Props.empty()));
   }

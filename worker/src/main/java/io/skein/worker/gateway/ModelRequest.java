@@ -4,8 +4,15 @@ import io.skein.protocol.CallId;
 
 /**
  * One attempt of one call: who makes it, the exact request body (canonical JSON, with the seed
- * derived from the call's identity), its fingerprint, and the tokens it may use (for budgets).
+ * derived from the call's identity), its fingerprint, the tokens it may use (for budgets), and its
+ * key in the response cache (the endpoint, the provider's model and the body; null: not cached).
  * Never carries credentials.
  */
 public record ModelRequest(
-    String recordKey, CallId callId, int attempt, String model, String body, String fingerprint, long estimatedTokens) {}
+    String recordKey, CallId callId, int attempt, String model, String body, String fingerprint, long estimatedTokens,
+    String cacheKey) {
+
+  public ModelRequest(String recordKey, CallId callId, int attempt, String model, String body, String fingerprint, long estimatedTokens) {
+    this(recordKey, callId, attempt, model, body, fingerprint, estimatedTokens, null);
+  }
+}

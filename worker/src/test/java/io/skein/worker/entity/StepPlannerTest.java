@@ -61,7 +61,7 @@ class StepPlannerTest {
     PlannedCall call = assertInstanceOf(Proceed.class, next()).calls().stream()
         .filter(c -> c.id().step().equals(step)).findFirst().orElseThrow();
     state.apply(new CallSucceeded(call.id(), call.attempt(), "fp-" + step, "node", "sim-small", call.newMessages(), text, "stop",
-        new Usage(1, 1), 5, NOW));
+        new Usage(1, 1), 5, NOW, false));
   }
 
   private void failed(String step, boolean retryable, long retryAfter, long at) {
@@ -214,13 +214,21 @@ class StepPlannerTest {
   void requestsAreDeterministicPerCall() {
     Provider provider = new Provider("sim", "http://sim/v1", null, "sim-small", 8, Duration.ofSeconds(5));
     PlannedCall q = assertInstanceOf(Proceed.class, next()).calls().get(0);
-    var a = CallRequests.build("job/4", 4, 0, q.id(), 1, q.model(), provider, q.messages());
-    var b = CallRequests.build("job/4", 4, 0, q.id(), 2, q.model(), provider, q.messages());
-    var other = CallRequests.build("job/5", 5, 0, q.id(), 1, q.model(), provider, q.messages());
+    var a = CallRequests.build("job/4", 4, 0, q.id(), 1, q.model(), provider, q.messages(), true);
+    var b = CallRequests.build("job/4", 4, 0, q.id(), 2, q.model(), provider, q.messages(), true);
+    var other = CallRequests.build("job/5", 5, 0, q.id(), 1, q.model(), provider, q.messages(), true);
+    var otherJob = CallRequests.build("job-2/4", 4, 0, q.id(), 1, q.model(), provider, q.messages(), true);
     assertEquals(a.body(), b.body(), "an attempt is the same request");
     assertEquals(a.fingerprint(), b.fingerprint());
     assertNotEquals(a.body(), other.body(), "another record asks with another seed");
     assertNotEquals(a.fingerprint(), other.fingerprint());
+    assertNotEquals(a.cacheKey(), other.cacheKey());
+    assertEquals(a.cacheKey(), otherJob.cacheKey(), "the same question from another job finds the same cached answer");
+    assertNotEquals(a.fingerprint(), otherJob.fingerprint(), "but it is another call");
+    var elsewhere = CallRequests.build("job/4", 4, 0, q.id(), 1, q.model(),
+        new Provider("sim", "http://other/v1", null, "sim-small", 8, Duration.ofSeconds(5)), q.messages(), true);
+    assertNotEquals(a.cacheKey(), elsewhere.cacheKey(), "another endpoint is another cache entry");
+    assertEquals(null, CallRequests.build("job/4", 4, 0, q.id(), 1, q.model(), provider, q.messages(), false).cacheKey());
     assertTrue(a.body().contains("\"temperature\":0.8"), a.body());
   }
 

@@ -70,7 +70,7 @@ class ModelGatewayTest {
       held.add(f);
       return f;
     };
-    ActorRef<ModelGateway.Command> gateway = testKit.spawn(ModelGateway.create(provider(9), client, ModelGateway.Settings.DEFAULT, 3));
+    ActorRef<ModelGateway.Command> gateway = testKit.spawn(ModelGateway.create(provider(9), client, ModelGateway.Settings.DEFAULT, 3, ResponseCache.NONE));
     TestProbe<ModelGateway.Reply> probe = testKit.createTestProbe();
     for (int i = 0; i < 10; i++) {
       gateway.tell(new ModelGateway.Call(request(i), probe.getRef()));
@@ -94,7 +94,7 @@ class ModelGatewayTest {
       return CompletableFuture.completedFuture(new ModelOutcome.Ok("x", "stop", Usage.NONE, 1));
     };
     Provider paced = new Provider("p", "http://p.invalid/v1", null, "m", 100, Duration.ofSeconds(5), 600, 0);
-    ActorRef<ModelGateway.Command> gateway = testKit.spawn(ModelGateway.create(paced, client, ModelGateway.Settings.DEFAULT, 2));
+    ActorRef<ModelGateway.Command> gateway = testKit.spawn(ModelGateway.create(paced, client, ModelGateway.Settings.DEFAULT, 2, ResponseCache.NONE));
     TestProbe<ModelGateway.Reply> probe = testKit.createTestProbe();
     long start = System.nanoTime();
     for (int i = 0; i < 13; i++) {
@@ -192,6 +192,96 @@ class ModelGatewayTest {
     }
     assertEquals(List.of("big-0", "big-1", "small-0", "big-2", "small-1", "big-3", "small-2", "big-4"), sent.subList(0, 8),
         "turns alternate between the jobs, and each job's calls keep their order");
+  }
+
+  /** A cache in memory whose lookups answer when the test says. */
+  private static final class HeldCache implements ResponseCache {
+    final java.util.Map<String, ModelOutcome.Ok> kept = new java.util.concurrent.ConcurrentHashMap<>();
+    final List<CompletableFuture<java.util.Optional<ModelOutcome.Ok>>> lookups = new CopyOnWriteArrayList<>();
+    volatile boolean hold;
+
+    @Override
+    public java.util.concurrent.CompletionStage<java.util.Optional<ModelOutcome.Ok>> get(String key) {
+      ModelOutcome.Ok ok = kept.get(key);
+      java.util.Optional<ModelOutcome.Ok> hit = java.util.Optional.ofNullable(ok == null ? null
+          : new ModelOutcome.Ok(ok.text(), ok.finishReason(), ok.usage(), 0, true));
+      CompletableFuture<java.util.Optional<ModelOutcome.Ok>> f = new CompletableFuture<>();
+      lookups.add(f);
+      if (!hold) {
+        f.complete(hit);
+      }
+      return f;
+    }
+
+    @Override
+    public void put(String key, ModelOutcome.Ok answer) {
+      kept.putIfAbsent(key, answer);
+    }
+  }
+
+  private static ModelRequest cacheable(String recordKey, String key) {
+    return new ModelRequest(recordKey, CallId.of("s"), 1, "m", "{\"q\":\"" + key + "\"}", "fp-" + recordKey, 100, key);
+  }
+
+  @Test
+  void anAnswerIsKeptAndAnIdenticalRequestIsAnsweredFromTheCacheWithoutASlot() {
+    HeldCache cache = new HeldCache();
+    AtomicInteger sent = new AtomicInteger();
+    List<CompletableFuture<ModelOutcome>> held = new CopyOnWriteArrayList<>();
+    ModelClient client = (p, body) -> {
+      sent.incrementAndGet();
+      CompletableFuture<ModelOutcome> f = new CompletableFuture<>();
+      held.add(f);
+      return f;
+    };
+    ActorRef<ModelGateway.Command> gateway = testKit.spawn(ModelGateway.create(provider(1), client, ModelGateway.Settings.DEFAULT, 1, cache));
+    TestProbe<ModelGateway.Reply> probe = testKit.createTestProbe();
+    gateway.tell(new ModelGateway.Call(cacheable("job-a/1", "k1"), probe.getRef()));
+    probe.awaitAssert(() -> {
+      assertEquals(1, held.size());
+      return null;
+    });
+    held.get(0).complete(new ModelOutcome.Ok("the answer", "stop", new Usage(7, 3), 40));
+    ModelOutcome.Ok first = assertInstanceOf(ModelOutcome.Ok.class, probe.expectMessageClass(ModelGateway.Reply.class).outcome());
+    assertFalse(first.cached());
+    assertEquals("the answer", cache.kept.get("k1").text(), "the provider's answer is kept");
+
+    // Hold the only slot with another call: the identical request is still answered, from the cache.
+    gateway.tell(new ModelGateway.Call(cacheable("job-a/2", "k2"), probe.getRef()));
+    probe.awaitAssert(() -> {
+      assertEquals(2, held.size());
+      return null;
+    });
+    gateway.tell(new ModelGateway.Call(cacheable("job-b/1", "k1"), probe.getRef()));
+    ModelGateway.Reply again = probe.expectMessageClass(ModelGateway.Reply.class);
+    assertEquals("job-b/1", again.request().recordKey());
+    ModelOutcome.Ok cached = assertInstanceOf(ModelOutcome.Ok.class, again.outcome());
+    assertTrue(cached.cached());
+    assertEquals("the answer", cached.text());
+    assertEquals(new Usage(7, 3), cached.usage());
+    assertEquals(2, sent.get(), "the cached answer was not asked for");
+  }
+
+  @Test
+  void aRecordThatStopsWhileItsCallIsLookedUpHasNothingSent() {
+    HeldCache cache = new HeldCache();
+    cache.hold = true;
+    AtomicInteger sent = new AtomicInteger();
+    ModelClient client = (p, body) -> {
+      sent.incrementAndGet();
+      return CompletableFuture.completedFuture(new ModelOutcome.Ok("x", "stop", Usage.NONE, 1));
+    };
+    ActorRef<ModelGateway.Command> gateway = testKit.spawn(ModelGateway.create(provider(4), client, ModelGateway.Settings.DEFAULT, 1, cache));
+    TestProbe<ModelGateway.Reply> probe = testKit.createTestProbe();
+    gateway.tell(new ModelGateway.Call(cacheable("job-a/1", "k9"), probe.getRef()));
+    probe.awaitAssert(() -> {
+      assertEquals(1, cache.lookups.size());
+      return null;
+    });
+    gateway.tell(new ModelGateway.Cancel(probe.getRef()));
+    cache.lookups.get(0).complete(java.util.Optional.empty());
+    assertInstanceOf(ModelOutcome.NotSent.class, probe.expectMessageClass(ModelGateway.Reply.class).outcome());
+    assertEquals(0, sent.get());
   }
 
   @Test

@@ -1,0 +1,87 @@
+package io.skein.deploy;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.node.ArrayNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import com.fasterxml.jackson.dataformat.yaml.YAMLMapper;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.List;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * Iterating on a pipeline: a second job that changes only its last step gets the unchanged steps'
+ * answers from the response cache and pays only for the changed one; `cache: false` pays for all.
+ */
+class ResponseCacheTest {
+
+  private static final int RECORDS = 30;
+  private static final String SPEC = """
+      name: iterate
+      seed: 11
+      models: {writer: {model: sim-small, temperature: 0.9, max_tokens: 40}}
+      steps:
+        - {name: question, model: writer, prompt: "Ask about {{ topic }}"}
+        - {name: answer, model: writer, prompt: "ANSWER_PROMPT {{ question }}"}
+      """;
+
+  private static String job(String spec) throws Exception {
+    ObjectNode body = Http.JSON.createObjectNode();
+    body.set("spec", Http.JSON.readTree(Http.JSON.writeValueAsString(new YAMLMapper().readTree(spec))));
+    ArrayNode list = body.putArray("records");
+    for (int i = 0; i < RECORDS; i++) {
+      list.addObject().put("id", "c" + i).put("topic", "topic " + i);
+    }
+    return body.toString();
+  }
+
+  private static JsonNode run(Http http, String spec) throws Exception {
+    Http.Response r = http.post("/jobs", "application/json", job(spec));
+    assertEquals(201, r.status(), r.body());
+    String id = r.json().get("id").asText();
+    JsonNode status = http.awaitState(id, "succeeded", Duration.ofMinutes(1));
+    ((ObjectNode) status).set("rows", Http.JSON.valueToTree(http.get("/jobs/" + id + "/results?annotated=true").lines()));
+    return status;
+  }
+
+  @Test
+  void aChangedLastStepPaysOnlyForItselfAndCacheFalsePaysForEverything(@TempDir Path dir) throws Exception {
+    Path config = dir.resolve("sim.conf");
+    Files.writeString(config, "skein.simulator.latency = 2ms\n");
+    try (SkeinNode node = SkeinNode.start(new NodeOptions(dir.resolve("data"), config, null, null, null, "127.0.0.1", 0, List.of(), 0, true))) {
+      Http http = new Http(node.httpPort());
+      long before = node.simulator().stats().requests();
+
+      JsonNode first = run(http, SPEC.replace("ANSWER_PROMPT", "Answer:"));
+      assertEquals(2L * RECORDS, node.simulator().stats().requests() - before);
+      assertEquals(2 * RECORDS, first.get("calls").asInt());
+
+      JsonNode second = run(http, SPEC.replace("ANSWER_PROMPT", "Answer in one sentence:"));
+      assertEquals(3L * RECORDS, node.simulator().stats().requests() - before, "only the changed step was asked");
+      assertEquals(RECORDS, second.get("calls").asInt(), "answers from the cache cost no call");
+      assertTrue(second.get("tokens").asLong() < first.get("tokens").asLong(), "nor tokens");
+      for (int i = 0; i < RECORDS; i++) {
+        JsonNode before1 = first.get("rows").get(i);
+        JsonNode after = second.get("rows").get(i);
+        assertEquals(before1.get("id"), after.get("id"));
+        JsonNode question = after.at("/calls/0");
+        assertEquals("question", question.get("step").asText());
+        assertTrue(question.path("cached").asBoolean(), "the unchanged step came from the cache: " + question);
+        assertEquals(0, question.get("attempts").asInt());
+        assertEquals(before1.at("/calls/0/response"), question.get("response"), "with the same answer");
+        JsonNode answer = after.at("/calls/1");
+        assertFalse(answer.has("cached"), "the changed step was asked: " + answer);
+        assertTrue(answer.at("/messages/0/content").asText().startsWith("Answer in one sentence:"));
+      }
+
+      run(http, "cache: false\n" + SPEC.replace("ANSWER_PROMPT", "Answer:"));
+      assertEquals(5L * RECORDS, node.simulator().stats().requests() - before, "cache: false asks for every call");
+    }
+  }
+}

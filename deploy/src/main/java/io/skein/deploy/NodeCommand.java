@@ -32,6 +32,11 @@ final class NodeCommand implements Callable<Integer> {
 
   @Override
   public Integer call() throws Exception {
+    // A server process ends with its actor system, whatever stopped it (SIGTERM, or the split brain
+    // resolver downing this node): if terminating hangs (say, on a database it can no longer
+    // reach), the JVM exits anyway once the last shutdown phase times out, so a supervisor or
+    // Kubernetes restarts it instead of finding a zombie member. A downed node exits with 255.
+    System.setProperty("pekko.coordinated-shutdown.exit-jvm", "on");
     NodeOptions options = store.node(host, port, seeds,
         httpPort != null ? httpPort : SkeinNode.config(NodeOptions.local(store.dataDir)).getInt("skein.http.port"), !noSimulator);
     SkeinNode node;

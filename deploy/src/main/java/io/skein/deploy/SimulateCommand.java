@@ -20,6 +20,9 @@ final class SimulateCommand implements Callable<Integer> {
   @Option(names = "--slow-rate", defaultValue = "0", description = "Fraction of requests answered ten times slower.") double slowRate;
   @Option(names = "--retry-after", defaultValue = "1", description = "Retry-After seconds on 429 (default: ${DEFAULT-VALUE}).") int retryAfter;
   @Option(names = "--seed", defaultValue = "1", description = "Seed of the text and fault model: the same seed, the same run.") long seed;
+  @Option(names = "--max-concurrent", defaultValue = "0",
+      description = "Answer 429 to requests beyond this many at once, like a provider's concurrency quota (default: no limit).")
+  int maxConcurrent;
   @Option(names = "--api-key-env", description = "Require `Authorization: Bearer` with the key in this env variable (else 401).") String apiKeyEnv;
 
   @Override
@@ -30,7 +33,7 @@ final class SimulateCommand implements Callable<Integer> {
       return 2;
     }
     ModelSimulator.runForever(
-        new SimulatorSettings(latencyMs, jitter, errorRate, rateLimitRate, slowRate, seed, retryAfter, apiKey), host, port);
+        new SimulatorSettings(latencyMs, jitter, errorRate, rateLimitRate, slowRate, seed, retryAfter, apiKey, maxConcurrent), host, port);
     return 0;
   }
 }

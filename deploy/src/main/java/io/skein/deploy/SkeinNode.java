@@ -4,6 +4,7 @@ import com.typesafe.config.Config;
 import com.typesafe.config.ConfigFactory;
 import io.skein.coordinator.http.JobRoutes;
 import io.skein.coordinator.job.ClusterWatch;
+import io.skein.coordinator.job.InFlightShares;
 import io.skein.coordinator.job.JobCoordinator;
 import io.skein.coordinator.job.JobService;
 import io.skein.coordinator.store.BatchingResultSink;
@@ -23,7 +24,10 @@ import java.time.Duration;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
+import org.apache.pekko.Done;
+import org.apache.pekko.actor.CoordinatedShutdown;
 import org.apache.pekko.actor.typed.ActorSystem;
 import org.apache.pekko.actor.typed.javadsl.Behaviors;
 import org.apache.pekko.cluster.typed.Cluster;
@@ -104,21 +108,29 @@ public final class SkeinNode implements AutoCloseable {
       JdbcRecordSource source = new JdbcRecordSource(store);
       BatchingResultSink sink = new BatchingResultSink(store);
       RecordWorker.init(system, new RecordWorker.Deps(source, sink, models, skein.getDuration("record.stop-timeout"), timer));
-      JobCoordinator.init(system, new JobCoordinator.Deps(store, source::evict,
-          skein.getDuration("job.tick"), skein.getDuration("job.ensure-interval"), skein.getInt("job.pause-after-blocked")));
+      InFlightShares shares = new InFlightShares(skein.getInt("job.max-records-in-flight-per-node"));
+      JobCoordinator.init(system, new JobCoordinator.Deps(store, source::evict, skein.getDuration("job.tick"),
+          skein.getDuration("job.ensure-interval"), skein.getInt("job.pause-after-blocked"), shares));
       JobService jobs = new JobService(system, store);
-      system.systemActorOf(ClusterWatch.create(jobs, models::clusterSize, skein.getDuration("job.ensure-interval")),
+      system.systemActorOf(ClusterWatch.create(jobs, models::clusterSize, skein.getDuration("job.ensure-interval"), shares,
+              skein.getDuration("job.tick")),
           "cluster-watch", org.apache.pekko.actor.typed.Props.empty());
 
       ServerBinding binding = null;
       if (options.httpPort() != null) {
         binding = Http.get(system).newServerAt(skein.getString("http.host"), options.httpPort())
-            .bind(new JobRoutes(system, jobs).route())
+            .bind(new JobRoutes(system, jobs, models::stats).route())
             .toCompletableFuture().get(30, TimeUnit.SECONDS);
         binding.addToCoordinatedShutdown(Duration.ofSeconds(10), system);
         log.info("Skein node listening on http://{}:{}", skein.getString("http.host"), binding.localAddress().getPort());
       }
       SkeinNode node = new SkeinNode(system, db, sink, cache, jobs, simulator, binding);
+      // Flush the ledger and cache writers before the system goes (the JVM may exit right after).
+      CoordinatedShutdown.get(system).addTask(CoordinatedShutdown.PhaseBeforeActorSystemTerminate(), "skein-flush-writers",
+          () -> CompletableFuture.runAsync(() -> {
+            sink.close();
+            cache.close();
+          }).thenApply(done -> Done.getInstance()));
       List<String> resumed = jobs.resumeRunning().toCompletableFuture().get(30, TimeUnit.SECONDS);
       if (!resumed.isEmpty()) {
         log.info("resuming {} running job(s): {}", resumed.size(), resumed);
@@ -171,7 +183,8 @@ public final class SkeinNode implements AutoCloseable {
 
   private static SimulatorSettings simulatorSettings(Config sim) {
     return new SimulatorSettings(sim.getDuration("latency").toMillis(), sim.getDouble("jitter"),
-        sim.getDouble("error-rate"), sim.getDouble("rate-limit-rate"), sim.getDouble("slow-rate"), sim.getLong("seed"), 1);
+        sim.getDouble("error-rate"), sim.getDouble("rate-limit-rate"), sim.getDouble("slow-rate"), sim.getLong("seed"), 1, null,
+        sim.getInt("max-concurrent"));
   }
 
   public ActorSystem<Void> system() {

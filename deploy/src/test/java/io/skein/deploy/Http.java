@@ -77,6 +77,29 @@ final class Http {
     return new Response(r.statusCode(), r.headers().firstValue("Content-Type").orElse(""), r.body());
   }
 
+  /** Submits a job as JSON: a YAML spec and {@code records} (null: the spec's own input); returns its id. */
+  String submitJob(String yamlSpec, List<? extends JsonNode> records) throws Exception {
+    com.fasterxml.jackson.databind.node.ObjectNode body = JSON.createObjectNode();
+    body.set("spec", JSON.valueToTree(new com.fasterxml.jackson.dataformat.yaml.YAMLMapper().readValue(yamlSpec, Object.class)));
+    if (records != null) {
+      body.putArray("records").addAll(records);
+    }
+    Response r = post("/jobs", "application/json", body.toString());
+    if (r.status() != 201) {
+      throw new AssertionError("the job was not accepted: " + r.status() + " " + r.body());
+    }
+    return r.json().get("id").asText();
+  }
+
+  /** {@code n} records {"id": prefix + i, "topic": "topic " + i}. */
+  static List<JsonNode> topics(String prefix, int n) {
+    List<JsonNode> out = new ArrayList<>(n);
+    for (int i = 0; i < n; i++) {
+      out.add(JSON.createObjectNode().put("id", prefix + i).put("topic", "topic " + i));
+    }
+    return out;
+  }
+
   /** Polls a job until it reaches {@code state}. */
   JsonNode awaitState(String jobId, String state, Duration timeout) throws Exception {
     return awaitStatus(jobId, "reach " + state, s -> s.get("state").asText().equals(state), timeout);

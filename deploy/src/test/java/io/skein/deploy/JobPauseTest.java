@@ -4,9 +4,6 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.fasterxml.jackson.databind.JsonNode;
-import com.fasterxml.jackson.databind.node.ArrayNode;
-import com.fasterxml.jackson.databind.node.ObjectNode;
-import com.fasterxml.jackson.dataformat.yaml.YAMLMapper;
 import io.skein.deploy.sim.ModelSimulator;
 import io.skein.deploy.sim.SimulatorSettings;
 import java.nio.file.Files;
@@ -28,22 +25,6 @@ import org.junit.jupiter.api.io.TempDir;
 class JobPauseTest {
 
   private static final String KEY = "sk-pause-test-right-key";
-
-  private static String job(String spec, int records) throws Exception {
-    ObjectNode body = Http.JSON.createObjectNode();
-    body.set("spec", Http.JSON.readTree(Http.JSON.writeValueAsString(new YAMLMapper().readTree(spec))));
-    ArrayNode list = body.putArray("records");
-    for (int i = 0; i < records; i++) {
-      list.addObject().put("id", "p" + i).put("topic", "topic " + i);
-    }
-    return body.toString();
-  }
-
-  private static String submit(Http http, String body) throws Exception {
-    Http.Response r = http.post("/jobs", "application/json", body);
-    assertEquals(201, r.status(), r.body());
-    return r.json().get("id").asText();
-  }
 
   private static long count(ModelSimulator simulator, String status) {
     return simulator.stats().byStatus().getOrDefault(status, 0L);
@@ -72,7 +53,7 @@ class JobPauseTest {
       try (SkeinProcess node = SkeinProcess.start(dir.resolve("wrong-key.log"),
           Map.of("OPENAI_BASE_URL", simulator.baseUrl(), "OPENAI_API_KEY", KEY + "-typo"), args)) {
         SkeinProcess.await("the node's HTTP API", Duration.ofMinutes(2), () -> healthy(http), node);
-        id = submit(http, job(spec, records));
+        id = http.submitJob(spec, Http.topics("p", records));
         JsonNode paused = http.awaitState(id, "paused", Duration.ofMinutes(1));
         String reason = paused.get("reason").asText();
         assertTrue(reason.startsWith("model `writer` refused"), reason);
@@ -142,7 +123,7 @@ class JobPauseTest {
         """;
     try (SkeinNode node = SkeinNode.start(new NodeOptions(dir.resolve("data"), config, null, null, null, "127.0.0.1", 0, List.of(), 0, true))) {
       Http http = new Http(node.httpPort());
-      String id = submit(http, job(spec, records));
+      String id = http.submitJob(spec, Http.topics("p", records));
       Http.Response paused = http.post("/jobs/" + id + "/pause", "application/json", "");
       assertEquals(200, paused.status(), paused.body());
       assertEquals("paused", paused.json().get("state").asText());
@@ -155,7 +136,7 @@ class JobPauseTest {
       assertTrue(doneWhilePaused < records, "the job paused before its end: " + idle);
 
       // Let a whole other job run meanwhile: the paused one must not move.
-      String other = submit(http, job(spec.replace("pause-by-request", "other"), 20));
+      String other = http.submitJob(spec.replace("pause-by-request", "other"), Http.topics("o", 20));
       http.awaitState(other, "succeeded", Duration.ofMinutes(1));
       JsonNode still = http.get("/jobs/" + id).json();
       assertEquals("paused", still.get("state").asText());

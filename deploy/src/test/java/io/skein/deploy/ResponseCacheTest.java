@@ -5,9 +5,7 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.fasterxml.jackson.databind.JsonNode;
-import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
-import com.fasterxml.jackson.dataformat.yaml.YAMLMapper;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -31,20 +29,8 @@ class ResponseCacheTest {
         - {name: answer, model: writer, prompt: "ANSWER_PROMPT {{ question }}"}
       """;
 
-  private static String job(String spec) throws Exception {
-    ObjectNode body = Http.JSON.createObjectNode();
-    body.set("spec", Http.JSON.readTree(Http.JSON.writeValueAsString(new YAMLMapper().readTree(spec))));
-    ArrayNode list = body.putArray("records");
-    for (int i = 0; i < RECORDS; i++) {
-      list.addObject().put("id", "c" + i).put("topic", "topic " + i);
-    }
-    return body.toString();
-  }
-
   private static JsonNode run(Http http, String spec) throws Exception {
-    Http.Response r = http.post("/jobs", "application/json", job(spec));
-    assertEquals(201, r.status(), r.body());
-    String id = r.json().get("id").asText();
+    String id = http.submitJob(spec, Http.topics("c", RECORDS));
     JsonNode status = http.awaitState(id, "succeeded", Duration.ofMinutes(1));
     ((ObjectNode) status).set("rows", Http.JSON.valueToTree(http.get("/jobs/" + id + "/results?annotated=true").lines()));
     return status;

@@ -7,11 +7,14 @@ import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.skein.coordinator.job.JobCoordinator;
 import io.skein.worker.entity.RecordWorker;
+import io.skein.worker.gateway.ModelGateway;
 import java.time.Duration;
 import java.util.HashMap;
+import java.util.List;
 import java.util.Map;
 import java.util.TreeSet;
 import java.util.concurrent.CompletionStage;
+import java.util.function.Supplier;
 import org.apache.pekko.actor.Address;
 import org.apache.pekko.actor.typed.ActorSystem;
 import org.apache.pekko.actor.typed.javadsl.AskPattern;
@@ -30,7 +33,8 @@ import org.apache.pekko.http.javadsl.server.Route;
 /**
  * The cluster resource: {@code GET /cluster} lists the members with their status and, for each
  * node, how many records and job coordinators it runs now (from the shard regions' statistics);
- * {@code GET /cluster/records} lists the records running on the node that answers.
+ * {@code GET /cluster/records} lists the records running on the node that answers, and
+ * {@code GET /cluster/models} how that node's model gateways stand.
  */
 public final class ClusterRoutes {
 
@@ -38,15 +42,35 @@ public final class ClusterRoutes {
   private static final Duration TIMEOUT = Duration.ofSeconds(5);
 
   private final ActorSystem<?> system;
+  private final Supplier<CompletionStage<List<ModelGateway.Stats>>> models;
 
-  public ClusterRoutes(ActorSystem<?> system) {
+  public ClusterRoutes(ActorSystem<?> system, Supplier<CompletionStage<List<ModelGateway.Stats>>> models) {
     this.system = system;
+    this.models = models;
   }
 
   public Route route() {
     return pathPrefix("cluster", () -> concat(
         pathEnd(() -> get(() -> completeWithFuture(members().exceptionally(JobRoutes::problem)))),
-        path("records", () -> get(() -> completeWithFuture(localRecords().exceptionally(JobRoutes::problem))))));
+        path("records", () -> get(() -> completeWithFuture(localRecords().exceptionally(JobRoutes::problem)))),
+        path("models", () -> get(() -> completeWithFuture(localModels().exceptionally(JobRoutes::problem))))));
+  }
+
+  private CompletionStage<HttpResponse> localModels() {
+    return models.get().thenApply(all -> {
+      ObjectNode root = JSON.createObjectNode();
+      root.put("node", Cluster.get(system).selfMember().address().hostPort());
+      ArrayNode list = root.putArray("models");
+      for (ModelGateway.Stats s : all) {
+        list.addObject()
+            .put("model", s.model())
+            .put("max_concurrency", s.ceiling())
+            .put("concurrency", s.limit())
+            .put("in_flight", s.inFlight())
+            .put("waiting", s.waiting());
+      }
+      return json(root);
+    });
   }
 
   private CompletionStage<HttpResponse> members() {

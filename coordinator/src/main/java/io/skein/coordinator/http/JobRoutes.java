@@ -58,10 +58,12 @@ public final class JobRoutes {
   private final Materializer materializer;
   private final ClusterRoutes cluster;
 
-  public JobRoutes(ActorSystem<?> system, JobService jobs) {
+  /** {@code models}: how this node's model gateways stand, for {@code GET /cluster/models}. */
+  public JobRoutes(ActorSystem<?> system, JobService jobs,
+      java.util.function.Supplier<CompletionStage<java.util.List<io.skein.worker.gateway.ModelGateway.Stats>>> models) {
     this.jobs = jobs;
     this.materializer = Materializer.matFromSystem(system);
-    this.cluster = new ClusterRoutes(system);
+    this.cluster = new ClusterRoutes(system, models);
   }
 
   public Route route() {

@@ -15,11 +15,14 @@ import org.apache.pekko.cluster.typed.Subscribe;
  * and go (one share per member that is joining, up or leaving), makes this node leave a cluster
  * whose older members use another database (their journal is not this node's), and wakes the coordinators of running jobs when a member is removed (a coordinator that
  * lived there starts again on a surviving node and re-drives its records) and every
- * {@code interval} as a safety net. Waking a running coordinator is idempotent and cheap.
+ * {@code interval} as a safety net. Waking a running coordinator is idempotent and cheap. Every
+ * {@code refresh} it reads the running jobs into {@link InFlightShares}.
  */
 public final class ClusterWatch {
 
   private enum Tick { INSTANCE }
+
+  private enum Refresh { INSTANCE }
 
   private ClusterWatch() {}
 
@@ -30,7 +33,8 @@ public final class ClusterWatch {
 
   private static final String DB_ROLE = "db-";
 
-  public static Behavior<Object> create(JobService jobs, IntConsumer clusterSize, Duration interval) {
+  public static Behavior<Object> create(JobService jobs, IntConsumer clusterSize, Duration interval, InFlightShares shares,
+      Duration refresh) {
     return Behaviors.setup(ctx -> {
       Cluster cluster = Cluster.get(ctx.getSystem());
       Member self = cluster.selfMember();
@@ -39,6 +43,7 @@ public final class ClusterWatch {
       int[] known = {0};
       return Behaviors.withTimers(timers -> {
         timers.startTimerWithFixedDelay(Tick.INSTANCE, interval);
+        timers.startTimerWithFixedDelay(Refresh.INSTANCE, refresh);
         return Behaviors.receive(Object.class)
             .onMessage(ClusterEvent.MemberEvent.class, event -> {
               Member other = event.member();
@@ -62,11 +67,20 @@ public final class ClusterWatch {
                 known[0] = size;
                 ctx.getLog().info("{} members: each node takes 1/{} of every model's limits", size, size);
                 clusterSize.accept(size);
+                shares.clusterSize(size);
               }
               if (event instanceof ClusterEvent.MemberRemoved removed) {
                 ctx.getLog().info("{} left the cluster; waking the coordinators of running jobs", removed.member().address());
                 jobs.resumeRunning();
               }
+              return Behaviors.same();
+            })
+            .onMessageEquals(Refresh.INSTANCE, () -> {
+              jobs.store().runningWindows().whenComplete((running, error) -> {
+                if (running != null) {
+                  shares.running(running);
+                }
+              });
               return Behaviors.same();
             })
             .onMessageEquals(Tick.INSTANCE, () -> {

@@ -76,7 +76,7 @@ public final class JobCoordinator extends EventSourcedBehavior<Command, Event, C
 
   /** {@code ensureInterval}: how long a record may stay silent before it is sent Ensure again. */
   public record Deps(JobStore store, java.util.function.Consumer<String> onEnded, Duration tick, Duration ensureInterval,
-      int pauseAfterBlocked) {}
+      int pauseAfterBlocked, InFlightShares shares) {}
 
   private record JobLoaded(Optional<JobInfo> job, Throwable error) implements Command {}
 
@@ -272,7 +272,8 @@ public final class JobCoordinator extends EventSourcedBehavior<Command, Event, C
       return Effect().none();
     }
     long now = System.currentTimeMillis();
-    while (inFlight.size() < state.window() && sentUpTo < state.upTo()) {
+    int window = deps.shares().windowFor(jobId, state.window());
+    while (inFlight.size() < window && sentUpTo < state.upTo()) {
       long index = sentUpTo++;
       if (index >= low && !endedAhead.contains(index) && !blocked.containsKey(index)) {
         inFlight.put(index, now);
@@ -280,7 +281,7 @@ public final class JobCoordinator extends EventSourcedBehavior<Command, Event, C
       }
     }
     long span = Math.max(10L * state.window(), 10_000);
-    boolean room = inFlight.size() < state.window() && sentUpTo < state.total() && state.upTo() - low < span;
+    boolean room = inFlight.size() < window && sentUpTo < state.total() && state.upTo() - low < span;
     if (room && sentUpTo >= state.upTo()) {
       long next = Math.min(state.total(), state.upTo() + Math.max(state.window(), 64));
       return Effect().persist(new Dispatched(next)).thenRun(s -> context.getSelf().tell(Fill.INSTANCE));
@@ -431,7 +432,7 @@ public final class JobCoordinator extends EventSourcedBehavior<Command, Event, C
     long at = System.currentTimeMillis();
     return Effect().persist(new JobPaused(reason, at)).thenRun(s -> {
       context.getLog().warn("job {} paused: {}", jobId, reason);
-      deps.store().setActive(jobId, JobState.PAUSED, reason, at);
+      deps.store().setActive(jobId, JobState.PAUSED, reason, ready ? counts : null, inFlight.size(), at);
     });
   }
 
@@ -448,7 +449,8 @@ public final class JobCoordinator extends EventSourcedBehavior<Command, Event, C
     long at = System.currentTimeMillis();
     return Effect().persist(new JobPaused(reason, at)).thenRun(s -> {
       context.getLog().info("job {} paused by request", jobId);
-      deps.store().setActive(jobId, JobState.PAUSED, reason, at).whenComplete((ok, error) -> cmd.replyTo().tell(StatusReply.ack()));
+      deps.store().setActive(jobId, JobState.PAUSED, reason, ready ? counts : null, inFlight.size(), at)
+          .whenComplete((ok, error) -> cmd.replyTo().tell(StatusReply.ack()));
     });
   }
 
@@ -473,7 +475,8 @@ public final class JobCoordinator extends EventSourcedBehavior<Command, Event, C
       blocked.clear();
       dirty = true;
       context.getSelf().tell(Fill.INSTANCE);
-      deps.store().setActive(jobId, JobState.RUNNING, null, at).whenComplete((ok, error) -> cmd.replyTo().tell(StatusReply.ack()));
+      deps.store().setActive(jobId, JobState.RUNNING, null, ready ? counts : null, inFlight.size(), at)
+          .whenComplete((ok, error) -> cmd.replyTo().tell(StatusReply.ack()));
     });
   }
 

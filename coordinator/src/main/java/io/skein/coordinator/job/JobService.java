@@ -21,11 +21,14 @@ import java.util.List;
 import java.util.Optional;
 import java.util.Set;
 import java.util.concurrent.CompletionStage;
+import java.util.function.Function;
 import org.apache.pekko.Done;
 import org.apache.pekko.NotUsed;
+import org.apache.pekko.actor.typed.ActorRef;
 import org.apache.pekko.actor.typed.ActorSystem;
 import org.apache.pekko.cluster.sharding.typed.javadsl.ClusterSharding;
 import org.apache.pekko.japi.Pair;
+import org.apache.pekko.pattern.StatusReply;
 import org.apache.pekko.stream.javadsl.Source;
 
 /**
@@ -102,25 +105,25 @@ public final class JobService {
 
   /** Starts or resumes a job's coordinator (idempotent). */
   public CompletionStage<Done> start(String jobId) {
-    return ClusterSharding.get(system).entityRefFor(JobCoordinator.ENTITY_TYPE_KEY, jobId)
-        .askWithStatus(JobProtocol.Start::new, askTimeout);
+    return ask(jobId, JobProtocol.Start::new);
   }
 
   public CompletionStage<Done> cancel(String jobId) {
-    return ClusterSharding.get(system).entityRefFor(JobCoordinator.ENTITY_TYPE_KEY, jobId)
-        .askWithStatus(JobProtocol.Cancel::new, askTimeout);
+    return ask(jobId, JobProtocol.Cancel::new);
   }
 
   /** Stops sending the job's records until it is resumed; records running finish. */
   public CompletionStage<Done> pause(String jobId) {
-    return ClusterSharding.get(system).entityRefFor(JobCoordinator.ENTITY_TYPE_KEY, jobId)
-        .askWithStatus(JobProtocol.Pause::new, askTimeout);
+    return ask(jobId, JobProtocol.Pause::new);
   }
 
   /** Goes on with a paused job; records its model refused try that call again. */
   public CompletionStage<Done> resume(String jobId) {
-    return ClusterSharding.get(system).entityRefFor(JobCoordinator.ENTITY_TYPE_KEY, jobId)
-        .askWithStatus(JobProtocol.Resume::new, askTimeout);
+    return ask(jobId, JobProtocol.Resume::new);
+  }
+
+  private CompletionStage<Done> ask(String jobId, Function<ActorRef<StatusReply<Done>>, JobProtocol.Command> message) {
+    return ClusterSharding.get(system).entityRefFor(JobCoordinator.ENTITY_TYPE_KEY, jobId).askWithStatus(replyTo -> message.apply(replyTo), askTimeout);
   }
 
   /** Wakes the coordinators of jobs that were running when the cluster last stopped. */

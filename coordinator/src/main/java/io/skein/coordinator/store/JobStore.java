@@ -11,9 +11,11 @@ import java.sql.PreparedStatement;
 import java.sql.ResultSet;
 import java.sql.SQLException;
 import java.util.ArrayList;
+import java.util.HashMap;
 import java.util.HashSet;
 import java.util.List;
 import java.util.Locale;
+import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
 import java.util.concurrent.CompletionStage;
@@ -121,6 +123,22 @@ public final class JobStore {
     });
   }
 
+  /** The running jobs and the window (records in flight) each asks for. */
+  public CompletionStage<Map<String, Integer>> runningWindows() {
+    return db.async(c -> {
+      Map<String, Integer> out = new HashMap<>();
+      try (PreparedStatement ps = c.prepareStatement("SELECT id, max_in_flight FROM skein_jobs WHERE state = ?")) {
+        ps.setString(1, JobState.RUNNING.wireName());
+        try (ResultSet rs = ps.executeQuery()) {
+          while (rs.next()) {
+            out.put(rs.getString(1), rs.getInt(2));
+          }
+        }
+      }
+      return out;
+    });
+  }
+
   public CompletionStage<Void> publishProgress(String id, Counts counts, long inFlight) {
     return db.async(c -> {
       try (PreparedStatement ps = c.prepareStatement("UPDATE skein_jobs SET succeeded = ?, failed = ?, calls = ?, tokens = ?, "
@@ -140,20 +158,32 @@ public final class JobStore {
     });
   }
 
-  /** Moves a job that has not ended between running and paused; {@code reason} says why it is paused (null clears it). */
-  public CompletionStage<Void> setActive(String id, JobState state, String reason, long at) {
+  /**
+   * Moves a job that has not ended between running and paused, with its progress at that moment
+   * (null: leave the published progress as it is); {@code reason} says why it is paused (null clears it).
+   */
+  public CompletionStage<Void> setActive(String id, JobState state, String reason, Counts counts, long inFlight, long at) {
     if (state.isTerminal()) {
       throw new IllegalArgumentException(state + " ends a job: use finish");
     }
+    String progress = counts == null ? "" : ", succeeded = ?, failed = ?, calls = ?, tokens = ?, in_flight = ?";
     return db.async(c -> {
       try (PreparedStatement ps = c.prepareStatement(
-          "UPDATE skein_jobs SET state = ?, reason = ?, updated_at = ? WHERE id = ? AND state IN (?, ?)")) {
-        ps.setString(1, state.wireName());
-        ps.setString(2, reason);
-        ps.setLong(3, at);
-        ps.setString(4, id);
-        ps.setString(5, JobState.RUNNING.wireName());
-        ps.setString(6, JobState.PAUSED.wireName());
+          "UPDATE skein_jobs SET state = ?, reason = ?" + progress + ", updated_at = ? WHERE id = ? AND state IN (?, ?)")) {
+        int i = 1;
+        ps.setString(i++, state.wireName());
+        ps.setString(i++, reason);
+        if (counts != null) {
+          ps.setLong(i++, counts.succeeded());
+          ps.setLong(i++, counts.failed());
+          ps.setLong(i++, counts.calls());
+          ps.setLong(i++, counts.tokens());
+          ps.setLong(i++, inFlight);
+        }
+        ps.setLong(i++, at);
+        ps.setString(i++, id);
+        ps.setString(i++, JobState.RUNNING.wireName());
+        ps.setString(i, JobState.PAUSED.wireName());
         ps.executeUpdate();
       }
       return null;

@@ -10,35 +10,20 @@ import java.util.List;
 import java.util.Optional;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
-import java.util.stream.Stream;
-import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.params.ParameterizedTest;
-import org.junit.jupiter.params.provider.Arguments;
 import org.junit.jupiter.params.provider.MethodSource;
 
 /** The response cache table, on H2 and (when available) PostgreSQL. */
 class JdbcResponseCacheTest {
-
-  static Stream<Arguments> databases() {
-    return Stream.of(Arguments.of("h2"), Arguments.of("postgres"));
-  }
-
-  private static SkeinDb open(String kind) throws Exception {
-    if (kind.equals("postgres")) {
-      Assumptions.assumeTrue(TestDatabases.postgresUrl().isPresent(), TestDatabases.PG_SKIP_MESSAGE);
-      return SkeinDb.open(TestDatabases.freshPostgresSchema(TestDatabases.postgresUrl().get()), null, null, 2);
-    }
-    return SkeinDb.open(TestDatabases.freshH2(), null, null, 2);
-  }
 
   private static Optional<ModelOutcome.Ok> get(JdbcResponseCache cache, String key) throws Exception {
     return cache.get(key).toCompletableFuture().get(10, TimeUnit.SECONDS);
   }
 
   @ParameterizedTest
-  @MethodSource("databases")
+  @MethodSource("io.skein.coordinator.store.TestDatabases#kinds")
   void answersAreKeptOncePerKeyAndComeBackMarkedCached(String kind) throws Exception {
-    try (SkeinDb db = open(kind); JdbcResponseCache cache = new JdbcResponseCache(db)) {
+    try (SkeinDb db = TestDatabases.open(kind); JdbcResponseCache cache = new JdbcResponseCache(db)) {
       assertEquals(Optional.empty(), get(cache, "k1"));
       cache.put("k1", new ModelOutcome.Ok("first answer", "stop", new Usage(12, 5), 80));
       cache.put("k1", new ModelOutcome.Ok("first answer", "stop", new Usage(12, 5), 90));

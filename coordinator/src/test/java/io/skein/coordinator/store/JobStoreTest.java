@@ -9,26 +9,11 @@ import io.skein.worker.entity.ResultRow;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Set;
-import java.util.stream.Stream;
-import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.params.ParameterizedTest;
-import org.junit.jupiter.params.provider.Arguments;
 import org.junit.jupiter.params.provider.MethodSource;
 
 /** The jobs table and the results ledger, on H2 and (when available) PostgreSQL. */
 class JobStoreTest {
-
-  static Stream<Arguments> databases() {
-    return Stream.of(Arguments.of("h2"), Arguments.of("postgres"));
-  }
-
-  private static SkeinDb open(String kind) throws Exception {
-    if (kind.equals("postgres")) {
-      Assumptions.assumeTrue(TestDatabases.postgresUrl().isPresent(), TestDatabases.PG_SKIP_MESSAGE);
-      return SkeinDb.open(TestDatabases.freshPostgresSchema(TestDatabases.postgresUrl().get()), null, null, 2);
-    }
-    return SkeinDb.open(TestDatabases.freshH2(), null, null, 2);
-  }
 
   private static JobInfo job(String id, long total) {
     return new JobInfo(id, "t", "{}", List.of("topic"), "fp-" + id, false, total, 10, JobState.RUNNING, null,
@@ -40,9 +25,9 @@ class JobStoreTest {
   }
 
   @ParameterizedTest
-  @MethodSource("databases")
+  @MethodSource("io.skein.coordinator.store.TestDatabases#kinds")
   void theLedgerKeepsOneRowPerRecordWhateverIsSavedTwice(String kind) throws Exception {
-    try (SkeinDb db = open(kind)) {
+    try (SkeinDb db = TestDatabases.open(kind)) {
       JobStore store = new JobStore(db);
       db.transaction(c -> {
         store.insertJob(c, job("j1", 5));
@@ -63,9 +48,9 @@ class JobStoreTest {
   }
 
   @ParameterizedTest
-  @MethodSource("databases")
+  @MethodSource("io.skein.coordinator.store.TestDatabases#kinds")
   void resultsPageInIndexOrder(String kind) throws Exception {
-    try (SkeinDb db = open(kind)) {
+    try (SkeinDb db = TestDatabases.open(kind)) {
       JobStore store = new JobStore(db);
       List<ResultRow> rows = new ArrayList<>();
       for (long i = 29; i >= 0; i--) {
@@ -81,9 +66,9 @@ class JobStoreTest {
   }
 
   @ParameterizedTest
-  @MethodSource("databases")
+  @MethodSource("io.skein.coordinator.store.TestDatabases#kinds")
   void aJobRowCarriesItsStateAndCounts(String kind) throws Exception {
-    try (SkeinDb db = open(kind)) {
+    try (SkeinDb db = TestDatabases.open(kind)) {
       JobStore store = new JobStore(db);
       db.transaction(c -> {
         store.insertJob(c, job("j3", 7));

@@ -47,6 +47,20 @@ public final class TestDatabases {
     return Optional.of(url);
   }
 
+  /** The databases a store test runs on, for {@code @MethodSource("io.skein.coordinator.store.TestDatabases#kinds")}. */
+  public static java.util.stream.Stream<String> kinds() {
+    return java.util.stream.Stream.of("h2", "postgres");
+  }
+
+  /** A fresh database of that kind; a PostgreSQL test is skipped, with a message, when there is none. */
+  public static SkeinDb open(String kind) throws Exception {
+    if (kind.equals("postgres")) {
+      org.junit.jupiter.api.Assumptions.assumeTrue(postgresUrl().isPresent(), PG_SKIP_MESSAGE);
+      return SkeinDb.open(freshPostgresSchema(postgresUrl().get()), null, null, 2);
+    }
+    return SkeinDb.open(freshH2(), null, null, 2);
+  }
+
   /** Creates a fresh schema and returns a URL whose connections use it. */
   public static String freshPostgresSchema(String baseUrl) throws Exception {
     String schema = "skein_t" + UUID.randomUUID().toString().replace("-", "").substring(0, 12);

@@ -133,6 +133,13 @@ public final class ModelSimulator {
           byStatus.computeIfAbsent(401, s -> new LongAdder()).increment();
           return done(error(401, "invalid_api_key", "missing or wrong API key in the Authorization header"));
         }
+        if (settings.maxConcurrent() > 0 && inFlight.get() > settings.maxConcurrent()) {
+          request.discardEntityBytes(materializer);
+          inFlight.decrementAndGet();
+          byStatus.computeIfAbsent(429, s -> new LongAdder()).increment();
+          return done(error(429, "rate_limit_exceeded", "more than " + settings.maxConcurrent() + " requests at once")
+              .addHeader(RawHeader.create("retry-after-ms", "200")));
+        }
         return request.entity().toStrict(10_000, materializer)
             .thenCompose(strict -> complete(strict.getData().toArray()))
             .whenComplete((response, error) -> {

@@ -346,4 +346,32 @@ class ModelSimulatorTest {
       limited.stop().toCompletableFuture().get(10, TimeUnit.SECONDS);
     }
   }
+  @Test
+  void aConcurrencyQuotaRefusesRequestsBeyondItWithA429() throws Exception {
+    ModelSimulator quota = start(new SimulatorSettings(500, 0, 0, 0, 0, 1, 1, null, 2));
+    try {
+      List<CompletableFuture<Answer>> answers = new ArrayList<>();
+      for (int i = 0; i < 6; i++) {
+        answers.add(postAsync(quota, chat("question " + i, i, 10)));
+      }
+      int ok = 0;
+      int refused = 0;
+      for (CompletableFuture<Answer> a : answers) {
+        Answer answer = a.get(30, TimeUnit.SECONDS);
+        if (answer.status() == 200) {
+          ok++;
+        } else {
+          assertEquals(429, answer.status());
+          assertEquals("200", answer.raw().headers().firstValue("retry-after-ms").orElse(""));
+          refused++;
+        }
+      }
+      assertEquals(6, ok + refused);
+      assertTrue(ok >= 1 && ok <= 2, "at most 2 answered at once: " + ok);
+      assertTrue(quota.stats().maxInFlight() <= 3, "a refused request does not stay in flight: " + quota.stats());
+      assertEquals(200, post(quota, chat("alone", 9, 10)).status(), "a request within the quota is answered");
+    } finally {
+      quota.stop().toCompletableFuture().get(10, TimeUnit.SECONDS);
+    }
+  }
 }

@@ -20,7 +20,13 @@ import org.apache.pekko.actor.typed.javadsl.TimerScheduler;
  * come and go), the calls waiting for them (served round-robin between jobs, in order within a
  * job), and a circuit breaker that stops sending when the provider keeps failing. A call with a
  * cache key is first looked up in the response cache: a hit is answered at once, taking no slot
- * and no budget; an answer from the provider is stored there. It makes one attempt per request and answers with the outcome; retrying
+ * and no budget; an answer from the provider is stored there.
+ *
+ * <p>The concurrency actually used adapts to the provider. It starts at 32 (or the configured share,
+ * if lower) and grows by one per answer — doubling each round — until the first 429 or the share;
+ * from then on (AIMD) a 429 for a call sent since the last cut cuts it by 30%, and each answer
+ * grows it by 1/limit, so a full round of answers adds one call. A provider that refuses more
+ * than it admits is thus asked at about the rate it takes, instead of spending calls on 429s. It makes one attempt per request and answers with the outcome; retrying
  * is the record's business. A record that stops cancels its waiting calls, so nothing is sent on
  * behalf of a record that has moved to another node.
  */
@@ -33,6 +39,12 @@ public final class ModelGateway extends AbstractBehavior<ModelGateway.Command> {
   /** Withdraws every waiting (not yet sent) call of {@code replyTo}; each is answered NotSent. */
   public record Cancel(ActorRef<Reply> replyTo) implements Command {}
 
+  /** Asks how the gateway stands now. */
+  public record GetStats(ActorRef<Stats> replyTo) implements Command {}
+
+  /** This node's share of the configured concurrency, the adaptive limit under it, calls in flight and waiting. */
+  public record Stats(String model, int ceiling, int limit, int inFlight, int waiting) {}
+
   /** The cluster now has {@code members} up members: take 1/members of each limit. */
   public record Resize(int members) implements Command {}
 
@@ -44,6 +56,9 @@ public final class ModelGateway extends AbstractBehavior<ModelGateway.Command> {
   }
 
   private record Completed(Call call, ModelOutcome outcome, long sentNanos, long answeredNanos) implements Command {}
+
+  /** Calls a gateway sends at once before any answer has told it what the provider takes. */
+  static final int INITIAL_WINDOW = 32;
 
   private record LookedUp(Call call, Optional<ModelOutcome.Ok> hit) implements Command {}
 
@@ -73,7 +88,14 @@ public final class ModelGateway extends AbstractBehavior<ModelGateway.Command> {
   private final FairQueue<Call> waiting = new FairQueue<>(c -> jobOf(c.request().recordKey()));
   private final Budget requests;
   private final Budget tokens;
-  private int limit;
+  /** This node's share of the configured concurrency: the most the adaptive limit may reach. */
+  private int ceiling;
+  /** The adaptive limit, below the ceiling after 429s; calls in flight stay under its floor. */
+  private double window;
+  private long lastCutNanos;
+  /** Until the first 429: grow by one per answer (doubling per round) rather than one per round. */
+  private boolean slowStart = true;
+  private long lastCutLoggedMillis;
   private int inFlight;
   private int consecutiveFailures;
   private long openUntil;
@@ -100,6 +122,10 @@ public final class ModelGateway extends AbstractBehavior<ModelGateway.Command> {
         .onMessage(Completed.class, this::onCompleted)
         .onMessage(Cancel.class, this::onCancel)
         .onMessage(Resize.class, this::onResize)
+        .onMessage(GetStats.class, get -> {
+          get.replyTo().tell(new Stats(provider.name(), ceiling, limit(), inFlight, waiting.size()));
+          return this;
+        })
         .onMessageEquals(BudgetRefilled.INSTANCE, this::drain)
         .build();
   }
@@ -107,7 +133,13 @@ public final class ModelGateway extends AbstractBehavior<ModelGateway.Command> {
   /** This node's share of the cluster-wide limits. */
   private void share(int members, long now) {
     int m = Math.max(1, members);
-    limit = Math.max(1, (int) Math.ceil(provider.maxConcurrency() / (double) m));
+    int previous = ceiling;
+    ceiling = Math.max(1, (int) Math.ceil(provider.maxConcurrency() / (double) m));
+    if (previous == 0) {
+      window = Math.min(ceiling, INITIAL_WINDOW);
+    } else {
+      window = window >= previous ? ceiling : Math.min(window, ceiling);
+    }
     requests.resize(provider.requestsPerMinute() / (double) m, now);
     tokens.resize(provider.tokensPerMinute() / (double) m, now);
   }
@@ -158,7 +190,9 @@ public final class ModelGateway extends AbstractBehavior<ModelGateway.Command> {
   private Behavior<Command> onCompleted(Completed done) {
     inFlight--;
     long now = System.currentTimeMillis();
-    if (done.outcome() instanceof ModelOutcome.Failed failed && serverSide(failed)) {
+    if (done.outcome() instanceof ModelOutcome.Failed limited && limited.errorType().equals(ModelOutcome.Errors.RATE_LIMITED)) {
+      cut(done.sentNanos(), now);
+    } else if (done.outcome() instanceof ModelOutcome.Failed failed && serverSide(failed)) {
       if (++consecutiveFailures >= settings.failures()) {
         openUntil = now + settings.openFor().toMillis();
         consecutiveFailures = 0;
@@ -168,6 +202,7 @@ public final class ModelGateway extends AbstractBehavior<ModelGateway.Command> {
       }
     } else if (done.outcome() instanceof ModelOutcome.Ok ok) {
       consecutiveFailures = 0;
+      window = Math.min(ceiling, window + (slowStart ? 1.0 : 1.0 / Math.max(1.0, window)));
       tokens.adjust(done.call().request().estimatedTokens() - ok.usage().total(), now);
       if (done.call().request().cacheKey() != null) {
         cache.put(done.call().request().cacheKey(), ok);
@@ -192,6 +227,26 @@ public final class ModelGateway extends AbstractBehavior<ModelGateway.Command> {
     return slash < 0 ? recordKey : recordKey.substring(0, slash);
   }
 
+  /** A 429: cut the window, once per round (429s for calls sent before the last cut say nothing new). */
+  private void cut(long sentNanos, long nowMillis) {
+    if (sentNanos < lastCutNanos) {
+      return;
+    }
+    slowStart = false;
+    window = Math.max(1, window * 0.7);
+    lastCutNanos = System.nanoTime();
+    if (nowMillis - lastCutLoggedMillis > 10_000) {
+      lastCutLoggedMillis = nowMillis;
+      getContext().getLog().info("{} rate-limits this node; sending at most {} calls at once (of {})", provider.name(),
+          limit(), ceiling);
+    }
+  }
+
+  /** Calls this node may have in flight now. */
+  private int limit() {
+    return Math.max(1, (int) window);
+  }
+
   private Behavior<Command> onResize(Resize resize) {
     share(resize.members(), System.currentTimeMillis());
     return drain();
@@ -200,7 +255,7 @@ public final class ModelGateway extends AbstractBehavior<ModelGateway.Command> {
   /** Sends waiting calls, taking turns between jobs, while this node's share of every limit allows. */
   private Behavior<Command> drain() {
     long now = System.currentTimeMillis();
-    while (inFlight < limit && !waiting.isEmpty()) {
+    while (inFlight < limit() && !waiting.isEmpty()) {
       Call next = waiting.peek();
       long estimate = next.request().estimatedTokens();
       if (!requests.tryTake(1, now)) {

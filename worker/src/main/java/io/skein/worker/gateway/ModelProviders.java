@@ -3,12 +3,17 @@ package io.skein.worker.gateway;
 import com.typesafe.config.Config;
 import com.typesafe.config.ConfigUtil;
 import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.Map;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionStage;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.function.Function;
 import org.apache.pekko.actor.typed.ActorRef;
 import org.apache.pekko.actor.typed.ActorSystem;
 import org.apache.pekko.actor.typed.Props;
+import org.apache.pekko.actor.typed.javadsl.AskPattern;
 
 /**
  * Binds model names to providers from {@code skein.models} in the server's config. A name listed
@@ -67,6 +72,21 @@ public final class ModelProviders implements ModelAccess {
         ModelGateway.create(provider(m), client, gatewaySettings, members, cache),
         "model-gateway-" + java.net.URLEncoder.encode(m, java.nio.charset.StandardCharsets.UTF_8).replace('%', '_'),
         Props.empty()));
+  }
+
+  /** How each of this node's gateways stands now: its share of the limit, the adapted limit, calls in flight and waiting. */
+  public CompletionStage<List<ModelGateway.Stats>> stats() {
+    List<CompletableFuture<ModelGateway.Stats>> asks = new ArrayList<>();
+    for (ActorRef<ModelGateway.Command> g : gateways.values()) {
+      asks.add(AskPattern.<ModelGateway.Command, ModelGateway.Stats>ask(g, ModelGateway.GetStats::new, Duration.ofSeconds(5),
+          system.scheduler()).toCompletableFuture());
+    }
+    return CompletableFuture.allOf(asks.toArray(CompletableFuture[]::new)).thenApply(done -> {
+      List<ModelGateway.Stats> out = new ArrayList<>();
+      asks.forEach(a -> out.add(a.join()));
+      out.sort(java.util.Comparator.comparing(ModelGateway.Stats::model));
+      return out;
+    });
   }
 
   /**

@@ -285,6 +285,107 @@ class ModelGatewayTest {
   }
 
   @Test
+  void concurrencyAdaptsToAProviderThatTakesLessThanTheConfiguredLimit() throws Exception {
+    int capacity = 8;
+    AtomicInteger busy = new AtomicInteger();
+    AtomicInteger refused = new AtomicInteger();
+    var timer = java.util.concurrent.Executors.newSingleThreadScheduledExecutor();
+    ModelClient client = (p, body) -> {
+      if (busy.incrementAndGet() > capacity) {
+        busy.decrementAndGet();
+        refused.incrementAndGet();
+        return CompletableFuture.completedFuture(ModelOutcome.Errors.fromStatus(429, "{\"error\":\"busy\"}", 0, 1));
+      }
+      CompletableFuture<ModelOutcome> f = new CompletableFuture<>();
+      timer.schedule(() -> {
+        busy.decrementAndGet();
+        f.complete(new ModelOutcome.Ok("ok", "stop", Usage.NONE, 5));
+      }, 5, java.util.concurrent.TimeUnit.MILLISECONDS);
+      return f;
+    };
+    try {
+      ActorRef<ModelGateway.Command> gateway = testKit.spawn(ModelGateway.create(provider(64), client, ModelGateway.Settings.DEFAULT));
+      TestProbe<ModelGateway.Reply> probe = testKit.createTestProbe();
+      int calls = 400;
+      for (int i = 0; i < calls; i++) {
+        gateway.tell(new ModelGateway.Call(request(i), probe.getRef()));
+      }
+      int answered = 0;
+      while (answered < calls) {
+        ModelGateway.Reply reply = probe.receiveMessage(Duration.ofSeconds(10));
+        if (reply.outcome() instanceof ModelOutcome.Ok) {
+          answered++;
+        } else {
+          gateway.tell(new ModelGateway.Call(reply.request(), probe.getRef())); // the record's retry
+        }
+      }
+      // With a fixed limit of 64, each round would send 64 calls for 8 places: ~7 refusals per answer.
+      assertTrue(refused.get() < calls, refused.get() + " refusals for " + calls + " answers");
+      TestProbe<ModelGateway.Stats> stats = testKit.createTestProbe();
+      gateway.tell(new ModelGateway.GetStats(stats.getRef()));
+      ModelGateway.Stats now = stats.receiveMessage();
+      assertEquals(64, now.ceiling());
+      assertTrue(now.limit() >= 1 && now.limit() <= 3 * capacity, "the limit settled near what the provider takes: " + now);
+    } finally {
+      timer.shutdownNow();
+    }
+  }
+
+  @Test
+  void aGatewayStartsWithAFewCallsAndDoublesThemEachRoundUpToItsLimit() {
+    List<CompletableFuture<ModelOutcome>> held = new CopyOnWriteArrayList<>();
+    ModelClient client = (p, body) -> {
+      CompletableFuture<ModelOutcome> f = new CompletableFuture<>();
+      held.add(f);
+      return f;
+    };
+    ActorRef<ModelGateway.Command> gateway = testKit.spawn(ModelGateway.create(provider(100), client, ModelGateway.Settings.DEFAULT));
+    TestProbe<ModelGateway.Reply> probe = testKit.createTestProbe();
+    for (int i = 0; i < 300; i++) {
+      gateway.tell(new ModelGateway.Call(request(i), probe.getRef()));
+    }
+    probe.awaitAssert(() -> {
+      assertEquals(ModelGateway.INITIAL_WINDOW, held.size());
+      return null;
+    });
+    int[] expected = {64, 100};
+    int answered = 0;
+    for (int round : expected) {
+      int sentBefore = held.size();
+      for (int i = answered; i < sentBefore; i++) {
+        held.get(i).complete(new ModelOutcome.Ok("a", "stop", Usage.NONE, 1));
+        probe.expectMessageClass(ModelGateway.Reply.class);
+      }
+      answered = sentBefore;
+      int inFlightNow = round;
+      probe.awaitAssert(() -> {
+        assertEquals(inFlightNow, held.size() - sentBefore, "a round of answers doubles the calls in flight, up to the limit");
+        return null;
+      });
+    }
+  }
+
+  @Test
+  void theLimitGrowsBackWhenTheProviderStopsRefusing() {
+    AtomicInteger refuse = new AtomicInteger(1);
+    ModelClient client = (p, body) -> CompletableFuture.completedFuture(refuse.getAndDecrement() > 0
+        ? ModelOutcome.Errors.fromStatus(429, "", 0, 1) : new ModelOutcome.Ok("ok", "stop", Usage.NONE, 1));
+    ActorRef<ModelGateway.Command> gateway = testKit.spawn(ModelGateway.create(provider(10), client, ModelGateway.Settings.DEFAULT));
+    TestProbe<ModelGateway.Reply> probe = testKit.createTestProbe();
+    TestProbe<ModelGateway.Stats> stats = testKit.createTestProbe();
+    gateway.tell(new ModelGateway.Call(request(0), probe.getRef()));
+    assertInstanceOf(ModelOutcome.Failed.class, probe.receiveMessage().outcome());
+    gateway.tell(new ModelGateway.GetStats(stats.getRef()));
+    assertEquals(7, stats.receiveMessage().limit(), "one 429 cuts 10 to 7");
+    for (int i = 1; i <= 40; i++) {
+      gateway.tell(new ModelGateway.Call(request(i), probe.getRef()));
+      assertInstanceOf(ModelOutcome.Ok.class, probe.receiveMessage().outcome());
+    }
+    gateway.tell(new ModelGateway.GetStats(stats.getRef()));
+    assertEquals(10, stats.receiveMessage().limit(), "answers grow it back to the configured limit, no further");
+  }
+
+  @Test
   void malformedAnswersAreRetryableErrorsNotCrashes() {
     var notJson = assertInstanceOf(ModelOutcome.Failed.class, OpenAiHttpClient.parse("<html>oops</html>", 3));
     assertEquals("invalid_response", notJson.errorType());

@@ -90,11 +90,13 @@ public final class ModelSimulator {
   }
 
   public Stats stats() {
+    long inFlight = handler.inFlight.get();
+    long maxInFlight = handler.maxInFlight.get();
     Map<String, Long> byStatus = new TreeMap<>();
     handler.byStatus.forEach((status, n) -> byStatus.put(String.valueOf(status), n.sum()));
     Map<String, Long> byNode = new TreeMap<>();
     handler.byNode.forEach((node, n) -> byNode.put(node, n.sum()));
-    return new Stats(handler.requests.sum(), byStatus, handler.inFlight.get(), handler.maxInFlight.get(), byNode);
+    return new Stats(handler.requests.sum(), byStatus, inFlight, maxInFlight, byNode);
   }
 
   public CompletionStage<Void> stop() {
@@ -123,28 +125,28 @@ public final class ModelSimulator {
       String path = request.getUri().path();
       if (request.method() == HttpMethods.POST && path.equals("/v1/chat/completions")) {
         requests.increment();
-        maxInFlight.accumulateAndGet(inFlight.incrementAndGet(), Math::max);
         byNode.computeIfAbsent(request.getHeader("X-Skein-Node").map(h -> h.value()).orElse("unknown"), n -> new LongAdder())
             .increment();
+        maxInFlight.accumulateAndGet(inFlight.incrementAndGet(), Math::max);
         if (settings.apiKey() != null && !request.getHeader("Authorization")
             .map(h -> h.value().equals("Bearer " + settings.apiKey())).orElse(false)) {
           request.discardEntityBytes(materializer);
-          inFlight.decrementAndGet();
           byStatus.computeIfAbsent(401, s -> new LongAdder()).increment();
+          inFlight.decrementAndGet();
           return done(error(401, "invalid_api_key", "missing or wrong API key in the Authorization header"));
         }
         if (settings.maxConcurrent() > 0 && inFlight.get() > settings.maxConcurrent()) {
           request.discardEntityBytes(materializer);
-          inFlight.decrementAndGet();
           byStatus.computeIfAbsent(429, s -> new LongAdder()).increment();
+          inFlight.decrementAndGet();
           return done(error(429, "rate_limit_exceeded", "more than " + settings.maxConcurrent() + " requests at once")
               .addHeader(RawHeader.create("retry-after-ms", "200")));
         }
         return request.entity().toStrict(10_000, materializer)
             .thenCompose(strict -> complete(strict.getData().toArray()))
             .whenComplete((response, error) -> {
-              inFlight.decrementAndGet();
               byStatus.computeIfAbsent(response == null ? 500 : response.status().intValue(), s -> new LongAdder()).increment();
+              inFlight.decrementAndGet();
             });
       }
       request.discardEntityBytes(materializer);
@@ -259,12 +261,17 @@ public final class ModelSimulator {
     }
 
     private ObjectNode statsJson() {
+      // Read in the reverse order of the handler's writes (requests, then in flight, then a
+      // status once answered), so what one number shows the others include.
+      long now = inFlight.get();
+      long max = maxInFlight.get();
       ObjectNode root = JSON.createObjectNode();
-      root.put("requests", requests.sum());
-      ObjectNode statuses = root.putObject("by_status");
+      ObjectNode statuses = JSON.createObjectNode();
       new TreeMap<>(byStatus).forEach((status, n) -> statuses.put(String.valueOf(status), n.sum()));
-      root.put("in_flight", inFlight.get());
-      root.put("max_in_flight", maxInFlight.get());
+      root.put("requests", requests.sum());
+      root.set("by_status", statuses);
+      root.put("in_flight", now);
+      root.put("max_in_flight", max);
       ObjectNode nodes = root.putObject("by_node");
       new TreeMap<>(byNode).forEach((node, n) -> nodes.put(node, n.sum()));
       return root;

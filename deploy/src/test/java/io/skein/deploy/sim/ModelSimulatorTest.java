@@ -368,7 +368,8 @@ class ModelSimulatorTest {
       }
       assertEquals(6, ok + refused);
       assertTrue(ok >= 1 && ok <= 2, "at most 2 answered at once: " + ok);
-      assertTrue(quota.stats().maxInFlight() <= 3, "a refused request does not stay in flight: " + quota.stats());
+      assertEquals(0, quota.stats().inFlight(), "a refused request does not stay in flight: " + quota.stats());
+      assertEquals(refused, quota.stats().byStatus().get("429").intValue());
       assertEquals(200, post(quota, chat("alone", 9, 10)).status(), "a request within the quota is answered");
     } finally {
       quota.stop().toCompletableFuture().get(10, TimeUnit.SECONDS);

@@ -6,8 +6,6 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionStage;
-import java.util.concurrent.LinkedBlockingQueue;
-import java.util.concurrent.TimeUnit;
 import org.apache.pekko.Done;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -25,58 +23,36 @@ public final class BatchingResultSink implements ResultSink, AutoCloseable {
   private record Pending(ResultRow row, CompletableFuture<Done> done) {}
 
   private final JobStore store;
-  private final LinkedBlockingQueue<Pending> queue = new LinkedBlockingQueue<>();
-  private final Thread writer;
-  private volatile boolean running = true;
+  private final BatchingThread<Pending> writer;
 
   public BatchingResultSink(JobStore store) {
     this.store = store;
-    this.writer = new Thread(this::loop, "skein-ledger-writer");
-    this.writer.setDaemon(true);
-    this.writer.start();
+    this.writer = new BatchingThread<>("skein-ledger-writer", MAX_BATCH, this::write);
   }
 
   @Override
   public CompletionStage<Done> saveIfAbsent(ResultRow row) {
     CompletableFuture<Done> done = new CompletableFuture<>();
-    queue.add(new Pending(row, done));
+    if (!writer.add(new Pending(row, done))) {
+      done.completeExceptionally(new IllegalStateException("the ledger writer is closed"));
+    }
     return done;
   }
 
-  private void loop() {
-    List<Pending> batch = new ArrayList<>(MAX_BATCH);
-    while (running || !queue.isEmpty()) {
-      try {
-        Pending first = queue.poll(200, TimeUnit.MILLISECONDS);
-        if (first == null) {
-          continue;
-        }
-        batch.add(first);
-        queue.drainTo(batch, MAX_BATCH - 1);
-        List<ResultRow> rows = new ArrayList<>(batch.size());
-        batch.forEach(p -> rows.add(p.row()));
-        try {
-          store.saveResults(rows);
-          batch.forEach(p -> p.done().complete(Done.getInstance()));
-        } catch (RuntimeException e) {
-          log.warn("could not write {} ledger rows: {}", rows.size(), e.getMessage());
-          batch.forEach(p -> p.done().completeExceptionally(e));
-        }
-        batch.clear();
-      } catch (InterruptedException e) {
-        Thread.currentThread().interrupt();
-        return;
-      }
+  private void write(List<Pending> batch) {
+    List<ResultRow> rows = new ArrayList<>(batch.size());
+    batch.forEach(p -> rows.add(p.row()));
+    try {
+      store.saveResults(rows);
+      batch.forEach(p -> p.done().complete(Done.getInstance()));
+    } catch (RuntimeException e) {
+      log.warn("could not write {} ledger rows: {}", rows.size(), e.getMessage());
+      batch.forEach(p -> p.done().completeExceptionally(e));
     }
   }
 
   @Override
   public void close() {
-    running = false;
-    try {
-      writer.join(5_000);
-    } catch (InterruptedException e) {
-      Thread.currentThread().interrupt();
-    }
+    writer.close();
   }
 }

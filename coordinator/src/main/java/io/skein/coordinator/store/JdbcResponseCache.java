@@ -5,15 +5,12 @@ import io.skein.worker.gateway.ModelOutcome;
 import io.skein.worker.gateway.ResponseCache;
 import java.sql.PreparedStatement;
 import java.sql.ResultSet;
-import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionStage;
-import java.util.concurrent.LinkedBlockingQueue;
-import java.util.concurrent.TimeUnit;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -34,65 +31,39 @@ public final class JdbcResponseCache implements ResponseCache, AutoCloseable {
   private record Write(String key, ModelOutcome.Ok answer) {}
 
   private final SkeinDb db;
-  private final LinkedBlockingQueue<Lookup> lookups = new LinkedBlockingQueue<>();
-  private final LinkedBlockingQueue<Write> writes = new LinkedBlockingQueue<>();
-  private final Thread reader;
-  private final Thread writer;
-  private volatile boolean running = true;
+  private final BatchingThread<Lookup> reader;
+  private final BatchingThread<Write> writer;
 
   public JdbcResponseCache(SkeinDb db) {
     this.db = db;
-    this.reader = new Thread(this::readLoop, "skein-cache-reader");
-    this.writer = new Thread(this::writeLoop, "skein-cache-writer");
-    reader.setDaemon(true);
-    writer.setDaemon(true);
-    reader.start();
-    writer.start();
+    this.reader = new BatchingThread<>("skein-cache-reader", MAX_BATCH, this::answer);
+    this.writer = new BatchingThread<>("skein-cache-writer", MAX_BATCH, this::keep);
   }
 
   @Override
   public CompletionStage<Optional<ModelOutcome.Ok>> get(String key) {
     CompletableFuture<Optional<ModelOutcome.Ok>> answer = new CompletableFuture<>();
-    if (!running) {
+    if (!reader.add(new Lookup(key, answer))) {
       answer.complete(Optional.empty());
-    } else {
-      lookups.add(new Lookup(key, answer));
     }
     return answer;
   }
 
   @Override
   public void put(String key, ModelOutcome.Ok answer) {
-    if (running) {
-      writes.add(new Write(key, answer));
-    }
+    writer.add(new Write(key, answer));
   }
 
-  private void readLoop() {
-    List<Lookup> batch = new ArrayList<>(MAX_BATCH);
-    while (running || !lookups.isEmpty()) {
-      try {
-        Lookup first = lookups.poll(200, TimeUnit.MILLISECONDS);
-        if (first == null) {
-          continue;
-        }
-        batch.add(first);
-        lookups.drainTo(batch, MAX_BATCH - 1);
-        Map<String, ModelOutcome.Ok> found;
-        try {
-          found = find(batch);
-        } catch (RuntimeException e) {
-          log.warn("response cache lookup failed, asking the providers instead: {}", e.getMessage());
-          found = Map.of();
-        }
-        for (Lookup l : batch) {
-          l.answer().complete(Optional.ofNullable(found.get(l.key())));
-        }
-        batch.clear();
-      } catch (InterruptedException e) {
-        Thread.currentThread().interrupt();
-        return;
-      }
+  private void answer(List<Lookup> batch) {
+    Map<String, ModelOutcome.Ok> found;
+    try {
+      found = find(batch);
+    } catch (RuntimeException e) {
+      log.warn("response cache lookup failed, asking the providers instead: {}", e.getMessage());
+      found = Map.of();
+    }
+    for (Lookup l : batch) {
+      l.answer().complete(Optional.ofNullable(found.get(l.key())));
     }
   }
 
@@ -116,26 +87,11 @@ public final class JdbcResponseCache implements ResponseCache, AutoCloseable {
     });
   }
 
-  private void writeLoop() {
-    List<Write> batch = new ArrayList<>(MAX_BATCH);
-    while (running || !writes.isEmpty()) {
-      try {
-        Write first = writes.poll(200, TimeUnit.MILLISECONDS);
-        if (first == null) {
-          continue;
-        }
-        batch.add(first);
-        writes.drainTo(batch, MAX_BATCH - 1);
-        try {
-          store(batch);
-        } catch (RuntimeException e) {
-          log.warn("could not keep {} answers in the response cache: {}", batch.size(), e.getMessage());
-        }
-        batch.clear();
-      } catch (InterruptedException e) {
-        Thread.currentThread().interrupt();
-        return;
-      }
+  private void keep(List<Write> batch) {
+    try {
+      store(batch);
+    } catch (RuntimeException e) {
+      log.warn("could not keep {} answers in the response cache: {}", batch.size(), e.getMessage());
     }
   }
 
@@ -165,12 +121,7 @@ public final class JdbcResponseCache implements ResponseCache, AutoCloseable {
 
   @Override
   public void close() {
-    running = false;
-    try {
-      reader.join(5_000);
-      writer.join(5_000);
-    } catch (InterruptedException e) {
-      Thread.currentThread().interrupt();
-    }
+    reader.close();
+    writer.close();
   }
 }

@@ -1,0 +1,68 @@
+package io.skein.coordinator.store;
+
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.LinkedBlockingQueue;
+import java.util.concurrent.TimeUnit;
+import java.util.function.Consumer;
+
+/**
+ * A thread of its own that hands what was queued to {@code handle} in batches: whatever arrives
+ * while one batch is handled makes up the next (at most {@code maxBatch}), so a batch costs no
+ * waiting when the load is light and one round trip for many items when it is heavy. On close it
+ * drains what is queued, waiting at most five seconds. {@code handle} must not throw.
+ */
+final class BatchingThread<T> implements AutoCloseable {
+
+  private final LinkedBlockingQueue<T> queue = new LinkedBlockingQueue<>();
+  private final int maxBatch;
+  private final Consumer<List<T>> handle;
+  private final Thread thread;
+  private volatile boolean running = true;
+
+  BatchingThread(String name, int maxBatch, Consumer<List<T>> handle) {
+    this.maxBatch = maxBatch;
+    this.handle = handle;
+    this.thread = new Thread(this::loop, name);
+    thread.setDaemon(true);
+    thread.start();
+  }
+
+  /** Queues {@code item}; false once closed (nothing will handle it). */
+  boolean add(T item) {
+    if (!running) {
+      return false;
+    }
+    queue.add(item);
+    return true;
+  }
+
+  private void loop() {
+    List<T> batch = new ArrayList<>(maxBatch);
+    while (running || !queue.isEmpty()) {
+      try {
+        T first = queue.poll(200, TimeUnit.MILLISECONDS);
+        if (first == null) {
+          continue;
+        }
+        batch.add(first);
+        queue.drainTo(batch, maxBatch - 1);
+        handle.accept(batch);
+        batch.clear();
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+        return;
+      }
+    }
+  }
+
+  @Override
+  public void close() {
+    running = false;
+    try {
+      thread.join(5_000);
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+    }
+  }
+}

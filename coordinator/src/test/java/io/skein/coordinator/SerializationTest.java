@@ -44,6 +44,11 @@ class SerializationTest {
     roundTrip(new RecordProtocol.RecordBlocked("job-1", 8, "writer", "answer", "unauthorized", "HTTP 401", 77));
     roundTrip(new RecordProtocol.RecordStarted(1L));
     roundTrip(new RecordProtocol.CallSucceeded(call, 2, "fp", "skein@127.0.0.1:2551", "sim-small", request, "text", "stop", new Usage(3, 4), 12, 99, true));
+    roundTrip(new RecordProtocol.CallSucceeded(call, 1, "fp", "n", "sim-small", request, "{\"a\": 1}", "stop", Usage.NONE, 1, 2, false,
+        new com.fasterxml.jackson.databind.ObjectMapper().createObjectNode().put("ok", true).set("value",
+            new com.fasterxml.jackson.databind.ObjectMapper().createObjectNode().put("a", 1))));
+    roundTrip(new RecordProtocol.ValuesComputed(java.util.Map.of("price", new com.fasterxml.jackson.databind.node.IntNode(42),
+        "customer", new com.fasterxml.jackson.databind.ObjectMapper().createObjectNode().put("age", 70)), List.of("followup"), 5));
     roundTrip(new RecordProtocol.CallFailed(call, 1, "fp", "skein@127.0.0.1:2551", "rate_limited", true, 429, "slow down", 1000, 5, 98));
     roundTrip(new RecordProtocol.RecordSucceeded(100));
     roundTrip(new RecordProtocol.RecordFailed("unauthorized", "HTTP 401", "answer", 101));

@@ -23,6 +23,10 @@ final class SimulateCommand implements Callable<Integer> {
   @Option(names = "--max-concurrent", defaultValue = "0",
       description = "Answer 429 to requests beyond this many at once, like a provider's concurrency quota (default: no limit).")
   int maxConcurrent;
+  @Option(names = "--bad-json-rate", defaultValue = "0",
+      description = "Fraction of first answers to structured requests that break the schema or do not parse.") double badJsonRate;
+  @Option(names = "--bad-code-rate", defaultValue = "0", description = "Fraction of first code answers that do not parse.") double badCodeRate;
+  @Option(names = "--reasoning", description = "Start answers with a <think> block, as reasoning models do.") boolean reasoning;
   @Option(names = "--api-key-env", description = "Require `Authorization: Bearer` with the key in this env variable (else 401).") String apiKeyEnv;
 
   @Override
@@ -33,7 +37,8 @@ final class SimulateCommand implements Callable<Integer> {
       return 2;
     }
     ModelSimulator.runForever(
-        new SimulatorSettings(latencyMs, jitter, errorRate, rateLimitRate, slowRate, seed, retryAfter, apiKey, maxConcurrent), host, port);
+        new SimulatorSettings(latencyMs, jitter, errorRate, rateLimitRate, slowRate, seed, retryAfter, apiKey, maxConcurrent,
+            new SimulatorSettings.Answers(badJsonRate, badCodeRate, reasoning)), host, port);
     return 0;
   }
 }

@@ -184,7 +184,8 @@ public final class SkeinNode implements AutoCloseable {
   private static SimulatorSettings simulatorSettings(Config sim) {
     return new SimulatorSettings(sim.getDuration("latency").toMillis(), sim.getDouble("jitter"),
         sim.getDouble("error-rate"), sim.getDouble("rate-limit-rate"), sim.getDouble("slow-rate"), sim.getLong("seed"), 1, null,
-        sim.getInt("max-concurrent"));
+        sim.getInt("max-concurrent"), new SimulatorSettings.Answers(sim.getDouble("bad-json-rate"), sim.getDouble("bad-code-rate"),
+        sim.getBoolean("reasoning")));
   }
 
   public ActorSystem<Void> system() {

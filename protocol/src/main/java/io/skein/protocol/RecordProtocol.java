@@ -1,6 +1,8 @@
 package io.skein.protocol;
 
+import com.fasterxml.jackson.databind.JsonNode;
 import java.util.List;
+import java.util.Map;
 import org.apache.pekko.actor.typed.ActorRef;
 
 /**
@@ -65,7 +67,10 @@ public final class RecordProtocol {
    * A finished call. {@code request} holds only the messages this call added to its conversation
    * (a continued conversation's earlier turns are in earlier events), so journals grow linearly.
    * {@code node} is the cluster node that made the call. {@code cached}: the answer came from the
-   * response cache (an earlier identical request), so the call cost nothing.
+   * response cache (an earlier identical request), so the call cost nothing. {@code result} is what
+   * the step's kind read from the answer when it arrived (a parsed value, or the errors that make
+   * it ask again), so a replay, or a newer version of Skein, decides exactly as the record did;
+   * journals written before step kinds have none, and their answer is its text.
    */
   public record CallSucceeded(
       CallId call,
@@ -79,8 +84,27 @@ public final class RecordProtocol {
       Usage usage,
       long latencyMillis,
       long atMillis,
-      boolean cached)
-      implements Event {}
+      boolean cached,
+      JsonNode result)
+      implements Event {
+
+    public CallSucceeded {
+      // Jackson reads a missing or null JsonNode as NullNode; "no result" is null, whichever way it came.
+      result = result == null || result.isNull() ? null : result;
+    }
+
+    public CallSucceeded(CallId call, int attempt, String fingerprint, String node, String model, List<ChatMessage> request,
+        String response, String finishReason, Usage usage, long latencyMillis, long atMillis, boolean cached) {
+      this(call, attempt, fingerprint, node, model, request, response, finishReason, usage, latencyMillis, atMillis, cached, null);
+    }
+  }
+
+  /**
+   * Values computed without a model (samplers, expressions, local validators) and steps skipped by
+   * their {@code when}, persisted once, before any call that reads them is sent, so a replay or an
+   * upgrade (a newer Datafaker, say) never changes a value that later calls used.
+   */
+  public record ValuesComputed(Map<String, JsonNode> values, List<String> skipped, long atMillis) implements Event {}
 
   /** One failed attempt of a call; the worker decides from these whether and when to try again. */
   public record CallFailed(

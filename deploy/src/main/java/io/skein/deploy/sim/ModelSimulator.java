@@ -184,7 +184,7 @@ public final class ModelSimulator {
         if (fault < settings.rateLimitRate() + settings.errorRate() + settings.slowRate()) {
           delay *= 10;
         }
-        response = json(200, answer(req, fingerprint));
+        response = json(200, answer(req, fingerprint, occurrence));
       }
       if (delay == 0) {
         return done(response);
@@ -193,17 +193,24 @@ public final class ModelSimulator {
       return CompletableFuture.supplyAsync(() -> r, CompletableFuture.delayedExecutor(delay, TimeUnit.MILLISECONDS, executor));
     }
 
-    private ObjectNode answer(JsonNode req, long fingerprint) {
+    private ObjectNode answer(JsonNode req, long fingerprint, int occurrence) {
       String lastUser = "";
       long promptTokens = 0;
+      boolean answeredBefore = false;
       for (JsonNode m : req.get("messages")) {
         String content = m.path("content").asText("");
         promptTokens += words(content);
         if (m.path("role").asText().equals("user")) {
           lastUser = content;
         }
+        answeredBefore |= m.path("role").asText().equals("assistant");
       }
       java.util.SplittableRandom random = new java.util.SplittableRandom(settings.seed() * 0x9E3779B97F4A7C15L ^ fingerprint);
+      double badDraw = uniform(settings.seed(), fingerprint, occurrence, 3);
+      String special = KindAnswers.answer(req, lastUser, random, settings.answers(), badDraw, !answeredBefore);
+      if (special != null) {
+        return completion(req, fingerprint, special, promptTokens, words(special), "stop");
+      }
       int wanted = 20 + random.nextInt(61);
       int max = req.path("max_tokens").isInt() ? Math.max(1, req.get("max_tokens").asInt()) : Integer.MAX_VALUE;
       StringBuilder text = new StringBuilder();
@@ -235,6 +242,11 @@ public final class ModelSimulator {
         text.append('.');
       }
       String finish = wanted > max ? "length" : "stop";
+      String content = settings.answers().reasoning() ? "<think>" + KindAnswers.thought(lastUser) + "</think>\n" + text : text.toString();
+      return completion(req, fingerprint, content, promptTokens, produced, finish);
+    }
+
+    private static ObjectNode completion(JsonNode req, long fingerprint, String content, long promptTokens, long produced, String finish) {
       ObjectNode root = JSON.createObjectNode();
       root.put("id", "chatcmpl-" + Long.toHexString(fingerprint));
       root.put("object", "chat.completion");
@@ -243,7 +255,7 @@ public final class ModelSimulator {
       ArrayNode choices = root.putArray("choices");
       ObjectNode choice = choices.addObject();
       choice.put("index", 0);
-      choice.putObject("message").put("role", "assistant").put("content", text.toString());
+      choice.putObject("message").put("role", "assistant").put("content", content);
       choice.put("finish_reason", finish);
       root.putObject("usage").put("prompt_tokens", promptTokens).put("completion_tokens", produced)
           .put("total_tokens", promptTokens + produced);

@@ -7,13 +7,33 @@ package io.skein.deploy.sim;
  * {@code Authorization: Bearer <apiKey>} are answered 401, as a real provider would. With
  * {@code maxConcurrent} above 0, a request arriving while that many are being answered gets a 429
  * ({@code retry-after-ms: 200}), as a provider with a concurrency quota does; these follow timing,
- * not the seed.
+ * not the seed. {@code answers} says how it answers what step kinds ask for.
  */
 public record SimulatorSettings(
     long latencyMillis, double jitter, double errorRate, double rateLimitRate, double slowRate, long seed, int retryAfterSeconds,
-    String apiKey, int maxConcurrent) {
+    String apiKey, int maxConcurrent, Answers answers) {
 
   public static final SimulatorSettings DEFAULT = new SimulatorSettings(0, 0.0, 0.0, 0.0, 0.0, 1, 1, null);
+
+  /**
+   * {@code badJsonRate}: the share of first answers to a structured request (no assistant message
+   * yet) that break the schema or do not parse; {@code badCodeRate}: the same for code, which then
+   * does not parse; {@code reasoning}: answers start with a {@code <think>} block.
+   */
+  public record Answers(double badJsonRate, double badCodeRate, boolean reasoning) {
+    public static final Answers GOOD = new Answers(0, 0, false);
+  }
+
+  public SimulatorSettings(
+      long latencyMillis, double jitter, double errorRate, double rateLimitRate, double slowRate, long seed, int retryAfterSeconds,
+      String apiKey, int maxConcurrent) {
+    this(latencyMillis, jitter, errorRate, rateLimitRate, slowRate, seed, retryAfterSeconds, apiKey, maxConcurrent, Answers.GOOD);
+  }
+
+  public SimulatorSettings withAnswers(Answers answers) {
+    return new SimulatorSettings(latencyMillis, jitter, errorRate, rateLimitRate, slowRate, seed, retryAfterSeconds, apiKey, maxConcurrent,
+        answers);
+  }
 
   public SimulatorSettings(
       long latencyMillis, double jitter, double errorRate, double rateLimitRate, double slowRate, long seed, int retryAfterSeconds,

@@ -8,6 +8,7 @@ import java.util.Optional;
  * A parsed, structurally valid pipeline spec. Template references and the step graph are checked
  * separately (see the worker's {@code PipelinePlan}), since that needs the record fields.
  * {@code cache}: answers may come from, and go to, the response cache (keyed by the exact request).
+ * {@code output} is null when the spec gives none: rows then hold every field and step value.
  */
 public record PipelineSpec(
     String name,

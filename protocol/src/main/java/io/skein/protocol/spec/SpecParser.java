@@ -37,8 +37,9 @@ public final class SpecParser {
   private static final Set<String> MODEL_KEYS =
       Set.of("model", "temperature", "max_tokens", "top_p", "stop", "timeout", "params");
   private static final Set<String> INPUT_KEYS = Set.of("file", "records", "num_records", "fields");
-  private static final Set<String> STEP_KEYS =
-      Set.of("name", "kind", "model", "system", "prompt", "messages", "continue");
+  /** The keys every step has; the others belong to its kind. */
+  public static final Set<String> STEP_KEYS =
+      Set.of("name", "kind", "when", "n", "drop", "with_trace", "extract_reasoning");
   private static final Set<String> OUTPUT_KEYS = Set.of("messages", "fields");
   private static final Set<String> RETRY_KEYS =
       Set.of("max_attempts", "initial_backoff", "max_backoff");
@@ -100,21 +101,14 @@ public final class SpecParser {
     long seed = root.has("seed") ? integer(root.get("seed"), "seed", 0) : 0;
     Map<String, ModelSpec> models = readModels(root.get("models"));
     InputSpec input = readInput(root.get("input"));
-    List<StepSpec> steps = readSteps(root.get("steps"), models);
+    List<StepSpec> steps = readSteps(root.get("steps"));
     OutputSpec output = readOutput(root.get("output"));
     RetrySpec retry = readRetry(root.get("retry"));
     Integer maxInFlight = null;
     if (root.has("max_in_flight")) {
       maxInFlight = (int) integer(root.get("max_in_flight"), "max_in_flight", 1);
     }
-    boolean cache = true;
-    if (root.has("cache")) {
-      if (root.get("cache").isBoolean()) {
-        cache = root.get("cache").booleanValue();
-      } else {
-        error("cache", "must be true or false, got " + root.get("cache"));
-      }
-    }
+    boolean cache = !root.has("cache") || bool(root.get("cache"), "cache");
     return new PipelineSpec(name, seed, models, input, steps, output, retry, maxInFlight, cache);
   }
 
@@ -197,15 +191,13 @@ public final class SpecParser {
     return new InputSpec(file, records, numRecords, fields);
   }
 
-  private List<StepSpec> readSteps(JsonNode node, Map<String, ModelSpec> models) {
+  private List<StepSpec> readSteps(JsonNode node) {
     List<StepSpec> steps = new ArrayList<>();
     if (node == null || !node.isArray() || node.isEmpty()) {
       error("steps", "must be a non-empty list of steps");
       return steps;
     }
     Set<String> seen = new java.util.HashSet<>();
-    List<String> names = new ArrayList<>();
-    node.forEach(s -> names.add(s.path("name").asText("")));
     for (int i = 0; i < node.size(); i++) {
       JsonNode s = node.get(i);
       String path = "steps[" + i + "]";
@@ -214,61 +206,64 @@ public final class SpecParser {
         continue;
       }
       String name = requiredText(s, "name", path);
-      if (name != null) {
-        path = "steps[" + i + "] (" + name + ")";
-        if (!NAME.matcher(name).matches()) {
-          error(path + ".name", "must be a template name: letters, digits and _, not starting with a digit");
-        } else if (RESERVED.contains(name.toLowerCase(Locale.ROOT))) {
-          error(path + ".name", "`" + name + "` is reserved; choose another name");
-        }
-        if (!seen.add(name)) {
-          error(path + ".name", "step name `" + name + "` is used twice");
-        }
+      if (name == null) {
+        continue;
       }
-      checkKeys(s, path, STEP_KEYS);
+      path = "steps[" + i + "] (" + name + ")";
+      if (!NAME.matcher(name).matches()) {
+        error(path + ".name", "must be a template name: letters, digits and _, not starting with a digit");
+      } else if (RESERVED.contains(name.toLowerCase(Locale.ROOT))) {
+        error(path + ".name", "`" + name + "` is reserved; choose another name");
+      } else if (name.contains("__")) {
+        error(path + ".name", "must not contain `__`, which marks the fields Skein adds (`<step>__trace`, `<step>__reasoning`)");
+      }
+      if (!seen.add(name)) {
+        error(path + ".name", "step name `" + name + "` is used twice");
+      }
       String kind = s.has("kind") ? text(s.get("kind"), path + ".kind") : StepSpec.KIND_LLM;
-      if (kind != null && !StepSpec.KIND_LLM.equals(kind)) {
-        error(path + ".kind", "unknown step kind `" + kind + "` (known: llm)");
-      }
-      String continueFrom = s.has("continue") ? text(s.get("continue"), path + ".continue") : null;
-      if (continueFrom != null && !names.contains(continueFrom)) {
-        error(path + ".continue", "continues step `" + continueFrom + "`, which does not exist" + suggest(continueFrom, names));
-      } else if (continueFrom != null && continueFrom.equals(name)) {
-        error(path + ".continue", "a step cannot continue itself");
-      }
-      String model = s.has("model") ? text(s.get("model"), path + ".model") : null;
-      if (model == null && continueFrom == null) {
-        error(path + ".model", "missing: name one of the spec's model aliases " + models.keySet());
-      } else if (model != null && !models.containsKey(model)) {
-        error(path + ".model", "unknown model alias `" + model + "`" + suggest(model, models.keySet())
-            + " (declared under models: " + models.keySet() + ")");
-      }
-      String system = s.has("system") ? text(s.get("system"), path + ".system") : null;
-      String prompt = s.has("prompt") ? text(s.get("prompt"), path + ".prompt") : null;
-      List<MessageTemplate> messages = s.has("messages") ? messages(s.get("messages"), path + ".messages") : null;
-      if (messages != null && (prompt != null || system != null)) {
-        error(path, "give either messages, or system and prompt, not both");
-      } else if (messages == null && prompt == null) {
-        error(path + ".prompt", "missing: a step needs a prompt (or messages)");
-      }
-      if (continueFrom != null && messages != null) {
-        error(path + ".messages", "a continued step adds a prompt to an existing conversation; use prompt");
-      }
-      if (continueFrom != null && system != null) {
-        error(path + ".system", "a continued step keeps the system message of the conversation it continues");
-      }
-      steps.add(new StepSpec(name, kind, model, system, prompt, messages, continueFrom));
+      String when = s.has("when") ? text(s.get("when"), path + ".when") : null;
+      int n = s.has("n") ? (int) integer(s.get("n"), path + ".n", 1) : 1;
+      boolean drop = s.has("drop") && bool(s.get("drop"), path + ".drop");
+      String trace = s.has("with_trace") ? trace(s.get("with_trace"), path + ".with_trace") : "none";
+      boolean reasoning = s.has("extract_reasoning") && bool(s.get("extract_reasoning"), path + ".extract_reasoning");
+      ObjectNode config = ((ObjectNode) s).deepCopy();
+      config.remove(STEP_KEYS);
+      steps.add(new StepSpec(name, kind, i, when, n, drop, trace, reasoning, config));
     }
     return steps;
   }
 
+  private String trace(JsonNode v, String path) {
+    String t = text(v, path);
+    if (t == null) {
+      return "none";
+    }
+    return switch (t) {
+      case "none" -> "none";
+      case "last", "last_message" -> "last";
+      case "all", "all_messages" -> "all";
+      default -> {
+        error(path, "must be none, last or all, got `" + t + "`");
+        yield "none";
+      }
+    };
+  }
+
+  private boolean bool(JsonNode v, String path) {
+    if (!v.isBoolean()) {
+      error(path, "must be true or false, got " + v);
+      return false;
+    }
+    return v.booleanValue();
+  }
+
   private OutputSpec readOutput(JsonNode node) {
     if (node == null || node.isNull()) {
-      return OutputSpec.DEFAULT;
+      return null;
     }
     if (!node.isObject()) {
       error("output", "must be a mapping with messages and/or fields");
-      return OutputSpec.DEFAULT;
+      return null;
     }
     checkKeys(node, "output", OUTPUT_KEYS);
     List<MessageTemplate> messages = node.has("messages") ? messages(node.get("messages"), "output.messages") : null;

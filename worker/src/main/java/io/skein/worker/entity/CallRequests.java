@@ -33,14 +33,33 @@ public final class CallRequests {
 
   private CallRequests() {}
 
+  public static ModelRequest build(String recordKey, long index, long specSeed, StepPlanner.PlannedCall call, Provider provider,
+      boolean cache) {
+    return build(recordKey, index, specSeed, call.id(), call.attempt(), call.model(), provider, call.messages(), call.schema(), cache);
+  }
+
+  /**
+   * {@code schema}: the JSON Schema the answer must meet (null: free text), sent as
+   * {@code response_format: json_schema} or, for a provider configured with
+   * {@code structured-output = prompt}, as instructions after the last message.
+   */
   public static ModelRequest build(
       String recordKey, long index, long specSeed, CallId id, int attempt, ModelSpec model, Provider provider, List<ChatMessage> messages,
-      boolean cache) {
+      ObjectNode schema, boolean cache) {
     ObjectNode body = JSON.createObjectNode();
     body.put("model", provider.model());
     ArrayNode array = body.putArray("messages");
-    for (ChatMessage m : messages) {
-      array.addObject().put("role", m.role()).put("content", m.content());
+    for (int i = 0; i < messages.size(); i++) {
+      ChatMessage m = messages.get(i);
+      String content = m.content();
+      if (schema != null && provider.schemaInPrompt() && i == messages.size() - 1) {
+        content = content + "\n\nAnswer with only a JSON value (no other text) that conforms to this JSON Schema:\n" + schema;
+      }
+      array.addObject().put("role", m.role()).put("content", content);
+    }
+    if (schema != null && !provider.schemaInPrompt()) {
+      ObjectNode format = body.putObject("response_format").put("type", "json_schema");
+      format.putObject("json_schema").put("name", id.step()).put("strict", true).set("schema", schema);
     }
     if (model.temperature() != null) {
       body.put("temperature", model.temperature());

@@ -2,9 +2,7 @@ package io.skein.worker.entity;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.JsonNodeFactory;
-import java.util.ArrayList;
-import java.util.LinkedHashMap;
-import java.util.List;
+import io.skein.worker.step.Json;
 import java.util.Map;
 
 /**
@@ -31,39 +29,8 @@ public record RecordInput(long index, JsonNode raw, Map<String, Object> values, 
     return JsonNodeFactory.instance.numberNode(index);
   }
 
+  @SuppressWarnings("unchecked")
   private static Map<String, Object> plainMap(JsonNode node) {
-    Map<String, Object> out = new LinkedHashMap<>();
-    if (node != null && node.isObject()) {
-      node.fields().forEachRemaining(e -> out.put(e.getKey(), plain(e.getValue())));
-    }
-    return out;
-  }
-
-  /** JSON to the plain values a sandboxed template may see: strings, numbers, booleans, lists, maps. */
-  static Object plain(JsonNode node) {
-    if (node == null || node.isNull() || node.isMissingNode()) {
-      return null;
-    }
-    if (node.isTextual()) {
-      return node.asText();
-    }
-    if (node.isIntegralNumber()) {
-      return node.canConvertToLong() ? (Object) node.asLong() : node.bigIntegerValue();
-    }
-    if (node.isNumber()) {
-      return node.asDouble();
-    }
-    if (node.isBoolean()) {
-      return node.asBoolean();
-    }
-    if (node.isArray()) {
-      List<Object> list = new ArrayList<>(node.size());
-      node.forEach(n -> list.add(plain(n)));
-      return list;
-    }
-    if (node.isObject()) {
-      return plainMap(node);
-    }
-    return node.asText();
+    return node != null && node.isObject() ? (Map<String, Object>) Json.plain(node) : new java.util.LinkedHashMap<>();
   }
 }

@@ -1,5 +1,6 @@
 package io.skein.worker.entity;
 
+import com.fasterxml.jackson.databind.JsonNode;
 import io.skein.protocol.CallId;
 import io.skein.protocol.RecordProtocol.CallFailed;
 import io.skein.protocol.RecordProtocol.CallSucceeded;
@@ -7,29 +8,48 @@ import io.skein.protocol.RecordProtocol.Event;
 import io.skein.protocol.RecordProtocol.RecordFailed;
 import io.skein.protocol.RecordProtocol.RecordStarted;
 import io.skein.protocol.RecordProtocol.RecordSucceeded;
+import io.skein.protocol.RecordProtocol.ValuesComputed;
 import java.util.ArrayList;
 import java.util.Collections;
+import java.util.Comparator;
 import java.util.HashMap;
+import java.util.HashSet;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 
 /**
  * A record as its journal tells it: when it started, every finished call, every failed attempt,
- * and how it ended. Rebuilt by replay; the only thing the step planner reads besides the plan and
- * the input. Mutated only by {@link #apply}, from the entity's event handler.
+ * the values computed without a model and the steps skipped, and how it ended. Rebuilt by replay;
+ * the only thing the step planner reads besides the plan and the input. Mutated only by
+ * {@link #apply}, from the entity's event handler (and a memo of finished model steps' values,
+ * which the planner derives from the calls alone).
  */
 public final class RecordState {
 
   private long startedAt;
   private final Map<CallId, CallSucceeded> succeeded = new LinkedHashMap<>();
   private final Map<CallId, List<CallFailed>> failures = new HashMap<>();
+  private final Map<String, JsonNode> values = new HashMap<>();
+  private final Set<String> skipped = new HashSet<>();
+  /** Answers by step and sample, in turn order. */
+  private final Map<String, Map<Integer, List<CallSucceeded>>> answers = new HashMap<>();
+  private final Map<String, Object> memo = new HashMap<>();
   private RecordSucceeded success;
   private RecordFailed failure;
 
   public RecordState apply(Event event) {
     if (event instanceof CallSucceeded e) {
-      succeeded.put(e.call(), e);
+      if (succeeded.put(e.call(), e) == null) {
+        List<CallSucceeded> turns = answers.computeIfAbsent(e.call().step(), s -> new HashMap<>())
+            .computeIfAbsent(e.call().sample(), s -> new ArrayList<>());
+        turns.add(e);
+        turns.sort(Comparator.comparingInt(c -> c.call().turn()));
+      }
+    } else if (event instanceof ValuesComputed e) {
+      values.putAll(e.values());
+      skipped.addAll(e.skipped());
     } else if (event instanceof CallFailed e) {
       failures.computeIfAbsent(e.call(), c -> new ArrayList<>()).add(e);
     } else if (event instanceof RecordStarted e) {
@@ -70,9 +90,32 @@ public final class RecordState {
     return succeeded.get(call);
   }
 
-  /** The answer of a step's call (one call per step so far: sample 0, turn 0). */
-  public CallSucceeded result(String step) {
-    return succeeded.get(CallId.of(step));
+  /** The answered calls of one sample of a step, in turn order. */
+  public List<CallSucceeded> answers(String step, int sample) {
+    return answers.getOrDefault(step, Map.of()).getOrDefault(sample, List.of());
+  }
+
+  /** A value computed without a model and persisted, or null. */
+  public JsonNode value(String step) {
+    return values.get(step);
+  }
+
+  public boolean hasValue(String step) {
+    return values.containsKey(step);
+  }
+
+  public boolean isSkipped(String step) {
+    return skipped.contains(step);
+  }
+
+  /** A memo the planner keeps of what it derived from this state's events; it never changes what the events say. */
+  @SuppressWarnings("unchecked")
+  <T> T memo(String key) {
+    return (T) memo.get(key);
+  }
+
+  void memo(String key, Object value) {
+    memo.put(key, value);
   }
 
   public List<CallFailed> failures(CallId call) {

@@ -1,5 +1,6 @@
 package io.skein.worker.entity;
 
+import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.skein.protocol.CallId;
 import io.skein.protocol.RecordProtocol;
@@ -14,6 +15,7 @@ import io.skein.protocol.RecordProtocol.RecordOutcome;
 import io.skein.protocol.RecordProtocol.RecordReport;
 import io.skein.protocol.RecordProtocol.RecordStarted;
 import io.skein.protocol.RecordProtocol.RecordSucceeded;
+import io.skein.protocol.RecordProtocol.ValuesComputed;
 import io.skein.worker.gateway.ModelAccess;
 import io.skein.worker.gateway.ModelGateway;
 import io.skein.worker.gateway.ModelOutcome;
@@ -74,6 +76,8 @@ public final class RecordWorker extends EventSourcedBehavior<Command, Event, Rec
   private record GatewayReply(ModelGateway.Reply reply) implements Command {}
 
   private record RowSaved(boolean ok, Throwable error) implements Command {}
+
+  private record NoProvider(String step, String message) implements Command {}
 
   private enum Drive implements Command { INSTANCE }
 
@@ -160,6 +164,7 @@ public final class RecordWorker extends EventSourcedBehavior<Command, Event, Rec
         .onCommand(GatewayReply.class, this::onGatewayReply)
         .onCommand(Drive.class, this::drive)
         .onCommand(RowSaved.class, this::onRowSaved)
+        .onCommand(NoProvider.class, this::onNoProvider)
         .onCommand(RecordProtocol.Stop.class, this::onStop)
         .onCommand(StopNow.class, (state, cmd) -> Effect().stop())
         .onCommand(Unclaimed.class, (state, cmd) -> passivate())
@@ -250,16 +255,26 @@ public final class RecordWorker extends EventSourcedBehavior<Command, Event, Rec
       return passivate();
     }
     StepPlanner.Proceed proceed = (StepPlanner.Proceed) decision;
+    if (proceed.computesValues()) {
+      // Values computed without a model are persisted before any call that may have read them is sent.
+      return Effect().persist(new ValuesComputed(proceed.computed(), proceed.skipped(), now))
+          .thenRun(s -> send(proceed, now));
+    }
+    send(proceed, now);
+    return Effect().none();
+  }
+
+  private void send(StepPlanner.Proceed proceed, long now) {
     boolean caching = loaded.plan().spec().cache() && deps.models().caching();
     for (StepPlanner.PlannedCall call : proceed.calls()) {
       Provider provider;
       try {
         provider = deps.models().provider(call.model().model());
       } catch (IllegalArgumentException e) {
-        return fail(new RecordFailed("no_provider", e.getMessage(), call.id().step(), now));
+        context.getSelf().tell(new NoProvider(call.id().step(), e.getMessage()));
+        return;
       }
-      ModelRequest request = CallRequests.build(recordKey, index, loaded.plan().spec().seed(), call.id(),
-          call.attempt(), call.model(), provider, call.messages(), caching);
+      ModelRequest request = CallRequests.build(recordKey, index, loaded.plan().spec().seed(), call, provider, caching);
       inFlight.put(call.id(), new Pending(call, System.nanoTime()));
       notBefore.remove(call.id());
       deps.models().gateway(call.model().model()).tell(new ModelGateway.Call(request, replies));
@@ -267,7 +282,13 @@ public final class RecordWorker extends EventSourcedBehavior<Command, Event, Rec
     if (proceed.wakeAt() != Long.MAX_VALUE) {
       timers.startSingleTimer("wake", Drive.INSTANCE, Duration.ofMillis(Math.max(1, proceed.wakeAt() - now)));
     }
-    return Effect().none();
+  }
+
+  private Effect<Event, RecordState> onNoProvider(RecordState state, NoProvider cmd) {
+    if (state.isTerminal()) {
+      return Effect().none();
+    }
+    return fail(new RecordFailed("no_provider", cmd.message(), cmd.step(), System.currentTimeMillis()));
   }
 
   private Effect<Event, RecordState> fail(RecordFailed failed) {
@@ -285,9 +306,10 @@ public final class RecordWorker extends EventSourcedBehavior<Command, Event, Rec
     ModelOutcome outcome = cmd.reply().outcome();
     if (outcome instanceof ModelOutcome.Ok ok) {
       long modelNanos = cmd.reply().answeredNanos() - cmd.reply().sentNanos();
+      JsonNode result = Rows.interpret(loaded, state, id, ok.text());
       return Effect()
           .persist(new CallSucceeded(id, request.attempt(), request.fingerprint(), node, request.model(), pending.call().newMessages(),
-              ok.text(), ok.finishReason(), ok.usage(), ok.latencyMillis(), now, ok.cached()))
+              ok.text(), ok.finishReason(), ok.usage(), ok.latencyMillis(), now, ok.cached(), result))
           .thenRun(s -> {
             deps.timer().record(id.step(), System.nanoTime() - pending.plannedNanos() - modelNanos);
             driveLater(s);

@@ -1,7 +1,9 @@
 package io.skein.worker.entity;
 
+import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ArrayNode;
+import com.fasterxml.jackson.databind.node.NullNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.skein.protocol.CallId;
 import io.skein.protocol.ChatMessage;
@@ -42,28 +44,78 @@ public final class Rows {
     return new ResultRow(jobId, ctx.input().index(), true, output.toString(), detail.toString(), state.calls(), state.tokens());
   }
 
-  /** Renders the training-data row; throws {@link io.skein.worker.template.TemplateException} if an output template fails. */
+  /**
+   * Renders the training-data row; throws {@link io.skein.worker.template.TemplateException} if an
+   * output template fails. Without {@code output:} in the spec, the row holds the id, the input's
+   * fields and every step value not dropped (null if skipped), each model step's trace and reasoning
+   * beside it when asked for: Data Designer's shape.
+   */
   public static ObjectNode output(RecordContext ctx, RecordState state) {
-    PipelinePlan plan = ctx.plan();
-    OutputSpec output = plan.spec().output();
+    RecordView view = new RecordView(ctx.plan(), ctx.input(), state);
+    view.settle();
+    OutputSpec output = ctx.plan().spec().output();
     ObjectNode row = JSON.createObjectNode();
     row.set("id", ctx.input().id());
+    if (output == null) {
+      if (ctx.input().raw() != null) {
+        ctx.input().raw().fields().forEachRemaining(e -> row.set(e.getKey(), e.getValue()));
+      }
+      row.set("id", ctx.input().id());
+      for (PipelinePlan.Step s : ctx.plan().steps()) {
+        if (!s.spec().drop()) {
+          putStep(row, view, s);
+        }
+      }
+      return row;
+    }
     ArrayNode messages = row.putArray("messages");
     if (output.messages() != null) {
-      Map<String, Object> context = StepPlanner.context(plan, ctx.input(), state);
       for (MessageTemplate m : output.messages()) {
-        messages.addObject().put("role", m.role()).put("content", Templates.get().render(m.content(), context));
+        messages.addObject().put("role", m.role()).put("content", Templates.get().render(m.content(), view.context()));
       }
-    } else {
-      for (ChatMessage m : StepPlanner.conversation(plan, state, plan.lastStep().name())) {
-        messages.addObject().put("role", m.role()).put("content", m.content());
-      }
+    } else if (ctx.plan().lastStep() != null) {
+      PipelinePlan.Step last = ctx.plan().lastStep();
+      messages.addAll(messages(last.logic().conversation(view.sample(last, 0))));
     }
-    if (!output.fields().isEmpty()) {
-      Map<String, Object> context = StepPlanner.context(plan, ctx.input(), state);
-      output.fields().forEach((k, v) -> row.put(k, Templates.get().render(v, context)));
-    }
+    output.fields().forEach((k, v) -> row.put(k, Templates.get().render(v, view.context())));
     return row;
+  }
+
+  private static void putStep(ObjectNode row, RecordView view, PipelinePlan.Step s) {
+    RecordView.Resolved r = view.resolved(s.name());
+    row.set(s.name(), r == null || r.skipped() ? NullNode.getInstance() : r.value());
+    String trace = s.spec().withTrace();
+    if (!"none".equals(trace)) {
+      row.set(s.name() + "__trace", r == null || r.skipped() ? NullNode.getInstance() : trace(view, s, "all".equals(trace)));
+    }
+    if (s.spec().extractReasoning()) {
+      row.set(s.name() + "__reasoning", r == null || r.reasoning() == null ? NullNode.getInstance() : r.reasoning());
+    }
+  }
+
+  /** A model step's messages as chat messages: the whole conversation, or only the final answer; a list per sample if n > 1. */
+  private static JsonNode trace(RecordView view, PipelinePlan.Step s, boolean all) {
+    ArrayNode samples = JSON.createArrayNode();
+    for (int i = 0; i < s.spec().n(); i++) {
+      List<ChatMessage> conversation = s.logic().conversation(view.sample(s, i));
+      List<ChatMessage> shown = all || conversation.isEmpty() ? conversation : conversation.subList(conversation.size() - 1, conversation.size());
+      samples.add(messages(shown));
+    }
+    return s.spec().n() == 1 ? samples.get(0) : samples;
+  }
+
+  private static ArrayNode messages(List<ChatMessage> messages) {
+    ArrayNode out = JSON.createArrayNode();
+    for (ChatMessage m : messages) {
+      out.addObject().put("role", m.role()).put("content", m.content());
+    }
+    return out;
+  }
+
+  /** What the kind of the call's step reads from its answer, to persist with it. */
+  static JsonNode interpret(RecordContext ctx, RecordState state, CallId id, String answer) {
+    RecordView view = new RecordView(ctx.plan(), ctx.input(), state);
+    return ctx.plan().step(id.step()).logic().interpret(view.sample(id), id, answer);
   }
 
   public static ResultRow failure(String jobId, RecordContext ctx, RecordState state) {
@@ -78,10 +130,14 @@ public final class Rows {
     }
     row.set("input", ctx.input().raw());
     ObjectNode steps = row.putObject("steps");
+    RecordView view = new RecordView(ctx.plan(), ctx.input(), state);
+    if (ctx.input().error() == null) {
+      view.settle();
+    }
     for (PipelinePlan.Step s : ctx.plan().steps()) {
-      CallSucceeded r = state.result(s.name());
-      if (r != null) {
-        steps.put(s.name(), r.response());
+      RecordView.Resolved r = view.resolved(s.name());
+      if (r != null && !r.skipped()) {
+        steps.set(s.name(), r.value());
       }
     }
     ObjectNode detail = detail(ctx, state, false);
@@ -95,12 +151,13 @@ public final class Rows {
       detail.set("input", ctx.input().raw());
     }
     ArrayNode calls = detail.putArray("calls");
+    RecordView view = new RecordView(ctx.plan(), ctx.input(), state);
     Set<CallId> ids = new LinkedHashSet<>(state.succeeded().keySet());
     ids.addAll(state.allFailures().keySet());
     List<CallId> ordered = new ArrayList<>(ids);
     ordered.sort(Comparator.comparingInt((CallId c) -> position(ctx.plan(), c)).thenComparingInt(CallId::sample).thenComparingInt(CallId::turn));
     for (CallId id : ordered) {
-      calls.add(call(ctx.plan(), state, id));
+      calls.add(call(view, state, id));
     }
     ObjectNode timings = detail.putObject("timings");
     timings.put("started_at", java.time.Instant.ofEpochMilli(state.startedAt()).toString());
@@ -110,7 +167,7 @@ public final class Rows {
     return detail;
   }
 
-  private static ObjectNode call(PipelinePlan plan, RecordState state, CallId id) {
+  private static ObjectNode call(RecordView view, RecordState state, CallId id) {
     ObjectNode c = JSON.createObjectNode();
     c.put("step", id.step());
     if (id.sample() != 0 || id.turn() != 0) {
@@ -128,13 +185,12 @@ public final class Rows {
       c.put("model", ok.model());
       c.put("node", ok.node());
       c.put("fingerprint", ok.fingerprint());
-      ArrayNode messages = c.putArray("messages");
-      List<ChatMessage> all = new ArrayList<>(StepPlanner.conversation(plan, state, plan.step(id.step()).spec().continueFrom()));
-      all.addAll(ok.request());
-      for (ChatMessage m : all) {
-        messages.addObject().put("role", m.role()).put("content", m.content());
-      }
+      PipelinePlan.Step step = view.plan().step(id.step());
+      c.set("messages", messages(step == null ? ok.request() : step.logic().sent(view.sample(id), id)));
       c.put("response", ok.response());
+      if (ok.result() != null && !ok.result().path("ok").asBoolean(true)) {
+        c.set("rejected", ok.result().path("errors"));
+      }
       c.put("finish_reason", ok.finishReason());
       c.putObject("usage")
           .put("prompt_tokens", ok.usage().promptTokens())

@@ -112,7 +112,8 @@ public final class ModelProviders implements ModelAccess {
           p.hasPath("max-concurrency") ? p.getInt("max-concurrency") : concurrency,
           p.hasPath("request-timeout") ? p.getDuration("request-timeout") : timeout,
           p.hasPath("requests-per-minute") ? p.getLong("requests-per-minute") : 0,
-          p.hasPath("tokens-per-minute") ? p.getLong("tokens-per-minute") : 0);
+          p.hasPath("tokens-per-minute") ? p.getLong("tokens-per-minute") : 0,
+          p.hasPath("structured-output") && p.getString("structured-output").equals("prompt"));
     }
     String base = env.apply("OPENAI_BASE_URL");
     if (base != null && !base.isBlank()) {

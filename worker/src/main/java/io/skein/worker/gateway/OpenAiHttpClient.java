@@ -113,7 +113,12 @@ public final class OpenAiHttpClient implements ModelClient {
             "the response has no choices[0].message.content: " + ModelOutcome.Errors.abbreviate(text, 200), 0, latency);
       }
       JsonNode usage = root.path("usage");
-      return new ModelOutcome.Ok(content.asText(), choice.path("finish_reason").asText(null),
+      // Reasoning models served by vLLM and others send their reasoning apart; it travels in front of
+      // the answer as a <think> block, as other models write it, and step kinds take it out again.
+      JsonNode reasoning = choice.path("message").path("reasoning_content");
+      String answer = reasoning.isTextual() && !reasoning.asText().isBlank()
+          ? "<think>" + reasoning.asText() + "</think>\n" + content.asText() : content.asText();
+      return new ModelOutcome.Ok(answer, choice.path("finish_reason").asText(null),
           new Usage(usage.path("prompt_tokens").asLong(0), usage.path("completion_tokens").asLong(0)), latency);
     } catch (Exception e) {
       return new ModelOutcome.Failed(ModelOutcome.Errors.INVALID_RESPONSE, true, 200,

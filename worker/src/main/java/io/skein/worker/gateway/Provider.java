@@ -5,7 +5,9 @@ import java.time.Duration;
 /**
  * Where a spec's model name goes: an OpenAI-compatible base URL, the env variable holding its key
  * (the key itself is read when a request is sent and never stored), the provider's model name,
- * and its limits: calls in flight, requests and tokens per minute (0: no budget). Limits are for
+ * and its limits: calls in flight, requests and tokens per minute (0: no budget).
+ * {@code schemaInPrompt}: the provider takes no {@code response_format: json_schema}, so a
+ * structured call states its schema in the prompt instead ({@code structured-output = prompt}). Limits are for
  * the whole cluster; each node's gateway takes its share.
  */
 public record Provider(
@@ -16,10 +18,16 @@ public record Provider(
     int maxConcurrency,
     Duration requestTimeout,
     long requestsPerMinute,
-    long tokensPerMinute) {
+    long tokensPerMinute,
+    boolean schemaInPrompt) {
 
   public Provider(String name, String baseUrl, String apiKeyEnv, String model, int maxConcurrency, Duration requestTimeout) {
-    this(name, baseUrl, apiKeyEnv, model, maxConcurrency, requestTimeout, 0, 0);
+    this(name, baseUrl, apiKeyEnv, model, maxConcurrency, requestTimeout, 0, 0, false);
+  }
+
+  public Provider(String name, String baseUrl, String apiKeyEnv, String model, int maxConcurrency, Duration requestTimeout,
+      long requestsPerMinute, long tokensPerMinute) {
+    this(name, baseUrl, apiKeyEnv, model, maxConcurrency, requestTimeout, requestsPerMinute, tokensPerMinute, false);
   }
 
   public String completionsUrl() {

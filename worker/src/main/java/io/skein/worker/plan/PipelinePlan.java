@@ -7,6 +7,11 @@ import io.skein.protocol.spec.SpecError;
 import io.skein.protocol.spec.SpecException;
 import io.skein.protocol.spec.SpecParser;
 import io.skein.protocol.spec.StepSpec;
+import io.skein.worker.step.Problems;
+import io.skein.worker.step.SpecContext;
+import io.skein.worker.step.StepKind;
+import io.skein.worker.step.StepKinds;
+import io.skein.worker.step.StepLogic;
 import io.skein.worker.template.TemplateException;
 import io.skein.worker.template.TemplateRefs;
 import java.util.ArrayList;
@@ -19,19 +24,28 @@ import java.util.Set;
 import java.util.TreeSet;
 
 /**
- * A spec checked against the fields its records carry, with the per-record step graph derived from
- * template references and {@code continue}. Every referenced name must be a step, a record field
- * or {@code index}; the graph must be acyclic. Immutable; shared by every record of a job.
+ * A spec checked against the fields its records carry, each step compiled by its kind, with the
+ * per-record step graph derived from template references, the names steps read and
+ * {@code continue}. Every referenced name must be a step, a record field or {@code index}; the graph
+ * must be acyclic. Immutable; shared by every record of a job.
  */
 public final class PipelinePlan {
 
   /** The record's position in the input, always available to templates. */
   public static final String INDEX = "index";
 
-  /** One step with what it needs: the steps whose outputs it reads, and its resolved model alias. */
-  public record Step(StepSpec spec, int position, Set<String> dependsOn, ModelSpec model) {
+  /**
+   * One step with what it needs: the steps whose values it reads, its compiled logic, and the
+   * validators that send it back when its value fails them.
+   */
+  public record Step(StepSpec spec, int position, Set<String> dependsOn, StepLogic logic, List<StepLogic> checks) {
     public String name() {
       return spec.name();
+    }
+
+    /** The model alias the step calls; null for steps that need no model. */
+    public ModelSpec model() {
+      return logic.model();
     }
   }
 
@@ -62,11 +76,11 @@ public final class PipelinePlan {
     return inputFields;
   }
 
-  /** The step whose conversation is the default output: the last one in the spec. */
+  /** The step whose conversation is the default output messages: the last model step in the spec. */
   public Step lastStep() {
     Step last = null;
     for (Step s : steps.values()) {
-      last = s;
+      last = s.logic().local() ? last : s;
     }
     return last;
   }
@@ -76,26 +90,62 @@ public final class PipelinePlan {
    * those of the records at hand) and builds the plan, or throws every problem found.
    */
   public static PipelinePlan compile(PipelineSpec spec, Collection<String> fields) {
+    Problems problems = new Problems();
     List<SpecError> errors = new ArrayList<>();
     Set<String> inputFields = new LinkedHashSet<>(spec.input().fields());
     inputFields.addAll(fields);
     Set<String> stepNames = new LinkedHashSet<>();
     spec.steps().forEach(s -> stepNames.add(s.name()));
+    SpecContext context = new SpecContext(spec);
+
+    Map<String, StepLogic> logics = new LinkedHashMap<>();
+    for (StepSpec s : spec.steps()) {
+      StepKind kind = StepKinds.get(s.kind());
+      if (kind == null) {
+        Set<String> known = new TreeSet<>();
+        StepKinds.all().forEach(k -> known.add(k.name()));
+        problems.at(s, "kind", "unknown step kind `" + s.kind() + "`" + SpecParser.suggest(s.kind(), known) + " (known: " + String.join(", ", known) + ")");
+      } else if (StepKinds.check(kind, s, problems)) {
+        logics.put(s.name(), kind.compile(s, context, problems));
+      }
+    }
+    errors.addAll(problems.errors());
 
     Map<String, Set<String>> deps = new LinkedHashMap<>();
-    for (int i = 0; i < spec.steps().size(); i++) {
-      StepSpec s = spec.steps().get(i);
-      String path = "steps[" + i + "] (" + s.name() + ")";
+    Map<String, List<StepLogic>> checks = new LinkedHashMap<>();
+    for (StepSpec s : spec.steps()) {
+      StepLogic logic = logics.get(s.name());
+      if (logic == null) {
+        continue;
+      }
+      String path = s.path();
       Set<String> dependsOn = new LinkedHashSet<>();
-      refs(s.system(), path + ".system", stepNames, inputFields, dependsOn, errors);
-      refs(s.prompt(), path + ".prompt", stepNames, inputFields, dependsOn, errors);
-      if (s.messages() != null) {
-        for (int m = 0; m < s.messages().size(); m++) {
-          refs(s.messages().get(m).content(), path + ".messages[" + m + "].content", stepNames, inputFields, dependsOn, errors);
+      if (s.when() != null) {
+        refs("{{ " + s.when() + " }}", path + ".when", stepNames, inputFields, dependsOn, errors);
+      }
+      logic.templates().forEach((key, template) -> refs(template, path + "." + key, stepNames, inputFields, dependsOn, errors));
+      logic.names().forEach((key, name) -> {
+        if (stepNames.contains(name)) {
+          dependsOn.add(name);
+        } else if (!inputFields.contains(name) && !INDEX.equals(name)) {
+          errors.add(new SpecError(path + "." + key, "unknown name `" + name + "`" + SpecParser.suggest(name, known(stepNames, inputFields))
+              + " (steps: " + stepNames + ", record fields: " + inputFields + ", and index)"));
+        }
+      });
+      if (logic.continues() != null) {
+        dependsOn.add(logic.continues());
+        StepLogic continued = logics.get(logic.continues());
+        if (continued != null && continued.local()) {
+          errors.add(new SpecError(path + ".continue", "step `" + logic.continues() + "` calls no model: there is no conversation to continue"));
         }
       }
-      if (s.continueFrom() != null) {
-        dependsOn.add(s.continueFrom());
+      if (logic.regenerates() != null) {
+        StepLogic target = logics.get(logic.regenerates());
+        if (target == null || target.local()) {
+          errors.add(new SpecError(path + ".on_fail", "regenerate needs a target step that calls a model; `" + logic.regenerates() + "` does not"));
+        } else {
+          checks.computeIfAbsent(logic.regenerates(), t -> new ArrayList<>()).add(logic);
+        }
       }
       if (dependsOn.contains(s.name())) {
         errors.add(new SpecError(path, "step `" + s.name() + "` refers to its own output"));
@@ -105,27 +155,24 @@ public final class PipelinePlan {
     }
     OutputChecks.check(spec, stepNames, inputFields, errors);
     findCycle(deps).ifPresent(cycle -> errors.add(new SpecError(
-        "steps[" + indexOf(spec, cycle.get(0)) + "] (" + cycle.get(0) + ")",
+        spec.step(cycle.get(0)).map(StepSpec::path).orElse("steps"),
         "steps form a cycle: " + String.join(" -> ", cycle))));
     if (!errors.isEmpty()) {
       throw new SpecException(errors);
     }
     Map<String, Step> steps = new LinkedHashMap<>();
-    for (int i = 0; i < spec.steps().size(); i++) {
-      StepSpec s = spec.steps().get(i);
-      steps.put(s.name(), new Step(s, i, Set.copyOf(deps.get(s.name())), spec.models().get(aliasOf(spec, s))));
+    for (StepSpec s : spec.steps()) {
+      steps.put(s.name(), new Step(s, s.position(), Set.copyOf(deps.get(s.name())), logics.get(s.name()),
+          List.copyOf(checks.getOrDefault(s.name(), List.of()))));
     }
     return new PipelinePlan(spec, steps, Set.copyOf(inputFields));
   }
 
-  /** A continued step uses the model of the conversation it continues unless it names one. */
-  private static String aliasOf(PipelineSpec spec, StepSpec s) {
-    StepSpec current = s;
-    Set<String> seen = new LinkedHashSet<>();
-    while (current.model() == null && current.continueFrom() != null && seen.add(current.name())) {
-      current = spec.step(current.continueFrom()).orElseThrow();
-    }
-    return current.model();
+  private static Set<String> known(Set<String> steps, Set<String> fields) {
+    Set<String> known = new TreeSet<>(steps);
+    known.addAll(fields);
+    known.add(INDEX);
+    return known;
   }
 
   static void refs(String template, String path, Set<String> steps, Set<String> fields, Set<String> dependsOn, List<SpecError> errors) {
@@ -143,10 +190,7 @@ public final class PipelinePlan {
       if (steps.contains(name)) {
         dependsOn.add(name);
       } else if (!fields.contains(name) && !INDEX.equals(name)) {
-        Set<String> known = new TreeSet<>(steps);
-        known.addAll(fields);
-        known.add(INDEX);
-        errors.add(new SpecError(path, "unknown name `" + name + "`" + SpecParser.suggest(name, known)
+        errors.add(new SpecError(path, "unknown name `" + name + "`" + SpecParser.suggest(name, known(steps, fields))
             + " (steps: " + steps + ", record fields: " + fields + ", and index)"));
       }
     }
@@ -187,18 +231,12 @@ public final class PipelinePlan {
     return null;
   }
 
-  private static int indexOf(PipelineSpec spec, String step) {
-    for (int i = 0; i < spec.steps().size(); i++) {
-      if (spec.steps().get(i).name().equals(step)) {
-        return i;
-      }
-    }
-    return -1;
-  }
-
   /** Checks the output templates: they may read any step or field. */
   private static final class OutputChecks {
     static void check(PipelineSpec spec, Set<String> steps, Set<String> fields, List<SpecError> errors) {
+      if (spec.output() == null) {
+        return;
+      }
       Set<String> ignored = new LinkedHashSet<>();
       List<MessageTemplate> messages = spec.output().messages();
       if (messages != null) {

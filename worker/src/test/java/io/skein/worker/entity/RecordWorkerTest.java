@@ -143,9 +143,12 @@ class RecordWorkerTest {
     assertEquals("assistant", messages.get(1).get("role").asText());
 
     JsonNode row = JSON.readTree(ledger.get(4L).row());
+    assertEquals(List.of("id", "topic", "draft", "critique", "revision"), List.copyOf(JSON.convertValue(row, Map.class).keySet()),
+        "without output: the id, the input's fields and every step's value, in spec order");
     assertEquals("r4", row.get("id").asText());
-    assertEquals(4, row.get("messages").size(), "default output: the last step's whole conversation");
-    assertEquals("answer to " + messages.get(2).get("content").asText(), row.get("messages").get(3).get("content").asText());
+    assertEquals("tea", row.get("topic").asText());
+    assertEquals("answer to DRAFT about tea", row.get("draft").asText());
+    assertEquals("answer to " + messages.get(2).get("content").asText(), row.get("revision").asText());
   }
 
   @Test

@@ -214,10 +214,10 @@ class StepPlannerTest {
   void requestsAreDeterministicPerCall() {
     Provider provider = new Provider("sim", "http://sim/v1", null, "sim-small", 8, Duration.ofSeconds(5));
     PlannedCall q = assertInstanceOf(Proceed.class, next()).calls().get(0);
-    var a = CallRequests.build("job/4", 4, 0, q.id(), 1, q.model(), provider, q.messages(), true);
-    var b = CallRequests.build("job/4", 4, 0, q.id(), 2, q.model(), provider, q.messages(), true);
-    var other = CallRequests.build("job/5", 5, 0, q.id(), 1, q.model(), provider, q.messages(), true);
-    var otherJob = CallRequests.build("job-2/4", 4, 0, q.id(), 1, q.model(), provider, q.messages(), true);
+    var a = CallRequests.build("job/4", 4, 0, q.id(), 1, q.model(), provider, q.messages(), null, true);
+    var b = CallRequests.build("job/4", 4, 0, q.id(), 2, q.model(), provider, q.messages(), null, true);
+    var other = CallRequests.build("job/5", 5, 0, q.id(), 1, q.model(), provider, q.messages(), null, true);
+    var otherJob = CallRequests.build("job-2/4", 4, 0, q.id(), 1, q.model(), provider, q.messages(), null, true);
     assertEquals(a.body(), b.body(), "an attempt is the same request");
     assertEquals(a.fingerprint(), b.fingerprint());
     assertNotEquals(a.body(), other.body(), "another record asks with another seed");
@@ -226,9 +226,9 @@ class StepPlannerTest {
     assertEquals(a.cacheKey(), otherJob.cacheKey(), "the same question from another job finds the same cached answer");
     assertNotEquals(a.fingerprint(), otherJob.fingerprint(), "but it is another call");
     var elsewhere = CallRequests.build("job/4", 4, 0, q.id(), 1, q.model(),
-        new Provider("sim", "http://other/v1", null, "sim-small", 8, Duration.ofSeconds(5)), q.messages(), true);
+        new Provider("sim", "http://other/v1", null, "sim-small", 8, Duration.ofSeconds(5)), q.messages(), null, true);
     assertNotEquals(a.cacheKey(), elsewhere.cacheKey(), "another endpoint is another cache entry");
-    assertEquals(null, CallRequests.build("job/4", 4, 0, q.id(), 1, q.model(), provider, q.messages(), false).cacheKey());
+    assertEquals(null, CallRequests.build("job/4", 4, 0, q.id(), 1, q.model(), provider, q.messages(), null, false).cacheKey());
     assertTrue(a.body().contains("\"temperature\":0.8"), a.body());
   }
 

@@ -1,0 +1,72 @@
+package io.skein.worker.entity;
+
+import io.skein.protocol.CallId;
+import io.skein.protocol.RecordProtocol.CallFailed;
+import io.skein.protocol.spec.RetrySpec;
+import io.skein.worker.gateway.ModelOutcome;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * Whether a call may be sent again after its failed attempts, as persisted: when (exponential
+ * backoff, or Retry-After), never (an error no retry fixes, or {@code retry.max_attempts} spent), or
+ * not until the job is resumed (a refusal that would meet every record the same way; such refusals
+ * do not count against {@code max_attempts}). Pure; the schedule survives a crash.
+ */
+final class RetryPolicy {
+
+  sealed interface Verdict {}
+
+  /** May be sent at {@code atMillis} (now or later). */
+  record Ready(long atMillis) implements Verdict {}
+
+  record GiveUp(String errorType, String message) implements Verdict {}
+
+  /** Refused after the job's last resume: the record waits for the next. */
+  record Refused(String errorType, String message, long atMillis) implements Verdict {}
+
+  private final RetrySpec retry;
+  private final RecordState state;
+  private final Map<CallId, Long> notBefore;
+  private final long resumedAt;
+
+  RetryPolicy(RetrySpec retry, RecordState state, Map<CallId, Long> notBefore, long resumedAt) {
+    this.retry = retry;
+    this.state = state;
+    this.notBefore = notBefore;
+    this.resumedAt = resumedAt;
+  }
+
+  Verdict verdict(CallId id) {
+    List<CallFailed> failed = state.failures(id);
+    long readyAt = notBefore.getOrDefault(id, 0L);
+    if (failed.isEmpty()) {
+      return new Ready(readyAt);
+    }
+    CallFailed last = failed.get(failed.size() - 1);
+    if (ModelOutcome.Errors.blocksJob(last.errorType())) {
+      // Refused before the job was resumed: try again now, whatever the backoff.
+      return last.atMillis() >= resumedAt ? new Refused(last.errorType(), last.message(), last.atMillis()) : new Ready(readyAt);
+    }
+    int counted = (int) failed.stream().filter(f -> !ModelOutcome.Errors.blocksJob(f.errorType())).count();
+    if (!last.retryable()) {
+      return new GiveUp(last.errorType(), last.message());
+    }
+    if (counted >= retry.maxAttempts()) {
+      return new GiveUp(last.errorType(), "gave up after " + counted + " attempts; last: " + last.message());
+    }
+    return new Ready(Math.max(readyAt, last.atMillis() + backoff(retry, counted, last)));
+  }
+
+  /**
+   * Exponential backoff with "equal jitter" (half fixed, half random), the random half derived from
+   * the failure itself so a replayed record waits as long as it would have. Retry-After wins when longer.
+   */
+  static long backoff(RetrySpec retry, int failures, CallFailed last) {
+    long exp = retry.initialBackoffMillis() << Math.min(failures - 1, 20);
+    long base = Math.min(retry.maxBackoffMillis(), exp);
+    long h = (last.fingerprint() + "#" + failures).hashCode() & 0x7fffffffL;
+    long jittered = base / 2 + (base / 2 == 0 ? 0 : h % (base / 2 + 1));
+    return Math.max(jittered, last.retryAfterMillis());
+  }
+}

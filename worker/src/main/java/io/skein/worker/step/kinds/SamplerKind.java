@@ -1,0 +1,138 @@
+package io.skein.worker.step.kinds;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.skein.protocol.spec.StepSpec;
+import io.skein.worker.step.Json;
+import io.skein.worker.step.Outcome;
+import io.skein.worker.step.Problems;
+import io.skein.worker.step.SampleView;
+import io.skein.worker.step.SpecContext;
+import io.skein.worker.step.StepKind;
+import io.skein.worker.step.StepLogic;
+import io.skein.worker.template.Templates;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.SplittableRandom;
+
+/**
+ * {@code kind: sampler}: a value drawn without a model (see {@link Samplers}), deterministic per
+ * (spec seed, record index, step, sample) and persisted when drawn. Parameters are given on the step
+ * or under {@code params:} (Data Designer's shape); {@code conditional:} maps conditions to
+ * parameters that replace them when the condition holds (the first that holds wins);
+ * {@code convert_to} turns the value into an int, a float, a str, or (datetimes) a strftime pattern.
+ */
+public final class SamplerKind implements StepKind {
+
+  private static final Set<String> OWN_KEYS = Set.of("sampler", "params", "conditional", "convert_to");
+
+  @Override
+  public String name() {
+    return "sampler";
+  }
+
+  @Override
+  public String description() {
+    return "Draw a value without a model: category, subcategory, uniform, gaussian, bernoulli, binomial, poisson, uuid, datetime, timedelta, person.";
+  }
+
+  @Override
+  public ObjectNode schema() {
+    return Json.object("""
+        {"required": ["sampler"], "properties": {
+          "sampler": {"enum": %s, "description": "Which sampler draws the value."},
+          "params": {"type": "object", "description": "The sampler's parameters (as Data Designer gives them); they may also be keys of the step. binomial's n goes here."},
+          "conditional": {"type": "object", "additionalProperties": {"type": "object"}, "description": "Condition (Jinja, without braces) -> parameters that replace the step's when it holds; the first that holds wins."},
+          "convert_to": {"type": "string", "description": "int, float or str; for datetime and timedelta a strftime pattern such as %%Y-%%m-%%d."},
+          "values": {"type": ["array", "object"], "description": "category: the values; subcategory: a mapping from each value of the parent step to its list."},
+          "weights": {"type": "array", "items": {"type": "number", "minimum": 0}, "description": "category: one weight per value (normalized)."},
+          "category": {"type": "string", "description": "subcategory: the step whose value picks the list."},
+          "low": {"type": "number", "description": "uniform: the lower bound."},
+          "high": {"type": "number", "description": "uniform: the upper bound."},
+          "mean": {"type": "number", "description": "gaussian, poisson: the mean."},
+          "stddev": {"type": "number", "minimum": 0, "description": "gaussian: the standard deviation."},
+          "decimal_places": {"type": "integer", "minimum": 0, "description": "uniform, gaussian: round to this many places."},
+          "p": {"type": "number", "minimum": 0, "maximum": 1, "description": "bernoulli, binomial: the probability of success."},
+          "prefix": {"type": "string", "description": "uuid: put before the id."},
+          "short_form": {"type": "boolean", "description": "uuid: 8 hex digits instead of 36 characters."},
+          "uppercase": {"type": "boolean", "description": "uuid: in capitals."},
+          "start": {"type": "string", "description": "datetime: the earliest (2024-01-01 or 2024-01-01T09:00)."},
+          "end": {"type": "string", "description": "datetime: the latest."},
+          "unit": {"enum": ["D", "h", "m", "s"], "description": "datetime, timedelta: the unit drawn in (days, hours, minutes, seconds)."},
+          "dt_min": {"type": "integer", "description": "timedelta: the smallest delta, in units."},
+          "dt_max": {"type": "integer", "description": "timedelta: the largest delta, in units."},
+          "reference_column_name": {"type": "string", "description": "timedelta: the datetime step the delta is added to."},
+          "locale": {"type": "string", "description": "person: a locale such as en_US, en_GB, de_DE."},
+          "sex": {"enum": ["Male", "Female"], "description": "person: the sex (default: either)."},
+          "age_range": {"type": "array", "items": {"type": "integer", "minimum": 0}, "minItems": 2, "maxItems": 2, "description": "person: [min, max] age."}
+        }}""".formatted(Json.MAPPER.valueToTree(Samplers.NAMES)));
+  }
+
+  @Override
+  public StepLogic compile(StepSpec step, SpecContext spec, Problems problems) {
+    String sampler = step.text("sampler");
+    ObjectNode params = step.config().deepCopy();
+    params.remove(OWN_KEYS);
+    if (step.config().path("params").isObject()) {
+      params.setAll((ObjectNode) step.config().get("params"));
+    }
+    Map<String, ObjectNode> conditional = new LinkedHashMap<>();
+    step.config().path("conditional").fields().forEachRemaining(e -> conditional.put(e.getKey(), (ObjectNode) e.getValue()));
+    String paramPath = step.config().has("params") ? "params." : "";
+    Samplers.check(sampler, params, (key, message) -> problems.at(step, key.equals("sampler") ? key : paramPath + key, message));
+    conditional.forEach((condition, override) -> {
+      ObjectNode merged = params.deepCopy();
+      merged.setAll(override);
+      Samplers.check(sampler, merged, (key, message) -> problems.at(step, "conditional." + condition + "." + key, message));
+    });
+    String convertTo = step.text("convert_to");
+    if (convertTo != null && !List.of("int", "float", "str").contains(convertTo)) {
+      String problem = sampler.equals("datetime") || sampler.equals("timedelta") ? Strftime.problem(convertTo)
+          : "must be int, float or str (a strftime pattern only for datetime and timedelta)";
+      if (problem != null) {
+        problems.at(step, "convert_to", problem);
+      }
+    }
+    return new Logic(sampler, params, conditional, convertTo);
+  }
+
+  private record Logic(String sampler, ObjectNode params, Map<String, ObjectNode> conditional, String convertTo) implements StepLogic {
+
+    @Override
+    public Map<String, String> templates() {
+      Map<String, String> out = new LinkedHashMap<>();
+      conditional.keySet().forEach(c -> out.put("conditional." + c, "{{ " + c + " }}"));
+      return out;
+    }
+
+    @Override
+    public Map<String, String> names() {
+      Map<String, String> out = new LinkedHashMap<>();
+      if (sampler.equals("subcategory")) {
+        out.put("category", params.path("category").asText());
+      }
+      if (sampler.equals("timedelta")) {
+        out.put("reference_column_name", params.path("reference_column_name").asText());
+      }
+      return out;
+    }
+
+    @Override
+    public boolean local() {
+      return true;
+    }
+
+    @Override
+    public Outcome next(SampleView view) {
+      JsonNode p = Samplers.effective(params, conditional,
+          c -> "1".equals(Templates.get().render("{% if " + c + " %}1{% endif %}", view.context())));
+      try {
+        return new Outcome.Value(Conversions.convert(Samplers.draw(sampler, p, new SplittableRandom(view.seed()), view), convertTo));
+      } catch (RuntimeException e) {
+        return new Outcome.Failed("sampler_error", e.getMessage());
+      }
+    }
+  }
+}

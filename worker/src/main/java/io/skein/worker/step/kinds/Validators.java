@@ -1,0 +1,136 @@
+package io.skein.worker.step.kinds;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.networknt.schema.JsonSchema;
+import io.skein.worker.step.Json;
+import io.skein.worker.step.JsonSchemas;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.function.BiConsumer;
+import java.util.regex.Pattern;
+import java.util.regex.PatternSyntaxException;
+import net.sf.jsqlparser.util.validation.Validation;
+import net.sf.jsqlparser.util.validation.ValidationError;
+import net.sf.jsqlparser.util.validation.feature.DatabaseType;
+
+/** The checks behind {@code kind: validator}: each compiled once per job from the step's keys, then a pure function of a value. */
+final class Validators {
+
+  static final List<String> NAMES = List.of("regex", "length", "json", "json-schema", "sql");
+  static final List<String> DIALECTS = List.of("ansi", "postgres", "mysql", "mariadb", "tsql", "oracle", "h2", "sqlite", "bigquery");
+
+  /** A compiled check: what is wrong with a value (empty: nothing). */
+  interface Check {
+    List<String> errors(JsonNode value);
+  }
+
+  private Validators() {}
+
+  /** The check of {@code validator} with the step's keys; problems with its keys go to {@code problem} (key, message); null if it has any. */
+  static Check compile(String validator, JsonNode c, BiConsumer<String, String> problem) {
+    switch (validator) {
+      case "regex" -> {
+        if (!c.path("pattern").isTextual()) {
+          problem.accept("pattern", "missing: the regular expression");
+          return null;
+        }
+        try {
+          Pattern p = Pattern.compile(c.get("pattern").asText(), c.path("ignore_case").asBoolean(false) ? Pattern.CASE_INSENSITIVE : 0);
+          return v -> p.matcher(Json.text(v)).find() ? List.of() : List.of("does not match /" + p.pattern() + "/");
+        } catch (PatternSyntaxException e) {
+          problem.accept("pattern", "is not a regular expression: " + e.getDescription());
+          return null;
+        }
+      }
+      case "length" -> {
+        if (!c.has("min") && !c.has("max")) {
+          problem.accept("min", "missing: give min, max or both");
+          return null;
+        }
+        long min = c.path("min").asLong(0);
+        long max = c.path("max").asLong(Long.MAX_VALUE);
+        if (min > max) {
+          problem.accept("max", "must not be below min");
+        }
+        boolean words = c.path("unit").asText("chars").equals("words");
+        String unit = words ? "words" : "characters";
+        return v -> {
+          String text = Json.text(v).strip();
+          long n = words ? (text.isEmpty() ? 0 : text.split("\\s+").length) : text.codePointCount(0, text.length());
+          return n < min ? List.of(n + " " + unit + ", fewer than " + min)
+              : n > max ? List.of(n + " " + unit + ", more than " + max) : List.of();
+        };
+      }
+      case "json" -> {
+        return v -> {
+          if (v != null && !v.isTextual()) {
+            return List.of();
+          }
+          try {
+            Json.MAPPER.readTree(Json.text(v));
+            return Json.text(v).isBlank() ? List.of("empty, not JSON") : List.of();
+          } catch (Exception e) {
+            return List.of("not JSON: " + e.getMessage().lines().findFirst().orElse(""));
+          }
+        };
+      }
+      case "json-schema" -> {
+        if (!c.path("schema").isObject()) {
+          problem.accept("schema", "missing: the JSON Schema");
+          return null;
+        }
+        List<String> wrong = JsonSchemas.problemsOfSchema(c.get("schema"));
+        if (!wrong.isEmpty()) {
+          problem.accept("schema", "is not a JSON Schema: " + String.join("; ", wrong));
+          return null;
+        }
+        JsonSchema schema = JsonSchemas.compile(c.get("schema"));
+        return v -> {
+          JsonNode value = v;
+          if (v != null && v.isTextual()) {
+            try {
+              value = JsonSchemas.parseAnswer(v.asText());
+            } catch (IllegalArgumentException e) {
+              return List.of(e.getMessage());
+            }
+          }
+          return JsonSchemas.validate(schema, value == null ? Json.NODES.nullNode() : value);
+        };
+      }
+      case "sql" -> {
+        DatabaseType dialect = dialect(c.path("dialect").asText("ansi"));
+        return v -> sql(Json.text(v), dialect);
+      }
+      default -> {
+        problem.accept("validator", "unknown validator `" + validator + "` (known: " + String.join(", ", NAMES) + ")");
+        return null;
+      }
+    }
+  }
+
+  /** sqlite and bigquery are parsed as ANSI SQL: JSqlParser has no feature set of theirs. */
+  private static DatabaseType dialect(String name) {
+    return switch (name) {
+      case "postgres" -> DatabaseType.POSTGRESQL;
+      case "mysql" -> DatabaseType.MYSQL;
+      case "mariadb" -> DatabaseType.MARIADB;
+      case "tsql" -> DatabaseType.SQLSERVER;
+      case "oracle" -> DatabaseType.ORACLE;
+      case "h2" -> DatabaseType.H2;
+      default -> DatabaseType.ANSI_SQL;
+    };
+  }
+
+  static List<String> sql(String sql, DatabaseType dialect) {
+    if (sql.isBlank()) {
+      return List.of("empty, not SQL");
+    }
+    List<String> out = new ArrayList<>();
+    for (ValidationError e : new Validation(List.of(dialect), sql).validate()) {
+      e.getErrors().forEach(x -> out.add(x.getMessage().lines().findFirst().orElse(x.getMessage())));
+    }
+    return out;
+  }
+
+}

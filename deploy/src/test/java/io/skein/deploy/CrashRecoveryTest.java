@@ -212,7 +212,7 @@ class CrashRecoveryTest {
   }
 
   /** Calls whose answer or failure reached the journal: the only ones the restarted node may skip. */
-  private static long persistedCalls(String url, String jobId) throws Exception {
+  static long persistedCalls(String url, String jobId) throws Exception {
     try (Connection c = DriverManager.getConnection(url); Statement s = c.createStatement()) {
       String table = url.startsWith("jdbc:h2:") ? "\"event_journal\"" : "event_journal";
       String column = url.startsWith("jdbc:h2:") ? "\"event_ser_manifest\"" : "event_ser_manifest";

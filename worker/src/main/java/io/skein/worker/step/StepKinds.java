@@ -111,6 +111,11 @@ public final class StepKinds {
     if (text.startsWith(at + ": ")) {
       text = text.substring(at.length() + 2);
     }
+    if ("enum".equals(m.getType()) && m.getInstanceNode() != null && m.getInstanceNode().isTextual()) {
+      java.util.List<String> allowed = new java.util.ArrayList<>();
+      m.getSchemaNode().forEach(v -> allowed.add(v.asText()));
+      text = "`" + m.getInstanceNode().asText() + "` is not one of " + allowed + SpecParser.suggest(m.getInstanceNode().asText(), allowed);
+    }
     return text;
   }
 

@@ -10,6 +10,8 @@ import java.util.Map;
 import java.util.function.BiConsumer;
 import java.util.regex.Pattern;
 import java.util.regex.PatternSyntaxException;
+import net.sf.jsqlparser.parser.feature.Feature;
+import net.sf.jsqlparser.parser.feature.FeatureConfiguration;
 import net.sf.jsqlparser.util.validation.Validation;
 import net.sf.jsqlparser.util.validation.ValidationError;
 import net.sf.jsqlparser.util.validation.feature.DatabaseType;
@@ -99,8 +101,12 @@ final class Validators {
         };
       }
       case "sql" -> {
-        DatabaseType dialect = dialect(c.path("dialect").asText("ansi"));
-        return v -> sql(Json.text(v), dialect);
+        String name = c.path("dialect").asText("ansi");
+        DatabaseType dialect = dialect(name);
+        FeatureConfiguration parsing = new FeatureConfiguration()
+            .setValue(Feature.allowSquareBracketQuotation, name.equals("tsql"))
+            .setValue(Feature.allowBackslashEscapeCharacter, name.equals("mysql") || name.equals("mariadb"));
+        return v -> sql(Json.text(v), dialect, parsing);
       }
       default -> {
         problem.accept("validator", "unknown validator `" + validator + "` (known: " + String.join(", ", NAMES) + ")");
@@ -122,12 +128,12 @@ final class Validators {
     };
   }
 
-  static List<String> sql(String sql, DatabaseType dialect) {
+  static List<String> sql(String sql, DatabaseType dialect, FeatureConfiguration parsing) {
     if (sql.isBlank()) {
       return List.of("empty, not SQL");
     }
     List<String> out = new ArrayList<>();
-    for (ValidationError e : new Validation(List.of(dialect), sql).validate()) {
+    for (ValidationError e : new Validation(parsing, List.of(dialect), sql).validate()) {
       e.getErrors().forEach(x -> out.add(x.getMessage().lines().findFirst().orElse(x.getMessage())));
     }
     return out;

@@ -1,0 +1,98 @@
+package io.skein.worker.entity;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertInstanceOf;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import java.util.concurrent.atomic.AtomicInteger;
+import org.junit.jupiter.api.Test;
+
+/** Validators check values locally; on_fail keeps the result, fails the record, or sends the target back. */
+class ValidatorKindTest {
+
+  private static JsonNode check(String validator, String text) {
+    String spec = "name: v\nmodels: {m: sim-small}\nsteps:\n  - {name: text, model: m, prompt: p}\n"
+        + "  - {name: check, kind: validator, target: text, " + validator + "}\n";
+    RecordRun run = new RecordRun(spec, "{}", 0);
+    assertInstanceOf(StepPlanner.Finish.class, run.run(c -> text));
+    return run.row().get("check");
+  }
+
+  private static void valid(String validator, String text) {
+    JsonNode v = check(validator, text);
+    assertTrue(v.get("valid").asBoolean(), validator + " on " + text + ": " + v);
+    assertEquals(0, v.get("errors").size());
+  }
+
+  private static String invalid(String validator, String text) {
+    JsonNode v = check(validator, text);
+    assertFalse(v.get("valid").asBoolean(), validator + " on " + text + ": " + v);
+    assertEquals(1, v.get("errors").size(), v.toString());
+    return v.get("errors").get(0).asText();
+  }
+
+  @Test
+  void regexLengthJsonAndJsonSchema() {
+    valid("validator: regex, pattern: '^[A-Z]{3}-\\d+$'", "ABC-12");
+    assertTrue(invalid("validator: regex, pattern: '^[A-Z]{3}-\\d+$'", "abc-12").contains("does not match"));
+    valid("validator: regex, pattern: '^abc', ignore_case: true", "ABCdef");
+    valid("validator: length, min: 3, max: 5", "abcd");
+    assertTrue(invalid("validator: length, max: 3", "abcd").contains("4 characters, more than 3"));
+    assertTrue(invalid("validator: length, min: 3, unit: words", "two words").contains("2 words, fewer than 3"));
+    valid("validator: json", "{\"a\": [1, 2]}");
+    assertTrue(invalid("validator: json", "{\"a\": ").startsWith("not JSON"));
+    valid("validator: json-schema, schema: {type: object, required: [a]}", "{\"a\": 1}");
+    assertTrue(invalid("validator: json-schema, schema: {type: object, required: [a]}", "{\"b\": 1}").contains("a"));
+  }
+
+  @Test
+  void sqlIsParsedInItsDialect() {
+    valid("validator: sql, dialect: postgres", "SELECT id, count(*) FROM orders WHERE total > 10 GROUP BY id;");
+    valid("validator: sql", "select 1");
+    invalid("validator: sql, dialect: postgres", "SELEC id FORM orders");
+    valid("validator: sql, dialect: tsql", "SELECT TOP 5 [name] FROM [dbo].[users]");
+  }
+
+  @Test
+  void onFailErrorMakesTheRecordAnErrorRowNamingTheValidator() {
+    String spec = """
+        name: v
+        models: {m: sim-small}
+        steps:
+          - {name: text, model: m, prompt: p}
+          - {name: short, kind: validator, validator: length, target: text, max: 3, on_fail: error}
+        """;
+    RecordRun run = new RecordRun(spec, "{}", 0);
+    StepPlanner.Fail fail = assertInstanceOf(StepPlanner.Fail.class, run.run(c -> "far too long"));
+    assertEquals("validation_failed", fail.errorType());
+    assertEquals("short", fail.step());
+    assertTrue(fail.message().contains("validator short (text)") && fail.message().contains("more than 3"), fail.message());
+  }
+
+  @Test
+  void regenerateSendsTheTargetBackWithTheErrorsInTheSameConversation() {
+    String spec = """
+        name: sql
+        models: {writer: sim-small}
+        steps:
+          - {name: query, kind: llm-code, model: writer, language: sql, prompt: "Write a query that {{ task }}.", max_restarts: 2}
+          - {name: query_check, kind: validator, validator: sql, target: query, dialect: postgres, on_fail: regenerate}
+        """;
+    RecordRun run = new RecordRun(spec, "{\"task\": \"counts orders\"}", 0);
+    AtomicInteger n = new AtomicInteger();
+    assertInstanceOf(StepPlanner.Finish.class, run.run(c -> n.incrementAndGet() < 3 ? "```sql\nSELEC * FORM orders\n```" : "```sql\nSELECT 1\n```"));
+    assertEquals(3, run.sentFor("query").size());
+    StepPlanner.PlannedCall second = run.sentFor("query").get(1);
+    assertEquals(3, second.messages().size(), "the bad answer stays, the validator's errors follow");
+    assertTrue(second.newMessages().get(0).content().contains("query_check"), second.newMessages().toString());
+    assertEquals("SELECT 1", run.row().get("query").asText());
+    assertTrue(run.row().at("/query_check/valid").asBoolean());
+
+    RecordRun never = new RecordRun(spec, "{\"task\": \"counts orders\"}", 0);
+    StepPlanner.Fail fail = assertInstanceOf(StepPlanner.Fail.class, never.run(c -> "```sql\nSELEC\n```"));
+    assertEquals("validation_failed", fail.errorType());
+    assertEquals(3, never.sent.size(), "1 + max_restarts 2");
+  }
+}

@@ -79,23 +79,18 @@ final class RunCommand implements Callable<Integer> {
     if (System.getProperty("SKEIN_LOG_LEVEL") == null && System.getenv("SKEIN_LOG_LEVEL") == null) {
       System.setProperty("SKEIN_LOG_LEVEL", "WARN");
     }
-    String specText;
+    SpecFile file;
     try {
-      specText = Files.readString(specFile);
+      file = SpecFile.read(specFile);
     } catch (IOException e) {
       System.err.println("skein run: cannot read spec " + specFile + ": " + e.getMessage());
       return 2;
-    }
-    JsonNode tree;
-    PipelineSpec spec;
-    try {
-      tree = SpecParser.readTree(specText);
-      spec = SpecParser.parse(tree);
     } catch (SpecException e) {
       return badSpec(e);
     }
-    Path inputFile = input != null ? input
-        : spec.input().file() != null ? specFile.toAbsolutePath().getParent().resolve(spec.input().file()) : null;
+    JsonNode tree = file.tree;
+    PipelineSpec spec = file.spec;
+    Path inputFile = file.inputFile(input);
     if (inputFile != null && !Files.isReadable(inputFile)) {
       System.err.println("skein run: cannot read input " + inputFile);
       return 2;
@@ -137,7 +132,7 @@ final class RunCommand implements Callable<Integer> {
         }
       } else {
         try {
-          job = node.jobs().submit(submission(tree, spec, inputFile, fingerprint)).toCompletableFuture().join();
+          job = node.jobs().submit(file.submission(inputFile, limit, fingerprint)).toCompletableFuture().join();
         } catch (CompletionException e) {
           if (e.getCause() instanceof SpecException spe) {
             return badSpec(spe);
@@ -160,47 +155,8 @@ final class RunCommand implements Callable<Integer> {
     }
   }
 
-  private JobService.Submission submission(JsonNode tree, PipelineSpec spec, Path inputFile, String fingerprint) throws IOException {
-    Set<String> fields = new LinkedHashSet<>();
-    Iterator<InputRow> rows = null;
-    if (inputFile != null) {
-      BufferedReader reader = Files.newBufferedReader(inputFile, StandardCharsets.UTF_8);
-      rows = InputLines.fromJsonl(reader, fields);
-    } else if (spec.input().records() != null) {
-      rows = InputLines.fromRecords(spec.input().records(), fields);
-    }
-    return new JobService.Submission(tree, rows == null ? null : limited(rows, limit), fields, fingerprint);
-  }
-
-  private static Iterator<InputRow> limited(Iterator<InputRow> rows, Long limit) {
-    if (limit == null) {
-      return rows;
-    }
-    return new Iterator<>() {
-      long n;
-
-      @Override
-      public boolean hasNext() {
-        return n < limit && rows.hasNext();
-      }
-
-      @Override
-      public InputRow next() {
-        if (!hasNext()) {
-          throw new NoSuchElementException();
-        }
-        n++;
-        return rows.next();
-      }
-    };
-  }
-
   private int badSpec(SpecException e) {
-    System.err.println(specFile + ": the spec cannot run:");
-    for (SpecError error : e.errors()) {
-      System.err.println("  " + error);
-    }
-    return 2;
+    return SpecFile.report(specFile, e);
   }
 
   static Path errorsBeside(Path out) {

@@ -176,6 +176,40 @@ class CliTest {
     assertTrue(markerSeen, "the database files are searchable (the input is found in them)");
   }
 
+  @Test
+  void validatePrintsTheStepGraphAndPreviewRunsRecordsWithoutAJob() throws Exception {
+    try (SkeinProcess text = run("validate", Map.of(), "validate", "../examples/text-to-sql.yaml")) {
+      assertEquals(0, text.awaitExit(Duration.ofMinutes(1)), text.output());
+      assertTrue(text.output().contains("Runs in 3 rounds: [difficulty] -> [query] -> [query_check, explanation]"), text.output());
+    }
+    try (SkeinProcess mermaid = run("mermaid", Map.of(), "validate", "../examples/product-qa.yaml", "--format", "mermaid")) {
+      assertEquals(0, mermaid.awaitExit(Duration.ofMinutes(1)), mermaid.output());
+      assertTrue(mermaid.output().startsWith("flowchart TD") && mermaid.output().contains("category --> product_type")
+          && mermaid.output().contains("in_store --> product"), mermaid.output());
+    }
+    Path bad = dir.resolve("bad.yaml");
+    Files.writeString(bad, "name: b\nmodels: {m: sim-small}\ninput: {num_records: 1}\nsteps:\n  - {name: a, kind: sampler, sampler: uuid, promt: x}\n");
+    try (SkeinProcess invalid = run("invalid", Map.of(), "validate", bad.toString())) {
+      assertEquals(2, invalid.awaitExit(Duration.ofMinutes(1)));
+      assertTrue(invalid.output().contains("steps[0] (a).promt: unknown field for a sampler step"), invalid.output());
+    }
+    Path data = dir.resolve("preview-data");
+    try (SkeinProcess preview = run("preview", Map.of("SKEIN_SIM_LATENCY", "1ms"), "preview", "../examples/product-qa.yaml", "-n", "2",
+        "--json", "--data-dir", data.toString())) {
+      assertEquals(0, preview.awaitExit(Duration.ofMinutes(2)), preview.output());
+      String out = preview.output();
+      JsonNode rows = Http.JSON.readTree(out.substring(out.indexOf('[')));
+      assertEquals(2, rows.size());
+      assertEquals("s01", rows.get(0).get("id").asText());
+      assertTrue(rows.get(1).at("/product/features").isArray(), rows.toString());
+    }
+    try (var c = java.sql.DriverManager.getConnection("jdbc:h2:file:" + data.toAbsolutePath().resolve("skein"));
+        var rs = c.createStatement().executeQuery("SELECT COUNT(*) FROM skein_jobs")) {
+      rs.next();
+      assertEquals(0, rs.getInt(1), "a preview keeps no job");
+    }
+  }
+
   private static boolean contains(byte[] haystack, byte[] needle) {
     outer:
     for (int i = 0; i + needle.length <= haystack.length; i++) {

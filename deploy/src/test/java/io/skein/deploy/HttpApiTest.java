@@ -147,6 +147,42 @@ class HttpApiTest {
     assertTrue(row.get("idea").asText().startsWith("Regarding idea number 3"), "the prompt read the index: " + row);
   }
 
+  @Test
+  void theSchemaOfTheSpecLanguageIsServed() throws Exception {
+    Http.Response r = http.get("/schema");
+    assertEquals(200, r.status());
+    JsonNode kinds = r.json().at("/properties/steps/items/properties/kind/enum");
+    for (String kind : new String[] {"llm", "llm-code", "llm-structured", "llm-judge", "sampler", "expression", "validator"}) {
+      assertTrue(kinds.toString().contains("\"" + kind + "\""), kinds.toString());
+    }
+  }
+
+  @Test
+  void aPreviewAnswersRowsAndKeepsNoJob() throws Exception {
+    String spec = """
+        name: preview
+        models: {m: sim-small}
+        input: {num_records: 50}
+        steps:
+          - {name: size, kind: sampler, sampler: category, values: [S, M, L]}
+          - {name: pitch, model: m, prompt: "Pitch a size {{ size }} shirt, number {{ index }}"}
+        """;
+    int jobsBefore = http.get("/jobs").json().get("jobs").size();
+    Http.Response r = http.post("/jobs/preview?n=3", "application/yaml", spec);
+    assertEquals(200, r.status(), r.body());
+    JsonNode rows = r.json();
+    assertEquals(3, rows.size());
+    for (int i = 0; i < 3; i++) {
+      assertEquals(i, rows.get(i).get("id").asInt());
+      assertTrue(List.of("S", "M", "L").contains(rows.get(i).get("size").asText()));
+      assertTrue(rows.get(i).get("pitch").asText().startsWith("Regarding shirt number " + i), rows.get(i).toString());
+    }
+    assertEquals(jobsBefore, http.get("/jobs").json().get("jobs").size(), "a preview keeps no job");
+    assertEquals(400, http.post("/jobs/preview?n=0", "application/yaml", spec).status());
+    JsonNode bad = problem(http.post("/jobs/preview", "application/yaml", spec.replace("sampler: category", "sampler: categry")), 400);
+    assertTrue(bad.get("errors").get(0).get("path").asText().startsWith("steps[0] (size)"), bad.toString());
+  }
+
   private static JsonNode problem(Http.Response r, int status) {
     assertEquals(status, r.status(), r.body());
     assertTrue(r.contentType().startsWith("application/problem+json"), r.contentType());

@@ -44,7 +44,8 @@ import org.apache.pekko.util.ByteString;
 
 /**
  * The HTTP API (the cluster resource is {@link ClusterRoutes}). The jobs resource: submit ({@code POST /jobs}, JSON or multipart YAML spec plus JSONL records),
- * list, status, results and errors as NDJSON streams, pause, resume and cancel. Every error is
+ * list, status, results and errors as NDJSON streams, pause, resume and cancel; and the spec
+ * language's JSON Schema ({@code GET /schema}). Every error is
  * {@code application/problem+json} naming what was wrong.
  */
 public final class JobRoutes {
@@ -53,6 +54,9 @@ public final class JobRoutes {
   static final ContentType.WithFixedCharset NDJSON =
       ContentTypes.create(MediaTypes.applicationWithFixedCharset("x-ndjson", HttpCharsets.UTF_8));
   private static final long STRICT_TIMEOUT_MS = 60_000;
+  private static final int MAX_PREVIEW = 100;
+  /** The spec language's JSON Schema, for editors: {@code # yaml-language-server: $schema=http://host:8080/schema}. */
+  private static final String SCHEMA = io.skein.worker.step.SpecSchema.get().toPrettyString();
 
   private final JobService jobs;
   private final Materializer materializer;
@@ -71,10 +75,13 @@ public final class JobRoutes {
         pathEnd(() -> concat(
             post(() -> extractRequest(this::submit)),
             get(this::list))),
+        path("preview", () -> post(() -> parameterOptional("n", n -> extractRequest(r -> preview(r, n.orElse("5")))))),
         pathPrefix(PathMatchers.segment(), this::job)));
     Route health = path("health", () -> get(() -> complete(HttpResponse.create()
         .withEntity(HttpEntities.create(ContentTypes.APPLICATION_JSON, "{\"status\":\"ok\"}")))));
-    return handleExceptions(exceptions(), () -> handleRejections(rejections(), () -> concat(jobRoutes, cluster.route(), health)));
+    Route schema = path("schema", () -> get(() -> complete(HttpResponse.create()
+        .withEntity(HttpEntities.create(ContentTypes.APPLICATION_JSON, SCHEMA)))));
+    return handleExceptions(exceptions(), () -> handleRejections(rejections(), () -> concat(jobRoutes, cluster.route(), health, schema)));
   }
 
   private Route job(String id) {
@@ -88,25 +95,53 @@ public final class JobRoutes {
   }
 
   private Route submit(HttpRequest request) {
-    HttpEntity entity = request.entity();
-    String mediaType = entity.getContentType().mediaType().toString();
-    CompletionStage<JobService.Submission> parsed;
-    if (mediaType.startsWith("multipart/form-data")) {
-      parsed = multipart(entity);
-    } else if (mediaType.equals("application/json")) {
-      parsed = strict(entity).thenApply(JobRoutes::jsonSubmission);
-    } else if (mediaType.contains("yaml") || mediaType.startsWith("text/plain")) {
-      parsed = strict(entity).thenApply(text -> new JobService.Submission(SpecParser.readTree(text), null, null, null));
-    } else {
-      return complete(Problems.of(StatusCodes.UNSUPPORTED_MEDIA_TYPE,
-          "send the job as application/json {\"spec\": ..., \"records\": [...]}, as multipart/form-data with parts `spec`"
-              + " (YAML or JSON) and `records` (JSONL), or as a YAML spec alone; got " + mediaType));
-    }
-    CompletionStage<HttpResponse> response = parsed.thenCompose(jobs::submit).thenApply(job ->
+    CompletionStage<HttpResponse> response = parse(request).thenCompose(jobs::submit).thenApply(job ->
         HttpResponse.create().withStatus(StatusCodes.CREATED)
             .addHeader(Location.create("/jobs/" + job.id()))
             .withEntity(HttpEntities.create(ContentTypes.APPLICATION_JSON, JSON.createObjectNode().put("id", job.id()).toString())));
     return completeWithFuture(response.exceptionally(JobRoutes::problem));
+  }
+
+  /** {@code POST /jobs/preview?n=5}: the rows of the first n records, as a JSON array, keeping no job. */
+  private Route preview(HttpRequest request, String n) {
+    int count;
+    try {
+      count = Integer.parseInt(n);
+    } catch (NumberFormatException e) {
+      return complete(Problems.of(StatusCodes.BAD_REQUEST, "n must be a whole number of records, got `" + n + "`"));
+    }
+    if (count < 1 || count > MAX_PREVIEW) {
+      return complete(Problems.of(StatusCodes.BAD_REQUEST, "n must be between 1 and " + MAX_PREVIEW + ", got " + count));
+    }
+    CompletionStage<HttpResponse> response = parse(request).thenCompose(s -> jobs.preview(s, count)).thenApply(rows -> {
+      ArrayNode array = JSON.createArrayNode();
+      rows.forEach(array::add);
+      return json(array);
+    });
+    return completeWithFuture(response.exceptionally(JobRoutes::problem));
+  }
+
+  /** A job as the request sends it: JSON {spec, records}, multipart spec and records parts, or a YAML spec alone. */
+  private CompletionStage<JobService.Submission> parse(HttpRequest request) {
+    HttpEntity entity = request.entity();
+    String mediaType = entity.getContentType().mediaType().toString();
+    if (mediaType.startsWith("multipart/form-data")) {
+      return multipart(entity);
+    } else if (mediaType.equals("application/json")) {
+      return strict(entity).thenApply(JobRoutes::jsonSubmission);
+    } else if (mediaType.contains("yaml") || mediaType.startsWith("text/plain")) {
+      return strict(entity).thenApply(text -> new JobService.Submission(SpecParser.readTree(text), null, null, null));
+    }
+    request.discardEntityBytes(materializer);
+    return CompletableFuture.failedFuture(new UnsupportedMedia(
+        "send the job as application/json {\"spec\": ..., \"records\": [...]}, as multipart/form-data with parts `spec`"
+            + " (YAML or JSON) and `records` (JSONL), or as a YAML spec alone; got " + mediaType));
+  }
+
+  private static final class UnsupportedMedia extends RuntimeException {
+    UnsupportedMedia(String message) {
+      super(message);
+    }
   }
 
   private CompletionStage<String> strict(HttpEntity entity) {
@@ -230,6 +265,9 @@ public final class JobRoutes {
     }
     if (e instanceof SpecException spec) {
       return Problems.of(StatusCodes.BAD_REQUEST, "the job cannot run: " + spec.getMessage(), spec.errors());
+    }
+    if (e instanceof UnsupportedMedia media) {
+      return Problems.of(StatusCodes.UNSUPPORTED_MEDIA_TYPE, media.getMessage());
     }
     if (e instanceof org.apache.pekko.http.scaladsl.model.EntityStreamSizeException size) {
       return Problems.of(StatusCodes.PAYLOAD_TOO_LARGE, "the request is larger than this server accepts ("

@@ -10,6 +10,8 @@ import io.skein.protocol.JobProtocol.JobState;
 import io.skein.protocol.spec.PipelineSpec;
 import io.skein.protocol.spec.SpecException;
 import io.skein.protocol.spec.SpecParser;
+import io.skein.worker.entity.Preview;
+import io.skein.worker.entity.RecordInput;
 import io.skein.worker.plan.PipelinePlan;
 import java.security.SecureRandom;
 import java.time.Duration;
@@ -39,6 +41,7 @@ import org.apache.pekko.stream.javadsl.Source;
 public final class JobService {
 
   private static final SecureRandom RANDOM = new SecureRandom();
+  private static final com.fasterxml.jackson.databind.ObjectMapper JSON = new com.fasterxml.jackson.databind.ObjectMapper();
   private static final int INSERT_BATCH = 1000;
 
   /** A job to submit: its spec tree, its records (null: take them from the spec) and an optional fingerprint. */
@@ -46,12 +49,19 @@ public final class JobService {
 
   private final ActorSystem<?> system;
   private final JobStore store;
+  private final Preview preview;
   private final int defaultMaxInFlight;
   private final Duration askTimeout = Duration.ofSeconds(30);
 
   public JobService(ActorSystem<?> system, JobStore store) {
+    this(system, store, null);
+  }
+
+  /** {@code preview}: runs records without a job ({@code POST /jobs/preview}); null where this node has no models. */
+  public JobService(ActorSystem<?> system, JobStore store, Preview preview) {
     this.system = system;
     this.store = store;
+    this.preview = preview;
     this.defaultMaxInFlight = system.settings().config().getInt("skein.job.max-in-flight");
   }
 
@@ -101,6 +111,53 @@ public final class JobService {
       store.insertJob(c, job);
       return job;
     }).thenCompose(job -> start(job.id()).thenApply(done -> job));
+  }
+
+  /**
+   * Runs the first {@code n} records of a submission as a job would, keeping nothing but what the
+   * response cache keeps, and answers their rows (output or error rows) in record order.
+   */
+  public CompletionStage<List<JsonNode>> preview(Submission submission, int n) {
+    PipelineSpec spec;
+    List<RecordInput> inputs = new ArrayList<>();
+    Set<String> fields = submission.fields() == null ? new LinkedHashSet<>() : submission.fields();
+    try {
+      spec = SpecParser.parse(submission.spec());
+      Iterator<InputRow> rows = submission.inputs();
+      if (rows == null && spec.input().records() != null) {
+        rows = InputLines.fromRecords(spec.input().records(), fields);
+      }
+      if (rows != null) {
+        while (rows.hasNext() && inputs.size() < n) {
+          InputRow row = rows.next();
+          inputs.add(row.error() != null ? RecordInput.invalid(row.index(), row.error())
+              : RecordInput.of(row.index(), JSON.readTree(row.record())));
+        }
+      } else if (spec.input().numRecords() != null) {
+        for (long i = 0; i < Math.min(n, spec.input().numRecords()); i++) {
+          inputs.add(RecordInput.of(i, JSON.createObjectNode()));
+        }
+      } else {
+        throw new SpecException("input", "no records: give input.records, input.num_records, or send records with the spec");
+      }
+    } catch (SpecException e) {
+      return java.util.concurrent.CompletableFuture.failedFuture(e);
+    } catch (java.io.IOException e) {
+      return java.util.concurrent.CompletableFuture.failedFuture(new SpecException("records", e.getMessage()));
+    }
+    PipelinePlan plan;
+    try {
+      plan = PipelinePlan.compile(spec, fields);
+    } catch (SpecException e) {
+      return java.util.concurrent.CompletableFuture.failedFuture(e);
+    }
+    String key = "preview-" + newId().substring(4);
+    List<java.util.concurrent.CompletableFuture<JsonNode>> rows = new ArrayList<>();
+    for (RecordInput input : inputs) {
+      rows.add(preview.run(plan, input, key + "/" + input.index()).toCompletableFuture());
+    }
+    return java.util.concurrent.CompletableFuture.allOf(rows.toArray(java.util.concurrent.CompletableFuture[]::new))
+        .thenApply(done -> rows.stream().map(java.util.concurrent.CompletableFuture::join).toList());
   }
 
   /** Starts or resumes a job's coordinator (idempotent). */

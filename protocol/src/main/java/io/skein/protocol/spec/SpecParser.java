@@ -32,7 +32,7 @@ public final class SpecParser {
   private static final Set<String> RESERVED_OUTPUT_FIELDS =
       Set.of("id", "messages", "index", "input", "calls", "timings", "error", "steps");
 
-  private static final Set<String> TOP_KEYS =
+  public static final Set<String> TOP_KEYS =
       Set.of("name", "seed", "models", "input", "steps", "output", "retry", "max_in_flight", "cache");
   private static final Set<String> MODEL_KEYS =
       Set.of("model", "temperature", "max_tokens", "top_p", "stop", "timeout", "params");

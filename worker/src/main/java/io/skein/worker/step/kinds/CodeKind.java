@@ -75,5 +75,11 @@ public final class CodeKind implements StepKind {
     protected Read read(String answer) {
       return Read.ok(Json.NODES.textNode(extract(answer, language)));
     }
+
+    @Override
+    protected String correction(java.util.List<String> errors) {
+      return "Your code is not valid:\n- " + String.join("\n- ", errors) + "\nAnswer again with the corrected " + language
+          + " code in one fenced code block (```" + language + ").";
+    }
   }
 }

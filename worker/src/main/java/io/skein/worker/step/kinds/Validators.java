@@ -134,7 +134,8 @@ final class Validators {
     }
     List<String> out = new ArrayList<>();
     for (ValidationError e : new Validation(parsing, List.of(dialect), sql).validate()) {
-      e.getErrors().forEach(x -> out.add(x.getMessage().lines().findFirst().orElse(x.getMessage())));
+      e.getErrors().forEach(x -> out.add(x.getMessage().lines().findFirst().orElse(x.getMessage())
+          .replace("net.sf.jsqlparser.parser.ParseException: ", "")));
     }
     return out;
   }

@@ -1,0 +1,119 @@
+package io.skein.deploy;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.skein.coordinator.job.InputLines;
+import io.skein.coordinator.job.JobService;
+import io.skein.coordinator.store.JobStore.InputRow;
+import io.skein.protocol.spec.PipelineSpec;
+import io.skein.protocol.spec.SpecError;
+import io.skein.protocol.spec.SpecException;
+import io.skein.protocol.spec.SpecParser;
+import java.io.BufferedReader;
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Iterator;
+import java.util.LinkedHashSet;
+import java.util.List;
+import java.util.NoSuchElementException;
+import java.util.Set;
+
+/**
+ * A spec read from disk by the CLI: parsed, with the files it names beside it read in
+ * ({@code schema_file} becomes {@code schema}, so the job stored carries the bytes every node uses),
+ * and its records as a submission.
+ */
+final class SpecFile {
+
+  final Path path;
+  final JsonNode tree;
+  final PipelineSpec spec;
+
+  private SpecFile(Path path, JsonNode tree, PipelineSpec spec) {
+    this.path = path;
+    this.tree = tree;
+    this.spec = spec;
+  }
+
+  /** Throws {@link SpecException} for a bad spec, {@link IOException} when it or a file it names cannot be read. */
+  static SpecFile read(Path path) throws IOException {
+    JsonNode tree = SpecParser.readTree(Files.readString(path));
+    inlineFiles(tree, path.toAbsolutePath().getParent());
+    return new SpecFile(path, tree, SpecParser.parse(tree));
+  }
+
+  private static void inlineFiles(JsonNode tree, Path dir) {
+    List<SpecError> errors = new ArrayList<>();
+    JsonNode steps = tree.path("steps");
+    for (int i = 0; i < steps.size(); i++) {
+      JsonNode step = steps.get(i);
+      if (step.isObject() && step.path("schema_file").isTextual()) {
+        Path file = dir.resolve(step.get("schema_file").asText());
+        String where = "steps[" + i + "] (" + step.path("name").asText() + ").schema_file";
+        try {
+          ((ObjectNode) step).set("schema", SpecParser.readTree(Files.readString(file)));
+          ((ObjectNode) step).remove("schema_file");
+        } catch (IOException e) {
+          errors.add(new SpecError(where, "cannot read " + file + ": " + e.getMessage()));
+        } catch (SpecException e) {
+          errors.add(new SpecError(where, file + " is not JSON or YAML: " + e.getMessage()));
+        }
+      }
+    }
+    if (!errors.isEmpty()) {
+      throw new SpecException(errors);
+    }
+  }
+
+  /** The records' file: {@code override}, else the spec's {@code input.file} beside it, else null. */
+  Path inputFile(Path override) {
+    return override != null ? override : spec.input().file() != null ? path.toAbsolutePath().getParent().resolve(spec.input().file()) : null;
+  }
+
+  JobService.Submission submission(Path inputFile, Long limit, String fingerprint) throws IOException {
+    Set<String> fields = new LinkedHashSet<>();
+    Iterator<InputRow> rows = null;
+    if (inputFile != null) {
+      BufferedReader reader = Files.newBufferedReader(inputFile, StandardCharsets.UTF_8);
+      rows = InputLines.fromJsonl(reader, fields);
+    } else if (spec.input().records() != null) {
+      rows = InputLines.fromRecords(spec.input().records(), fields);
+    }
+    return new JobService.Submission(tree, rows == null ? null : limited(rows, limit), fields, fingerprint);
+  }
+
+  /** Prints a bad spec's problems, one a line; the exit code of a bad spec. */
+  static int report(Path file, SpecException e) {
+    System.err.println(file + ": the spec cannot run:");
+    for (SpecError error : e.errors()) {
+      System.err.println("  " + error);
+    }
+    return 2;
+  }
+
+  private static Iterator<InputRow> limited(Iterator<InputRow> rows, Long limit) {
+    if (limit == null) {
+      return rows;
+    }
+    return new Iterator<>() {
+      long n;
+
+      @Override
+      public boolean hasNext() {
+        return n < limit && rows.hasNext();
+      }
+
+      @Override
+      public InputRow next() {
+        if (!hasNext()) {
+          throw new NoSuchElementException();
+        }
+        n++;
+        return rows.next();
+      }
+    };
+  }
+}

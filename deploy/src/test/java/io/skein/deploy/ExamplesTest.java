@@ -1,0 +1,118 @@
+package io.skein.deploy;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * The examples under {@code examples/} run as a user runs them ({@code skein run}, the embedded
+ * simulator), with a share of broken first answers so their correction and regeneration loops
+ * run, and their rows have the shape each example promises.
+ */
+class ExamplesTest {
+
+  @TempDir
+  Path dir;
+
+  private List<JsonNode> run(String example) throws Exception {
+    Path config = dir.resolve("faults.conf");
+    Files.writeString(config, "skein.simulator { latency = 5ms, bad-json-rate = 0.4, bad-code-rate = 0.4 }\n");
+    Path out = dir.resolve(example + ".jsonl");
+    try (SkeinProcess p = SkeinProcess.start(dir.resolve(example + ".log"), Map.of(), "run", "../examples/" + example + ".yaml",
+        "--output", out.toString(), "--data-dir", dir.resolve("data").toString(), "--config", config.toString(), "--annotated")) {
+      assertEquals(0, p.awaitExit(Duration.ofMinutes(2)), p.output());
+    }
+    assertFalse(Files.exists(RunCommand.errorsBeside(out)) && Files.size(RunCommand.errorsBeside(out)) > 0,
+        "no error rows: " + (Files.exists(RunCommand.errorsBeside(out)) ? Files.readString(RunCommand.errorsBeside(out)) : ""));
+    List<JsonNode> rows = new ArrayList<>();
+    for (String line : Files.readAllLines(out)) {
+      rows.add(Http.JSON.readTree(line));
+    }
+    return rows;
+  }
+
+  private static long calls(JsonNode row, String step) {
+    long n = 0;
+    for (JsonNode c : row.get("calls")) {
+      n += c.get("step").asText().equals(step) ? 1 : 0;
+    }
+    return n;
+  }
+
+  @Test
+  void productQa() throws Exception {
+    List<JsonNode> rows = run("product-qa");
+    assertEquals(10, rows.size());
+    long corrected = 0;
+    for (JsonNode row : rows) {
+      assertFalse(row.has("customer"), "customer is dropped");
+      assertTrue(Set.of("electronics", "books", "garden").contains(row.get("category").asText()));
+      int features = row.at("/product/features").size();
+      assertTrue(row.at("/product/name").isTextual() && features >= 2 && features <= 5, row.get("product").toString());
+      int helpfulness = row.at("/quality/helpfulness/score").asInt();
+      assertTrue(Set.of(1, 3, 5).contains(helpfulness), row.get("quality").toString());
+      assertEquals(helpfulness >= 4 ? "good" : "poor", row.get("label").asText());
+      assertEquals(helpfulness < 3, !row.get("followup").isNull(), "followup only when unhelpful: " + row);
+      assertEquals(1, row.get("answer__trace").size());
+      corrected += calls(row, "product") > 1 ? 1 : 0;
+    }
+    assertTrue(corrected > 0, "some products were corrected");
+  }
+
+  @Test
+  void textToSql() throws Exception {
+    List<JsonNode> rows = run("text-to-sql");
+    assertEquals(8, rows.size());
+    long regenerated = 0;
+    for (JsonNode row : rows) {
+      String sql = row.at("/messages/2/content").asText();
+      assertTrue(sql.startsWith("SELECT ") && sql.contains(" FROM "), sql);
+      assertTrue(row.get("explanation").asText().length() > 0);
+      regenerated += calls(row, "query") > 1 ? 1 : 0;
+    }
+    assertTrue(regenerated > 0, "some queries failed the validator and were written again");
+  }
+
+  @Test
+  void multiTurnChat() throws Exception {
+    List<JsonNode> rows = run("multi-turn-chat");
+    assertEquals(6, rows.size());
+    for (JsonNode row : rows) {
+      JsonNode messages = row.get("messages");
+      assertEquals(9, messages.size(), "a system message and four turns: " + messages);
+      assertEquals("system", messages.get(0).get("role").asText());
+      for (int i = 1; i < 9; i++) {
+        assertEquals(i % 2 == 1 ? "user" : "assistant", messages.get(i).get("role").asText());
+      }
+      assertTrue(row.get("persona").asText().matches("\\S+ \\S+, \\d+, .+"), row.get("persona").asText());
+    }
+  }
+
+  @Test
+  void writerEditor() throws Exception {
+    List<JsonNode> rows = run("writer-editor");
+    assertEquals(10, rows.size());
+    for (JsonNode row : rows) {
+      int score = Integer.parseInt(row.get("score").asText());
+      assertTrue(score >= 1 && score <= 5);
+      JsonNode revision = null;
+      for (JsonNode c : row.get("calls")) {
+        revision = c.get("step").asText().equals("revision") ? c : revision;
+      }
+      String lastPrompt = revision.at("/messages").get(revision.get("messages").size() - 1).get("content").asText();
+      assertTrue(lastPrompt.startsWith("An editor wrote:\n- ") && lastPrompt.contains("(fix: "), lastPrompt);
+      assertEquals(4, revision.get("messages").size(), "the revision continues the draft's conversation");
+    }
+  }
+}

@@ -59,8 +59,18 @@ final class RunCommand implements Callable<Integer> {
   @Option(names = "--errors", description = "Where error rows go (default: beside the output, <name>.errors.jsonl).")
   Path errors;
 
+  @Option(names = "--dataset", paramLabel = "NAME=FILE",
+      description = "Write a processor's dataset to FILE (repeatable; default: beside the output, <name>.<dataset>.jsonl).")
+  java.util.Map<String, Path> datasets = new java.util.LinkedHashMap<>();
+
   @Option(names = "--limit", description = "Run only the first N records.")
   Long limit;
+
+  enum Format { jsonl, parquet }
+
+  @Option(names = "--format", defaultValue = "jsonl",
+      description = "jsonl or parquet, for the output rows, error rows and datasets (default: ${DEFAULT-VALUE}).")
+  Format format;
 
   @Option(names = "--annotated", description = "Write rows with their input, every call and timings.")
   boolean annotated;
@@ -95,6 +105,12 @@ final class RunCommand implements Callable<Integer> {
       System.err.println("skein run: cannot read input " + inputFile);
       return 2;
     }
+    List<String> unknown = datasets.keySet().stream().filter(d -> spec.datasets().stream().noneMatch(p -> p.name().equals(d))).toList();
+    if (!unknown.isEmpty()) {
+      System.err.println("skein run: the spec has no dataset " + unknown + " (its datasets: "
+          + spec.datasets().stream().map(io.skein.protocol.spec.ProcessorSpec::name).toList() + ")");
+      return 2;
+    }
     if (limit != null && spec.input().numRecords() != null && inputFile == null) {
       ((ObjectNode) tree.get("input")).put("num_records", Math.min(limit, spec.input().numRecords()));
     }
@@ -102,8 +118,9 @@ final class RunCommand implements Callable<Integer> {
       System.err.println("skein run: no records: pass --input FILE, or give input.file, input.records or input.num_records in the spec");
       return 2;
     }
-    Path out = output != null ? output : Path.of(spec.name().replaceAll("[^A-Za-z0-9_.-]", "_") + ".jsonl");
-    Path err = errors != null ? errors : errorsBeside(out);
+    String extension = "." + format.name();
+    Path out = output != null ? output : Path.of(spec.name().replaceAll("[^A-Za-z0-9_.-]", "_") + extension);
+    Path err = errors != null ? errors : beside(out, ".errors" + extension);
     String fingerprint = fingerprint(tree, inputFile, limit);
 
     NodeOptions options = store.node("127.0.0.1", 0, List.of(), null, true);
@@ -147,8 +164,13 @@ final class RunCommand implements Callable<Integer> {
             done.id(), done.counts().done(), done.total(), done.reason());
         return PAUSED_EXIT;
       }
-      long outRows = Export.write(node.store(), done.id(), true, annotated, out);
-      long errRows = Export.write(node.store(), done.id(), false, annotated, err);
+      long outRows = Export.write(() -> new JobService.RowsReader(node.store(), done.id(), true, annotated), out, format);
+      long errRows = Export.write(() -> new JobService.RowsReader(node.store(), done.id(), false, annotated), err, format);
+      for (var dataset : spec.datasets()) {
+        Path target = datasets.getOrDefault(dataset.name(), beside(out, "." + dataset.name() + extension));
+        long n = Export.write(() -> JobService.RowsReader.dataset(node.store(), done.id(), dataset.name()), target, format);
+        System.err.printf("dataset %s: %d rows -> %s%n", dataset.name(), n, target);
+      }
       System.err.printf("%s %s: %d output rows -> %s, %d error rows -> %s, %d calls, %d tokens%n",
           done.id(), done.state().wireName(), outRows, out, errRows, err, done.counts().calls(), done.counts().tokens());
       return done.state() == JobState.SUCCEEDED ? 0 : 1;
@@ -160,10 +182,15 @@ final class RunCommand implements Callable<Integer> {
   }
 
   static Path errorsBeside(Path out) {
+    return beside(out, ".errors.jsonl");
+  }
+
+  /** {@code out}'s directory and name without its extension, with {@code suffix}: out.jsonl -> out.errors.jsonl. */
+  static Path beside(Path out, String suffix) {
     String name = out.getFileName().toString();
-    String base = name.endsWith(".jsonl") ? name.substring(0, name.length() - 6) : name;
-    Path dir = out.toAbsolutePath().getParent();
-    return dir.resolve(base + ".errors.jsonl");
+    int dot = name.lastIndexOf('.');
+    String base = dot > 0 ? name.substring(0, dot) : name;
+    return out.toAbsolutePath().getParent().resolve(base + suffix);
   }
 
   /** Identifies a job by what it runs: the canonical spec, the input's bytes and the limit. */
@@ -200,13 +227,16 @@ final class RunCommand implements Callable<Integer> {
   static final class Export {
     private Export() {}
 
-    static long write(JobStore store, String jobId, boolean ok, boolean annotated, Path file) throws IOException {
-      JobService.RowsReader reader = new JobService.RowsReader(store, jobId, ok, annotated);
-      long n = 0;
+    static long write(java.util.function.Supplier<JobService.RowsReader> rows, Path file, Format format) throws IOException {
       Path dir = file.toAbsolutePath().getParent();
       if (dir != null) {
         Files.createDirectories(dir);
       }
+      if (format == Format.parquet) {
+        return io.skein.coordinator.job.ParquetRows.write(() -> JobService.json(rows.get()), file);
+      }
+      JobService.RowsReader reader = rows.get();
+      long n = 0;
       try (var w = Files.newBufferedWriter(file, StandardCharsets.UTF_8)) {
         for (List<String> page = reader.next(); !page.isEmpty(); page = reader.next()) {
           for (String line : page) {

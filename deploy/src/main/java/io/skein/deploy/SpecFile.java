@@ -2,6 +2,7 @@ package io.skein.deploy;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.skein.coordinator.job.InputFiles;
 import io.skein.coordinator.job.InputLines;
 import io.skein.coordinator.job.JobService;
 import io.skein.coordinator.store.JobStore.InputRow;
@@ -9,9 +10,7 @@ import io.skein.protocol.spec.PipelineSpec;
 import io.skein.protocol.spec.SpecError;
 import io.skein.protocol.spec.SpecException;
 import io.skein.protocol.spec.SpecParser;
-import java.io.BufferedReader;
 import java.io.IOException;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -77,8 +76,7 @@ final class SpecFile {
     Set<String> fields = new LinkedHashSet<>();
     Iterator<InputRow> rows = null;
     if (inputFile != null) {
-      BufferedReader reader = Files.newBufferedReader(inputFile, StandardCharsets.UTF_8);
-      rows = InputLines.fromJsonl(reader, fields);
+      rows = InputFiles.read(inputFile, fields);
     } else if (spec.input().records() != null) {
       rows = InputLines.fromRecords(spec.input().records(), fields);
     }

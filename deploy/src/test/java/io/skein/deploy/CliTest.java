@@ -210,6 +210,24 @@ class CliTest {
     }
   }
 
+  @Test
+  void runWritesParquetWhenAsked() throws Exception {
+    Path out = dir.resolve("qa.parquet");
+    try (SkeinProcess p = run("parquet", Map.of("SKEIN_SIM_LATENCY", "1ms"), "run", "../examples/support-qa.yaml", "--limit", "3",
+        "--format", "parquet", "--output", out.toString(), "--data-dir", dir.resolve("pq").toString())) {
+      assertEquals(0, p.awaitExit(Duration.ofMinutes(2)), p.output());
+    }
+    List<JsonNode> rows = new ArrayList<>();
+    var it = io.skein.coordinator.job.InputFiles.parquet(out, new java.util.HashSet<>());
+    while (it.hasNext()) {
+      rows.add(Http.JSON.readTree(it.next().record()));
+    }
+    assertEquals(3, rows.size());
+    assertEquals("q001", rows.get(0).get("id").asText());
+    assertEquals(4, Http.JSON.readTree(rows.get(0).get("messages").asText()).size(), "messages as JSON text");
+    assertTrue(Files.exists(dir.resolve("qa.errors.parquet")), "error rows beside it, as Parquet too");
+  }
+
   private static boolean contains(byte[] haystack, byte[] needle) {
     outer:
     for (int i = 0; i + needle.length <= haystack.length; i++) {

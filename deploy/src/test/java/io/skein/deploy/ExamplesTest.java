@@ -25,12 +25,14 @@ class ExamplesTest {
   @TempDir
   Path dir;
 
-  private List<JsonNode> run(String example) throws Exception {
+  private List<JsonNode> run(String example, String... more) throws Exception {
     Path config = dir.resolve("faults.conf");
     Files.writeString(config, "skein.simulator { latency = 5ms, bad-json-rate = 0.4, bad-code-rate = 0.4 }\n");
     Path out = dir.resolve(example + ".jsonl");
-    try (SkeinProcess p = SkeinProcess.start(dir.resolve(example + ".log"), Map.of(), "run", "../examples/" + example + ".yaml",
-        "--output", out.toString(), "--data-dir", dir.resolve("data").toString(), "--config", config.toString(), "--annotated")) {
+    List<String> args = new ArrayList<>(List.of("run", "../examples/" + example + ".yaml",
+        "--output", out.toString(), "--data-dir", dir.resolve("data").toString(), "--config", config.toString(), "--annotated"));
+    args.addAll(List.of(more));
+    try (SkeinProcess p = SkeinProcess.start(dir.resolve(example + ".log"), Map.of(), args.toArray(String[]::new))) {
       assertEquals(0, p.awaitExit(Duration.ofMinutes(2)), p.output());
     }
     assertFalse(Files.exists(RunCommand.errorsBeside(out)) && Files.size(RunCommand.errorsBeside(out)) > 0,
@@ -52,8 +54,17 @@ class ExamplesTest {
 
   @Test
   void productQa() throws Exception {
-    List<JsonNode> rows = run("product-qa");
+    Path chat = dir.resolve("chat.jsonl");
+    List<JsonNode> rows = run("product-qa", "--dataset", "chat=" + chat);
     assertEquals(10, rows.size());
+    List<String> chatLines = Files.readAllLines(chat);
+    assertEquals(10, chatLines.size(), "one chat row per record");
+    for (int i = 0; i < 10; i++) {
+      JsonNode c = Http.JSON.readTree(chatLines.get(i));
+      assertEquals(rows.get(i).get("question").asText(), c.at("/messages/0/content").asText());
+      assertEquals(rows.get(i).get("answer").asText(), c.at("/messages/1/content").asText());
+      assertEquals(rows.get(i).at("/quality/helpfulness/score"), c.get("helpfulness"), "a single {{ value }} keeps its type");
+    }
     long corrected = 0;
     for (JsonNode row : rows) {
       assertFalse(row.has("customer"), "customer is dropped");
@@ -64,7 +75,7 @@ class ExamplesTest {
       assertTrue(Set.of(1, 3, 5).contains(helpfulness), row.get("quality").toString());
       assertEquals(helpfulness >= 4 ? "good" : "poor", row.get("label").asText());
       assertEquals(helpfulness < 3, !row.get("followup").isNull(), "followup only when unhelpful: " + row);
-      assertEquals(1, row.get("answer__trace").size());
+      assertFalse(row.has("answer__trace"), "dropped by the processor");
       corrected += calls(row, "product") > 1 ? 1 : 0;
     }
     assertTrue(corrected > 0, "some products were corrected");

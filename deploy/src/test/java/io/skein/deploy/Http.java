@@ -60,16 +60,31 @@ final class Http {
   }
 
   Response multipart(String path, String spec, String records) throws Exception {
+    return multipart(path, spec, records, "records.jsonl", "application/x-ndjson");
+  }
+
+  /** A multipart job whose records part has this file name and content type (a CSV file, say). */
+  Response multipart(String path, String spec, String records, String fileName, String contentType) throws Exception {
     String boundary = "skein-test-boundary";
     StringBuilder b = new StringBuilder();
     b.append("--").append(boundary).append("\r\nContent-Disposition: form-data; name=\"spec\"; filename=\"spec.yaml\"\r\n")
         .append("Content-Type: application/yaml\r\n\r\n").append(spec).append("\r\n");
     if (records != null) {
-      b.append("--").append(boundary).append("\r\nContent-Disposition: form-data; name=\"records\"; filename=\"records.jsonl\"\r\n")
-          .append("Content-Type: application/x-ndjson\r\n\r\n").append(records).append("\r\n");
+      b.append("--").append(boundary).append("\r\nContent-Disposition: form-data; name=\"records\"; filename=\"").append(fileName)
+          .append("\"\r\nContent-Type: ").append(contentType).append("\r\n\r\n").append(records).append("\r\n");
     }
     b.append("--").append(boundary).append("--\r\n");
     return post(path, "multipart/form-data; boundary=" + boundary, b.toString());
+  }
+
+  /** GET as bytes: a Parquet download. */
+  byte[] bytes(String path) throws Exception {
+    HttpResponse<byte[]> r = client.send(HttpRequest.newBuilder(URI.create(base + path)).timeout(Duration.ofSeconds(60)).GET().build(),
+        HttpResponse.BodyHandlers.ofByteArray());
+    if (r.statusCode() != 200) {
+      throw new AssertionError(path + ": " + r.statusCode() + " " + new String(r.body(), java.nio.charset.StandardCharsets.UTF_8));
+    }
+    return r.body();
   }
 
   private Response send(HttpRequest.Builder request) throws Exception {

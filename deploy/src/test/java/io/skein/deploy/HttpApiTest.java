@@ -183,6 +183,43 @@ class HttpApiTest {
     assertTrue(bad.get("errors").get(0).get("path").asText().startsWith("steps[0] (size)"), bad.toString());
   }
 
+  @Test
+  void csvRecordsInDatasetsOutAndResultsAsParquet() throws Exception {
+    String spec = """
+        name: csv-in
+        models: {m: sim-small}
+        steps:
+          - {name: reply, model: m, prompt: "Reply to {{ topic }} with {{ stars }} stars"}
+        processors:
+          - name: sft
+            template: {prompt: "{{ topic }}", completion: "{{ reply }}", stars: "{{ stars }}"}
+          - drop: [zip]
+        """;
+    String csv = "id,topic,stars,zip\nc1,tea,4,02139\nc2,\"maps, old\",5,10001\n";
+    String id = submit(http.multipart("/jobs", spec, csv, "reviews.csv", "text/csv"));
+    http.awaitState(id, "succeeded", Duration.ofSeconds(60));
+    List<JsonNode> rows = http.get("/jobs/" + id + "/results").lines();
+    assertEquals(2, rows.size());
+    assertEquals("maps, old", rows.get(1).get("topic").asText());
+    assertEquals(5, rows.get(1).get("stars").asInt());
+    assertFalse(rows.get(0).has("zip"), "dropped by a processor");
+    List<JsonNode> sft = http.get("/jobs/" + id + "/datasets/sft").lines();
+    assertEquals(2, sft.size());
+    assertEquals("tea", sft.get(0).get("prompt").asText());
+    assertEquals(rows.get(0).get("reply").asText(), sft.get(0).get("completion").asText());
+    assertTrue(sft.get(0).get("stars").isIntegralNumber());
+    assertEquals(404, problem(http.get("/jobs/" + id + "/datasets/stf"), 404).get("status").asInt());
+
+    Path parquet = Files.createTempFile("results", ".parquet");
+    Files.write(parquet, http.bytes("/jobs/" + id + "/results?format=parquet"));
+    List<JsonNode> back = new java.util.ArrayList<>();
+    var it = io.skein.coordinator.job.InputFiles.parquet(parquet, new java.util.HashSet<>());
+    while (it.hasNext()) {
+      back.add(Http.JSON.readTree(it.next().record()));
+    }
+    assertEquals(rows, back, "the Parquet file holds the same rows");
+  }
+
   private static JsonNode problem(Http.Response r, int status) {
     assertEquals(status, r.status(), r.body());
     assertTrue(r.contentType().startsWith("application/problem+json"), r.contentType());

@@ -6,6 +6,7 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.skein.coordinator.job.InputFiles;
 import io.skein.coordinator.job.InputLines;
 import io.skein.coordinator.job.JobService;
 import io.skein.coordinator.store.JobInfo;
@@ -58,8 +59,12 @@ public final class JobRoutes {
   /** The spec language's JSON Schema, for editors: {@code # yaml-language-server: $schema=http://host:8080/schema}. */
   private static final String SCHEMA = io.skein.worker.step.SpecSchema.get().toPrettyString();
 
+  static final ContentType.Binary PARQUET = ContentTypes.create(MediaTypes.applicationBinary("vnd.apache.parquet", false, "parquet"));
+
   private final JobService jobs;
   private final Materializer materializer;
+  /** Writing a Parquet file reads the ledger and a disk: not on the actors' threads. */
+  private final java.util.concurrent.Executor blocking;
   private final ClusterRoutes cluster;
 
   /** {@code models}: how this node's model gateways stand, for {@code GET /cluster/models}. */
@@ -67,6 +72,7 @@ public final class JobRoutes {
       java.util.function.Supplier<CompletionStage<java.util.List<io.skein.worker.gateway.ModelGateway.Stats>>> models) {
     this.jobs = jobs;
     this.materializer = Materializer.matFromSystem(system);
+    this.blocking = system.dispatchers().lookup(org.apache.pekko.actor.typed.DispatcherSelector.blocking());
     this.cluster = new ClusterRoutes(system, models);
   }
 
@@ -87,8 +93,10 @@ public final class JobRoutes {
   private Route job(String id) {
     return concat(
         pathEnd(() -> get(() -> status(id))),
-        path("results", () -> get(() -> parameterOptional("annotated", a -> rows(id, true, a.orElse("false"))))),
+        path("results", () -> get(() -> parameterOptional("annotated", a -> parameterOptional("format",
+            f -> f.orElse("jsonl").equals("parquet") ? parquet(id, a.orElse("false")) : rows(id, true, a.orElse("false")))))),
         path("errors", () -> get(() -> parameterOptional("annotated", a -> rows(id, false, a.orElse("false"))))),
+        path(PathMatchers.segment("datasets").slash(PathMatchers.segment()), name -> get(() -> dataset(id, name))),
         path("cancel", () -> post(() -> cancel(id))),
         path("pause", () -> post(() -> control(id, "pause", jobs::pause))),
         path("resume", () -> post(() -> control(id, "resume", jobs::resume))));
@@ -180,23 +188,49 @@ public final class JobRoutes {
         .thenCompose(form -> form.toStrict(STRICT_TIMEOUT_MS, materializer))
         .thenApply(form -> {
           String spec = null;
-          String records = null;
+          Multipart.FormData.BodyPart.Strict records = null;
           for (Multipart.FormData.BodyPart.Strict part : form.getStrictParts()) {
-            String text = part.getEntity().getData().utf8String();
             switch (part.getName()) {
-              case "spec" -> spec = text;
-              case "records" -> records = text;
-              default -> throw new SpecException(part.getName(), "unknown part: send `spec` (YAML or JSON) and `records` (JSONL)");
+              case "spec" -> spec = part.getEntity().getData().utf8String();
+              case "records" -> records = part;
+              default -> throw new SpecException(part.getName(),
+                  "unknown part: send `spec` (YAML or JSON) and `records` (JSONL, or a .csv or .parquet file)");
             }
           }
           if (spec == null) {
             throw new SpecException("spec", "missing: the multipart request needs a `spec` part (YAML or JSON)");
           }
           Set<String> fields = new LinkedHashSet<>();
-          Iterator<InputRow> inputs = records == null ? null
-              : InputLines.fromJsonl(new BufferedReader(new StringReader(records)), fields);
+          Iterator<InputRow> inputs = records == null ? null : records(records, fields);
           return new JobService.Submission(SpecParser.readTree(spec), inputs, fields, null);
         });
+  }
+
+  /** A records part: JSONL, or CSV or Parquet by its file name or content type (Parquet through a temporary file). */
+  private static Iterator<InputRow> records(Multipart.FormData.BodyPart.Strict part, Set<String> fields) {
+    String name = part.getFilename().orElse("");
+    String type = part.getEntity().getContentType().mediaType().toString();
+    InputFiles.Format format = type.equals("text/csv") ? InputFiles.Format.CSV
+        : type.contains("parquet") ? InputFiles.Format.PARQUET : InputFiles.Format.of(name);
+    try {
+      return switch (format) {
+        case CSV -> InputFiles.csv(new StringReader(part.getEntity().getData().utf8String()), fields);
+        case PARQUET -> {
+          java.nio.file.Path file = java.nio.file.Files.createTempFile("skein-records", ".parquet");
+          try {
+            java.nio.file.Files.write(file, part.getEntity().getData().toArray());
+            List<InputRow> rows = new ArrayList<>();
+            InputFiles.parquet(file, fields).forEachRemaining(rows::add);
+            yield rows.iterator();
+          } finally {
+            java.nio.file.Files.deleteIfExists(file);
+          }
+        }
+        case JSONL -> InputLines.fromJsonl(new BufferedReader(new StringReader(part.getEntity().getData().utf8String())), fields);
+      };
+    } catch (java.io.IOException | RuntimeException e) {
+      throw new SpecException("records", "cannot read the records as " + format.name().toLowerCase(java.util.Locale.ROOT) + ": " + e.getMessage());
+    }
   }
 
   private Route list() {
@@ -220,6 +254,44 @@ public final class JobRoutes {
         return Problems.notFound("no job `" + id + "`");
       }
       var source = jobs.rows(id, ok, withDetail).map(line -> ByteString.fromString(line + "\n"));
+      return HttpResponse.create().withEntity(HttpEntities.createChunked(NDJSON, source));
+    }).exceptionally(JobRoutes::problem));
+  }
+
+  /** {@code GET /jobs/{id}/results?format=parquet}: the output rows as one Parquet file (written to a temporary file first). */
+  private Route parquet(String id, String annotated) {
+    boolean withDetail = annotated.equals("true") || annotated.equals("1");
+    return completeWithFuture(jobs.job(id).thenComposeAsync(job -> {
+      if (job.isEmpty()) {
+        return CompletableFuture.completedFuture(Problems.notFound("no job `" + id + "`"));
+      }
+      try {
+        java.nio.file.Path file = java.nio.file.Files.createTempFile("skein-" + id, ".parquet");
+        io.skein.coordinator.job.ParquetRows.write(() -> JobService.json(new JobService.RowsReader(jobs.store(), id, true, withDetail)), file);
+        var source = org.apache.pekko.stream.javadsl.FileIO.fromPath(file)
+            .watchTermination((mat, done) -> done.whenComplete((ok, error) -> file.toFile().delete()));
+        return CompletableFuture.completedFuture(HttpResponse.create().withEntity(HttpEntities.createChunked(PARQUET, source))
+            .addHeader(org.apache.pekko.http.javadsl.model.headers.ContentDisposition.create(
+                org.apache.pekko.http.javadsl.model.headers.ContentDispositionTypes.ATTACHMENT, java.util.Map.of("filename", id + ".parquet"))));
+      } catch (java.io.IOException e) {
+        return CompletableFuture.<HttpResponse>failedFuture(e);
+      }
+    }, blocking).exceptionally(JobRoutes::problem));
+  }
+
+  /** {@code GET /jobs/{id}/datasets/{name}}: a processor's dataset as NDJSON, in record order. */
+  private Route dataset(String id, String name) {
+    return completeWithFuture(jobs.job(id).thenApply(job -> {
+      if (job.isEmpty()) {
+        return Problems.notFound("no job `" + id + "`");
+      }
+      List<String> names = SpecParser.parse(SpecParser.readTree(job.get().spec())).datasets().stream()
+          .map(io.skein.protocol.spec.ProcessorSpec::name).toList();
+      if (!names.contains(name)) {
+        return Problems.notFound("job `" + id + "` has no dataset `" + name + "`" + SpecParser.suggest(name, names)
+            + " (its datasets: " + names + ")");
+      }
+      var source = jobs.datasetRows(id, name).map(line -> ByteString.fromString(line + "\n"));
       return HttpResponse.create().withEntity(HttpEntities.createChunked(NDJSON, source));
     }).exceptionally(JobRoutes::problem));
   }

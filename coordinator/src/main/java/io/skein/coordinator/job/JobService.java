@@ -75,12 +75,9 @@ public final class JobService {
       PipelineSpec spec = SpecParser.parse(submission.spec());
       String id = newId();
       Set<String> fields = submission.fields() == null ? new LinkedHashSet<>() : submission.fields();
-      Iterator<InputRow> inputs = submission.inputs();
+      Iterator<InputRow> inputs = inputs(submission, spec, fields);
       boolean generated = false;
       long total;
-      if (inputs == null && spec.input().records() != null) {
-        inputs = InputLines.fromRecords(spec.input().records(), fields);
-      }
       if (inputs != null) {
         total = 0;
         List<InputRow> batch = new ArrayList<>(INSERT_BATCH);
@@ -95,7 +92,7 @@ public final class JobService {
         store.insertInputs(c, id, batch);
       } else if (spec.input().numRecords() != null) {
         generated = true;
-        total = spec.input().numRecords();
+        total = Math.min(spec.input().numRecords(), spec.input().limit() == null ? Long.MAX_VALUE : spec.input().limit());
       } else if (spec.input().file() != null) {
         throw new SpecException("input.file", "a server does not read files named in a spec: send the records with the job"
             + " (JSON `records`, or a multipart `records` part of JSONL), or run it with `skein run`");
@@ -113,6 +110,16 @@ public final class JobService {
     }).thenCompose(job -> start(job.id()).thenApply(done -> job));
   }
 
+  /** The records a submission brings (or its spec holds inline), drawn as its input says; null if it has none. */
+  private static Iterator<InputRow> inputs(Submission submission, PipelineSpec spec, Set<String> fields) {
+    Iterator<InputRow> rows = submission.inputs();
+    if (rows == null && spec.input().records() != null) {
+      rows = InputLines.fromRecords(spec.input().records(), fields);
+    }
+    return rows == null ? null
+        : InputSampling.apply(rows, spec.input().sampling(), spec.input().numRecords(), spec.input().limit(), spec.seed());
+  }
+
   /**
    * Runs the first {@code n} records of a submission as a job would, keeping nothing but what the
    * response cache keeps, and answers their rows (output or error rows) in record order.
@@ -123,10 +130,7 @@ public final class JobService {
     Set<String> fields = submission.fields() == null ? new LinkedHashSet<>() : submission.fields();
     try {
       spec = SpecParser.parse(submission.spec());
-      Iterator<InputRow> rows = submission.inputs();
-      if (rows == null && spec.input().records() != null) {
-        rows = InputLines.fromRecords(spec.input().records(), fields);
-      }
+      Iterator<InputRow> rows = inputs(submission, spec, fields);
       if (rows != null) {
         while (rows.hasNext() && inputs.size() < n) {
           InputRow row = rows.next();
@@ -214,6 +218,44 @@ public final class JobService {
         .mapConcat(lines -> lines);
   }
 
+  /** A reader's rows as JSON, page by page: what a Parquet file is written from. */
+  public static Iterator<JsonNode> json(RowsReader reader) {
+    return new Iterator<>() {
+      private java.util.ArrayDeque<String> page = new java.util.ArrayDeque<>();
+      private boolean done;
+
+      @Override
+      public boolean hasNext() {
+        while (page.isEmpty() && !done) {
+          List<String> next = reader.next();
+          done = next.isEmpty();
+          page.addAll(next);
+        }
+        return !page.isEmpty();
+      }
+
+      @Override
+      public JsonNode next() {
+        if (!hasNext()) {
+          throw new java.util.NoSuchElementException();
+        }
+        try {
+          return JSON.readTree(page.poll());
+        } catch (java.io.IOException e) {
+          throw new java.io.UncheckedIOException(e);
+        }
+      }
+    };
+  }
+
+  /** One of a job's extra datasets as NDJSON lines in index order. */
+  public Source<String, NotUsed> datasetRows(String jobId, String dataset) {
+    return Source.unfoldAsync(RowsReader.dataset(store, jobId, dataset), reader -> reader.nextAsync()
+            .thenApply(page -> reader.finished && page.isEmpty() ? Optional.<Pair<RowsReader, List<String>>>empty()
+                : Optional.of(Pair.create(reader, page))))
+        .mapConcat(lines -> lines);
+  }
+
   /** Reads a job's rows page by page, in index order; an empty page means the end. */
   public static final class RowsReader {
     private static final int PAGE = 500;
@@ -221,26 +263,40 @@ public final class JobService {
     private final String jobId;
     private final Boolean ok;
     private final boolean annotated;
+    private final String dataset;
     private long after = -1;
     private boolean finished;
 
     public RowsReader(JobStore store, String jobId, Boolean ok, boolean annotated) {
+      this(store, jobId, ok, annotated, null);
+    }
+
+    private RowsReader(JobStore store, String jobId, Boolean ok, boolean annotated, String dataset) {
       this.store = store;
       this.jobId = jobId;
       this.ok = ok;
       this.annotated = annotated;
+      this.dataset = dataset;
+    }
+
+    /** The rows of one of the spec's extra datasets (of succeeded records), in index order. */
+    public static RowsReader dataset(JobStore store, String jobId, String name) {
+      return new RowsReader(store, jobId, true, false, name);
     }
 
     public CompletionStage<List<String>> nextAsync() {
       if (finished) {
         return java.util.concurrent.CompletableFuture.completedFuture(List.of());
       }
-      return store.results(jobId, ok, after, PAGE, annotated).thenApply(rows -> {
+      var page = dataset == null ? store.results(jobId, ok, after, PAGE, annotated) : store.datasetRows(jobId, dataset, after, PAGE);
+      return page.thenApply(rows -> {
         finished = rows.size() < PAGE;
         List<String> lines = new ArrayList<>(rows.size());
         for (JobStore.LedgerRow r : rows) {
           after = r.index();
-          lines.add(annotated ? merge(r.row(), r.detail()) : r.row());
+          if (r.row() != null) {
+            lines.add(annotated ? merge(r.row(), r.detail()) : r.row());
+          }
         }
         return lines;
       });

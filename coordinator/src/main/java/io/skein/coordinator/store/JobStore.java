@@ -1,6 +1,7 @@
 package io.skein.coordinator.store;
 
 import com.fasterxml.jackson.core.type.TypeReference;
+import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import io.skein.coordinator.store.JobInfo.Counts;
 import io.skein.protocol.JobProtocol.JobState;
@@ -267,7 +268,8 @@ public final class JobStore {
   public void saveResults(List<ResultRow> rows) {
     db.sync(c -> {
       long now = System.currentTimeMillis();
-      String sql = "INSERT INTO skein_results (job_id, idx, ok, row_json, detail, calls, tokens, finished_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)"
+      String sql = "INSERT INTO skein_results (job_id, idx, ok, row_json, detail, calls, tokens, finished_at, datasets)"
+          + " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)"
           + (db.dialect() == SkeinDb.Dialect.POSTGRES ? " ON CONFLICT DO NOTHING" : "");
       try (PreparedStatement ps = c.prepareStatement(sql)) {
         for (ResultRow r : rows) {
@@ -306,6 +308,7 @@ public final class JobStore {
     ps.setInt(6, r.calls());
     ps.setLong(7, r.tokens());
     ps.setLong(8, now);
+    ps.setString(9, r.datasets());
   }
 
   private static boolean isDuplicate(SQLException e) {
@@ -380,6 +383,36 @@ public final class JobStore {
       }
       return out;
     });
+  }
+
+  /** A page of one extra dataset's rows after {@code afterIndex}, in index order: (index, row) of succeeded records. */
+  public CompletionStage<List<LedgerRow>> datasetRows(String jobId, String dataset, long afterIndex, int limit) {
+    return db.async(c -> {
+      List<LedgerRow> out = new ArrayList<>();
+      try (PreparedStatement ps = c.prepareStatement(
+          "SELECT idx, datasets FROM skein_results WHERE job_id = ? AND idx > ? AND ok = ? AND datasets IS NOT NULL ORDER BY idx")) {
+        ps.setString(1, jobId);
+        ps.setLong(2, afterIndex);
+        ps.setBoolean(3, true);
+        ps.setMaxRows(limit);
+        ps.setFetchSize(limit);
+        try (ResultSet rs = ps.executeQuery()) {
+          while (rs.next()) {
+            JsonNode row = datasetsOf(rs.getString(2)).get(dataset);
+            out.add(new LedgerRow(rs.getLong(1), true, row == null ? null : row.toString(), null));
+          }
+        }
+      }
+      return out;
+    });
+  }
+
+  private static JsonNode datasetsOf(String json) {
+    try {
+      return JSON.readTree(json);
+    } catch (Exception e) {
+      throw new IllegalStateException("corrupt datasets column: " + e.getMessage(), e);
+    }
   }
 
   private static String toJson(List<String> fields) {

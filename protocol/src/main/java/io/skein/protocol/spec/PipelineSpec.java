@@ -19,7 +19,18 @@ public record PipelineSpec(
     OutputSpec output,
     RetrySpec retry,
     Integer maxInFlight,
-    boolean cache) {
+    boolean cache,
+    List<ProcessorSpec> processors) {
+
+  /** The extra datasets, in spec order. */
+  public List<ProcessorSpec> datasets() {
+    return processors.stream().filter(p -> p.template() != null).toList();
+  }
+
+  /** Fields the processors leave out of the main output row. */
+  public List<String> dropped() {
+    return processors.stream().flatMap(p -> p.drop().stream()).toList();
+  }
 
   public Optional<StepSpec> step(String stepName) {
     return steps.stream().filter(s -> s.name().equals(stepName)).findFirst();

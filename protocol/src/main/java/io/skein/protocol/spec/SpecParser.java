@@ -33,10 +33,10 @@ public final class SpecParser {
       Set.of("id", "messages", "index", "input", "calls", "timings", "error", "steps");
 
   public static final Set<String> TOP_KEYS =
-      Set.of("name", "seed", "models", "input", "steps", "output", "retry", "max_in_flight", "cache");
+      Set.of("name", "seed", "models", "input", "steps", "output", "processors", "retry", "max_in_flight", "cache");
   private static final Set<String> MODEL_KEYS =
       Set.of("model", "temperature", "max_tokens", "top_p", "stop", "timeout", "params");
-  private static final Set<String> INPUT_KEYS = Set.of("file", "records", "num_records", "fields");
+  private static final Set<String> INPUT_KEYS = Set.of("file", "records", "num_records", "fields", "sampling", "limit");
   /** The keys every step has; the others belong to its kind. */
   public static final Set<String> STEP_KEYS =
       Set.of("name", "kind", "when", "n", "drop", "with_trace", "extract_reasoning");
@@ -109,7 +109,8 @@ public final class SpecParser {
       maxInFlight = (int) integer(root.get("max_in_flight"), "max_in_flight", 1);
     }
     boolean cache = !root.has("cache") || bool(root.get("cache"), "cache");
-    return new PipelineSpec(name, seed, models, input, steps, output, retry, maxInFlight, cache);
+    List<ProcessorSpec> processors = readProcessors(root.get("processors"));
+    return new PipelineSpec(name, seed, models, input, steps, output, retry, maxInFlight, cache, processors);
   }
 
   private Map<String, ModelSpec> readModels(JsonNode node) {
@@ -162,13 +163,12 @@ public final class SpecParser {
       return InputSpec.NONE;
     }
     if (!node.isObject()) {
-      error("input", "must be a mapping with one of file, records or num_records");
+      error("input", "must be a mapping with file, records or num_records");
       return InputSpec.NONE;
     }
     checkKeys(node, "input", INPUT_KEYS);
-    int sources = (node.has("file") ? 1 : 0) + (node.has("records") ? 1 : 0) + (node.has("num_records") ? 1 : 0);
-    if (sources > 1) {
-      error("input", "give only one of file, records or num_records");
+    if (node.has("file") && node.has("records")) {
+      error("input", "give only one of file or records (num_records draws that many of their rows)");
     }
     String file = node.has("file") ? text(node.get("file"), "input.file") : null;
     List<JsonNode> records = null;
@@ -188,7 +188,15 @@ public final class SpecParser {
     }
     Long numRecords = node.has("num_records") ? integer(node.get("num_records"), "input.num_records", 1) : null;
     List<String> fields = node.has("fields") ? stringList(node.get("fields"), "input.fields") : List.of();
-    return new InputSpec(file, records, numRecords, fields);
+    String sampling = node.has("sampling") ? text(node.get("sampling"), "input.sampling") : null;
+    if (sampling != null && !InputSpec.SAMPLINGS.contains(sampling)) {
+      error("input.sampling", "must be one of " + InputSpec.SAMPLINGS + ", got `" + sampling + "`" + suggest(sampling, InputSpec.SAMPLINGS));
+    }
+    if (sampling != null && !node.has("file") && !node.has("records")) {
+      error("input.sampling", "samples the rows of a file or of records; give input.file or input.records");
+    }
+    Long limit = node.has("limit") ? integer(node.get("limit"), "input.limit", 1) : null;
+    return new InputSpec(file, records, numRecords, fields, sampling, limit);
   }
 
   private List<StepSpec> readSteps(JsonNode node) {
@@ -255,6 +263,46 @@ public final class SpecParser {
       return false;
     }
     return v.booleanValue();
+  }
+
+  private List<ProcessorSpec> readProcessors(JsonNode node) {
+    List<ProcessorSpec> out = new ArrayList<>();
+    if (node == null || node.isNull()) {
+      return out;
+    }
+    if (!node.isArray()) {
+      error("processors", "must be a list of {name, template} datasets and {drop: [fields]}");
+      return out;
+    }
+    Set<String> names = new java.util.HashSet<>();
+    for (int i = 0; i < node.size(); i++) {
+      JsonNode p = node.get(i);
+      String path = "processors[" + i + "]";
+      if (!p.isObject()) {
+        error(path, "must be {name, template} or {drop: [fields]}");
+        continue;
+      }
+      checkKeys(p, path, Set.of("name", "template", "drop"));
+      if (p.has("drop")) {
+        if (p.has("template") || p.has("name")) {
+          error(path, "a drop processor has only `drop`; a dataset has `name` and `template`");
+        }
+        out.add(new ProcessorSpec(null, null, stringList(p.get("drop"), path + ".drop")));
+        continue;
+      }
+      String name = requiredText(p, "name", path);
+      if (name != null && !name.matches("[A-Za-z0-9_-]+")) {
+        error(path + ".name", "must be letters, digits, _ and -: it names a dataset in URLs and files");
+      } else if (name != null && !names.add(name)) {
+        error(path + ".name", "dataset `" + name + "` is named twice");
+      }
+      if (!p.has("template") || !(p.get("template").isObject() || p.get("template").isArray())) {
+        error(path + ".template", "missing: the row of this dataset, a mapping (or list) whose strings are templates");
+        continue;
+      }
+      out.add(new ProcessorSpec(name, p.get("template"), List.of()));
+    }
+    return out;
   }
 
   private OutputSpec readOutput(JsonNode node) {

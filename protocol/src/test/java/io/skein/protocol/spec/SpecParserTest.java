@@ -114,8 +114,13 @@ class SpecParserTest {
         .contains("between 0.0 and 2.0"));
     assertTrue(errorAt(EXAMPLE.replace("model: sim-small, temperature: 0.8", "model: http://x/v1, temperature: 0.8"),
         "models.writer.model").message().contains("not an endpoint"));
-    assertTrue(errorAt(EXAMPLE.replace("file: records.jsonl", "file: r.jsonl\n  num_records: 3"), "input").message()
+    assertTrue(errorAt(EXAMPLE.replace("file: records.jsonl", "file: r.jsonl\n  records: [{a: 1}]"), "input").message()
         .contains("only one of"));
+    assertTrue(errorAt(EXAMPLE.replace("file: records.jsonl", "file: r.csv\n  sampling: shufle"), "input.sampling").message()
+        .contains("did you mean `shuffle`?"));
+    InputSpec drawn = SpecParser.parse(EXAMPLE.replace("file: records.jsonl", "file: r.parquet\n  num_records: 50\n  sampling: replace\n  limit: 20"))
+        .input();
+    assertEquals(new InputSpec("r.parquet", null, 50L, List.of(), "replace", 20L), drawn);
     assertTrue(errorAt(EXAMPLE.replace("name: tone", "name: tone\n    n: 0"), "steps[2] (tone).n").message().contains("at least 1"));
     assertTrue(errorAt(EXAMPLE.replace("name: tone", "name: tone\n    with_trace: every"), "steps[2] (tone).with_trace").message()
         .contains("none, last or all"));

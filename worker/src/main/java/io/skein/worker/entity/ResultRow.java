@@ -2,7 +2,13 @@ package io.skein.worker.entity;
 
 /**
  * A record's entry in the results ledger: its output or error row (JSON), the extra detail that
- * annotated exports add (input, every call, timings), and its cost in calls and tokens.
+ * annotated exports add (input, every call, timings), its cost in calls and tokens, and its rows
+ * of the spec's extra datasets ({@code {name: row}} as JSON; null when the spec has none).
  */
 public record ResultRow(
-    String jobId, long index, boolean succeeded, String row, String detail, int calls, long tokens) {}
+    String jobId, long index, boolean succeeded, String row, String detail, int calls, long tokens, String datasets) {
+
+  public ResultRow(String jobId, long index, boolean succeeded, String row, String detail, int calls, long tokens) {
+    this(jobId, index, succeeded, row, detail, calls, tokens, null);
+  }
+}

@@ -12,7 +12,9 @@ import io.skein.protocol.RecordProtocol.CallSucceeded;
 import io.skein.protocol.RecordProtocol.RecordFailed;
 import io.skein.protocol.spec.MessageTemplate;
 import io.skein.protocol.spec.OutputSpec;
+import io.skein.protocol.spec.ProcessorSpec;
 import io.skein.worker.plan.PipelinePlan;
+import io.skein.worker.template.JsonTemplates;
 import io.skein.worker.template.Templates;
 import java.util.ArrayList;
 import java.util.Comparator;
@@ -41,7 +43,22 @@ public final class Rows {
   /** The row of a succeeded record whose output was rendered (by {@link #output}) before it ended. */
   public static ResultRow success(String jobId, RecordContext ctx, RecordState state, ObjectNode output) {
     ObjectNode detail = detail(ctx, state, true);
-    return new ResultRow(jobId, ctx.input().index(), true, output.toString(), detail.toString(), state.calls(), state.tokens());
+    return new ResultRow(jobId, ctx.input().index(), true, output.toString(), detail.toString(), state.calls(), state.tokens(),
+        datasets(ctx, state));
+  }
+
+  /** The record's row of each extra dataset, {@code {name: row}}; null when the spec has none. */
+  static String datasets(RecordContext ctx, RecordState state) {
+    if (ctx.plan().spec().datasets().isEmpty()) {
+      return null;
+    }
+    RecordView view = new RecordView(ctx.plan(), ctx.input(), state);
+    view.settle();
+    ObjectNode all = JSON.createObjectNode();
+    for (ProcessorSpec p : ctx.plan().spec().datasets()) {
+      all.set(p.name(), JsonTemplates.render(p.template(), view.context()));
+    }
+    return all.toString();
   }
 
   /**
@@ -66,6 +83,7 @@ public final class Rows {
           putStep(row, view, s);
         }
       }
+      ctx.plan().spec().dropped().forEach(row::remove);
       return row;
     }
     ArrayNode messages = row.putArray("messages");
@@ -78,6 +96,7 @@ public final class Rows {
       messages.addAll(messages(last.logic().conversation(view.sample(last, 0))));
     }
     output.fields().forEach((k, v) -> row.put(k, Templates.get().render(v, view.context())));
+    ctx.plan().spec().dropped().forEach(row::remove);
     return row;
   }
 

@@ -3,6 +3,7 @@ package io.skein.worker.plan;
 import io.skein.protocol.spec.MessageTemplate;
 import io.skein.protocol.spec.ModelSpec;
 import io.skein.protocol.spec.PipelineSpec;
+import io.skein.protocol.spec.ProcessorSpec;
 import io.skein.protocol.spec.SpecError;
 import io.skein.protocol.spec.SpecException;
 import io.skein.protocol.spec.SpecParser;
@@ -12,6 +13,7 @@ import io.skein.worker.step.SpecContext;
 import io.skein.worker.step.StepKind;
 import io.skein.worker.step.StepKinds;
 import io.skein.worker.step.StepLogic;
+import io.skein.worker.template.JsonTemplates;
 import io.skein.worker.template.TemplateException;
 import io.skein.worker.template.TemplateRefs;
 import java.util.ArrayList;
@@ -154,6 +156,7 @@ public final class PipelinePlan {
       deps.put(s.name(), dependsOn);
     }
     OutputChecks.check(spec, stepNames, inputFields, errors);
+    OutputChecks.processors(spec, stepNames, inputFields, errors);
     findCycle(deps).ifPresent(cycle -> errors.add(new SpecError(
         spec.step(cycle.get(0)).map(StepSpec::path).orElse("steps"),
         "steps form a cycle: " + String.join(" -> ", cycle))));
@@ -245,6 +248,34 @@ public final class PipelinePlan {
         }
       }
       spec.output().fields().forEach((k, v) -> refs(v, "output.fields." + k, steps, fields, ignored, errors));
+    }
+
+    /** Dataset templates may read any step or field; a dropped field must be one the row has. */
+    static void processors(PipelineSpec spec, Set<String> steps, Set<String> fields, List<SpecError> errors) {
+      Set<String> ignored = new LinkedHashSet<>();
+      Set<String> columns = new TreeSet<>(fields);
+      columns.addAll(steps);
+      spec.steps().forEach(s -> {
+        columns.add(s.name() + "__trace");
+        columns.add(s.name() + "__reasoning");
+      });
+      if (spec.output() != null) {
+        columns.add("messages");
+        columns.addAll(spec.output().fields().keySet());
+      }
+      for (int i = 0; i < spec.processors().size(); i++) {
+        ProcessorSpec p = spec.processors().get(i);
+        String path = "processors[" + i + "]";
+        if (p.template() != null) {
+          JsonTemplates.strings(p.template(), path + ".template", (at, t) -> refs(t, at, steps, fields, ignored, errors));
+        }
+        for (int d = 0; d < p.drop().size(); d++) {
+          String field = p.drop().get(d);
+          if (!columns.contains(field)) {
+            errors.add(new SpecError(path + ".drop[" + d + "]", "the row has no field `" + field + "`" + SpecParser.suggest(field, columns)));
+          }
+        }
+      }
     }
   }
 }

@@ -86,6 +86,17 @@ class StepChecksTest {
   }
 
   @Test
+  void processorsReadKnownNamesAndDropFieldsTheRowHas() {
+    List<SpecError> errors = assertThrows(SpecException.class, () -> PipelinePlan.compile(SpecParser.parse(HEAD
+        + "  - {name: a, model: writer, prompt: p}\nprocessors:\n  - {name: chat, template: {messages: [{role: user, content: \"{{ b }}\"}]}}\n"
+        + "  - {drop: [topik]}\n"), List.of("topic"))).errors();
+    assertEquals("processors[0].template.messages[0].content", errors.get(0).path());
+    assertTrue(errors.get(0).message().contains("unknown name `b`"), errors.toString());
+    assertEquals("processors[1].drop[0]", errors.get(1).path());
+    assertTrue(errors.get(1).message().contains("did you mean `topic`?"), errors.toString());
+  }
+
+  @Test
   void everyStepProblemIsReportedAtOnce() {
     List<SpecError> errors = errors("""
           - {name: a, model: n, prompt: p}

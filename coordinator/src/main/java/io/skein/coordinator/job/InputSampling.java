@@ -1,0 +1,98 @@
+package io.skein.coordinator.job;
+
+import io.skein.coordinator.store.JobStore.InputRow;
+import java.util.ArrayList;
+import java.util.Iterator;
+import java.util.List;
+import java.util.NoSuchElementException;
+import java.util.SplittableRandom;
+
+/**
+ * Which input rows become records, and in what order: {@code ordered} (file order, cycling when
+ * more records are asked for than the file has, as Data Designer does), {@code shuffle} (a
+ * permutation drawn from the spec's seed, a new one each cycle) or {@code replace} (drawn with
+ * replacement); {@code count} records (null: one per row), at most {@code limit}. Records are
+ * numbered anew from 0. Ordered input without a count streams; the others read every row first.
+ */
+public final class InputSampling {
+
+  private InputSampling() {}
+
+  public static Iterator<InputRow> apply(Iterator<InputRow> rows, String sampling, Long count, Long limit, long seed) {
+    String how = sampling == null ? "ordered" : sampling;
+    long max = limit == null ? Long.MAX_VALUE : limit;
+    if (how.equals("ordered") && count == null) {
+      return renumber(rows, max);
+    }
+    List<InputRow> all = new ArrayList<>();
+    rows.forEachRemaining(all::add);
+    long wanted = Math.min(max, count == null ? all.size() : count);
+    if (all.isEmpty()) {
+      return List.<InputRow>of().iterator();
+    }
+    SplittableRandom random = new SplittableRandom(seed ^ 0x5DEECE66DL);
+    return new Iterator<>() {
+      private long i;
+      private int[] order;
+
+      @Override
+      public boolean hasNext() {
+        return i < wanted;
+      }
+
+      @Override
+      public InputRow next() {
+        if (!hasNext()) {
+          throw new NoSuchElementException();
+        }
+        int n = all.size();
+        int pick = switch (how) {
+          case "replace" -> random.nextInt(n);
+          case "shuffle" -> {
+            if (i % n == 0) {
+              order = permutation(n, random);
+            }
+            yield order[(int) (i % n)];
+          }
+          default -> (int) (i % n);
+        };
+        InputRow row = all.get(pick);
+        return new InputRow(i++, row.record(), row.error());
+      }
+    };
+  }
+
+  private static int[] permutation(int n, SplittableRandom random) {
+    int[] p = new int[n];
+    for (int i = 0; i < n; i++) {
+      p[i] = i;
+    }
+    for (int i = n - 1; i > 0; i--) {
+      int j = random.nextInt(i + 1);
+      int t = p[i];
+      p[i] = p[j];
+      p[j] = t;
+    }
+    return p;
+  }
+
+  private static Iterator<InputRow> renumber(Iterator<InputRow> rows, long max) {
+    return new Iterator<>() {
+      private long i;
+
+      @Override
+      public boolean hasNext() {
+        return i < max && rows.hasNext();
+      }
+
+      @Override
+      public InputRow next() {
+        if (!hasNext()) {
+          throw new NoSuchElementException();
+        }
+        InputRow row = rows.next();
+        return new InputRow(i++, row.record(), row.error());
+      }
+    };
+  }
+}

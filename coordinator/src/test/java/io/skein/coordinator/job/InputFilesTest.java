@@ -1,0 +1,123 @@
+package io.skein.coordinator.job;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNotEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import io.skein.coordinator.store.JobStore.InputRow;
+import java.io.StringReader;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.HashSet;
+import java.util.Iterator;
+import java.util.LinkedHashSet;
+import java.util.List;
+import java.util.Set;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/** Records from CSV and Parquet files, and how input rows are drawn into records. */
+class InputFilesTest {
+
+  private static final ObjectMapper JSON = new ObjectMapper();
+
+  @TempDir
+  Path dir;
+
+  private static List<JsonNode> records(Iterator<InputRow> rows) throws Exception {
+    List<JsonNode> out = new ArrayList<>();
+    while (rows.hasNext()) {
+      InputRow r = rows.next();
+      out.add(r.error() != null ? JSON.createObjectNode().put("error", r.error()) : JSON.readTree(r.record()));
+    }
+    return out;
+  }
+
+  @Test
+  void csvHasAHeaderTypesNumbersAndKeepsLeadingZeros() throws Exception {
+    Set<String> fields = new LinkedHashSet<>();
+    List<JsonNode> rows = records(InputFiles.csv(new StringReader("""
+        id,topic,stars,price,fresh,zip
+        a1,tea,4,1.5,true,02139
+        a2,"coffee, black",5,,false,10001
+        """), fields));
+    assertEquals(List.of("id", "topic", "stars", "price", "fresh", "zip"), List.copyOf(fields));
+    assertEquals(2, rows.size());
+    assertEquals(4, rows.get(0).get("stars").asInt());
+    assertTrue(rows.get(0).get("stars").isIntegralNumber());
+    assertEquals(1.5, rows.get(0).get("price").asDouble());
+    assertTrue(rows.get(0).get("fresh").isBoolean());
+    assertEquals("02139", rows.get(0).get("zip").asText(), "a leading zero stays text");
+    assertEquals("coffee, black", rows.get(1).get("topic").asText());
+    assertTrue(rows.get(1).get("price").isNull(), "an empty cell is null");
+    assertEquals(10001, rows.get(1).get("zip").asInt());
+  }
+
+  @Test
+  void aParquetFileWrittenByPyarrowIsRead() throws Exception {
+    Path file = dir.resolve("in.parquet");
+    Files.write(file, InputFilesTest.class.getResourceAsStream("/inputs/pyarrow-written.parquet").readAllBytes());
+    Set<String> fields = new LinkedHashSet<>();
+    List<JsonNode> rows = records(InputFiles.read(file, fields));
+    assertEquals(List.of("id", "topic", "stars", "price", "fresh"), List.copyOf(fields));
+    assertEquals(3, rows.size());
+    assertEquals("p1", rows.get(0).get("id").asText());
+    assertEquals("tea", rows.get(0).get("topic").asText());
+    assertEquals(4, rows.get(0).get("stars").asInt());
+    assertEquals(20.25, rows.get(1).get("price").asDouble());
+    assertEquals(false, rows.get(1).get("fresh").asBoolean());
+    assertTrue(rows.get(2).path("topic").isNull() || rows.get(2).path("topic").isMissingNode(), rows.get(2).toString());
+  }
+
+  @Test
+  void rowsWrittenAsParquetReadBackWithTheirTypes() throws Exception {
+    List<JsonNode> rows = List.of(
+        JSON.readTree("{\"id\": \"r1\", \"n\": 3, \"x\": 1.5, \"ok\": true, \"messages\": [{\"role\": \"user\", \"content\": \"hi\"}]}"),
+        JSON.readTree("{\"id\": \"r2\", \"n\": 4.5, \"extra\": \"only here\"}"));
+    Path file = dir.resolve("out.parquet");
+    assertEquals(2, ParquetRows.write(rows::iterator, file));
+    List<JsonNode> back = records(InputFiles.parquet(file, new HashSet<>()));
+    assertEquals(2, back.size());
+    assertEquals(3.0, back.get(0).get("n").asDouble(), "int and float in one column: a double");
+    assertEquals(JSON.readTree("[{\"role\": \"user\", \"content\": \"hi\"}]"), JSON.readTree(back.get(0).get("messages").asText()),
+        "nested values are JSON text");
+    assertEquals("only here", back.get(1).get("extra").asText());
+    assertTrue(back.get(0).path("extra").isNull() || back.get(0).path("extra").isMissingNode());
+    assertEquals(0, ParquetRows.write(List.<JsonNode>of()::iterator, dir.resolve("empty.parquet")), "no rows is a file too");
+  }
+
+  private static List<String> drawn(String sampling, Long count, Long limit, long seed) {
+    List<InputRow> rows = new ArrayList<>();
+    for (int i = 0; i < 4; i++) {
+      rows.add(new InputRow(i, "{\"i\":" + i + "}", null));
+    }
+    List<String> out = new ArrayList<>();
+    Iterator<InputRow> it = InputSampling.apply(rows.iterator(), sampling, count, limit, seed);
+    long index = 0;
+    while (it.hasNext()) {
+      InputRow r = it.next();
+      assertEquals(index++, r.index(), "records are numbered anew");
+      out.add(r.record().replaceAll("\\D", ""));
+    }
+    return out;
+  }
+
+  @Test
+  void rowsAreDrawnInOrderShuffledOrWithReplacement() {
+    assertEquals(List.of("0", "1", "2", "3"), drawn(null, null, null, 1));
+    assertEquals(List.of("0", "1"), drawn("ordered", null, 2L, 1));
+    assertEquals(List.of("0", "1", "2", "3", "0", "1"), drawn("ordered", 6L, null, 1), "more records than rows: cycle");
+    List<String> shuffled = drawn("shuffle", 8L, null, 7);
+    assertEquals(Set.of("0", "1", "2", "3"), new HashSet<>(shuffled.subList(0, 4)), "each cycle is a permutation");
+    assertEquals(Set.of("0", "1", "2", "3"), new HashSet<>(shuffled.subList(4, 8)));
+    assertEquals(shuffled, drawn("shuffle", 8L, null, 7), "the same seed, the same order");
+    assertNotEquals(drawn("shuffle", 8L, null, 7), drawn("shuffle", 8L, null, 8));
+    List<String> replaced = drawn("replace", 40L, null, 3);
+    assertEquals(40, replaced.size());
+    assertTrue(new HashSet<>(replaced).size() <= 4);
+    assertEquals(5, drawn("replace", 40L, 5L, 3).size(), "limit caps the count");
+  }
+}

@@ -26,9 +26,10 @@ import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 
 /**
- * {@code skein bench}: runs a 3-call pipeline (three calls in sequence, each reading the answer
- * before it) on one in-process node against the
- * built-in simulator, for each database and simulator latency asked for, and prints records/s,
+ * {@code skein bench}: runs a pipeline on one in-process node against the built-in simulator, for
+ * each pipeline, database and simulator latency asked for: {@code plain} (three calls in sequence,
+ * each reading the answer before it) and {@code kinds} (two samplers, a structured step whose first
+ * answers are broken 20% of the time, so they are corrected, and a judge), and prints records/s,
  * calls/s, the p50/p99 time each call spends in Skein itself (planned to persisted, minus the
  * model's answer time) and peak heap. The simulator shares this JVM's cores.
  */
@@ -55,6 +56,32 @@ final class BenchCommand implements Callable<Integer> {
   @Option(names = "--warmup", defaultValue = "1000", description = "Records run first and not measured (default: ${DEFAULT-VALUE}).")
   int warmup;
 
+  @Option(names = "--pipeline", split = ",", defaultValue = "plain,kinds",
+      description = "plain (3 text calls) and/or kinds (samplers, structured with 20% bad first answers, judge) (default: ${DEFAULT-VALUE}).")
+  List<String> pipelines;
+
+  private static final String KINDS_SPEC = """
+      name: bench-kinds
+      seed: %d
+      models:
+        m: {model: sim-small, max_tokens: 60}
+      max_in_flight: %d
+      input: {num_records: %d}
+      steps:
+        - {name: category, kind: sampler, sampler: category, values: [tools, toys, books], weights: [3, 2, 1]}
+        - {name: price, kind: sampler, sampler: uniform, low: 5, high: 500, convert_to: int}
+        - name: product
+          kind: llm-structured
+          model: m
+          prompt: "Invent a {{ category }} product for ${{ price }}, number {{ index }}."
+          schema: {type: object, required: [name, features], properties: {name: {type: string}, features: {type: array, items: {type: string}, minItems: 2}}}
+        - name: quality
+          kind: llm-judge
+          model: m
+          prompt: "Judge this product: {{ product.name }}"
+          scores: [{name: appeal, options: {1: Low, 3: Some, 5: High}}]
+      """;
+
   private static final String SPEC = """
       name: bench
       seed: %d
@@ -70,23 +97,29 @@ final class BenchCommand implements Callable<Integer> {
 
   private int jobsRun;
 
-  record Result(String db, long latencyMs, int records, double seconds, long calls, double p50Ms, double p99Ms, long peakHeapMb) {}
+  record Result(String pipeline, String db, long latencyMs, int records, double seconds, long calls, double p50Ms, double p99Ms,
+      long peakHeapMb) {}
 
   @Override
   public Integer call() throws Exception {
     System.setProperty("SKEIN_LOG_LEVEL", "WARN");
     List<Result> results = new ArrayList<>();
-    for (String db : databases) {
-      for (long latency : latencies) {
-        System.err.printf("bench: %s, %d ms latency, %d records, %d in flight...%n", db, latency, records, inFlight);
-        results.add(run(db, latency));
+    for (String pipeline : pipelines) {
+      if (!pipeline.equals("plain") && !pipeline.equals("kinds")) {
+        throw new IllegalArgumentException("unknown pipeline " + pipeline + " (plain, kinds)");
+      }
+      for (String db : databases) {
+        for (long latency : latencies) {
+          System.err.printf("bench: %s pipeline, %s, %d ms latency, %d records, %d in flight...%n", pipeline, db, latency, records, inFlight);
+          results.add(run(pipeline, db, latency));
+        }
       }
     }
     System.out.println(table(results));
     return 0;
   }
 
-  private Result run(String db, long latencyMs) throws Exception {
+  private Result run(String pipeline, String db, long latencyMs) throws Exception {
     Path dir = Files.createTempDirectory("skein-bench");
     String dbUrl = null;
     String schema = null;
@@ -99,25 +132,27 @@ final class BenchCommand implements Callable<Integer> {
     } else if (!db.equals("h2")) {
       throw new IllegalArgumentException("unknown database " + db + " (h2, postgres)");
     }
-    Recorder recorder = new Recorder(records * 3 + warmup * 3);
+    Recorder recorder = new Recorder(records * 6 + warmup * 6);
     NodeOptions options = new NodeOptions(dir.resolve("data"), null, dbUrl, null, null, "127.0.0.1", 0, List.of(), null, true)
         .withSettings(Map.of(
             "skein.simulator.latency", latencyMs + "ms",
             "skein.simulator.jitter", 0.0,
+            "skein.simulator.bad-json-rate", pipeline.equals("kinds") ? 0.2 : 0.0,
             "skein.models.default-max-concurrency", Math.max(256, inFlight * 2),
             "skein.job.max-in-flight", inFlight));
     try (SkeinNode node = SkeinNode.start(options, recorder)) {
+      String spec = pipeline.equals("kinds") ? KINDS_SPEC : SPEC;
       if (warmup > 0) {
-        runJob(node, warmup);
+        runJob(node, spec, warmup);
       }
       recorder.reset();
       HeapWatch heap = new HeapWatch();
       heap.start();
       long start = System.nanoTime();
-      JobInfo done = runJob(node, records);
+      JobInfo done = runJob(node, spec, records);
       double seconds = (System.nanoTime() - start) / 1e9;
       heap.interrupt();
-      return new Result(db, latencyMs, records, seconds, done.counts().calls(), recorder.percentile(50), recorder.percentile(99),
+      return new Result(pipeline, db, latencyMs, records, seconds, done.counts().calls(), recorder.percentile(50), recorder.percentile(99),
           heap.peak.get() / (1024 * 1024));
     } finally {
       if (schema != null) {
@@ -128,10 +163,10 @@ final class BenchCommand implements Callable<Integer> {
     }
   }
 
-  private JobInfo runJob(SkeinNode node, int n) throws Exception {
+  private JobInfo runJob(SkeinNode node, String specTemplate, int n) throws Exception {
     // A seed of its own per job: every request is new, so the response cache is looked up and
     // written but never answers (the cost a first run pays).
-    JsonNode spec = new YAMLMapper().readTree(String.format(Locale.ROOT, SPEC, ++jobsRun, inFlight, n));
+    JsonNode spec = new YAMLMapper().readTree(String.format(Locale.ROOT, specTemplate, ++jobsRun, inFlight, n));
     JobInfo job = node.jobs().submit(new JobService.Submission(spec, null, null, null)).toCompletableFuture().get(5, TimeUnit.MINUTES);
     while (true) {
       JobInfo now = node.store().job(job.id()).toCompletableFuture().get(30, TimeUnit.SECONDS).orElseThrow();
@@ -150,11 +185,12 @@ final class BenchCommand implements Callable<Integer> {
 
   static String table(List<Result> results) {
     StringBuilder sb = new StringBuilder();
-    sb.append("| database | model latency | records | records/s | calls/s | Skein time per call p50 | p99 | peak heap |\n");
-    sb.append("| --- | --- | --- | --- | --- | --- | --- | --- |\n");
+    sb.append("| pipeline | database | model latency | records | records/s | calls/s | calls/record | Skein time per call p50 | p99 | peak heap |\n");
+    sb.append("| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |\n");
     for (Result r : results) {
-      sb.append(String.format(Locale.ROOT, "| %s | %d ms | %d | %.0f | %.0f | %.1f ms | %.1f ms | %d MiB |%n",
-          r.db(), r.latencyMs(), r.records(), r.records() / r.seconds(), r.calls() / r.seconds(), r.p50Ms(), r.p99Ms(), r.peakHeapMb()));
+      sb.append(String.format(Locale.ROOT, "| %s | %s | %d ms | %d | %.0f | %.0f | %.2f | %.1f ms | %.1f ms | %d MiB |%n",
+          r.pipeline(), r.db(), r.latencyMs(), r.records(), r.records() / r.seconds(), r.calls() / r.seconds(),
+          (double) r.calls() / r.records(), r.p50Ms(), r.p99Ms(), r.peakHeapMb()));
     }
     return sb.toString();
   }

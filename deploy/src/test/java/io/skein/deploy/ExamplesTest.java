@@ -18,7 +18,7 @@ import org.junit.jupiter.api.io.TempDir;
 /**
  * The examples under {@code examples/} run as a user runs them ({@code skein run}, the embedded
  * simulator), with a share of broken first answers so their correction and regeneration loops
- * run, and their rows have the shape each example promises.
+ * run and with reasoning in every answer, and their rows have the shape each example promises.
  */
 class ExamplesTest {
 
@@ -27,7 +27,7 @@ class ExamplesTest {
 
   private List<JsonNode> run(String example, String... more) throws Exception {
     Path config = dir.resolve("faults.conf");
-    Files.writeString(config, "skein.simulator { latency = 5ms, bad-json-rate = 0.4, bad-code-rate = 0.4 }\n");
+    Files.writeString(config, "skein.simulator { latency = 5ms, bad-json-rate = 0.4, bad-code-rate = 0.4, reasoning = on }\n");
     Path out = dir.resolve(example + ".jsonl");
     List<String> args = new ArrayList<>(List.of("run", "../examples/" + example + ".yaml",
         "--output", out.toString(), "--data-dir", dir.resolve("data").toString(), "--config", config.toString(), "--annotated"));
@@ -75,7 +75,10 @@ class ExamplesTest {
       assertTrue(Set.of(1, 3, 5).contains(helpfulness), row.get("quality").toString());
       assertEquals(helpfulness >= 4 ? "good" : "poor", row.get("label").asText());
       assertEquals(helpfulness < 3, !row.get("followup").isNull(), "followup only when unhelpful: " + row);
-      assertFalse(row.has("answer__trace"), "dropped by the processor");
+      assertFalse(row.has("style"), "dropped by the processor");
+      assertEquals(1, row.get("answer__trace").size());
+      assertTrue(row.get("answer__reasoning").asText().startsWith("The request is:"), row.toString());
+      assertFalse(row.get("answer").asText().contains("<think>"), "reasoning never reaches a value");
       corrected += calls(row, "product") > 1 ? 1 : 0;
     }
     assertTrue(corrected > 0, "some products were corrected");

@@ -104,6 +104,75 @@ class ModelSimulatorTest {
     return t.isEmpty() ? 0 : t.split("\\s+").length;
   }
 
+  private static String structured(String user, String schema, long seed, boolean answeredBefore) {
+    ObjectNode body = (ObjectNode) readTree(chat(user, seed, null));
+    if (answeredBefore) {
+      var messages = (com.fasterxml.jackson.databind.node.ArrayNode) body.get("messages");
+      messages.insert(1, JSON.createObjectNode().put("role", "assistant").put("content", "{}"));
+    }
+    ObjectNode format = body.putObject("response_format").put("type", "json_schema");
+    format.putObject("json_schema").put("name", "x").put("strict", true).set("schema", readTree(schema));
+    return body.toString();
+  }
+
+  private static JsonNode readTree(String s) {
+    try {
+      return JSON.readTree(s);
+    } catch (Exception e) {
+      throw new IllegalStateException(e);
+    }
+  }
+
+  private static final String PRODUCT = """
+      {"type": "object", "required": ["name", "price", "tags", "kind"], "$defs": {"Tag": {"type": "string", "minLength": 3}},
+       "properties": {"name": {"type": "string"}, "price": {"type": "integer", "minimum": 5, "maximum": 9},
+         "tags": {"type": "array", "items": {"$ref": "#/$defs/Tag"}, "minItems": 2, "maxItems": 3},
+         "kind": {"enum": ["a", "b"]}, "score": {"type": "number", "minimum": 0, "maximum": 1}}}""";
+
+  @Test
+  void aJsonSchemaRequestGetsJsonThatMeetsTheSchema() throws Exception {
+    var schema = io.skein.worker.step.JsonSchemas.compile(readTree(PRODUCT));
+    for (int seed = 0; seed < 30; seed++) {
+      JsonNode value = JSON.readTree(post(plain, structured("Invent a product", PRODUCT, seed, false)).content());
+      assertEquals(java.util.List.of(), io.skein.worker.step.JsonSchemas.validate(schema, value), value.toString());
+    }
+  }
+
+  @Test
+  void badJsonRateBreaksThatShareOfFirstAnswersOnly() throws Exception {
+    ModelSimulator sim = start(SimulatorSettings.DEFAULT.withAnswers(new SimulatorSettings.Answers(0.5, 0, false)));
+    var schema = io.skein.worker.step.JsonSchemas.compile(readTree(PRODUCT));
+    int broken = 0;
+    for (int seed = 0; seed < 100; seed++) {
+      String text = post(sim, structured("Invent a product", PRODUCT, seed, false)).content();
+      boolean ok;
+      try {
+        ok = io.skein.worker.step.JsonSchemas.validate(schema, JSON.readTree(text)).isEmpty();
+      } catch (Exception notJson) {
+        ok = false;
+      }
+      broken += ok ? 0 : 1;
+      String retried = post(sim, structured("Invent a product", PRODUCT, seed, true)).content();
+      assertEquals(java.util.List.of(), io.skein.worker.step.JsonSchemas.validate(schema, JSON.readTree(retried)),
+          "a correction turn is answered well");
+    }
+    assertTrue(broken > 30 && broken < 70, broken + " of 100 first answers broken");
+    sim.stop();
+  }
+
+  @Test
+  void codePromptsGetFencedCodeAndReasoningGetsAThinkBlock() throws Exception {
+    ModelSimulator sim = start(SimulatorSettings.DEFAULT.withAnswers(new SimulatorSettings.Answers(0, 1.0, true)));
+    String sql = post(plain, chat("Write a query.\n\nAnswer with the sql code in one fenced code block (```sql).", 3, null)).content();
+    assertTrue(sql.contains("```sql\nSELECT "), sql);
+    String broken = post(sim, chat("Write it. (```python)", 3, null)).content();
+    assertTrue(broken.startsWith("<think>") && broken.contains("</think>"), broken);
+    assertTrue(broken.contains("```python\n") && broken.contains("def total(items)\n"), "bad-code-rate 1: code that does not parse: " + broken);
+    String plainText = post(sim, chat("Hello there", 3, null)).content();
+    assertTrue(plainText.startsWith("<think>The request is: Hello there"), plainText);
+    sim.stop();
+  }
+
   @Test
   void answersInTheOpenAiChatCompletionShape() throws Exception {
     long before = System.currentTimeMillis() / 1000;

@@ -5,10 +5,10 @@ import java.time.Duration;
 /**
  * Where a spec's model name goes: an OpenAI-compatible base URL, the env variable holding its key
  * (the key itself is read when a request is sent and never stored), the provider's model name,
- * and its limits: calls in flight, requests and tokens per minute (0: no budget).
- * {@code schemaInPrompt}: the provider takes no {@code response_format: json_schema}, so a
- * structured call states its schema in the prompt instead ({@code structured-output = prompt}). Limits are for
- * the whole cluster; each node's gateway takes its share.
+ * and its limits: calls in flight, requests and tokens per minute (0: no budget). Limits are for
+ * the whole cluster; each node's gateway takes its share. {@code schemaInPrompt}: the provider
+ * takes no {@code response_format: json_schema}, so a structured call states its schema in the
+ * prompt instead ({@code structured-output = prompt}).
  */
 public record Provider(
     String name,

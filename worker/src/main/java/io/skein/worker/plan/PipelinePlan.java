@@ -92,68 +92,20 @@ public final class PipelinePlan {
    * those of the records at hand) and builds the plan, or throws every problem found.
    */
   public static PipelinePlan compile(PipelineSpec spec, Collection<String> fields) {
-    Problems problems = new Problems();
     List<SpecError> errors = new ArrayList<>();
     Set<String> inputFields = new LinkedHashSet<>(spec.input().fields());
     inputFields.addAll(fields);
     Set<String> stepNames = new LinkedHashSet<>();
     spec.steps().forEach(s -> stepNames.add(s.name()));
-    SpecContext context = new SpecContext(spec);
-
-    Map<String, StepLogic> logics = new LinkedHashMap<>();
-    for (StepSpec s : spec.steps()) {
-      StepKind kind = StepKinds.get(s.kind());
-      if (kind == null) {
-        Set<String> known = new TreeSet<>();
-        StepKinds.all().forEach(k -> known.add(k.name()));
-        problems.at(s, "kind", "unknown step kind `" + s.kind() + "`" + SpecParser.suggest(s.kind(), known) + " (known: " + String.join(", ", known) + ")");
-      } else if (StepKinds.check(kind, s, problems)) {
-        logics.put(s.name(), kind.compile(s, context, problems));
-      }
-    }
-    errors.addAll(problems.errors());
-
+    Map<String, StepLogic> logics = compileSteps(spec, errors);
     Map<String, Set<String>> deps = new LinkedHashMap<>();
     Map<String, List<StepLogic>> checks = new LinkedHashMap<>();
     for (StepSpec s : spec.steps()) {
       StepLogic logic = logics.get(s.name());
-      if (logic == null) {
-        continue;
+      if (logic != null) {
+        deps.put(s.name(), dependsOn(s, logic, logics, stepNames, inputFields, errors));
+        link(s, logic, logics, checks, errors);
       }
-      String path = s.path();
-      Set<String> dependsOn = new LinkedHashSet<>();
-      if (s.when() != null) {
-        refs("{{ " + s.when() + " }}", path + ".when", stepNames, inputFields, dependsOn, errors);
-      }
-      logic.templates().forEach((key, template) -> refs(template, path + "." + key, stepNames, inputFields, dependsOn, errors));
-      logic.names().forEach((key, name) -> {
-        if (stepNames.contains(name)) {
-          dependsOn.add(name);
-        } else if (!inputFields.contains(name) && !INDEX.equals(name)) {
-          errors.add(new SpecError(path + "." + key, "unknown name `" + name + "`" + SpecParser.suggest(name, known(stepNames, inputFields))
-              + " (steps: " + stepNames + ", record fields: " + inputFields + ", and index)"));
-        }
-      });
-      if (logic.continues() != null) {
-        dependsOn.add(logic.continues());
-        StepLogic continued = logics.get(logic.continues());
-        if (continued != null && continued.local()) {
-          errors.add(new SpecError(path + ".continue", "step `" + logic.continues() + "` calls no model: there is no conversation to continue"));
-        }
-      }
-      if (logic.regenerates() != null) {
-        StepLogic target = logics.get(logic.regenerates());
-        if (target == null || target.local()) {
-          errors.add(new SpecError(path + ".on_fail", "regenerate needs a target step that calls a model; `" + logic.regenerates() + "` does not"));
-        } else {
-          checks.computeIfAbsent(logic.regenerates(), t -> new ArrayList<>()).add(logic);
-        }
-      }
-      if (dependsOn.contains(s.name())) {
-        errors.add(new SpecError(path, "step `" + s.name() + "` refers to its own output"));
-        dependsOn.remove(s.name());
-      }
-      deps.put(s.name(), dependsOn);
     }
     OutputChecks.check(spec, stepNames, inputFields, errors);
     OutputChecks.processors(spec, stepNames, inputFields, errors);
@@ -169,6 +121,76 @@ public final class PipelinePlan {
           List.copyOf(checks.getOrDefault(s.name(), List.of()))));
     }
     return new PipelinePlan(spec, steps, Set.copyOf(inputFields));
+  }
+
+  /** Each step checked against its kind's schema, then compiled by its kind; steps that fail either are left out. */
+  private static Map<String, StepLogic> compileSteps(PipelineSpec spec, List<SpecError> errors) {
+    Problems problems = new Problems();
+    SpecContext context = new SpecContext(spec);
+    Map<String, StepLogic> logics = new LinkedHashMap<>();
+    for (StepSpec s : spec.steps()) {
+      StepKind kind = StepKinds.get(s.kind());
+      if (kind == null) {
+        Set<String> known = new TreeSet<>();
+        StepKinds.all().forEach(k -> known.add(k.name()));
+        problems.at(s, "kind", "unknown step kind `" + s.kind() + "`" + SpecParser.suggest(s.kind(), known)
+            + " (known: " + String.join(", ", known) + ")");
+      } else if (StepKinds.check(kind, s, problems)) {
+        logics.put(s.name(), kind.compile(s, context, problems));
+      }
+    }
+    errors.addAll(problems.errors());
+    return logics;
+  }
+
+  /** The steps {@code s} reads (its condition, templates and names, the conversation it continues); unknown names are errors. */
+  private static Set<String> dependsOn(StepSpec s, StepLogic logic, Map<String, StepLogic> logics, Set<String> stepNames,
+      Set<String> inputFields, List<SpecError> errors) {
+    String path = s.path();
+    Set<String> dependsOn = new LinkedHashSet<>();
+    if (s.when() != null) {
+      refs("{{ " + s.when() + " }}", path + ".when", stepNames, inputFields, dependsOn, errors);
+    }
+    logic.templates().forEach((key, template) -> refs(template, path + "." + key, stepNames, inputFields, dependsOn, errors));
+    logic.names().forEach((key, name) -> {
+      if (stepNames.contains(name)) {
+        dependsOn.add(name);
+      } else if (!inputFields.contains(name) && !INDEX.equals(name)) {
+        errors.add(new SpecError(path + "." + key, "unknown name `" + name + "`" + SpecParser.suggest(name, known(stepNames, inputFields))
+            + " (steps: " + stepNames + ", record fields: " + inputFields + ", and index)"));
+      }
+    });
+    if (logic.continues() != null) {
+      dependsOn.add(logic.continues());
+      StepLogic continued = logics.get(logic.continues());
+      if (continued != null && continued.local()) {
+        errors.add(new SpecError(path + ".continue", "step `" + logic.continues() + "` calls no model: there is no conversation to continue"));
+      }
+    }
+    if (dependsOn.remove(s.name())) {
+      errors.add(new SpecError(path, "step `" + s.name() + "` refers to its own output"));
+    }
+    return dependsOn;
+  }
+
+  /** A validator that regenerates becomes a check of its target; traces and reasoning need a model step. */
+  private static void link(StepSpec s, StepLogic logic, Map<String, StepLogic> logics, Map<String, List<StepLogic>> checks,
+      List<SpecError> errors) {
+    if (logic.regenerates() != null) {
+      StepLogic target = logics.get(logic.regenerates());
+      if (target == null || target.local()) {
+        errors.add(new SpecError(s.path() + ".on_fail", "regenerate needs a target step that calls a model; `" + logic.regenerates()
+            + "` does not"));
+      } else {
+        checks.computeIfAbsent(logic.regenerates(), t -> new ArrayList<>()).add(logic);
+      }
+    }
+    if (logic.local() && !"none".equals(s.withTrace())) {
+      errors.add(new SpecError(s.path() + ".with_trace", "a " + s.kind() + " step calls no model: it has no messages to trace"));
+    }
+    if (logic.local() && s.extractReasoning()) {
+      errors.add(new SpecError(s.path() + ".extract_reasoning", "a " + s.kind() + " step calls no model: it has no reasoning"));
+    }
   }
 
   private static Set<String> known(Set<String> steps, Set<String> fields) {

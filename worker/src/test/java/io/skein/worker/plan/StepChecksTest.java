@@ -86,6 +86,13 @@ class StepChecksTest {
   }
 
   @Test
+  void tracesAndReasoningNeedAStepThatCallsAModel() {
+    assertTrue(errorAt("  - {name: e, kind: expression, expr: x, with_trace: all}\n", "steps[0] (e).with_trace").contains("calls no model"));
+    assertTrue(errorAt("  - {name: s, kind: sampler, sampler: uuid, extract_reasoning: true}\n", "steps[0] (s).extract_reasoning")
+        .contains("calls no model"));
+  }
+
+  @Test
   void processorsReadKnownNamesAndDropFieldsTheRowHas() {
     List<SpecError> errors = assertThrows(SpecException.class, () -> PipelinePlan.compile(SpecParser.parse(HEAD
         + "  - {name: a, model: writer, prompt: p}\nprocessors:\n  - {name: chat, template: {messages: [{role: user, content: \"{{ b }}\"}]}}\n"

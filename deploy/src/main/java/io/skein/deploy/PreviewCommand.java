@@ -42,17 +42,9 @@ final class PreviewCommand implements Callable<Integer> {
 
   @Override
   public Integer call() throws Exception {
-    if (System.getProperty("SKEIN_LOG_LEVEL") == null && System.getenv("SKEIN_LOG_LEVEL") == null) {
-      System.setProperty("SKEIN_LOG_LEVEL", "WARN");
-    }
-    SpecFile file;
-    try {
-      file = SpecFile.read(specFile);
-    } catch (IOException e) {
-      System.err.println("skein preview: " + e.getMessage());
+    SpecFile file = SpecFile.forCommand("preview", specFile);
+    if (file == null) {
       return 2;
-    } catch (SpecException e) {
-      return SpecFile.report(specFile, e);
     }
     try (SkeinNode node = SkeinNode.start(store.node("127.0.0.1", 0, List.of(), null, true))) {
       List<JsonNode> rows;

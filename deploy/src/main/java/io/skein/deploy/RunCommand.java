@@ -77,17 +77,9 @@ final class RunCommand implements Callable<Integer> {
 
   @Override
   public Integer call() throws Exception {
-    if (System.getProperty("SKEIN_LOG_LEVEL") == null && System.getenv("SKEIN_LOG_LEVEL") == null) {
-      System.setProperty("SKEIN_LOG_LEVEL", "WARN");
-    }
-    SpecFile file;
-    try {
-      file = SpecFile.read(specFile);
-    } catch (IOException e) {
-      System.err.println("skein run: cannot read spec " + specFile + ": " + e.getMessage());
+    SpecFile file = SpecFile.forCommand("run", specFile);
+    if (file == null) {
       return 2;
-    } catch (SpecException e) {
-      return badSpec(e);
     }
     JsonNode tree = file.tree;
     PipelineSpec spec = file.spec;

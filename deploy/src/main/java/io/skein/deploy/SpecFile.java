@@ -4,6 +4,7 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.skein.coordinator.job.InputFiles;
 import io.skein.coordinator.job.InputLines;
+import io.skein.coordinator.job.InputSampling;
 import io.skein.coordinator.job.JobService;
 import io.skein.coordinator.store.JobStore.InputRow;
 import io.skein.protocol.spec.PipelineSpec;
@@ -17,7 +18,6 @@ import java.util.ArrayList;
 import java.util.Iterator;
 import java.util.LinkedHashSet;
 import java.util.List;
-import java.util.NoSuchElementException;
 import java.util.Set;
 
 /**
@@ -67,6 +67,24 @@ final class SpecFile {
     }
   }
 
+  /**
+   * For a command that runs a spec: quiets Skein's log to warnings (unless SKEIN_LOG_LEVEL says
+   * otherwise) and reads the spec, or prints why it cannot and answers null (exit code 2).
+   */
+  static SpecFile forCommand(String command, Path path) {
+    if (System.getProperty("SKEIN_LOG_LEVEL") == null && System.getenv("SKEIN_LOG_LEVEL") == null) {
+      System.setProperty("SKEIN_LOG_LEVEL", "WARN");
+    }
+    try {
+      return read(path);
+    } catch (IOException e) {
+      System.err.println("skein " + command + ": cannot read " + path + ": " + e.getMessage());
+    } catch (SpecException e) {
+      report(path, e);
+    }
+    return null;
+  }
+
   /** The records' file: {@code override}, else the spec's {@code input.file} beside it, else null. */
   Path inputFile(Path override) {
     return override != null ? override : spec.input().file() != null ? path.toAbsolutePath().getParent().resolve(spec.input().file()) : null;
@@ -80,7 +98,8 @@ final class SpecFile {
     } else if (spec.input().records() != null) {
       rows = InputLines.fromRecords(spec.input().records(), fields);
     }
-    return new JobService.Submission(tree, rows == null ? null : limited(rows, limit), fields, fingerprint);
+    return new JobService.Submission(tree, rows == null || limit == null ? rows : InputSampling.apply(rows, null, null, limit, 0),
+        fields, fingerprint);
   }
 
   /** Prints a bad spec's problems, one a line; the exit code of a bad spec. */
@@ -90,28 +109,5 @@ final class SpecFile {
       System.err.println("  " + error);
     }
     return 2;
-  }
-
-  private static Iterator<InputRow> limited(Iterator<InputRow> rows, Long limit) {
-    if (limit == null) {
-      return rows;
-    }
-    return new Iterator<>() {
-      long n;
-
-      @Override
-      public boolean hasNext() {
-        return n < limit && rows.hasNext();
-      }
-
-      @Override
-      public InputRow next() {
-        if (!hasNext()) {
-          throw new NoSuchElementException();
-        }
-        n++;
-        return rows.next();
-      }
-    };
   }
 }

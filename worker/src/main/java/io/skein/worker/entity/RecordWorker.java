@@ -67,6 +67,9 @@ public final class RecordWorker extends EventSourcedBehavior<Command, Event, Rec
 
   private static final Duration UNCLAIMED_LINGER = Duration.ofSeconds(5);
 
+  /** Error type of a record whose step's kind failed on an answer (a bug in the kind, said in the message). */
+  public static final String STEP_ERROR = "step_error";
+
   private record Pending(StepPlanner.PlannedCall call, long plannedNanos) {}
 
   private record ContextLoaded(RecordContext context) implements Command {}
@@ -306,7 +309,14 @@ public final class RecordWorker extends EventSourcedBehavior<Command, Event, Rec
     ModelOutcome outcome = cmd.reply().outcome();
     if (outcome instanceof ModelOutcome.Ok ok) {
       long modelNanos = cmd.reply().answeredNanos() - cmd.reply().sentNanos();
-      JsonNode result = Rows.interpret(loaded, state, id, ok.text());
+      JsonNode result;
+      try {
+        result = Rows.interpret(loaded, state, id, ok.text());
+      } catch (RuntimeException e) {
+        // A kind that cannot read an answer is a bug in the kind: fail this record, not the node.
+        context.getLog().error("step {} of record {} could not read an answer", id.step(), recordKey, e);
+        return fail(new RecordFailed(STEP_ERROR, "step " + id.step() + " could not read the answer: " + e, id.step(), now));
+      }
       return Effect()
           .persist(new CallSucceeded(id, request.attempt(), request.fingerprint(), node, request.model(), pending.call().newMessages(),
               ok.text(), ok.finishReason(), ok.usage(), ok.latencyMillis(), now, ok.cached(), result))

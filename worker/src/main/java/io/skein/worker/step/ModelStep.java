@@ -51,6 +51,22 @@ public abstract class ModelStep implements StepLogic {
     }
   }
 
+  /**
+   * An answer that must be JSON meeting {@code schema}: the parsed value, after {@code fix} has
+   * mended what is meant but mis-typed, or what is wrong (not JSON, or what breaks the schema).
+   */
+  protected static Read json(String answer, com.networknt.schema.JsonSchema schema, java.util.function.Consumer<JsonNode> fix) {
+    JsonNode value;
+    try {
+      value = JsonSchemas.parseAnswer(answer);
+    } catch (IllegalArgumentException e) {
+      return Read.wrong(List.of(e.getMessage()));
+    }
+    fix.accept(value);
+    List<String> errors = JsonSchemas.validate(schema, value);
+    return errors.isEmpty() ? Read.ok(value) : Read.wrong(errors);
+  }
+
   /** The JSON Schema the answer must meet, sent with the request; null for free text. */
   protected ObjectNode answerSchema() {
     return null;

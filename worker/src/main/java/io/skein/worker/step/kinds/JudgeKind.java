@@ -125,13 +125,7 @@ public final class JudgeKind implements StepKind {
 
     @Override
     protected Read read(String answer) {
-      JsonNode value;
-      try {
-        value = JsonSchemas.parseAnswer(answer);
-      } catch (IllegalArgumentException e) {
-        return Read.wrong(List.of(e.getMessage()));
-      }
-      if (value.isObject()) {
+      return json(answer, compiled, value -> {
         for (Score s : scores) {
           JsonNode score = value.path(s.name()).path("score");
           // "5" for 5: what models often write; the option is meant.
@@ -139,9 +133,7 @@ public final class JudgeKind implements StepKind {
             ((ObjectNode) value.get(s.name())).set("score", s.key(score.asText().strip()));
           }
         }
-      }
-      List<String> errors = JsonSchemas.validate(compiled, value);
-      return errors.isEmpty() ? Read.ok(value) : Read.wrong(errors);
+      });
     }
 
     @Override

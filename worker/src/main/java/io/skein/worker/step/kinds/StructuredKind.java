@@ -1,6 +1,5 @@
 package io.skein.worker.step.kinds;
 
-import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import com.networknt.schema.JsonSchema;
 import io.skein.protocol.spec.StepSpec;
@@ -68,14 +67,7 @@ public final class StructuredKind implements StepKind {
 
     @Override
     protected Read read(String answer) {
-      JsonNode value;
-      try {
-        value = JsonSchemas.parseAnswer(answer);
-      } catch (IllegalArgumentException e) {
-        return Read.wrong(List.of(e.getMessage()));
-      }
-      List<String> errors = JsonSchemas.validate(compiled, value);
-      return errors.isEmpty() ? Read.ok(value) : Read.wrong(errors);
+      return json(answer, compiled, value -> { });
     }
 
     @Override

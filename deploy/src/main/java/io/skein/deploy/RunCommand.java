@@ -105,6 +105,11 @@ final class RunCommand implements Callable<Integer> {
     Path out = output != null ? output : Path.of(spec.name().replaceAll("[^A-Za-z0-9_.-]", "_") + extension);
     Path err = errors != null ? errors : beside(out, ".errors" + extension);
     String fingerprint = fingerprint(tree, inputFile, limit);
+    if (limit != null) {
+      // A cap on the records, as input.limit: drawn rows (num_records, sampling) are cut, not the file.
+      ObjectNode in = tree.has("input") ? (ObjectNode) tree.get("input") : ((ObjectNode) tree).putObject("input");
+      in.put("limit", spec.input().limit() == null ? limit : Math.min(limit, spec.input().limit()));
+    }
 
     NodeOptions options = store.node("127.0.0.1", 0, List.of(), null, true);
     SkeinNode node;
@@ -132,7 +137,7 @@ final class RunCommand implements Callable<Integer> {
         }
       } else {
         try {
-          job = node.jobs().submit(file.submission(inputFile, limit, fingerprint)).toCompletableFuture().join();
+          job = node.jobs().submit(file.submission(inputFile, fingerprint)).toCompletableFuture().join();
         } catch (CompletionException e) {
           if (e.getCause() instanceof SpecException spe) {
             return badSpec(spe);

@@ -4,7 +4,6 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.skein.coordinator.job.InputFiles;
 import io.skein.coordinator.job.InputLines;
-import io.skein.coordinator.job.InputSampling;
 import io.skein.coordinator.job.JobService;
 import io.skein.coordinator.store.JobStore.InputRow;
 import io.skein.protocol.spec.PipelineSpec;
@@ -90,7 +89,7 @@ final class SpecFile {
     return override != null ? override : spec.input().file() != null ? path.toAbsolutePath().getParent().resolve(spec.input().file()) : null;
   }
 
-  JobService.Submission submission(Path inputFile, Long limit, String fingerprint) throws IOException {
+  JobService.Submission submission(Path inputFile, String fingerprint) throws IOException {
     Set<String> fields = new LinkedHashSet<>();
     Iterator<InputRow> rows = null;
     if (inputFile != null) {
@@ -98,8 +97,7 @@ final class SpecFile {
     } else if (spec.input().records() != null) {
       rows = InputLines.fromRecords(spec.input().records(), fields);
     }
-    return new JobService.Submission(tree, rows == null || limit == null ? rows : InputSampling.apply(rows, null, null, limit, 0),
-        fields, fingerprint);
+    return new JobService.Submission(tree, rows, fields, fingerprint);
   }
 
   /** Prints a bad spec's problems, one a line; the exit code of a bad spec. */

@@ -53,7 +53,7 @@ final class ValidateCommand implements Callable<Integer> {
   static PipelinePlan plan(Path specFile, Path input) throws IOException {
     SpecFile file = SpecFile.read(specFile);
     Path inputFile = file.inputFile(input);
-    JobService.Submission submission = file.submission(inputFile, null, null);
+    JobService.Submission submission = file.submission(inputFile, null);
     if (submission.inputs() != null) {
       submission.inputs().forEachRemaining(row -> { });
     }

@@ -14,7 +14,6 @@ import io.skein.coordinator.store.JobStore.InputRow;
 import java.io.BufferedReader;
 import java.io.IOException;
 import java.io.Reader;
-import java.io.UncheckedIOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -64,13 +63,20 @@ public final class InputFiles {
         .readValues(reader instanceof BufferedReader b ? b : new BufferedReader(reader));
     return new Iterator<>() {
       private long index;
+      private String broken;
+      private boolean ended;
 
       @Override
       public boolean hasNext() {
+        if (ended) {
+          return false;
+        }
         try {
-          return rows.hasNextValue();
-        } catch (IOException e) {
-          return index == 0 ? fail(e) : false;
+          return broken != null || rows.hasNextValue();
+        } catch (IOException | RuntimeException e) {
+          // The parser cannot go past this point: say so in one error row instead of dropping the rest.
+          broken = "line " + line() + ": " + firstLine(e) + "; the rest of the file could not be read";
+          return true;
         }
       }
 
@@ -79,7 +85,11 @@ public final class InputFiles {
         if (!hasNext()) {
           throw new NoSuchElementException();
         }
-        long line = rows.getCurrentLocation() == null ? index + 2 : rows.getCurrentLocation().getLineNr();
+        if (broken != null) {
+          ended = true;
+          return new InputRow(index++, null, broken);
+        }
+        long line = line();
         try {
           Map<String, String> values = rows.nextValue();
           ObjectNode node = JSON.createObjectNode();
@@ -87,14 +97,18 @@ public final class InputFiles {
           fields.addAll(values.keySet());
           return new InputRow(index++, node.toString(), null);
         } catch (IOException | RuntimeException e) {
-          return new InputRow(index++, null, "line " + line + ": " + e.getMessage().lines().findFirst().orElse("unreadable CSV row"));
+          return new InputRow(index++, null, "line " + line + ": " + firstLine(e));
         }
+      }
+
+      private long line() {
+        return rows.getCurrentLocation() == null ? index + 2 : rows.getCurrentLocation().getLineNr();
       }
     };
   }
 
-  private static boolean fail(IOException e) {
-    throw new UncheckedIOException("the CSV file cannot be read: " + e.getMessage(), e);
+  private static String firstLine(Exception e) {
+    return e.getMessage() == null ? e.toString() : e.getMessage().lines().findFirst().orElse("unreadable CSV row");
   }
 
   private static JsonNode typed(String v) {

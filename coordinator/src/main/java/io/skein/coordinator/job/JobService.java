@@ -125,6 +125,9 @@ public final class JobService {
    * response cache keeps, and answers their rows (output or error rows) in record order.
    */
   public CompletionStage<List<JsonNode>> preview(Submission submission, int n) {
+    if (preview == null) {
+      return java.util.concurrent.CompletableFuture.failedFuture(new IllegalStateException("this node runs no previews"));
+    }
     PipelineSpec spec;
     List<RecordInput> inputs = new ArrayList<>();
     Set<String> fields = submission.fields() == null ? new LinkedHashSet<>() : submission.fields();

@@ -57,6 +57,14 @@ class InputFilesTest {
   }
 
   @Test
+  void aCsvFileThatBreaksOffEndsInAnErrorRowNotInSilence() throws Exception {
+    List<JsonNode> rows = records(InputFiles.csv(new StringReader("id,topic\na1,tea\na2,\"never closed\n"), new HashSet<>()));
+    assertEquals("a1", rows.get(0).get("id").asText());
+    assertEquals(2, rows.size(), rows.toString());
+    assertTrue(rows.get(1).get("error").asText().startsWith("line "), rows.toString());
+  }
+
+  @Test
   void aParquetFileWrittenByPyarrowIsRead() throws Exception {
     Path file = dir.resolve("in.parquet");
     Files.write(file, InputFilesTest.class.getResourceAsStream("/inputs/pyarrow-written.parquet").readAllBytes());

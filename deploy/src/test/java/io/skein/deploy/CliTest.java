@@ -226,6 +226,28 @@ class CliTest {
     assertEquals("q001", rows.get(0).get("id").asText());
     assertEquals(4, Http.JSON.readTree(rows.get(0).get("messages").asText()).size(), "messages as JSON text");
     assertTrue(Files.exists(dir.resolve("qa.errors.parquet")), "error rows beside it, as Parquet too");
+
+    // A Parquet file another implementation wrote (pyarrow), as the input of a run.
+    Path input = dir.resolve("reviews.parquet");
+    Files.write(input, CliTest.class.getResourceAsStream("/inputs/pyarrow-written.parquet").readAllBytes());
+    Path spec = dir.resolve("reviews.yaml");
+    Files.writeString(spec, """
+        name: reviews
+        models: {m: sim-small}
+        input: {file: reviews.parquet}
+        steps:
+          - {name: blurb, model: m, prompt: "Sell {{ topic or 'anything' }} with {{ stars }} stars for {{ price }}"}
+        """);
+    Path blurbs = dir.resolve("blurbs.jsonl");
+    try (SkeinProcess p = run("parquet-in", Map.of("SKEIN_SIM_LATENCY", "1ms"), "run", spec.toString(), "--output", blurbs.toString(),
+        "--data-dir", dir.resolve("pq2").toString(), "--annotated")) {
+      assertEquals(0, p.awaitExit(Duration.ofMinutes(2)), p.output());
+    }
+    List<JsonNode> sold = rows(blurbs);
+    assertEquals(List.of("p1", "p2", "p3"), sold.stream().map(r -> r.get("id").asText()).toList());
+    assertEquals(5, sold.get(1).get("stars").asInt());
+    assertEquals("Sell tea with 4 stars for 1.5", sold.get(0).at("/calls/0/messages/0/content").asText());
+    assertEquals("Sell anything with 3 stars for 3.0", sold.get(2).at("/calls/0/messages/0/content").asText(), "a null topic");
   }
 
   private static boolean contains(byte[] haystack, byte[] needle) {

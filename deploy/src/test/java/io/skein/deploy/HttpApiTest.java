@@ -220,6 +220,46 @@ class HttpApiTest {
     assertEquals(rows, back, "the Parquet file holds the same rows");
   }
 
+  @Test
+  void everySamplerRunsInAJobAndFeedsTheModel() throws Exception {
+    String spec = """
+        name: samplers
+        seed: 3
+        models: {m: sim-small}
+        input: {num_records: 20}
+        steps:
+          - {name: category, kind: sampler, sampler: category, values: [a, b], weights: [1, 3]}
+          - {name: sub, kind: sampler, sampler: subcategory, category: category, values: {a: [a1, a2], b: [b1]}}
+          - {name: price, kind: sampler, sampler: uniform, low: 1, high: 9, convert_to: int}
+          - {name: height, kind: sampler, sampler: gaussian, mean: 170, stddev: 5, decimal_places: 1}
+          - {name: flag, kind: sampler, sampler: bernoulli, p: 0.5}
+          - {name: heads, kind: sampler, sampler: binomial, params: {n: 4, p: 0.5}}
+          - {name: visits, kind: sampler, sampler: poisson, mean: 2}
+          - {name: ticket, kind: sampler, sampler: uuid, prefix: T-, short_form: true}
+          - {name: opened, kind: sampler, sampler: datetime, start: "2025-01-01", end: "2025-01-31", unit: m}
+          - {name: closed, kind: sampler, sampler: timedelta, dt_min: 1, dt_max: 3, unit: D, reference_column_name: opened,
+             convert_to: "%Y-%m-%d"}
+          - {name: person, kind: sampler, sampler: person, locale: de_DE, age_range: [30, 40]}
+          - name: pitch
+            model: m
+            prompt: "{{ person.first_name }} buys {{ sub }} at {{ price }} on {{ closed }}, ticket {{ ticket }}, flag {{ flag }}, {{ heads }}, {{ visits }}, {{ height }}"
+        """;
+    String id = submit(http.post("/jobs", "application/yaml", spec));
+    http.awaitState(id, "succeeded", Duration.ofSeconds(60));
+    List<JsonNode> rows = http.get("/jobs/" + id + "/results?annotated=true").lines();
+    assertEquals(20, rows.size());
+    for (JsonNode row : rows) {
+      assertTrue(List.of("a1", "a2", "b1").contains(row.get("sub").asText()) && row.get("sub").asText().startsWith(row.get("category").asText()));
+      assertTrue(row.get("ticket").asText().matches("T-[0-9a-f]{8}"), row.toString());
+      assertTrue(row.get("closed").asText().matches("2025-0[12]-\\d\\d"), row.toString());
+      int age = row.at("/person/age").asInt();
+      assertTrue(age >= 30 && age <= 40, row.toString());
+      String prompt = row.at("/calls/0/messages/0/content").asText();
+      assertTrue(prompt.startsWith(row.at("/person/first_name").asText() + " buys " + row.get("sub").asText() + " at " + row.get("price").asInt()
+          + " on " + row.get("closed").asText() + ", ticket " + row.get("ticket").asText()), prompt);
+    }
+  }
+
   private static JsonNode problem(Http.Response r, int status) {
     assertEquals(status, r.status(), r.body());
     assertTrue(r.contentType().startsWith("application/problem+json"), r.contentType());

@@ -37,6 +37,9 @@ public final class SpecParser {
   private static final Set<String> MODEL_KEYS =
       Set.of("model", "temperature", "max_tokens", "top_p", "stop", "timeout", "params");
   private static final Set<String> INPUT_KEYS = Set.of("file", "records", "num_records", "fields", "sampling", "limit");
+  /** The most samples a step may ask for. */
+  public static final int MAX_SAMPLES = 1000;
+
   /** The keys every step has; the others belong to its kind. */
   public static final Set<String> STEP_KEYS =
       Set.of("name", "kind", "when", "n", "drop", "with_trace", "extract_reasoning");
@@ -231,6 +234,10 @@ public final class SpecParser {
       String kind = s.has("kind") ? text(s.get("kind"), path + ".kind") : StepSpec.KIND_LLM;
       String when = s.has("when") ? text(s.get("when"), path + ".when") : null;
       int n = s.has("n") ? (int) integer(s.get("n"), path + ".n", 1) : 1;
+      if (n > MAX_SAMPLES) {
+        error(path + ".n", "must be at most " + MAX_SAMPLES + ": each sample is a call of this one record");
+        n = 1;
+      }
       boolean drop = s.has("drop") && bool(s.get("drop"), path + ".drop");
       String trace = s.has("with_trace") ? trace(s.get("with_trace"), path + ".with_trace") : "none";
       boolean reasoning = s.has("extract_reasoning") && bool(s.get("extract_reasoning"), path + ".extract_reasoning");

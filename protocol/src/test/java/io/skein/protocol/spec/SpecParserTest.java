@@ -122,6 +122,7 @@ class SpecParserTest {
         .input();
     assertEquals(new InputSpec("r.parquet", null, 50L, List.of(), "replace", 20L), drawn);
     assertTrue(errorAt(EXAMPLE.replace("name: tone", "name: tone\n    n: 0"), "steps[2] (tone).n").message().contains("at least 1"));
+    assertTrue(errorAt(EXAMPLE.replace("name: tone", "name: tone\n    n: 5000"), "steps[2] (tone).n").message().contains("at most 1000"));
     assertTrue(errorAt(EXAMPLE.replace("name: tone", "name: tone\n    with_trace: every"), "steps[2] (tone).with_trace").message()
         .contains("none, last or all"));
     assertTrue(errorAt(EXAMPLE + "  fields: {id: x}\n", "output.fields.id").message().contains("set by Skein"));

@@ -8,6 +8,7 @@ import com.networknt.schema.SchemaId;
 import com.networknt.schema.SchemaLocation;
 import com.networknt.schema.SpecVersion;
 import com.networknt.schema.ValidationMessage;
+import com.networknt.schema.resource.AllowSchemaLoader;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.regex.Matcher;
@@ -20,7 +21,12 @@ import java.util.regex.Pattern;
  */
 public final class JsonSchemas {
 
-  private static final JsonSchemaFactory FACTORY = JsonSchemaFactory.getInstance(SpecVersion.VersionFlag.V202012);
+  /**
+   * Schemas come from spec authors and are compiled on the server: a {@code $ref} may point into
+   * the schema or at the bundled meta-schemas, never at a URL or a file (no fetching on a user's behalf).
+   */
+  private static final JsonSchemaFactory FACTORY = JsonSchemaFactory.getInstance(SpecVersion.VersionFlag.V202012,
+      builder -> builder.schemaLoaders(loaders -> loaders.add(new AllowSchemaLoader(iri -> iri.toString().startsWith("classpath:")))));
   private static final JsonSchema META = FACTORY.getSchema(SchemaLocation.of(SchemaId.V202012));
   private static final Pattern FENCE = Pattern.compile("(?s)```[A-Za-z0-9_-]*\\s*\\n(.*?)```");
 

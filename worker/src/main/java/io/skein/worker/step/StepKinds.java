@@ -33,7 +33,7 @@ public final class StepKinds {
       "name": {"type": "string", "pattern": "^[A-Za-z_][A-Za-z0-9_]*$", "description": "The step's name: its value is the record field of that name."},
       "kind": {"type": "string", "description": "What the step does (default llm)."},
       "when": {"type": "string", "description": "A condition (Jinja, without braces); when false the step is skipped and its value is null. Steps that read a skipped step are skipped too, unless they have a `when` of their own."},
-      "n": {"type": "integer", "minimum": 1, "description": "That many independent samples (separate calls with their own seeds); the value is a list."},
+      "n": {"type": "integer", "minimum": 1, "maximum": 1000, "description": "That many independent samples (separate calls with their own seeds); the value is a list."},
       "drop": {"type": "boolean", "description": "Computed, and readable by later steps, but left out of the row."},
       "with_trace": {"enum": ["none", "last", "all", "last_message", "all_messages"], "description": "Adds `<name>__trace`: the final answer (last) or the whole conversation (all) as chat messages."},
       "extract_reasoning": {"type": "boolean", "description": "Adds `<name>__reasoning`: the model's <think> block or reasoning_content. Reasoning is never part of the value."}

@@ -57,12 +57,23 @@ class StepChecksTest {
     assertTrue(errorAt("  - {name: s, kind: sampler, sampler: subcategory, category: kind, values: {a: [x]}}\n", "steps[0] (s).category")
         .contains("unknown name `kind`"));
     assertTrue(errorAt("  - {name: b, kind: sampler, sampler: bernoulli, p: 2}\n", "steps[0] (b).p").contains("maximum"));
+    assertTrue(errorAt("  - {name: b, kind: sampler, sampler: binomial, params: {n: 2000000000, p: 0.5}}\n", "steps[0] (b).params.n")
+        .contains("at most 1000000"));
   }
 
   @Test
   void aSchemaThatIsNotAJsonSchemaIsAnError() {
     String message = errorAt("  - {name: s, kind: llm-structured, model: writer, prompt: p, schema: {type: objekt}}\n", "steps[0] (s).schema");
     assertTrue(message.startsWith("is not a JSON Schema"), message);
+  }
+
+  @Test
+  void aSchemaCannotMakeTheServerFetchAnything() {
+    for (String ref : new String[] {"file:///etc/passwd", "http://127.0.0.1:9/schema.json"}) {
+      String message = errorAt("  - {name: s, kind: llm-structured, model: writer, prompt: p, schema: {$ref: '" + ref + "'}}\n",
+          "steps[0] (s).schema");
+      assertTrue(message.startsWith("is not a JSON Schema") && message.contains("'" + ref + "' is not allowed to be loaded"), message);
+    }
   }
 
   @Test

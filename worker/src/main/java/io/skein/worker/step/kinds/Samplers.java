@@ -28,6 +28,9 @@ final class Samplers {
 
   static final DateTimeFormatter ISO = DateTimeFormatter.ofPattern("yyyy-MM-dd'T'HH:mm:ss");
 
+  /** Binomial trials are drawn one by one, inside the record's actor: bounded. */
+  static final int MAX_TRIALS = 1_000_000;
+
   private Samplers() {}
 
   /** Checks the parameters of {@code sampler}; {@code problem} takes (parameter, message). */
@@ -72,6 +75,8 @@ final class Samplers {
       case "binomial" -> {
         if (!p.path("n").canConvertToInt() || p.path("n").asInt() < 0) {
           problem.accept("n", "missing: the number of trials (under params, since `n:` on a step asks for samples)");
+        } else if (p.get("n").asInt() > MAX_TRIALS) {
+          problem.accept("n", "must be at most " + MAX_TRIALS + " trials");
         }
         probability(p, "p", problem);
       }

@@ -48,6 +48,14 @@ class ValidatorKindTest {
   }
 
   @Test
+  void aPatternThatBacktracksForeverIsStoppedWithAReason() {
+    long start = System.nanoTime();
+    String error = invalid("validator: regex, pattern: '(.*a){12}b'", "a".repeat(32));
+    assertTrue(error.contains("took over 100 ms"), error);
+    assertTrue(System.nanoTime() - start < 5_000_000_000L, "stopped, not left to run for minutes");
+  }
+
+  @Test
   void sqlIsParsedInItsDialect() {
     valid("validator: sql, dialect: postgres", "SELECT id, count(*) FROM orders WHERE total > 10 GROUP BY id;");
     valid("validator: sql", "select 1");

@@ -68,6 +68,13 @@ class StepChecksTest {
   }
 
   @Test
+  void aSchemaFileIsForTheCliAndAMissingSchemaIsNamed() {
+    assertTrue(errorAt("  - {name: s, kind: llm-structured, model: writer, prompt: p, schema_file: s.json}\n", "steps[0] (s).schema_file")
+        .contains("send the schema inline"));
+    assertTrue(errorAt("  - {name: s, kind: llm-structured, model: writer, prompt: p}\n", "steps[0] (s).schema").startsWith("missing"));
+  }
+
+  @Test
   void aSchemaCannotMakeTheServerFetchAnything() {
     for (String ref : new String[] {"file:///etc/passwd", "http://127.0.0.1:9/schema.json"}) {
       String message = errorAt("  - {name: s, kind: llm-structured, model: writer, prompt: p, schema: {$ref: '" + ref + "'}}\n",

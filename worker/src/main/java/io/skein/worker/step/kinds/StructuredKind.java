@@ -33,14 +33,23 @@ public final class StructuredKind implements StepKind {
 
   @Override
   public ObjectNode schema() {
-    return Json.object("{\"required\": [\"schema\"], \"properties\": {" + ModelConfig.PROPERTIES + ", " + ModelConfig.CORRECTIONS + """
-        , "schema": {"type": "object", "description": "The JSON Schema the answer must meet (inline; `skein run` also takes schema_file: a path beside the spec)."}
+    return Json.object("{\"properties\": {" + ModelConfig.PROPERTIES + ", " + ModelConfig.CORRECTIONS + """
+        , "schema": {"type": "object", "description": "The JSON Schema the answer must meet."},
+          "schema_file": {"type": "string", "description": "With `skein run`: a file beside the spec holding the schema (JSON or YAML), read and stored inline."}
         }}""");
   }
 
   @Override
   public StepLogic compile(StepSpec step, SpecContext spec, Problems problems) {
     ModelConfig config = ModelConfig.read(step, spec, problems, 2, 1);
+    if (step.config().has("schema_file")) {
+      problems.at(step, "schema_file", "is read by `skein run` from beside the spec; a server reads no files: send the schema inline as `schema`");
+      return new Logic(step, config, Json.NODES.objectNode(), null);
+    }
+    if (!step.config().path("schema").isObject()) {
+      problems.at(step, "schema", "missing: the JSON Schema the answer must meet (or schema_file with `skein run`)");
+      return new Logic(step, config, Json.NODES.objectNode(), null);
+    }
     ObjectNode schema = (ObjectNode) step.config().get("schema");
     List<String> wrong = JsonSchemas.problemsOfSchema(schema);
     if (!wrong.isEmpty()) {

@@ -22,6 +22,50 @@ final class Validators {
   static final List<String> NAMES = List.of("regex", "length", "json", "json-schema", "sql");
   static final List<String> DIALECTS = List.of("ansi", "postgres", "mysql", "mariadb", "tsql", "oracle", "h2", "sqlite", "bigquery");
 
+  /** How long a regex may run on one value: it runs inside a record's actor, on a model's text. */
+  static final long REGEX_BUDGET_NANOS = 100_000_000L;
+
+  /** Text that stops a regex match running past its deadline (java.util.regex has no timeout of its own). */
+  private static final class Deadline implements CharSequence {
+    static final class Exceeded extends RuntimeException {
+      Exceeded() {
+        super(null, null, false, false);
+      }
+    }
+
+    private final CharSequence text;
+    private final long deadlineNanos;
+    private int reads;
+
+    Deadline(CharSequence text, long deadlineNanos) {
+      this.text = text;
+      this.deadlineNanos = deadlineNanos;
+    }
+
+    @Override
+    public char charAt(int index) {
+      if ((++reads & 0xfff) == 0 && System.nanoTime() > deadlineNanos) {
+        throw new Exceeded();
+      }
+      return text.charAt(index);
+    }
+
+    @Override
+    public int length() {
+      return text.length();
+    }
+
+    @Override
+    public CharSequence subSequence(int start, int end) {
+      return new Deadline(text.subSequence(start, end), deadlineNanos);
+    }
+
+    @Override
+    public String toString() {
+      return text.toString();
+    }
+  }
+
   /** A compiled check: what is wrong with a value (empty: nothing). */
   interface Check {
     List<String> errors(JsonNode value);
@@ -39,7 +83,14 @@ final class Validators {
         }
         try {
           Pattern p = Pattern.compile(c.get("pattern").asText(), c.path("ignore_case").asBoolean(false) ? Pattern.CASE_INSENSITIVE : 0);
-          return v -> p.matcher(Json.text(v)).find() ? List.of() : List.of("does not match /" + p.pattern() + "/");
+          return v -> {
+            try {
+              return p.matcher(new Deadline(Json.text(v), System.nanoTime() + REGEX_BUDGET_NANOS)).find()
+                  ? List.of() : List.of("does not match /" + p.pattern() + "/");
+            } catch (Deadline.Exceeded e) {
+              return List.of("/" + p.pattern() + "/ took over " + REGEX_BUDGET_NANOS / 1_000_000 + " ms on this text (a pattern that backtracks badly?)");
+            }
+          };
         } catch (PatternSyntaxException e) {
           problem.accept("pattern", "is not a regular expression: " + e.getDescription());
           return null;

@@ -72,6 +72,10 @@ public final class Preview {
       state.apply(new ValuesComputed(p.computed(), p.skipped(), now));
     }
     if (p.calls().isEmpty()) {
+      if (!p.computesValues() && p.wakeAt() == Long.MAX_VALUE) {
+        // Nothing to send, compute or wait for: a planner bug; say so rather than spin.
+        return failed(ctx, state, new RecordFailed("preview_stuck", "the record has nothing to do and has not finished", null, now));
+      }
       long delay = p.wakeAt() == Long.MAX_VALUE ? 0 : Math.max(1, p.wakeAt() - now);
       return CompletableFuture.supplyAsync(() -> null, CompletableFuture.delayedExecutor(delay, TimeUnit.MILLISECONDS))
           .thenCompose(x -> drive(ctx, state, notBefore, key));

@@ -156,22 +156,40 @@ public final class RecordWorker extends EventSourcedBehavior<Command, Event, Rec
     return newSignalHandlerBuilder().onSignal(RecoveryCompleted.instance(), state -> load()).build();
   }
 
+  /**
+   * By state: an ended record only writes its row, reports and stops; one not started yet starts
+   * when asked; a running one plans, calls and persists. The rest (loading, saving, stopping) is the
+   * same in every state.
+   */
   @Override
   public CommandHandler<Command, Event, RecordState> commandHandler() {
-    return newCommandHandlerBuilder()
-        .forAnyState()
+    var builder = newCommandHandlerBuilder();
+    builder.forState(RecordState::isTerminal)
+        .onCommand(Ensure.class, this::onEnsureEnded)
+        .onCommand(ContextLoaded.class, (state, cmd) -> {
+          loaded = cmd.context();
+          saveRow(state);
+          return Effect().none();
+        })
+        .onCommand(GatewayReply.class, this::onLateReply)
+        .onCommand(Drive.class, (state, cmd) -> Effect().none())
+        .onCommand(NoProvider.class, (state, cmd) -> Effect().none());
+    builder.forState(state -> !state.isStarted())
+        .onCommand(GatewayReply.class, this::onLateReply)
+        .onCommand(Drive.class, (state, cmd) -> Effect().none());
+    builder.forAnyState()
         .onCommand(Ensure.class, this::onEnsure)
         .onCommand(ContextLoaded.class, this::onContextLoaded)
-        .onCommand(ContextFailed.class, this::onContextFailed)
-        .onCommand(Reload.class, (state, cmd) -> { load(); return Effect().none(); })
         .onCommand(GatewayReply.class, this::onGatewayReply)
         .onCommand(Drive.class, this::drive)
-        .onCommand(RowSaved.class, this::onRowSaved)
         .onCommand(NoProvider.class, this::onNoProvider)
+        .onCommand(ContextFailed.class, this::onContextFailed)
+        .onCommand(Reload.class, (state, cmd) -> { load(); return Effect().none(); })
+        .onCommand(RowSaved.class, this::onRowSaved)
         .onCommand(RecordProtocol.Stop.class, this::onStop)
         .onCommand(StopNow.class, (state, cmd) -> Effect().stop())
-        .onCommand(Unclaimed.class, (state, cmd) -> passivate())
-        .build();
+        .onCommand(Unclaimed.class, (state, cmd) -> passivate());
+    return builder.build();
   }
 
   private void load() {
@@ -179,21 +197,30 @@ public final class RecordWorker extends EventSourcedBehavior<Command, Event, Rec
         (ctx, error) -> error == null ? new ContextLoaded(ctx) : new ContextFailed(error));
   }
 
-  private Effect<Event, RecordState> onEnsure(RecordState state, Ensure cmd) {
-    boolean endedUnclaimed = replyTo == null && state.isTerminal() && !saving && loaded != null;
-    replyTo = cmd.replyTo();
-    resumedAt = Math.max(resumedAt, cmd.resumedAt());
-    blockedReported = false;
-    if (endedUnclaimed) {
+  /** An ended record whose row is written and that nobody had claimed reports at once; else it writes its row first. */
+  private Effect<Event, RecordState> onEnsureEnded(RecordState state, Ensure cmd) {
+    boolean unclaimed = replyTo == null && !saving && loaded != null;
+    claim(cmd);
+    if (unclaimed) {
       timers.cancel("unclaimed");
       replyTo.tell(new RecordOutcome(jobId, index, state.isSucceeded(), state.calls(), state.tokens()));
       return passivate();
     }
+    saveRow(state);
+    return Effect().none();
+  }
+
+  private Effect<Event, RecordState> onEnsure(RecordState state, Ensure cmd) {
+    claim(cmd);
     startRequested = true;
-    if (loaded == null) {
-      return Effect().none();
-    }
-    return proceed(state);
+    return loaded == null ? Effect().none() : proceed(state);
+  }
+
+  /** Reports now go to this Ensure's sender; refusals before its resume time are tried again. */
+  private void claim(Ensure cmd) {
+    replyTo = cmd.replyTo();
+    resumedAt = Math.max(resumedAt, cmd.resumedAt());
+    blockedReported = false;
   }
 
   private Effect<Event, RecordState> onContextLoaded(RecordState state, ContextLoaded cmd) {
@@ -201,12 +228,8 @@ public final class RecordWorker extends EventSourcedBehavior<Command, Event, Rec
     return proceed(state);
   }
 
-  /** Starts, continues or finishes, depending on where the journal left this record. */
+  /** Starts or continues a record that has not ended, depending on where the journal left it. */
   private Effect<Event, RecordState> proceed(RecordState state) {
-    if (state.isTerminal()) {
-      saveRow(state);
-      return Effect().none();
-    }
     if (!state.isStarted()) {
       return startRequested && !stopping
           ? Effect().persist(new RecordStarted(System.currentTimeMillis())).thenRun(this::driveLater)
@@ -228,7 +251,7 @@ public final class RecordWorker extends EventSourcedBehavior<Command, Event, Rec
   }
 
   private Effect<Event, RecordState> drive(RecordState state, Drive cmd) {
-    if (loaded == null || state.isTerminal() || !state.isStarted()) {
+    if (loaded == null) {
       return Effect().none();
     }
     if (stopping) {
@@ -288,9 +311,6 @@ public final class RecordWorker extends EventSourcedBehavior<Command, Event, Rec
   }
 
   private Effect<Event, RecordState> onNoProvider(RecordState state, NoProvider cmd) {
-    if (state.isTerminal()) {
-      return Effect().none();
-    }
     return fail(new RecordFailed("no_provider", cmd.message(), cmd.step(), System.currentTimeMillis()));
   }
 
@@ -298,11 +318,17 @@ public final class RecordWorker extends EventSourcedBehavior<Command, Event, Rec
     return Effect().persist(failed).thenRun(this::saveRow);
   }
 
+  /** An answer the record no longer needs (it ended meanwhile): forget the call, and stop if that was the last one. */
+  private Effect<Event, RecordState> onLateReply(RecordState state, GatewayReply cmd) {
+    inFlight.remove(cmd.reply().request().callId());
+    return stopping && inFlight.isEmpty() ? Effect().stop() : Effect().none();
+  }
+
   private Effect<Event, RecordState> onGatewayReply(RecordState state, GatewayReply cmd) {
     ModelRequest request = cmd.reply().request();
     CallId id = request.callId();
     Pending pending = inFlight.remove(id);
-    if (state.isTerminal() || pending == null || state.result(id) != null) {
+    if (pending == null || state.result(id) != null) {
       return stopping && inFlight.isEmpty() ? Effect().stop() : Effect().none();
     }
     long now = System.currentTimeMillis();

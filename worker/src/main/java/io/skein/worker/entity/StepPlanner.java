@@ -33,10 +33,6 @@ public final class StepPlanner {
    */
   public record Proceed(List<PlannedCall> calls, long wakeAt, Map<String, JsonNode> computed, List<String> skipped)
       implements Decision {
-    public Proceed(List<PlannedCall> calls, long wakeAt) {
-      this(calls, wakeAt, Map.of(), List.of());
-    }
-
     public boolean computesValues() {
       return !computed.isEmpty() || !skipped.isEmpty();
     }

@@ -19,10 +19,6 @@ public final class Problems {
     add(key.isEmpty() ? step.path() : step.path() + "." + key, message);
   }
 
-  public boolean isEmpty() {
-    return errors.isEmpty();
-  }
-
   public int size() {
     return errors.size();
   }

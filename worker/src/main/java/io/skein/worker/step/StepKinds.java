@@ -1,11 +1,8 @@
 package io.skein.worker.step;
 
-import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import com.networknt.schema.JsonSchema;
-import com.networknt.schema.JsonSchemaFactory;
-import com.networknt.schema.SpecVersion;
 import com.networknt.schema.ValidationMessage;
 import io.skein.protocol.spec.SpecParser;
 import io.skein.protocol.spec.StepSpec;
@@ -25,7 +22,6 @@ import java.util.concurrent.ConcurrentHashMap;
 public final class StepKinds {
 
   private static final Map<String, StepKind> KINDS = load();
-  private static final JsonSchemaFactory FACTORY = JsonSchemaFactory.getInstance(SpecVersion.VersionFlag.V202012);
   private static final Map<String, JsonSchema> COMPILED = new ConcurrentHashMap<>();
 
   /** The keys every step has, as JSON Schema properties (the parser reads them; the schema documents them). */
@@ -76,7 +72,7 @@ public final class StepKinds {
     JsonSchema schema = COMPILED.computeIfAbsent(kind.name(), k -> {
       ObjectNode s = kind.schema().deepCopy();
       s.put("type", "object");
-      return FACTORY.getSchema(s);
+      return JsonSchemas.compile(s);
     });
     int before = problems.size();
     Set<String> known = new TreeSet<>(SpecParser.STEP_KEYS);
@@ -117,18 +113,5 @@ public final class StepKinds {
       text = "`" + m.getInstanceNode().asText() + "` is not one of " + allowed + SpecParser.suggest(m.getInstanceNode().asText(), allowed);
     }
     return text;
-  }
-
-  /** The problems of a JSON value against a JSON Schema, as "path: message" lines (for answers and validators). */
-  public static java.util.List<String> validate(JsonSchema schema, JsonNode value) {
-    java.util.List<String> out = new java.util.ArrayList<>();
-    for (ValidationMessage m : schema.validate(value)) {
-      out.add(m.getMessage());
-    }
-    return out;
-  }
-
-  public static JsonSchemaFactory factory() {
-    return FACTORY;
   }
 }

@@ -142,11 +142,6 @@ public final class Templates {
     }
   }
 
-  /** Text cut to a length that fits in an error message. */
-  public static String abbreviate(String text) {
-    return text.length() <= 200 ? text : text.substring(0, 200) + "...";
-  }
-
   private static String describe(TemplateError e) {
     String message = e.getMessage() == null ? e.getReason().name() : e.getMessage();
     if (e.getReason() == TemplateError.ErrorReason.UNKNOWN && e.getFieldName() != null) {

@@ -59,7 +59,7 @@ public final class ExpressionKind implements StepKind {
         JsonNode value = type.equals("json") ? Json.MAPPER.readTree(text) : Conversions.convert(Json.NODES.textNode(text), type);
         return new Outcome.Value(value);
       } catch (Exception e) {
-        return new Outcome.Failed("expression_error", "`" + Templates.abbreviate(text) + "` is not a " + type + ": " + e.getMessage());
+        return new Outcome.Failed("expression_error", "`" + io.skein.worker.gateway.ModelOutcome.Errors.abbreviate(text, 200) + "` is not a " + type + ": " + e.getMessage());
       }
     }
   }

@@ -99,6 +99,21 @@ class ExamplesTest {
   }
 
   @Test
+  void pythonFunctions() throws Exception {
+    List<JsonNode> rows = run("python-functions");
+    assertEquals(8, rows.size());
+    long regenerated = 0;
+    for (JsonNode row : rows) {
+      String code = row.at("/messages/2/content").asText();
+      assertTrue(code.startsWith("def ") && code.contains("return "), code);
+      assertTrue(row.get("valid").asBoolean(), "only code that parses reaches a row: " + row);
+      assertTrue(Set.of(1, 2, 3).contains(row.get("correctness").asInt()), row.toString());
+      regenerated += calls(row, "code") > 1 ? 1 : 0;
+    }
+    assertTrue(regenerated > 0, "some functions did not parse and were written again");
+  }
+
+  @Test
   void multiTurnChat() throws Exception {
     List<JsonNode> rows = run("multi-turn-chat");
     assertEquals(6, rows.size());

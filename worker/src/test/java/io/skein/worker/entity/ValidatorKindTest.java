@@ -64,6 +64,13 @@ class ValidatorKindTest {
   }
 
   @Test
+  void pythonIsParsedAsPython3() {
+    valid("validator: python", "def total(items):\n    return sum(i.amount for i in items)\n");
+    assertTrue(invalid("validator: python", "def total(items)\n    return sum(items)\n").startsWith("line 1, column 1: "));
+    assertTrue(invalid("validator: python", "print 'hi'\n").contains("`print` is a function"));
+  }
+
+  @Test
   void onFailErrorMakesTheRecordAnErrorRowNamingTheValidator() {
     String spec = """
         name: v

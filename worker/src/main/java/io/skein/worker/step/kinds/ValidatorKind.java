@@ -18,7 +18,8 @@ import java.util.Map;
 /**
  * {@code kind: validator}: checks another step's value (or a record field) locally, without a
  * subprocess: {@code regex}, {@code length}, {@code json}, {@code json-schema}, {@code sql} (JSqlParser,
- * with dialects). The value is {@code {valid, errors}}. {@code on_fail}: {@code keep} (the default:
+ * with dialects), {@code python} (Python 3 syntax through tree-sitter-python). The value is
+ * {@code {valid, errors}}. {@code on_fail}: {@code keep} (the default:
  * the row says so), {@code error} (the record becomes an error row naming the validator and why), or
  * {@code regenerate} (the target step, a model step, asks again with the errors, up to its
  * {@code max_restarts}; then the record fails).
@@ -32,7 +33,7 @@ public final class ValidatorKind implements StepKind {
 
   @Override
   public String description() {
-    return "Check a value locally (regex, length, json, json-schema, sql); the value is {valid, errors}.";
+    return "Check a value locally (regex, length, json, json-schema, sql, python); the value is {valid, errors}.";
   }
 
   @Override

@@ -19,7 +19,7 @@ import net.sf.jsqlparser.util.validation.feature.DatabaseType;
 /** The checks behind {@code kind: validator}: each compiled once per job from the step's keys, then a pure function of a value. */
 final class Validators {
 
-  static final List<String> NAMES = List.of("regex", "length", "json", "json-schema", "sql");
+  static final List<String> NAMES = List.of("regex", "length", "json", "json-schema", "sql", "python");
   static final List<String> DIALECTS = List.of("ansi", "postgres", "mysql", "mariadb", "tsql", "oracle", "h2", "sqlite", "bigquery");
 
   /** How long a regex may run on one value: it runs inside a record's actor, on a model's text. */
@@ -158,6 +158,13 @@ final class Validators {
             .setValue(Feature.allowSquareBracketQuotation, name.equals("tsql"))
             .setValue(Feature.allowBackslashEscapeCharacter, name.equals("mysql") || name.equals("mariadb"));
         return v -> sql(Json.text(v), dialect, parsing);
+      }
+      case "python" -> {
+        if (PythonSyntax.unavailable() != null) {
+          problem.accept("validator", "python cannot run here: " + PythonSyntax.unavailable());
+          return null;
+        }
+        return v -> PythonSyntax.errors(Json.text(v));
       }
       default -> {
         problem.accept("validator", "unknown validator `" + validator + "` (known: " + String.join(", ", NAMES) + ")");

@@ -20,8 +20,28 @@ public final class Main implements Runnable {
       System.setProperty("java.util.concurrent.ForkJoinPool.common.parallelism",
           String.valueOf(Math.max(2, Runtime.getRuntime().availableProcessors())));
     }
-    int code = new CommandLine(new Main()).setCaseInsensitiveEnumValuesAllowed(true).execute(args);
+    int code = new CommandLine(new Main()).setCaseInsensitiveEnumValuesAllowed(true)
+        .setExecutionExceptionHandler(Main::failed).execute(args);
     System.exit(code);
+  }
+
+  /** A command that throws says what went wrong in a line, not a stack trace (SKEIN_DEBUG=1 prints it too). */
+  private static int failed(Exception e, CommandLine command, CommandLine.ParseResult parsed) {
+    command.getErr().println("skein " + command.getCommandName() + ": " + reason(e));
+    if (System.getenv("SKEIN_DEBUG") != null) {
+      e.printStackTrace(command.getErr());
+    }
+    return 1;
+  }
+
+  /** The message of the first exception in the chain that has one of its own, past wrappers. */
+  static String reason(Throwable e) {
+    Throwable t = e;
+    while ((t instanceof java.util.concurrent.CompletionException || t instanceof java.util.concurrent.ExecutionException
+        || t.getMessage() == null) && t.getCause() != null) {
+      t = t.getCause();
+    }
+    return t.getMessage() == null ? t.getClass().getSimpleName() : t.getMessage();
   }
 
   @Override

@@ -121,6 +121,18 @@ class CliTest {
   }
 
   @Test
+  void anUnreadableInputFileIsOneLineNamingItNotAStackTrace() throws Exception {
+    Path input = dir.resolve("in.parquet");
+    Files.writeString(input, "id,subject\na,tea\n");
+    try (SkeinProcess p = run("parquet-in", Map.of(), "run", "../examples/writer-editor.yaml",
+        "--input", input.toString(), "--output", dir.resolve("rows.jsonl").toString(), "--data-dir", dir.resolve("data").toString())) {
+      assertEquals(1, p.awaitExit(Duration.ofMinutes(2)), p.output());
+      assertTrue(p.output().contains("skein run: in.parquet is not a Parquet file Skein can read: "), p.output());
+      assertFalse(p.output().contains("\tat "), "no stack trace: " + p.output());
+    }
+  }
+
+  @Test
   void aWrongApiKeyPausesTheJobAndARerunWithTheRightKeyResumesItWithoutTheKeyReachingDiskOrLogs() throws Exception {
     Path spec = dir.resolve("secret.yaml");
     Files.writeString(spec, """

@@ -65,16 +65,25 @@ final class Http {
 
   /** A multipart job whose records part has this file name and content type (a CSV file, say). */
   Response multipart(String path, String spec, String records, String fileName, String contentType) throws Exception {
+    return multipart(path, spec, records == null ? null : records.getBytes(java.nio.charset.StandardCharsets.UTF_8), fileName, contentType);
+  }
+
+  /** The same with the records part's bytes (a Parquet file). */
+  Response multipart(String path, String spec, byte[] records, String fileName, String contentType) throws Exception {
     String boundary = "skein-test-boundary";
-    StringBuilder b = new StringBuilder();
-    b.append("--").append(boundary).append("\r\nContent-Disposition: form-data; name=\"spec\"; filename=\"spec.yaml\"\r\n")
-        .append("Content-Type: application/yaml\r\n\r\n").append(spec).append("\r\n");
+    java.io.ByteArrayOutputStream b = new java.io.ByteArrayOutputStream();
+    java.nio.charset.Charset utf8 = java.nio.charset.StandardCharsets.UTF_8;
+    b.writeBytes(("--" + boundary + "\r\nContent-Disposition: form-data; name=\"spec\"; filename=\"spec.yaml\"\r\n"
+        + "Content-Type: application/yaml\r\n\r\n" + spec + "\r\n").getBytes(utf8));
     if (records != null) {
-      b.append("--").append(boundary).append("\r\nContent-Disposition: form-data; name=\"records\"; filename=\"").append(fileName)
-          .append("\"\r\nContent-Type: ").append(contentType).append("\r\n\r\n").append(records).append("\r\n");
+      b.writeBytes(("--" + boundary + "\r\nContent-Disposition: form-data; name=\"records\"; filename=\"" + fileName
+          + "\"\r\nContent-Type: " + contentType + "\r\n\r\n").getBytes(utf8));
+      b.writeBytes(records);
+      b.writeBytes("\r\n".getBytes(utf8));
     }
-    b.append("--").append(boundary).append("--\r\n");
-    return post(path, "multipart/form-data; boundary=" + boundary, b.toString());
+    b.writeBytes(("--" + boundary + "--\r\n").getBytes(utf8));
+    return send(HttpRequest.newBuilder(URI.create(base + path)).header("Content-Type", "multipart/form-data; boundary=" + boundary)
+        .POST(HttpRequest.BodyPublishers.ofByteArray(b.toByteArray())));
   }
 
   /** GET as bytes: a Parquet download. */

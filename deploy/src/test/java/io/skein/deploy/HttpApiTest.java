@@ -221,6 +221,26 @@ class HttpApiTest {
   }
 
   @Test
+  void nestedParquetRecordsReachTemplatesAndABrokenOneIsA400() throws Exception {
+    String spec = """
+        name: parquet-in
+        models: {m: sim-small}
+        steps:
+          - {name: line, kind: expression, expr: "{{ product.name }} has {{ product.dims | length }} dims, {{ reviews | length }} reviews"}
+        """;
+    byte[] parquet = Files.readAllBytes(Path.of("../coordinator/src/test/resources/inputs/pyarrow-nested.parquet"));
+    String id = submit(http.multipart("/jobs", spec, parquet, "nested.parquet", "application/vnd.apache.parquet"));
+    http.awaitState(id, "succeeded", Duration.ofSeconds(60));
+    List<JsonNode> rows = http.get("/jobs/" + id + "/results").lines();
+    assertEquals(List.of("lamp has 2 dims, 1 reviews", "desk has 0 dims, 0 reviews"), rows.stream().map(r -> r.get("line").asText()).toList());
+    assertEquals("red", rows.get(0).at("/attrs/color").asText(), "a map column is an object in the row");
+
+    JsonNode bad = problem(http.multipart("/jobs", spec, "id,topic\n1,tea\n".getBytes(java.nio.charset.StandardCharsets.UTF_8),
+        "broken.parquet", "application/octet-stream"), 400);
+    assertTrue(bad.toString().contains("broken.parquet is not a Parquet file"), bad.toString());
+  }
+
+  @Test
   void everySamplerRunsInAJobAndFeedsTheModel() throws Exception {
     String spec = """
         name: samplers

@@ -126,7 +126,8 @@ final class Submissions {
       return switch (format) {
         case CSV -> InputFiles.csv(new StringReader(part.getEntity().getData().utf8String()), fields);
         case PARQUET -> {
-          java.nio.file.Path file = java.nio.file.Files.createTempFile("skein-records", ".parquet");
+          java.nio.file.Path dir = java.nio.file.Files.createTempDirectory("skein-records");
+          java.nio.file.Path file = dir.resolve(name.matches("[A-Za-z0-9_.-]{1,100}") ? name : "records.parquet");
           try {
             java.nio.file.Files.write(file, part.getEntity().getData().toArray());
             List<InputRow> rows = new ArrayList<>();
@@ -134,6 +135,7 @@ final class Submissions {
             yield rows.iterator();
           } finally {
             java.nio.file.Files.deleteIfExists(file);
+            java.nio.file.Files.deleteIfExists(dir);
           }
         }
         case JSONL -> InputLines.fromJsonl(new BufferedReader(new StringReader(part.getEntity().getData().utf8String())), fields);

@@ -1,8 +1,5 @@
 package io.skein.coordinator.job;
 
-import blue.strategic.parquet.Hydrator;
-import blue.strategic.parquet.HydratorSupplier;
-import blue.strategic.parquet.ParquetReader;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.MappingIterator;
 import com.fasterxml.jackson.databind.ObjectMapper;
@@ -27,8 +24,7 @@ import java.util.regex.Pattern;
 /**
  * Records from files, by extension: JSONL ({@link InputLines}), CSV with a header row (Jackson's
  * CSV module; numbers and booleans are read as such, as pandas does, but a number with a leading
- * zero stays text), and Parquet (parquet-floor: Parquet without Hadoop; each row's columns become
- * fields, nested groups as JSON).
+ * zero stays text), and Parquet ({@link ParquetInput}: each column a field, nested columns as JSON).
  */
 public final class InputFiles {
 
@@ -127,35 +123,39 @@ public final class InputFiles {
     return JSON.getNodeFactory().textNode(v);
   }
 
-  /** A Parquet file's rows; Parquet needs random access, so it is read from a file. */
+  /**
+   * A Parquet file's rows, nested columns as JSON ({@link ParquetInput}); Parquet needs random access,
+   * so it is read from a file. A file that cannot be read fails with its name and why.
+   */
   public static Iterator<InputRow> parquet(Path file, Set<String> fields) throws IOException {
-    Iterator<ObjectNode> rows = ParquetReader.streamContent(file.toFile(), HydratorSupplier.constantly(new Hydrator<ObjectNode, ObjectNode>() {
-      @Override
-      public ObjectNode start() {
-        return JSON.createObjectNode();
-      }
-
-      @Override
-      public ObjectNode add(ObjectNode row, String heading, Object value) {
-        row.set(heading, value == null ? JSON.nullNode() : JSON.valueToTree(value));
-        return row;
-      }
-
-      @Override
-      public ObjectNode finish(ObjectNode row) {
-        return row;
-      }
-    })).iterator();
+    ParquetInput rows;
+    try {
+      rows = new ParquetInput(file);
+    } catch (IOException | RuntimeException e) {
+      String why = String.valueOf(e.getMessage()).replaceAll("\\S*LocalInputFile@\\w+ is not a Parquet file\\. ", "");
+      throw new IllegalArgumentException(file.getFileName() + " is not a Parquet file Skein can read: " + why, e);
+    }
     return new Iterator<>() {
       private long index;
 
       @Override
       public boolean hasNext() {
-        return rows.hasNext();
+        try {
+          if (rows.hasNext()) {
+            return true;
+          }
+          rows.close();
+          return false;
+        } catch (IOException | RuntimeException e) {
+          throw new IllegalArgumentException(file.getFileName() + ": cannot read the Parquet rows after row " + index + ": " + e.getMessage(), e);
+        }
       }
 
       @Override
       public InputRow next() {
+        if (!hasNext()) {
+          throw new NoSuchElementException();
+        }
         ObjectNode row = rows.next();
         row.fieldNames().forEachRemaining(fields::add);
         return new InputRow(index++, row.toString(), null);

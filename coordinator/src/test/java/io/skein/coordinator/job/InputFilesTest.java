@@ -1,6 +1,7 @@
 package io.skein.coordinator.job;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertNotEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -78,6 +79,37 @@ class InputFilesTest {
     assertEquals(20.25, rows.get(1).get("price").asDouble());
     assertEquals(false, rows.get(1).get("fresh").asBoolean());
     assertTrue(rows.get(2).path("topic").isNull() || rows.get(2).path("topic").isMissingNode(), rows.get(2).toString());
+  }
+
+  @Test
+  void nestedParquetColumnsBecomeJsonValues() throws Exception {
+    Path file = dir.resolve("nested.parquet");
+    Files.write(file, InputFilesTest.class.getResourceAsStream("/inputs/pyarrow-nested.parquet").readAllBytes());
+    List<JsonNode> rows = records(InputFiles.read(file, new LinkedHashSet<>()));
+    assertEquals(2, rows.size());
+    JsonNode a = rows.get(0);
+    assertEquals(JSON.readTree("{\"name\": \"lamp\", \"price\": 3.5, \"dims\": [10, 20]}"), a.get("product"), "a struct with a list inside");
+    assertEquals(JSON.readTree("[\"x\", null, \"y\"]"), a.get("tags"), "a list keeps its null element");
+    assertEquals(JSON.readTree("[{\"stars\": 5, \"text\": \"great\"}]"), a.get("reviews"));
+    assertEquals(JSON.readTree("{\"color\": \"red\", \"size\": \"L\"}"), a.get("attrs"), "a map is an object");
+    assertEquals("2024-02-29", a.get("day").asText());
+    assertEquals("2024-01-02T03:04:05.678901Z", a.get("at").asText());
+    assertEquals(new java.math.BigDecimal("12.34"), a.get("cost").decimalValue());
+    assertEquals("AAE=", a.get("blob").asText(), "binary without a type is base64");
+    JsonNode b = rows.get(1);
+    assertTrue(b.get("tags").isNull(), "a null list is null: " + b);
+    assertEquals(0, b.get("reviews").size());
+    assertEquals(0, b.at("/product/dims").size());
+    assertTrue(b.get("day").isNull() && b.get("at").isNull());
+    assertEquals(new java.math.BigDecimal("-0.05"), b.get("cost").decimalValue());
+  }
+
+  @Test
+  void aFileThatIsNotParquetIsAnErrorNamingIt() throws Exception {
+    Path file = dir.resolve("broken.parquet");
+    Files.writeString(file, "id,topic\n1,tea\n");
+    IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> InputFiles.read(file, new HashSet<>()));
+    assertTrue(e.getMessage().startsWith("broken.parquet is not a Parquet file Skein can read: "), e.getMessage());
   }
 
   @Test

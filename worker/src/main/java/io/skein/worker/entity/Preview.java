@@ -56,9 +56,9 @@ public final class Preview {
     StepPlanner.Decision d = StepPlanner.next(ctx.plan(), ctx.input(), state, Set.of(), notBefore, now, 0);
     if (d instanceof StepPlanner.Finish) {
       try {
-        return CompletableFuture.completedFuture(Rows.output(ctx, state));
+        return CompletableFuture.completedFuture(Rows.render(ctx, state).output());
       } catch (TemplateException e) {
-        return failed(ctx, state, new RecordFailed(StepPlanner.TEMPLATE_ERROR, "output: " + e.getMessage(), null, now));
+        return failed(ctx, state, new RecordFailed(StepPlanner.TEMPLATE_ERROR, e.getMessage(), null, now));
       }
     }
     if (d instanceof StepPlanner.Fail f) {
@@ -119,7 +119,7 @@ public final class Preview {
   private static CompletionStage<JsonNode> failed(RecordContext ctx, RecordState state, RecordFailed failure) {
     state.apply(failure);
     try {
-      return CompletableFuture.completedFuture(JSON.readTree(Rows.failure("preview", ctx, state).row()));
+      return CompletableFuture.completedFuture(JSON.readTree(Rows.ended("preview", ctx, state).row()));
     } catch (Exception e) {
       return CompletableFuture.failedFuture(e);
     }

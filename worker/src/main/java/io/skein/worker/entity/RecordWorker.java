@@ -1,7 +1,6 @@
 package io.skein.worker.entity;
 
 import com.fasterxml.jackson.databind.JsonNode;
-import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.skein.protocol.CallId;
 import io.skein.protocol.RecordProtocol;
 import io.skein.protocol.RecordProtocol.CallFailed;
@@ -123,6 +122,8 @@ public final class RecordWorker extends EventSourcedBehavior<Command, Event, Rec
   private final Map<CallId, Long> notBefore = new HashMap<>();
   private boolean stopping;
   private boolean saving;
+  /** Whether the row written is an output row: what the record reports (its journal may say succeeded and its row not). */
+  private boolean rowSucceeded;
 
   private RecordWorker(
       ActorContext<Command> context, TimerScheduler<Command> timers, String entityId,
@@ -203,7 +204,7 @@ public final class RecordWorker extends EventSourcedBehavior<Command, Event, Rec
     claim(cmd);
     if (unclaimed) {
       timers.cancel("unclaimed");
-      replyTo.tell(new RecordOutcome(jobId, index, state.isSucceeded(), state.calls(), state.tokens()));
+      replyTo.tell(new RecordOutcome(jobId, index, rowSucceeded, state.calls(), state.tokens()));
       return passivate();
     }
     saveRow(state);
@@ -260,14 +261,14 @@ public final class RecordWorker extends EventSourcedBehavior<Command, Event, Rec
     long now = System.currentTimeMillis();
     StepPlanner.Decision decision = StepPlanner.next(loaded.plan(), loaded.input(), state, inFlight.keySet(), notBefore, now, resumedAt);
     if (decision instanceof StepPlanner.Finish) {
-      // Render before the record is marked succeeded, so a failing output template fails the record instead.
-      ObjectNode output;
+      // Render before the record is marked succeeded, so a failing output or dataset template fails the record instead.
+      Rows.Rendered rendered;
       try {
-        output = Rows.output(loaded, state);
+        rendered = Rows.render(loaded, state);
       } catch (TemplateException e) {
-        return fail(new RecordFailed(StepPlanner.TEMPLATE_ERROR, "output: " + e.getMessage(), null, now));
+        return fail(new RecordFailed(StepPlanner.TEMPLATE_ERROR, e.getMessage(), null, now));
       }
-      return Effect().persist(new RecordSucceeded(now)).thenRun(s -> save(Rows.success(jobId, loaded, s, output)));
+      return Effect().persist(new RecordSucceeded(now)).thenRun(s -> save(Rows.success(jobId, loaded, s, rendered)));
     }
     if (decision instanceof StepPlanner.Fail f) {
       return fail(new RecordFailed(f.errorType(), f.message(), f.step(), now));
@@ -371,14 +372,7 @@ public final class RecordWorker extends EventSourcedBehavior<Command, Event, Rec
     if (saving || loaded == null) {
       return;
     }
-    ResultRow row;
-    try {
-      row = state.isSucceeded() ? Rows.success(jobId, loaded, state) : Rows.failure(jobId, loaded, state);
-    } catch (TemplateException e) {
-      // The output rendered when the record finished, and renders the same now; guard anyway.
-      row = Rows.failure(jobId, loaded, state);
-    }
-    save(row);
+    save(Rows.ended(jobId, loaded, state));
   }
 
   private void save(ResultRow row) {
@@ -386,6 +380,7 @@ public final class RecordWorker extends EventSourcedBehavior<Command, Event, Rec
       return;
     }
     saving = true;
+    rowSucceeded = row.succeeded();
     context.pipeToSelf(deps.sink().saveIfAbsent(row), (done, error) -> new RowSaved(error == null, error));
   }
 
@@ -401,7 +396,7 @@ public final class RecordWorker extends EventSourcedBehavior<Command, Event, Rec
       timers.startSingleTimer("unclaimed", Unclaimed.INSTANCE, UNCLAIMED_LINGER);
       return Effect().none();
     }
-    replyTo.tell(new RecordOutcome(jobId, index, state.isSucceeded(), state.calls(), state.tokens()));
+    replyTo.tell(new RecordOutcome(jobId, index, rowSucceeded, state.calls(), state.tokens()));
     return passivate();
   }
 

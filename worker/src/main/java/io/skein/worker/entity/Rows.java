@@ -15,6 +15,7 @@ import io.skein.protocol.spec.OutputSpec;
 import io.skein.protocol.spec.ProcessorSpec;
 import io.skein.worker.plan.PipelinePlan;
 import io.skein.worker.template.JsonTemplates;
+import io.skein.worker.template.TemplateException;
 import io.skein.worker.template.Templates;
 import java.util.ArrayList;
 import java.util.Comparator;
@@ -35,15 +36,45 @@ public final class Rows {
   private Rows() {}
 
   /** The row of a succeeded record, rendering its output; throws {@link io.skein.worker.template.TemplateException} if that fails. */
-  public static ResultRow success(String jobId, RecordContext ctx, RecordState state) {
-    return success(jobId, ctx, state, output(ctx, state));
+  /** What a succeeded record writes: its output row and its row of each extra dataset (null: none). */
+  public record Rendered(ObjectNode output, String datasets) {}
+
+  /**
+   * Renders the record's output and datasets, to do before it is marked succeeded, so that a
+   * template failing at render time fails the record instead; the exception names what failed.
+   */
+  public static Rendered render(RecordContext ctx, RecordState state) {
+    ObjectNode output;
+    try {
+      output = output(ctx, state);
+    } catch (TemplateException e) {
+      throw new TemplateException("output: " + e.getMessage());
+    }
+    return new Rendered(output, datasets(ctx, state));
   }
 
-  /** The row of a succeeded record whose output was rendered (by {@link #output}) before it ended. */
-  public static ResultRow success(String jobId, RecordContext ctx, RecordState state, ObjectNode output) {
+  /** The row of a succeeded record, rendered (by {@link #render}) before it ended. */
+  public static ResultRow success(String jobId, RecordContext ctx, RecordState state, Rendered rendered) {
     ObjectNode detail = detail(ctx, state, true);
-    return new ResultRow(jobId, ctx.input().index(), true, output.toString(), detail.toString(), state.calls(), state.tokens(),
-        datasets(ctx, state));
+    return new ResultRow(jobId, ctx.input().index(), true, rendered.output().toString(), detail.toString(), state.calls(), state.tokens(),
+        rendered.datasets());
+  }
+
+  /**
+   * The ledger row of an ended record, whatever its journal holds: a succeeded record whose row no
+   * longer renders (a template changed by an upgrade, say) gets an error row saying so, never none.
+   */
+  public static ResultRow ended(String jobId, RecordContext ctx, RecordState state) {
+    if (state.isSucceeded()) {
+      try {
+        return success(jobId, ctx, state, render(ctx, state));
+      } catch (RuntimeException e) {
+        String why = e instanceof TemplateException ? e.getMessage() : String.valueOf(e);
+        return failure(jobId, ctx, state, new RecordFailed(StepPlanner.TEMPLATE_ERROR,
+            why + " (the record succeeded, but its row no longer renders)", null, state.finishedAt()));
+      }
+    }
+    return failure(jobId, ctx, state, state.failure());
   }
 
   /** The record's row of each extra dataset, {@code {name: row}}; null when the spec has none. */
@@ -55,7 +86,11 @@ public final class Rows {
     view.settle();
     ObjectNode all = JSON.createObjectNode();
     for (ProcessorSpec p : ctx.plan().spec().datasets()) {
-      all.set(p.name(), JsonTemplates.render(p.template(), view.context()));
+      try {
+        all.set(p.name(), JsonTemplates.render(p.template(), view.context()));
+      } catch (TemplateException e) {
+        throw new TemplateException("processor " + p.name() + ": " + e.getMessage());
+      }
     }
     return all.toString();
   }
@@ -136,8 +171,7 @@ public final class Rows {
     return ctx.plan().step(id.step()).logic().interpret(view.sample(id), id, answer);
   }
 
-  public static ResultRow failure(String jobId, RecordContext ctx, RecordState state) {
-    RecordFailed f = state.failure();
+  public static ResultRow failure(String jobId, RecordContext ctx, RecordState state, RecordFailed f) {
     ObjectNode row = JSON.createObjectNode();
     row.set("id", ctx.input().id());
     ObjectNode error = row.putObject("error");
@@ -150,7 +184,11 @@ public final class Rows {
     ObjectNode steps = row.putObject("steps");
     RecordView view = new RecordView(ctx.plan(), ctx.input(), state);
     if (ctx.input().error() == null) {
-      view.settle();
+      try {
+        view.settle();
+      } catch (RuntimeException e) {
+        // The error row still gets written, with the values that did resolve.
+      }
     }
     for (PipelinePlan.Step s : ctx.plan().steps()) {
       RecordView.Resolved r = view.resolved(s.name());

@@ -75,7 +75,11 @@ class RecordWorkerTest {
   }
 
   private EventSourcedBehaviorTestKit<RecordProtocol.Command, RecordProtocol.Event, RecordState> worker(long index) {
-    PipelinePlan plan = PipelinePlan.compile(SpecParser.parse(SPEC), List.of("topic"));
+    return worker(index, SPEC);
+  }
+
+  private EventSourcedBehaviorTestKit<RecordProtocol.Command, RecordProtocol.Event, RecordState> worker(long index, String spec) {
+    PipelinePlan plan = PipelinePlan.compile(SpecParser.parse(spec), List.of("topic"));
     RecordSource source = (job, i) -> {
       try {
         return CompletableFuture.completedFuture(new RecordContext(plan, RecordInput.of(i, JSON.readTree("{\"id\": \"r" + i + "\", \"topic\": \"tea\"}"))));
@@ -269,5 +273,42 @@ class RecordWorkerTest {
     assertEquals(3, outcome.calls());
     assertEquals(calls, models.sent.size());
     assertNotNull(ledger.get(5L), "the row is written again if the ledger lost it");
+  }
+
+  /** Renders past the output budget: checks pass, the render fails. */
+  private static final String TOO_BIG = "\"{% for i in range(1000) %}{% for j in range(1000) %}{{ draft }}{% endfor %}{% endfor %}\"";
+
+  @Test
+  void aDatasetThatFailsToRenderFailsTheRecordWithARowNamingIt() {
+    var kit = worker(6, SPEC + "processors:\n  - {name: sft, template: {prompt: " + TOO_BIG + "}}\n");
+    TestProbe<RecordReport> probe = testKit.createTestProbe();
+    kit.runCommand(new RecordProtocol.Ensure(probe.getRef()));
+    RecordOutcome outcome = probe.expectMessageClass(RecordOutcome.class, Duration.ofSeconds(5));
+    assertFalse(outcome.succeeded());
+    ResultRow row = ledger.get(6L);
+    assertNotNull(row, "an error row, not none");
+    assertFalse(row.succeeded());
+    assertTrue(row.row().contains("template_error") && row.row().contains("sft"), row.row());
+  }
+
+  @Test
+  void aSucceededJournalWhoseRowNoLongerRendersStillEndsWithARow() {
+    var kit = worker(7);
+    TestProbe<RecordReport> probe = testKit.createTestProbe();
+    kit.runCommand(new RecordProtocol.Ensure(probe.getRef()));
+    assertTrue(probe.expectMessageClass(RecordOutcome.class, Duration.ofSeconds(5)).succeeded());
+    ledger.clear();
+
+    // The same journal under a spec whose output now fails (an upgrade, a changed template): the
+    // record has succeeded, but the row it would write cannot be rendered.
+    List<Object> journal = kit.persistenceTestKit().persistedInStorage("Record|" + RecordProtocol.recordKey(jobId, 7));
+    var again = worker(7, SPEC + "output:\n  fields: {x: " + TOO_BIG + "}\n");
+    again.initialize(journal.toArray());
+    again.runCommand(new RecordProtocol.Ensure(probe.getRef()));
+    RecordOutcome outcome = probe.expectMessageClass(RecordOutcome.class, Duration.ofSeconds(5));
+    assertFalse(outcome.succeeded(), "reported as the row says");
+    ResultRow row = ledger.get(7L);
+    assertNotNull(row, "the record writes an error row instead of none");
+    assertTrue(row.row().contains("template_error") && row.row().contains("output"), row.row());
   }
 }

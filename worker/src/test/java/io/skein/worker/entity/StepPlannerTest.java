@@ -232,6 +232,10 @@ class StepPlannerTest {
     assertTrue(a.body().contains("\"temperature\":0.8"), a.body());
   }
 
+  private ResultRow success(RecordContext ctx) {
+    return Rows.success("job", ctx, state, Rows.render(ctx, state));
+  }
+
   @Test
   void rowsUseTheRecordIdOrItsIndex() throws Exception {
     answered("question", "Q?");
@@ -239,11 +243,11 @@ class StepPlannerTest {
     answered("tone", "ok");
     answered("followup", "F.");
     ObjectMapper json = new ObjectMapper();
-    var row = json.readTree(Rows.success("job", new RecordContext(PLAN, input), state).row());
+    var row = json.readTree(success(new RecordContext(PLAN, input)).row());
     assertEquals("r1", row.get("id").asText());
     assertEquals("Q?", row.at("/messages/0/content").asText());
     assertEquals("A.", row.at("/messages/1/content").asText());
     RecordInput noId = input("{\"topic\": \"tea\"}");
-    assertEquals(4, json.readTree(Rows.success("job", new RecordContext(PLAN, noId), state).row()).get("id").asInt());
+    assertEquals(4, json.readTree(success(new RecordContext(PLAN, noId)).row()).get("id").asInt());
   }
 }

@@ -94,7 +94,7 @@ class StepChecksTest {
   @Test
   void validatorsAreChecked() {
     assertTrue(errorAt("  - {name: a, model: writer, prompt: p}\n  - {name: v, kind: validator, validator: jsn, target: a}\n",
-        "steps[1] (v).validator").contains("`jsn` is not one of [regex, length, json, json-schema, sql]; did you mean `json`?"));
+        "steps[1] (v).validator").contains("`jsn` is not one of [regex, length, json, json-schema, sql, python]; did you mean `json`?"));
     assertTrue(errorAt("  - {name: a, model: writer, prompt: p}\n  - {name: v, kind: validator, validator: regex, target: a, pattern: '(['}\n",
         "steps[1] (v).pattern").contains("is not a regular expression"));
     assertTrue(errorAt("  - {name: a, model: writer, prompt: p}\n  - {name: v, kind: validator, validator: regex, target: b, pattern: x}\n",

@@ -66,6 +66,9 @@ public final class RecordWorker extends EventSourcedBehavior<Command, Event, Rec
 
   private static final Duration UNCLAIMED_LINGER = Duration.ofSeconds(5);
 
+  /** Loads and row writes tried in a row before the record stops and waits for its job's next Ensure. */
+  static final int MAX_RELOADS = 10;
+
   /** Error type of a record whose step's kind failed on an answer (a bug in the kind, said in the message). */
   public static final String STEP_ERROR = "step_error";
 
@@ -124,6 +127,8 @@ public final class RecordWorker extends EventSourcedBehavior<Command, Event, Rec
   private boolean saving;
   /** Whether the row written is an output row: what the record reports (its journal may say succeeded and its row not). */
   private boolean rowSucceeded;
+  /** Failed loads or row writes in a row, for the backoff. */
+  private int reloads;
 
   private RecordWorker(
       ActorContext<Command> context, TimerScheduler<Command> timers, String entityId,
@@ -243,11 +248,24 @@ public final class RecordWorker extends EventSourcedBehavior<Command, Event, Rec
     Throwable cause = cmd.error() instanceof java.util.concurrent.CompletionException && cmd.error().getCause() != null
         ? cmd.error().getCause() : cmd.error();
     if (cause instanceof RecordSource.UnknownJobException) {
+      // Nothing to run, but the coordinator that asks is owed an answer: an error row, then the outcome.
       context.getLog().warn("record {} cannot run: {}", recordKey, cause.getMessage());
-      return Effect().stop();
+      save(Rows.unknown(jobId, index, cause.getMessage()));
+      return Effect().none();
     }
     context.getLog().warn("record {} could not load its job, trying again: {}", recordKey, cause.toString());
-    timers.startSingleTimer("reload", Reload.INSTANCE, Duration.ofSeconds(1));
+    return retryLater();
+  }
+
+  /** Loads the job again after a backoff that doubles up to 30 s; past {@link #MAX_RELOADS}, stops until the next Ensure. */
+  private Effect<Event, RecordState> retryLater() {
+    if (++reloads > MAX_RELOADS) {
+      context.getLog().error("record {} gave up after {} tries; it starts again when its job asks for it", recordKey, MAX_RELOADS);
+      reloads = 0;
+      return Effect().stop();
+    }
+    long delay = Math.min(30_000L, 500L << Math.min(reloads, 6));
+    timers.startSingleTimer("reload", Reload.INSTANCE, Duration.ofMillis(delay));
     return Effect().none();
   }
 
@@ -388,9 +406,9 @@ public final class RecordWorker extends EventSourcedBehavior<Command, Event, Rec
     saving = false;
     if (!cmd.ok()) {
       context.getLog().warn("record {} could not write its row, trying again: {}", recordKey, cmd.error().toString());
-      timers.startSingleTimer("reload", Reload.INSTANCE, Duration.ofSeconds(1));
-      return Effect().none();
+      return retryLater();
     }
+    reloads = 0;
     if (replyTo == null) {
       // Started without an Ensure (a restart after a failure): give the coordinator's Ensure time to arrive.
       timers.startSingleTimer("unclaimed", Unclaimed.INSTANCE, UNCLAIMED_LINGER);

@@ -77,6 +77,14 @@ public final class Rows {
     return failure(jobId, ctx, state, state.failure());
   }
 
+  /** The error row of a record its job does not know (no such job, index or stored input): there is nothing else to say. */
+  public static ResultRow unknown(String jobId, long index, String why) {
+    ObjectNode row = JSON.createObjectNode();
+    row.put("id", index);
+    row.putObject("error").put("type", "unknown_record").put("message", why);
+    return new ResultRow(jobId, index, false, row.toString(), JSON.createObjectNode().put("index", index).toString(), 0, 0);
+  }
+
   /** The record's row of each extra dataset, {@code {name: row}}; null when the spec has none. */
   static String datasets(RecordContext ctx, RecordState state) {
     if (ctx.plan().spec().datasets().isEmpty()) {

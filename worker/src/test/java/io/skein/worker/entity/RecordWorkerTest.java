@@ -311,4 +311,22 @@ class RecordWorkerTest {
     assertNotNull(row, "the record writes an error row instead of none");
     assertTrue(row.row().contains("template_error") && row.row().contains("output"), row.row());
   }
+
+  @Test
+  void aRecordItsJobDoesNotKnowAnswersWithAnErrorRowInsteadOfStoppingSilently() {
+    RecordSource none = (job, i) -> CompletableFuture.failedFuture(new RecordSource.UnknownJobException("no job " + job));
+    ResultSink sink = row -> {
+      ledger.putIfAbsent(row.index(), row);
+      return CompletableFuture.completedFuture(Done.getInstance());
+    };
+    var kit = EventSourcedBehaviorTestKit.<RecordProtocol.Command, RecordProtocol.Event, RecordState>create(testKit.system(),
+        RecordWorker.create(RecordProtocol.recordKey(jobId, 8), null, new RecordWorker.Deps(none, sink, models, Duration.ofSeconds(1))),
+        EventSourcedBehaviorTestKit.enabledSerializationSettings().withVerifyState(false));
+    TestProbe<RecordReport> probe = testKit.createTestProbe();
+    kit.runCommand(new RecordProtocol.Ensure(probe.getRef()));
+    RecordOutcome outcome = probe.expectMessageClass(RecordOutcome.class, Duration.ofSeconds(5));
+    assertFalse(outcome.succeeded());
+    assertTrue(ledger.get(8L).row().contains("unknown_record") && ledger.get(8L).row().contains("no job " + jobId), ledger.get(8L).row());
+    assertEquals(0, models.sent.size());
+  }
 }

@@ -127,6 +127,8 @@ public final class RecordWorker extends EventSourcedBehavior<Command, Event, Rec
   private boolean saving;
   /** Whether the row written is an output row: what the record reports (its journal may say succeeded and its row not). */
   private boolean rowSucceeded;
+  /** Its job does not know it: it writes an error row and answers every Ensure with a failure. */
+  private boolean unknown;
   /** Failed loads or row writes in a row, for the backoff. */
   private int reloads;
 
@@ -218,6 +220,14 @@ public final class RecordWorker extends EventSourcedBehavior<Command, Event, Rec
 
   private Effect<Event, RecordState> onEnsure(RecordState state, Ensure cmd) {
     claim(cmd);
+    if (unknown) {
+      if (!saving) {
+        timers.cancel("unclaimed");
+        replyTo.tell(new RecordOutcome(jobId, index, false, 0, 0));
+        return passivate();
+      }
+      return Effect().none();
+    }
     startRequested = true;
     return loaded == null ? Effect().none() : proceed(state);
   }
@@ -250,6 +260,7 @@ public final class RecordWorker extends EventSourcedBehavior<Command, Event, Rec
     if (cause instanceof RecordSource.UnknownJobException) {
       // Nothing to run, but the coordinator that asks is owed an answer: an error row, then the outcome.
       context.getLog().warn("record {} cannot run: {}", recordKey, cause.getMessage());
+      unknown = true;
       save(Rows.unknown(jobId, index, cause.getMessage()));
       return Effect().none();
     }

@@ -11,7 +11,8 @@ import java.util.Map;
  * Whether a call may be sent again after its failed attempts, as persisted: when (exponential
  * backoff, or Retry-After), never (an error no retry fixes, or {@code retry.max_attempts} spent), or
  * not until the job is resumed (a refusal that would meet every record the same way; such refusals
- * do not count against {@code max_attempts}). Pure; the schedule survives a crash.
+ * do not count against {@code max_attempts}, and neither do 429s, which only make the record wait).
+ * Pure; the schedule survives a crash.
  */
 final class RetryPolicy {
 
@@ -48,14 +49,21 @@ final class RetryPolicy {
       // Refused before the job was resumed: try again now, whatever the backoff.
       return last.atMillis() >= resumedAt ? new Refused(last.errorType(), last.message(), last.atMillis()) : new Ready(readyAt);
     }
-    int counted = (int) failed.stream().filter(f -> !ModelOutcome.Errors.blocksJob(f.errorType())).count();
     if (!last.retryable()) {
       return new GiveUp(last.errorType(), last.message());
     }
+    // A 429 says "not now", not "not this": it makes the record wait (the gateway slows down) and never fails it.
+    int tried = (int) failed.stream().filter(f -> !ModelOutcome.Errors.blocksJob(f.errorType())).count();
+    int counted = (int) failed.stream().filter(f -> countsAsAttempt(f.errorType())).count();
     if (counted >= retry.maxAttempts()) {
       return new GiveUp(last.errorType(), "gave up after " + counted + " attempts; last: " + last.message());
     }
-    return new Ready(Math.max(readyAt, last.atMillis() + backoff(retry, counted, last)));
+    return new Ready(Math.max(readyAt, last.atMillis() + backoff(retry, tried, last)));
+  }
+
+  /** Whether a failure spends one of {@code max_attempts}: not a refusal that blocks the job, not a rate limit. */
+  static boolean countsAsAttempt(String errorType) {
+    return !ModelOutcome.Errors.blocksJob(errorType) && !ModelOutcome.Errors.RATE_LIMITED.equals(errorType);
   }
 
   /**

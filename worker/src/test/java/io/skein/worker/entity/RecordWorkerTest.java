@@ -207,9 +207,22 @@ class RecordWorkerTest {
   }
 
   @Test
+  void rateLimitsMakeTheRecordWaitAndNeverFailIt() {
+    var kit = worker(9);
+    AtomicInteger limited = new AtomicInteger();
+    models.answerWith(s -> s.lastUserMessage().startsWith("DRAFT") && limited.incrementAndGet() <= 8 ? ScriptedModels.status(429)
+        : ScriptedModels.ok("x"));
+    TestProbe<RecordReport> probe = testKit.createTestProbe();
+    kit.runCommand(new RecordProtocol.Ensure(probe.getRef()));
+    RecordOutcome outcome = probe.expectMessageClass(RecordOutcome.class, Duration.ofSeconds(10));
+    assertTrue(outcome.succeeded(), "eight 429s are not three failed attempts");
+    assertEquals(9, models.sentContaining("DRAFT"));
+  }
+
+  @Test
   void retriesStopAtTheLimitWithTheLastErrorInTheRow() throws Exception {
     var kit = worker(3);
-    models.answerWith(s -> s.lastUserMessage().startsWith("DRAFT") ? ScriptedModels.status(429)
+    models.answerWith(s -> s.lastUserMessage().startsWith("DRAFT") ? ScriptedModels.status(503)
         : ScriptedModels.ok("x"));
     TestProbe<RecordReport> probe = testKit.createTestProbe();
     kit.runCommand(new RecordProtocol.Ensure(probe.getRef()));
@@ -217,7 +230,7 @@ class RecordWorkerTest {
     assertFalse(outcome.succeeded());
     assertEquals(3, models.sentContaining("DRAFT"), "max_attempts: 3");
     JsonNode row = JSON.readTree(ledger.get(3L).row());
-    assertEquals("rate_limited", row.at("/error/type").asText());
+    assertEquals("server_error", row.at("/error/type").asText());
     assertTrue(row.at("/error/message").asText().contains("3 attempts"));
     JsonNode detail = JSON.readTree(ledger.get(3L).detail());
     assertEquals(3, detail.at("/calls/0/failures").size());

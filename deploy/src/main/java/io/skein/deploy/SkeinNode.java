@@ -112,7 +112,7 @@ public final class SkeinNode implements AutoCloseable {
       InFlightShares shares = new InFlightShares(skein.getInt("job.max-records-in-flight-per-node"));
       JobCoordinator.init(system, new JobCoordinator.Deps(store, source::evict, skein.getDuration("job.tick"),
           skein.getDuration("job.ensure-interval"), skein.getInt("job.pause-after-blocked"), shares));
-      JobService jobs = new JobService(system, store, new Preview(system, models, skein.getDuration("preview.call-timeout")));
+      JobService jobs = new JobService(system, store, new Preview(system, models, skein.getDuration("preview.call-timeout")), models);
       system.systemActorOf(ClusterWatch.create(jobs, models::clusterSize, skein.getDuration("job.ensure-interval"), shares,
               skein.getDuration("job.tick")),
           "cluster-watch", org.apache.pekko.actor.typed.Props.empty());

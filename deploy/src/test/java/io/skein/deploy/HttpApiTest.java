@@ -47,6 +47,7 @@ class HttpApiTest {
     Files.writeString(config, """
         skein.simulator.latency = 2ms
         skein.http.max-request-size = 256k
+        skein.models.providers."broken" { base-url = "http://bad host/v1" }
         """);
     node = SkeinNode.start(new NodeOptions(dir.resolve("data"), config, null, null, null, "127.0.0.1", 0, List.of(), 0, true));
     http = new Http(node.httpPort());
@@ -308,6 +309,20 @@ class HttpApiTest {
     problem(http.post("/jobs", "application/json", "{\"records\": []}"), 400);
     problem(http.post("/jobs", "application/json", "{not json"), 400);
     problem(http.post("/jobs", "text/csv", "a,b"), 415);
+  }
+
+  @Test
+  void aModelNoProviderServesIsRefusedAtSubmissionNotAnsweredByTheSimulator() throws Exception {
+    JsonNode unknown = problem(http.post("/jobs", "application/json", jsonJob(SPEC.replace("sim-small", "gpt-4o-mini"), 1)), 400);
+    assertEquals("models.writer.model", unknown.at("/errors/0/path").asText(), unknown.toString());
+    String message = unknown.at("/errors/0/message").asText();
+    assertTrue(message.contains("no provider serves model `gpt-4o-mini`") && message.contains("used by steps question, answer")
+        && message.contains("sim-*"), message);
+    JsonNode preview = problem(http.post("/jobs/preview", "application/json", jsonJob(SPEC.replace("sim-small", "gpt-4o-mini"), 1)), 400);
+    assertTrue(preview.toString().contains("no provider serves model `gpt-4o-mini`"), preview.toString());
+
+    JsonNode broken = problem(http.post("/jobs", "application/json", jsonJob(SPEC.replace("sim-small", "broken"), 1)), 400);
+    assertTrue(broken.at("/errors/0/message").asText().contains("base-url `http://bad host/v1` is not an http(s) URL"), broken.toString());
   }
 
   @Test

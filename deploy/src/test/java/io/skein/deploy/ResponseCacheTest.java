@@ -70,4 +70,21 @@ class ResponseCacheTest {
       assertEquals(5L * RECORDS, node.simulator().stats().requests() - before, "cache: false asks for every call");
     }
   }
+
+  @Test
+  void theCacheOutlivesTheNodeAndItsSimulatorsPort(@TempDir Path dir) throws Exception {
+    Path config = dir.resolve("sim.conf");
+    Files.writeString(config, "skein.simulator.latency = 2ms\n");
+    NodeOptions options = new NodeOptions(dir.resolve("data"), config, null, null, null, "127.0.0.1", 0, List.of(), 0, true);
+    JsonNode first;
+    try (SkeinNode node = SkeinNode.start(options)) {
+      first = run(new Http(node.httpPort()), SPEC.replace("ANSWER_PROMPT", "Answer:"));
+    }
+    // A new run on the same data: its built-in simulator listens on another port, as every `skein run` does.
+    try (SkeinNode node = SkeinNode.start(options)) {
+      JsonNode second = run(new Http(node.httpPort()), SPEC.replace("ANSWER_PROMPT", "Answer in one sentence:"));
+      assertEquals(RECORDS, node.simulator().stats().requests(), "only the changed step was asked");
+      assertEquals(first.get("rows").get(0).at("/calls/0/response"), second.get("rows").get(0).at("/calls/0/response"));
+    }
+  }
 }

@@ -8,9 +8,11 @@ import io.skein.coordinator.store.JobStore.InputRow;
 import io.skein.protocol.JobProtocol;
 import io.skein.protocol.JobProtocol.JobState;
 import io.skein.protocol.spec.PipelineSpec;
+import io.skein.protocol.spec.SpecError;
 import io.skein.protocol.spec.SpecException;
 import io.skein.protocol.spec.SpecParser;
 import io.skein.worker.entity.Preview;
+import io.skein.worker.gateway.ModelAccess;
 import io.skein.worker.entity.RecordInput;
 import io.skein.worker.plan.PipelinePlan;
 import java.security.SecureRandom;
@@ -50,18 +52,24 @@ public final class JobService {
   private final ActorSystem<?> system;
   private final JobStore store;
   private final Preview preview;
+  private final ModelAccess models;
   private final int defaultMaxInFlight;
   private final Duration askTimeout = Duration.ofSeconds(30);
 
   public JobService(ActorSystem<?> system, JobStore store) {
-    this(system, store, null);
+    this(system, store, null, null);
   }
 
-  /** {@code preview}: runs records without a job ({@code POST /jobs/preview}); null where this node has no models. */
-  public JobService(ActorSystem<?> system, JobStore store, Preview preview) {
+  /**
+   * {@code preview}: runs records without a job ({@code POST /jobs/preview}); {@code models}: the
+   * models this node serves, which every model a spec names must be one of. Either null where this
+   * node has no models.
+   */
+  public JobService(ActorSystem<?> system, JobStore store, Preview preview, ModelAccess models) {
     this.system = system;
     this.store = store;
     this.preview = preview;
+    this.models = models;
     this.defaultMaxInFlight = system.settings().config().getInt("skein.job.max-in-flight");
   }
 
@@ -73,6 +81,7 @@ public final class JobService {
   public CompletionStage<JobInfo> submit(Submission submission) {
     return store.db().asyncTransaction(c -> {
       PipelineSpec spec = SpecParser.parse(submission.spec());
+      checkModels(spec);
       String id = newId();
       Set<String> fields = submission.fields() == null ? new LinkedHashSet<>() : submission.fields();
       Iterator<InputRow> inputs = inputs(submission, spec, fields);
@@ -110,6 +119,25 @@ public final class JobService {
     }).thenCompose(job -> start(job.id()).thenApply(done -> job));
   }
 
+  /** Every model the spec names is one this node serves: a misspelled name is refused, not answered by a simulator. */
+  private void checkModels(PipelineSpec spec) {
+    if (models == null) {
+      return;
+    }
+    List<SpecError> errors = new ArrayList<>();
+    spec.models().forEach((alias, model) -> {
+      try {
+        models.provider(model.model());
+      } catch (IllegalArgumentException e) {
+        List<String> users = spec.steps().stream().filter(st -> alias.equals(st.text("model"))).map(st -> st.name()).toList();
+        errors.add(new SpecError("models." + alias + ".model", e.getMessage() + (users.isEmpty() ? "" : " (used by steps " + String.join(", ", users) + ")")));
+      }
+    });
+    if (!errors.isEmpty()) {
+      throw new SpecException(errors);
+    }
+  }
+
   /** The records a submission brings (or its spec holds inline), drawn as its input says; null if it has none. */
   private static Iterator<InputRow> inputs(Submission submission, PipelineSpec spec, Set<String> fields) {
     Iterator<InputRow> rows = submission.inputs();
@@ -133,6 +161,7 @@ public final class JobService {
     Set<String> fields = submission.fields() == null ? new LinkedHashSet<>() : submission.fields();
     try {
       spec = SpecParser.parse(submission.spec());
+      checkModels(spec);
       Iterator<InputRow> rows = inputs(submission, spec, fields);
       if (rows != null) {
         while (rows.hasNext() && inputs.size() < n) {

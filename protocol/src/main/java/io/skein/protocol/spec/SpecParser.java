@@ -146,7 +146,7 @@ public final class SpecParser {
       Double temperature = m.has("temperature") ? number(m.get("temperature"), path + ".temperature", 0, 2) : null;
       Double topP = m.has("top_p") ? number(m.get("top_p"), path + ".top_p", 0, 1) : null;
       Integer maxTokens = m.has("max_tokens") ? (int) integer(m.get("max_tokens"), path + ".max_tokens", 1) : null;
-      Integer timeout = m.has("timeout") ? (int) (duration(m.get("timeout"), path + ".timeout") / 1000) : null;
+      Integer timeout = m.has("timeout") ? seconds(duration(m.get("timeout"), path + ".timeout"), path + ".timeout") : null;
       List<String> stop = m.has("stop") ? stringList(m.get("stop"), path + ".stop") : List.of();
       Map<String, Object> params = Map.of();
       if (m.has("params")) {
@@ -433,6 +433,15 @@ public final class SpecParser {
       error(path, "must be between " + min + " and " + max);
     }
     return d;
+  }
+
+  /** A model's request timeout, in whole seconds: from 1 s to a day. */
+  private Integer seconds(long millis, String path) {
+    if (millis < 1000 || millis > 86_400_000L) {
+      error(path, "must be between 1s and 24h (how long one answer may take)");
+      return null;
+    }
+    return (int) ((millis + 999) / 1000);
   }
 
   private long duration(JsonNode v, String path) {

@@ -87,8 +87,9 @@ public final class CallRequests {
     }
     long estimatedTokens = promptChars / 4 + (model.maxTokens() != null ? model.maxTokens() : DEFAULT_COMPLETION_ESTIMATE);
     String fingerprint = sha256(provider.name() + "\n" + provider.baseUrl() + "\n" + provider.model() + "\n" + recordKey + "\n" + id + "\n" + text);
-    String cacheKey = cache ? sha256(provider.baseUrl() + "\n" + provider.model() + "\n" + text) : null;
-    return new ModelRequest(recordKey, id, attempt, model.model(), text, fingerprint, estimatedTokens, cacheKey);
+    String cacheKey = cache ? sha256(provider.cacheScope() + "\n" + provider.model() + "\n" + text) : null;
+    return new ModelRequest(recordKey, id, attempt, model.model(), text, fingerprint, estimatedTokens, cacheKey,
+        model.timeoutSeconds() == null ? null : java.time.Duration.ofSeconds(model.timeoutSeconds()));
   }
 
   /** A non-negative 31-bit seed, stable for (spec seed, record index, step, sample, turn). */

@@ -294,10 +294,17 @@ public final class ModelGateway extends AbstractBehavior<ModelGateway.Command> {
   private void send(Call call) {
     inFlight++;
     long sent = System.nanoTime();
-    var answered = client.complete(provider, call.request().body())
-        .thenApply(outcome -> new Completed(call, outcome, sent, System.nanoTime()));
+    Provider to = call.request().timeout() == null ? provider : provider.withRequestTimeout(call.request().timeout());
+    java.util.concurrent.CompletionStage<ModelOutcome> outcome;
+    try {
+      outcome = client.complete(to, call.request().body());
+    } catch (RuntimeException e) {
+      // A client that throws (a request it cannot even build) answers this call; the gateway goes on.
+      outcome = java.util.concurrent.CompletableFuture.failedFuture(e);
+    }
+    var answered = outcome.thenApply(o -> new Completed(call, o, sent, System.nanoTime()));
     getContext().pipeToSelf(answered, (done, error) -> done != null ? done
-        : new Completed(call, new ModelOutcome.Failed(ModelOutcome.Errors.CONNECTION, true, 0, String.valueOf(error.getMessage()), 0, 0),
+        : new Completed(call, new ModelOutcome.Failed(ModelOutcome.Errors.CONNECTION, true, 0, String.valueOf(error), 0, 0),
             sent, System.nanoTime()));
   }
 }

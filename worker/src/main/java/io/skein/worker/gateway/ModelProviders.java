@@ -19,7 +19,8 @@ import org.apache.pekko.actor.typed.javadsl.AskPattern;
  * Binds model names to providers from {@code skein.models} in the server's config. A name listed
  * under {@code providers} uses that entry; otherwise {@code OPENAI_BASE_URL} (with
  * {@code OPENAI_API_KEY}) is the default provider, as with the OpenAI SDKs; otherwise the built-in
- * simulator serves it. One {@link ModelGateway} per model name, started on first use, taking
+ * simulator serves {@code sim-*} names (every name with {@code simulate-all}), and any other name is
+ * refused: a misspelled model must not quietly get made-up answers. One {@link ModelGateway} per model name, started on first use, taking
  * this node's share of the provider's limits (see {@link #clusterSize}).
  */
 public final class ModelProviders implements ModelAccess {
@@ -104,25 +105,43 @@ public final class ModelProviders implements ModelAccess {
     String path = "providers." + ConfigUtil.quoteString(model);
     if (config.hasPath(path)) {
       Config p = config.getConfig(path);
+      String base = checkedUrl(p.getString("base-url"), "skein.models." + path + ".base-url");
       return new Provider(
           model,
-          p.getString("base-url"),
+          base,
           p.hasPath("api-key-env") ? p.getString("api-key-env") : null,
           p.hasPath("model") ? p.getString("model") : model,
           p.hasPath("max-concurrency") ? p.getInt("max-concurrency") : concurrency,
           p.hasPath("request-timeout") ? p.getDuration("request-timeout") : timeout,
           p.hasPath("requests-per-minute") ? p.getLong("requests-per-minute") : 0,
           p.hasPath("tokens-per-minute") ? p.getLong("tokens-per-minute") : 0,
-          p.hasPath("structured-output") && p.getString("structured-output").equals("prompt"));
+          p.hasPath("structured-output") && p.getString("structured-output").equals("prompt"),
+          base);
     }
     String base = env.apply("OPENAI_BASE_URL");
     if (base != null && !base.isBlank()) {
-      return new Provider(model, base, "OPENAI_API_KEY", model, concurrency, timeout);
+      return new Provider(model, checkedUrl(base, "OPENAI_BASE_URL"), "OPENAI_API_KEY", model, concurrency, timeout);
     }
-    if (!simulatorUrl.isBlank()) {
-      return new Provider(model, simulatorUrl, null, model, concurrency, timeout);
+    if (!simulatorUrl.isBlank() && (model.startsWith(SIMULATED_PREFIX) || config.getBoolean("simulate-all"))) {
+      return new Provider(model, simulatorUrl, null, model, concurrency, timeout, 0, 0, false, Provider.SIMULATOR);
     }
-    throw new IllegalArgumentException("no provider serves model `" + model
-        + "`: add skein.models.providers.\"" + model + "\" to the server's config or set OPENAI_BASE_URL");
+    throw new IllegalArgumentException("no provider serves model `" + model + "`: add skein.models.providers.\"" + model
+        + "\" to the server's config, or set OPENAI_BASE_URL (and OPENAI_API_KEY)"
+        + (simulatorUrl.isBlank() ? "" : "; the built-in simulator serves `" + SIMULATED_PREFIX + "*` names (all names with skein.models.simulate-all = on)"));
+  }
+
+  /** Model names the built-in simulator serves without being asked to serve every name. */
+  public static final String SIMULATED_PREFIX = "sim-";
+
+  private static String checkedUrl(String url, String where) {
+    try {
+      java.net.URI uri = new java.net.URI(url);
+      if (("http".equals(uri.getScheme()) || "https".equals(uri.getScheme())) && uri.getHost() != null) {
+        return url;
+      }
+    } catch (java.net.URISyntaxException e) {
+      // said below
+    }
+    throw new IllegalArgumentException(where + " `" + url + "` is not an http(s) URL with a host");
   }
 }

@@ -5,14 +5,15 @@ import io.skein.protocol.CallId;
 /**
  * One attempt of one call: who makes it, the exact request body (canonical JSON, with the seed
  * derived from the call's identity), its fingerprint, the tokens it may use (for budgets), and its
- * key in the response cache (the endpoint, the provider's model and the body; null: not cached).
- * Never carries credentials.
+ * key in the response cache (the endpoint, the provider's model and the body; null: not cached),
+ * and how long the provider may take to answer (null: the provider's {@code request-timeout}; a
+ * spec's {@code models.<alias>.timeout}). Never carries credentials.
  */
 public record ModelRequest(
     String recordKey, CallId callId, int attempt, String model, String body, String fingerprint, long estimatedTokens,
-    String cacheKey) {
+    String cacheKey, java.time.Duration timeout) {
 
   public ModelRequest(String recordKey, CallId callId, int attempt, String model, String body, String fingerprint, long estimatedTokens) {
-    this(recordKey, callId, attempt, model, body, fingerprint, estimatedTokens, null);
+    this(recordKey, callId, attempt, model, body, fingerprint, estimatedTokens, null, null);
   }
 }

@@ -8,7 +8,9 @@ import java.time.Duration;
  * and its limits: calls in flight, requests and tokens per minute (0: no budget). Limits are for
  * the whole cluster; each node's gateway takes its share. {@code schemaInPrompt}: the provider
  * takes no {@code response_format: json_schema}, so a structured call states its schema in the
- * prompt instead ({@code structured-output = prompt}).
+ * prompt instead ({@code structured-output = prompt}). {@code cacheScope}: what answers in the
+ * response cache are shared under, with the model and request: the base URL, except for the
+ * built-in simulator, whose port changes every run and whose answers do not.
  */
 public record Provider(
     String name,
@@ -19,15 +21,25 @@ public record Provider(
     Duration requestTimeout,
     long requestsPerMinute,
     long tokensPerMinute,
-    boolean schemaInPrompt) {
+    boolean schemaInPrompt,
+    String cacheScope) {
+
+  /** The cache scope of the built-in simulator. */
+  public static final String SIMULATOR = "skein-simulator";
 
   public Provider(String name, String baseUrl, String apiKeyEnv, String model, int maxConcurrency, Duration requestTimeout) {
-    this(name, baseUrl, apiKeyEnv, model, maxConcurrency, requestTimeout, 0, 0, false);
+    this(name, baseUrl, apiKeyEnv, model, maxConcurrency, requestTimeout, 0, 0, false, baseUrl);
   }
 
   public Provider(String name, String baseUrl, String apiKeyEnv, String model, int maxConcurrency, Duration requestTimeout,
       long requestsPerMinute, long tokensPerMinute) {
-    this(name, baseUrl, apiKeyEnv, model, maxConcurrency, requestTimeout, requestsPerMinute, tokensPerMinute, false);
+    this(name, baseUrl, apiKeyEnv, model, maxConcurrency, requestTimeout, requestsPerMinute, tokensPerMinute, false, baseUrl);
+  }
+
+  /** The same provider with another request timeout (a spec's {@code models.<alias>.timeout}). */
+  public Provider withRequestTimeout(Duration timeout) {
+    return new Provider(name, baseUrl, apiKeyEnv, model, maxConcurrency, timeout, requestsPerMinute, tokensPerMinute, schemaInPrompt,
+        cacheScope);
   }
 
   public String completionsUrl() {

@@ -42,7 +42,7 @@ class ModelKindsTest {
     assertEquals("product", body.at("/response_format/json_schema/name").asText());
     assertTrue(body.at("/response_format/json_schema/strict").asBoolean());
     assertEquals(run.sent.get(0).schema(), body.at("/response_format/json_schema/schema"));
-    var inPrompt = new io.skein.worker.gateway.Provider("p", "http://p/v1", null, "m", 1, java.time.Duration.ofSeconds(1), 0, 0, true);
+    var inPrompt = new io.skein.worker.gateway.Provider("p", "http://p/v1", null, "m", 1, java.time.Duration.ofSeconds(1), 0, 0, true, "http://p/v1");
     JsonNode prompted = body(CallRequests.build("j/0", 0, 0, run.sent.get(0), inPrompt, false).body());
     assertTrue(prompted.path("response_format").isMissingNode(), "a provider configured so gets the schema in the prompt");
     assertTrue(prompted.at("/messages/0/content").asText().contains("conforms to this JSON Schema"), prompted.toString());

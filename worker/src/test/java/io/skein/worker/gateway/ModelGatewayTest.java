@@ -220,7 +220,7 @@ class ModelGatewayTest {
   }
 
   private static ModelRequest cacheable(String recordKey, String key) {
-    return new ModelRequest(recordKey, CallId.of("s"), 1, "m", "{\"q\":\"" + key + "\"}", "fp-" + recordKey, 100, key);
+    return new ModelRequest(recordKey, CallId.of("s"), 1, "m", "{\"q\":\"" + key + "\"}", "fp-" + recordKey, 100, key, null);
   }
 
   @Test
@@ -397,5 +397,27 @@ class ModelGatewayTest {
     assertEquals("hi", ok.text());
     assertEquals("length", ok.finishReason());
     assertEquals(new Usage(5, 2), ok.usage());
+  }
+
+  @Test
+  void aClientThatThrowsAnswersThatCallAndTheGatewayGoesOn() {
+    List<Duration> timeouts = new CopyOnWriteArrayList<>();
+    ModelClient client = (p, body) -> {
+      timeouts.add(p.requestTimeout());
+      if (body.contains("\"i\":0")) {
+        throw new IllegalArgumentException("Illegal character in authority at index 7: http://bad host/v1");
+      }
+      return CompletableFuture.completedFuture(new ModelOutcome.Ok("ok", "stop", Usage.NONE, 1));
+    };
+    ActorRef<ModelGateway.Command> gateway = testKit.spawn(ModelGateway.create(provider(4), client, ModelGateway.Settings.DEFAULT));
+    TestProbe<ModelGateway.Reply> probe = testKit.createTestProbe();
+    gateway.tell(new ModelGateway.Call(request(0), probe.getRef()));
+    ModelGateway.Reply failed = probe.expectMessageClass(ModelGateway.Reply.class);
+    ModelOutcome.Failed f = assertInstanceOf(ModelOutcome.Failed.class, failed.outcome());
+    assertTrue(f.message().contains("Illegal character"), f.message());
+    ModelRequest slow = new ModelRequest("job/1", CallId.of("s"), 1, "m", "{\"i\":1}", "fp1", 100, null, Duration.ofSeconds(7));
+    gateway.tell(new ModelGateway.Call(slow, probe.getRef()));
+    assertInstanceOf(ModelOutcome.Ok.class, probe.expectMessageClass(ModelGateway.Reply.class).outcome(), "the gateway still serves");
+    assertEquals(List.of(Duration.ofSeconds(5), Duration.ofSeconds(7)), timeouts, "a spec's timeout reaches the client");
   }
 }

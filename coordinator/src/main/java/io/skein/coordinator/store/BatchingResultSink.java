@@ -27,7 +27,10 @@ public final class BatchingResultSink implements ResultSink, AutoCloseable {
 
   public BatchingResultSink(JobStore store) {
     this.store = store;
-    this.writer = new BatchingThread<>("skein-ledger-writer", MAX_BATCH, this::write);
+    this.writer = new BatchingThread<>("skein-ledger-writer", MAX_BATCH, this::write, (batch, error) -> {
+      log.error("could not write {} ledger rows", batch.size(), error);
+      batch.forEach(p -> p.done().completeExceptionally(error));
+    });
   }
 
   @Override

@@ -4,25 +4,31 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.TimeUnit;
+import java.util.function.BiConsumer;
 import java.util.function.Consumer;
 
 /**
  * A thread of its own that hands what was queued to {@code handle} in batches: whatever arrives
  * while one batch is handled makes up the next (at most {@code maxBatch}), so a batch costs no
  * waiting when the load is light and one round trip for many items when it is heavy. On close it
- * drains what is queued, waiting at most five seconds. {@code handle} must not throw.
+ * drains what is queued, waiting at most five seconds. If {@code handle} throws anything, an
+ * {@code Error} included, that batch goes to {@code failed} (which completes its futures) and the
+ * thread goes on: a thread that died while {@code add} kept accepting would leave every later
+ * caller waiting forever.
  */
 final class BatchingThread<T> implements AutoCloseable {
 
   private final LinkedBlockingQueue<T> queue = new LinkedBlockingQueue<>();
   private final int maxBatch;
   private final Consumer<List<T>> handle;
+  private final BiConsumer<List<T>, Throwable> failed;
   private final Thread thread;
   private volatile boolean running = true;
 
-  BatchingThread(String name, int maxBatch, Consumer<List<T>> handle) {
+  BatchingThread(String name, int maxBatch, Consumer<List<T>> handle, BiConsumer<List<T>, Throwable> failed) {
     this.maxBatch = maxBatch;
     this.handle = handle;
+    this.failed = failed;
     this.thread = new Thread(this::loop, name);
     thread.setDaemon(true);
     thread.start();
@@ -47,11 +53,23 @@ final class BatchingThread<T> implements AutoCloseable {
         }
         batch.add(first);
         queue.drainTo(batch, maxBatch - 1);
-        handle.accept(batch);
+        handle(batch);
         batch.clear();
       } catch (InterruptedException e) {
         Thread.currentThread().interrupt();
         return;
+      }
+    }
+  }
+
+  private void handle(List<T> batch) {
+    try {
+      handle.accept(batch);
+    } catch (Throwable t) {
+      try {
+        failed.accept(batch, t);
+      } catch (Throwable ignored) {
+        // Nothing more can be done for this batch; the next one still runs.
       }
     }
   }

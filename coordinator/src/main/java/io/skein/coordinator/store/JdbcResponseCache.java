@@ -36,8 +36,12 @@ public final class JdbcResponseCache implements ResponseCache, AutoCloseable {
 
   public JdbcResponseCache(SkeinDb db) {
     this.db = db;
-    this.reader = new BatchingThread<>("skein-cache-reader", MAX_BATCH, this::answer);
-    this.writer = new BatchingThread<>("skein-cache-writer", MAX_BATCH, this::keep);
+    this.reader = new BatchingThread<>("skein-cache-reader", MAX_BATCH, this::answer, (batch, error) -> {
+      log.error("response cache lookup failed, asking the providers instead", error);
+      batch.forEach(l -> l.answer().complete(Optional.empty()));
+    });
+    this.writer = new BatchingThread<>("skein-cache-writer", MAX_BATCH, this::keep,
+        (batch, error) -> log.error("could not keep {} answers in the response cache", batch.size(), error));
   }
 
   @Override

@@ -58,7 +58,12 @@ public final class RecordWorker extends EventSourcedBehavior<Command, Event, Rec
   public static final EntityTypeKey<Command> ENTITY_TYPE_KEY = EntityTypeKey.create(Command.class, "Record");
 
   /** What a record needs from its node: the job store, the ledger, the models, and where call timings go. */
-  public record Deps(RecordSource source, ResultSink sink, ModelAccess models, Duration stopTimeout, CallTimer timer) {
+  public record Deps(RecordSource source, ResultSink sink, ModelAccess models, Duration stopTimeout, CallTimer timer,
+      Duration callDeadline, Duration callGrace) {
+    public Deps(RecordSource source, ResultSink sink, ModelAccess models, Duration stopTimeout, CallTimer timer) {
+      this(source, sink, models, stopTimeout, timer, Duration.ofMinutes(15), Duration.ofSeconds(30));
+    }
+
     public Deps(RecordSource source, ResultSink sink, ModelAccess models, Duration stopTimeout) {
       this(source, sink, models, stopTimeout, CallTimer.NONE);
     }
@@ -83,6 +88,9 @@ public final class RecordWorker extends EventSourcedBehavior<Command, Event, Rec
   private record RowSaved(boolean ok, Throwable error) implements Command {}
 
   private record NoProvider(String step, String message) implements Command {}
+
+  /** A call still unanswered at its deadline: first withdraw it at the gateway, then ({@code withdrawn}) forget it. */
+  private record Overdue(CallId call, boolean withdrawn) implements Command {}
 
   private enum Drive implements Command { INSTANCE }
 
@@ -181,7 +189,8 @@ public final class RecordWorker extends EventSourcedBehavior<Command, Event, Rec
         })
         .onCommand(GatewayReply.class, this::onLateReply)
         .onCommand(Drive.class, (state, cmd) -> Effect().none())
-        .onCommand(NoProvider.class, (state, cmd) -> Effect().none());
+        .onCommand(NoProvider.class, (state, cmd) -> Effect().none())
+        .onCommand(Overdue.class, (state, cmd) -> Effect().none());
     builder.forState(state -> !state.isStarted())
         .onCommand(GatewayReply.class, this::onLateReply)
         .onCommand(Drive.class, (state, cmd) -> Effect().none());
@@ -194,6 +203,7 @@ public final class RecordWorker extends EventSourcedBehavior<Command, Event, Rec
         .onCommand(ContextFailed.class, this::onContextFailed)
         .onCommand(Reload.class, (state, cmd) -> { load(); return Effect().none(); })
         .onCommand(RowSaved.class, this::onRowSaved)
+        .onCommand(Overdue.class, this::onOverdue)
         .onCommand(RecordProtocol.Stop.class, this::onStop)
         .onCommand(StopNow.class, (state, cmd) -> Effect().stop())
         .onCommand(Unclaimed.class, (state, cmd) -> passivate());
@@ -334,6 +344,7 @@ public final class RecordWorker extends EventSourcedBehavior<Command, Event, Rec
       inFlight.put(call.id(), new Pending(call, System.nanoTime()));
       notBefore.remove(call.id());
       deps.models().gateway(call.model().model()).tell(new ModelGateway.Call(request, replies));
+      timers.startSingleTimer(call.id(), new Overdue(call.id(), false), deps.callDeadline());
     }
     if (proceed.wakeAt() != Long.MAX_VALUE) {
       timers.startSingleTimer("wake", Drive.INSTANCE, Duration.ofMillis(Math.max(1, proceed.wakeAt() - now)));
@@ -357,6 +368,7 @@ public final class RecordWorker extends EventSourcedBehavior<Command, Event, Rec
   private Effect<Event, RecordState> onGatewayReply(RecordState state, GatewayReply cmd) {
     ModelRequest request = cmd.reply().request();
     CallId id = request.callId();
+    timers.cancel(id);
     Pending pending = inFlight.remove(id);
     if (pending == null || state.result(id) != null) {
       return stopping && inFlight.isEmpty() ? Effect().stop() : Effect().none();
@@ -390,6 +402,27 @@ public final class RecordWorker extends EventSourcedBehavior<Command, Event, Rec
     ModelOutcome.NotSent notSent = (ModelOutcome.NotSent) outcome;
     notBefore.put(id, now + notSent.delayMillis());
     return drive(state, Drive.INSTANCE);
+  }
+
+  /**
+   * A call the gateway has not answered by the deadline: withdraw it (a waiting call is answered
+   * NotSent and asked again); if even that brings no answer, the gateway lost it: forget it and plan
+   * it again, as a call that was never sent.
+   */
+  private Effect<Event, RecordState> onOverdue(RecordState state, Overdue cmd) {
+    Pending pending = inFlight.get(cmd.call());
+    if (pending == null) {
+      return Effect().none();
+    }
+    if (!cmd.withdrawn()) {
+      context.getLog().warn("record {}: no answer to call {} in {}; withdrawing it", recordKey, cmd.call(), deps.callDeadline());
+      deps.models().gateway(pending.call().model().model()).tell(new ModelGateway.Cancel(replies));
+      timers.startSingleTimer(cmd.call(), new Overdue(cmd.call(), true), deps.callGrace());
+      return Effect().none();
+    }
+    context.getLog().warn("record {}: call {} was lost by its gateway; asking again", recordKey, cmd.call());
+    inFlight.remove(cmd.call());
+    return stopping && inFlight.isEmpty() ? Effect().stop() : drive(state, Drive.INSTANCE);
   }
 
   private void driveLater(RecordState state) {

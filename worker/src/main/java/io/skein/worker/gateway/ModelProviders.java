@@ -13,6 +13,8 @@ import java.util.function.Function;
 import org.apache.pekko.actor.typed.ActorRef;
 import org.apache.pekko.actor.typed.ActorSystem;
 import org.apache.pekko.actor.typed.Props;
+import org.apache.pekko.actor.typed.SupervisorStrategy;
+import org.apache.pekko.actor.typed.javadsl.Behaviors;
 import org.apache.pekko.actor.typed.javadsl.AskPattern;
 
 /**
@@ -69,8 +71,11 @@ public final class ModelProviders implements ModelAccess {
 
   @Override
   public ActorRef<ModelGateway.Command> gateway(String model) {
+    // Supervised: a gateway that fails restarts with its limits and an empty queue; the records whose
+    // calls it held withdraw and resend them when their own deadline passes.
     return gateways.computeIfAbsent(model, m -> system.systemActorOf(
-        ModelGateway.create(provider(m), client, gatewaySettings, members, cache),
+        Behaviors.supervise(ModelGateway.create(provider(m), client, gatewaySettings, members, cache))
+            .onFailure(SupervisorStrategy.restartWithBackoff(Duration.ofMillis(100), Duration.ofSeconds(10), 0.2)),
         "model-gateway-" + java.net.URLEncoder.encode(m, java.nio.charset.StandardCharsets.UTF_8).replace('%', '_'),
         Props.empty()));
   }

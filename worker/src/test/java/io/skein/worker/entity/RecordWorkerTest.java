@@ -342,4 +342,46 @@ class RecordWorkerTest {
     assertTrue(ledger.get(8L).row().contains("unknown_record") && ledger.get(8L).row().contains("no job " + jobId), ledger.get(8L).row());
     assertEquals(0, models.sent.size());
   }
+
+  @Test
+  void aCallItsGatewayLostIsWithdrawnAndAskedAgainAfterTheDeadline() {
+    // A gateway that drops the first call it gets (as one restarted after a failure loses its queue).
+    java.util.concurrent.atomic.AtomicBoolean dropped = new java.util.concurrent.atomic.AtomicBoolean();
+    var lossy = testKit.spawn(org.apache.pekko.actor.typed.javadsl.Behaviors.<io.skein.worker.gateway.ModelGateway.Command>receive(
+        (ctx, msg) -> {
+          if (!(msg instanceof io.skein.worker.gateway.ModelGateway.Call) || !dropped.compareAndSet(false, true)) {
+            models.gateway("any").tell(msg);
+          }
+          return org.apache.pekko.actor.typed.javadsl.Behaviors.same();
+        }));
+    io.skein.worker.gateway.ModelAccess access = new io.skein.worker.gateway.ModelAccess() {
+      @Override
+      public io.skein.worker.gateway.Provider provider(String model) {
+        return models.provider(model);
+      }
+
+      @Override
+      public org.apache.pekko.actor.typed.ActorRef<io.skein.worker.gateway.ModelGateway.Command> gateway(String model) {
+        return lossy;
+      }
+    };
+    PipelinePlan plan = PipelinePlan.compile(SpecParser.parse(SPEC), List.of("topic"));
+    RecordSource source = (job, i) -> CompletableFuture.completedFuture(
+        new RecordContext(plan, RecordInput.of(i, JSON.createObjectNode().put("id", "r" + i).put("topic", "tea"))));
+    ResultSink sink = row -> {
+      ledger.putIfAbsent(row.index(), row);
+      return CompletableFuture.completedFuture(Done.getInstance());
+    };
+    var deps = new RecordWorker.Deps(source, sink, access, Duration.ofSeconds(1), CallTimer.NONE, Duration.ofMillis(300), Duration.ofMillis(300));
+    var kit = EventSourcedBehaviorTestKit.<RecordProtocol.Command, RecordProtocol.Event, RecordState>create(testKit.system(),
+        RecordWorker.create(RecordProtocol.recordKey(jobId, 10), null, deps),
+        EventSourcedBehaviorTestKit.enabledSerializationSettings().withVerifyState(false));
+    TestProbe<RecordReport> probe = testKit.createTestProbe();
+    kit.runCommand(new RecordProtocol.Ensure(probe.getRef()));
+    RecordOutcome outcome = probe.expectMessageClass(RecordOutcome.class, Duration.ofSeconds(10));
+    assertTrue(outcome.succeeded(), "the record did not wait for ever on the lost call");
+    assertTrue(dropped.get());
+    assertEquals(1, models.sentContaining("DRAFT"), "the lost call never reached the provider; its second sending did");
+    assertEquals(3, outcome.calls());
+  }
 }

@@ -166,4 +166,46 @@ class JobPauseTest {
       return false;
     }
   }
+
+  @Test
+  void aCancelledJobSendsNoCallAfterTheCallsItHadInFlight(@TempDir Path dir) throws Exception {
+    Path config = dir.resolve("slow.conf");
+    Files.writeString(config, "skein.simulator.latency = 150ms\n");
+    String spec = """
+        name: cancel-mid-record
+        models: {m: sim-small}
+        input: {num_records: 1000}
+        max_in_flight: 4
+        steps:
+          - {name: a, model: m, prompt: "{{ index }}"}
+          - {name: b, model: m, prompt: "{{ a }}"}
+          - {name: c, model: m, prompt: "{{ b }}"}
+          - {name: d, model: m, prompt: "{{ c }}"}
+          - {name: e, model: m, prompt: "{{ d }}"}
+          - {name: f, model: m, prompt: "{{ e }}"}
+        """;
+    try (SkeinNode node = SkeinNode.start(new NodeOptions(dir.resolve("data"), config, null, null, null, "127.0.0.1", 0, List.of(), 0, true))) {
+      Http http = new Http(node.httpPort());
+      ModelSimulator simulator = node.simulator();
+      String id = http.submitJob(spec, null);
+      http.awaitStatus(id, "get going", s -> simulator.stats().requests() >= 10, Duration.ofSeconds(30));
+      assertEquals(200, http.post("/jobs/" + id + "/cancel", "application/json", "").status());
+      long atCancel = simulator.stats().requests();
+
+      // The calls in flight come back; the records they belong to have ended and send no next step.
+      http.awaitStatus(id, "see its calls in flight answered", s -> simulator.stats().inFlight() == 0, Duration.ofSeconds(10));
+      long answered = simulator.stats().requests();
+      assertTrue(answered - atCancel <= 4, (answered - atCancel) + " calls were sent after the cancel");
+      long deadline = System.nanoTime() + Duration.ofSeconds(1).toNanos();
+      while (System.nanoTime() < deadline) {
+        // A record that had not heard of the cancel would send its next step within one latency (150 ms).
+        assertEquals(answered, simulator.stats().requests(), "no call after the cancel");
+        Thread.sleep(50);
+      }
+      JsonNode status = http.get("/jobs/" + id).json();
+      assertEquals("cancelled", status.get("state").asText());
+      assertEquals(status.get("succeeded").asLong(), http.get("/jobs/" + id + "/results").lines().size(),
+          "the rows are those of records that ended before the cancel");
+    }
+  }
 }

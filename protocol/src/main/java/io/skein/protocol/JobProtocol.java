@@ -17,7 +17,7 @@ public final class JobProtocol {
   /** Idempotent: start the job if new, resume it if it was running, answer Done either way. */
   public record Start(ActorRef<StatusReply<Done>> replyTo) implements Command {}
 
-  /** Stop dispatching, mark the job cancelled; records already running finish their current call. */
+  /** Stop dispatching, mark the job cancelled, and cancel the records in flight: no call is sent after it. */
   public record Cancel(ActorRef<StatusReply<Done>> replyTo) implements Command {}
 
   /** Stop sending new records (those running finish); idempotent. Answers Done once the pause is journaled. */

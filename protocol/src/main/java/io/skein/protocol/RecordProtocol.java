@@ -39,6 +39,16 @@ public final class RecordProtocol {
     INSTANCE
   }
 
+  /**
+   * Its job was cancelled: a record that has not ended ends now, {@code cancelled}, sends no other
+   * call (calls waiting at a gateway are withdrawn; answers still on their way are dropped) and
+   * writes no row, so a cancelled job's rows are those of records that ended before the cancel.
+   */
+  public record Cancel(String reason) implements Command {}
+
+  /** Error type of a record ended by its job's cancel. */
+  public static final String CANCELLED = "cancelled";
+
   /** What a record tells its job's coordinator. */
   public sealed interface RecordReport extends CborSerializable permits RecordOutcome, RecordBlocked {
     String jobId();

@@ -490,7 +490,15 @@ public final class JobCoordinator extends EventSourcedBehavior<Command, Event, C
     Counts now = counts;
     return Effect()
         .persist(new JobEnded(JobState.CANCELLED, "cancelled by request", at))
-        .thenRun(s -> published(s, now, "cancelled by request", at)
-            .whenComplete((ok, error) -> cmd.replyTo().tell(StatusReply.ack())));
+        .thenRun(s -> {
+          // Records in flight (and blocked ones, which would try again on a resume) end now: no call after a cancel.
+          java.util.Set<Long> running = new java.util.HashSet<>(inFlight.keySet());
+          running.addAll(blocked.keySet());
+          running.forEach(index -> sharding.entityRefFor(RecordWorker.ENTITY_TYPE_KEY, RecordProtocol.recordKey(jobId, index))
+              .tell(new RecordProtocol.Cancel("the job was cancelled")));
+          inFlight.clear();
+          blocked.clear();
+          published(s, now, "cancelled by request", at).whenComplete((ok, error) -> cmd.replyTo().tell(StatusReply.ack()));
+        });
   }
 }

@@ -190,7 +190,8 @@ public final class RecordWorker extends EventSourcedBehavior<Command, Event, Rec
         .onCommand(GatewayReply.class, this::onLateReply)
         .onCommand(Drive.class, (state, cmd) -> Effect().none())
         .onCommand(NoProvider.class, (state, cmd) -> Effect().none())
-        .onCommand(Overdue.class, (state, cmd) -> Effect().none());
+        .onCommand(Overdue.class, (state, cmd) -> Effect().none())
+        .onCommand(RecordProtocol.Cancel.class, (state, cmd) -> Effect().none());
     builder.forState(state -> !state.isStarted())
         .onCommand(GatewayReply.class, this::onLateReply)
         .onCommand(Drive.class, (state, cmd) -> Effect().none());
@@ -204,6 +205,7 @@ public final class RecordWorker extends EventSourcedBehavior<Command, Event, Rec
         .onCommand(Reload.class, (state, cmd) -> { load(); return Effect().none(); })
         .onCommand(RowSaved.class, this::onRowSaved)
         .onCommand(Overdue.class, this::onOverdue)
+        .onCommand(RecordProtocol.Cancel.class, this::onCancel)
         .onCommand(RecordProtocol.Stop.class, this::onStop)
         .onCommand(StopNow.class, (state, cmd) -> Effect().stop())
         .onCommand(Unclaimed.class, (state, cmd) -> passivate());
@@ -429,9 +431,26 @@ public final class RecordWorker extends EventSourcedBehavior<Command, Event, Rec
     context.getSelf().tell(Drive.INSTANCE);
   }
 
-  /** Writes the ledger row of an ended record (built from its journal, e.g. after recovery). */
+  /** Its job was cancelled: end now, withdraw what waits at the gateways, and stop; no row. */
+  private Effect<Event, RecordState> onCancel(RecordState state, RecordProtocol.Cancel cmd) {
+    withdrawWaitingCalls();
+    inFlight.keySet().forEach(timers::cancel);
+    return Effect().persist(new RecordFailed(RecordProtocol.CANCELLED, cmd.reason(), null, System.currentTimeMillis()))
+        .thenRun(s -> passivate());
+  }
+
+  private void withdrawWaitingCalls() {
+    inFlight.values().stream().map(p -> p.call().model().model()).distinct()
+        .forEach(model -> deps.models().gateway(model).tell(new ModelGateway.Cancel(replies)));
+  }
+
+  /** Writes the ledger row of an ended record (built from its journal, e.g. after recovery); a cancelled one has none. */
   private void saveRow(RecordState state) {
     if (saving || loaded == null) {
+      return;
+    }
+    if (state.failure() != null && RecordProtocol.CANCELLED.equals(state.failure().errorType())) {
+      passivate();
       return;
     }
     save(Rows.ended(jobId, loaded, state));
@@ -476,8 +495,7 @@ public final class RecordWorker extends EventSourcedBehavior<Command, Event, Rec
       return Effect().stop();
     }
     // Calls still waiting at a gateway must not be sent for a record that is moving to another node.
-    inFlight.values().stream().map(p -> p.call().model().model()).distinct()
-        .forEach(model -> deps.models().gateway(model).tell(new ModelGateway.Cancel(replies)));
+    withdrawWaitingCalls();
     timers.startSingleTimer("stop", StopNow.INSTANCE, deps.stopTimeout());
     return Effect().none();
   }

@@ -208,4 +208,34 @@ class JobPauseTest {
           "the rows are those of records that ended before the cancel");
     }
   }
+
+  @Test
+  void aPauseWhoseJobRowWriteFailsReachesTheRowOnALaterTry(@TempDir Path dir) throws Exception {
+    Path config = dir.resolve("slow.conf");
+    Files.writeString(config, "skein.simulator.latency = 100ms\n");
+    String spec = """
+        name: pause-row
+        models: {m: sim-small}
+        input: {num_records: 1000}
+        max_in_flight: 4
+        steps:
+          - {name: a, model: m, prompt: "{{ index }}"}
+        """;
+    try (SkeinNode node = SkeinNode.start(new NodeOptions(dir.resolve("data"), config, null, null, null, "127.0.0.1", 0, List.of(), 0, true))) {
+      Http http = new Http(node.httpPort());
+      node.store().db().sync(c -> {
+        try (var st = c.createStatement()) {
+          st.execute("CREATE TRIGGER refuse_job_rows BEFORE UPDATE ON skein_jobs FOR EACH ROW CALL \"" + RefuseJobRowWrites.class.getName() + "\"");
+        }
+        return null;
+      });
+      String id = http.submitJob(spec, null);
+      http.awaitStatus(id, "get going", s -> s.get("succeeded").asLong() > 0, Duration.ofSeconds(30));
+      RefuseJobRowWrites.refusals.set(2);
+      assertEquals(200, http.post("/jobs/" + id + "/pause", "application/json", "").status());
+      JsonNode paused = http.awaitState(id, "paused", Duration.ofSeconds(15));
+      assertEquals("paused by request", paused.get("reason").asText());
+      assertEquals(0, RefuseJobRowWrites.refusals.get(), "the first writes were refused, and written again");
+    }
+  }
 }

@@ -93,6 +93,12 @@ public final class JobCoordinator extends EventSourcedBehavior<Command, Event, C
 
   private enum Tick implements Command { INSTANCE }
 
+  /** The job row was written (error null) or not: a row that disagrees with the journal is written again. */
+  private record RowWritten(Throwable error) implements Command {}
+
+  /** The end could not be written to the job row: write it again. */
+  private record RepublishEnd(String reason) implements Command {}
+
   public static void init(ActorSystem<?> system, Deps deps) {
     ClusterSharding.get(system).init(Entity.of(ENTITY_TYPE_KEY, ctx -> create(ctx.getEntityId(), deps)));
   }
@@ -119,6 +125,8 @@ public final class JobCoordinator extends EventSourcedBehavior<Command, Event, C
   private final Map<Long, Long> inFlight = new HashMap<>();
   /** Records waiting for a resume (not in flight, not ended), with what refused them. */
   private final Map<Long, RecordBlocked> blocked = new LinkedHashMap<>();
+  /** The last write of the job row failed: the next tick writes it again. */
+  private boolean rowStale;
   private Counts counts = Counts.ZERO;
   private boolean dirty;
 
@@ -175,6 +183,11 @@ public final class JobCoordinator extends EventSourcedBehavior<Command, Event, C
         .onCommand(Resume.class, this::onResume)
         .onCommand(FinalCounts.class, this::onFinalCounts)
         .onCommand(MemberRemoved.class, this::onMemberRemoved)
+        .onCommand(RowWritten.class, this::onRowWritten)
+        .onCommand(RepublishEnd.class, (state, cmd) -> {
+          concludeWith(state.ended(), cmd.reason());
+          return Effect().none();
+        })
         .build();
   }
 
@@ -258,6 +271,8 @@ public final class JobCoordinator extends EventSourcedBehavior<Command, Event, C
     dirty = true;
     timers.startTimerWithFixedDelay("tick", Tick.INSTANCE, deps.tick());
     deps.store().claimCoordinator(jobId, context.getSystem().address().hostPort());
+    // The row may have missed a pause or resume (a failed write, a crash between event and row): say it again.
+    publishState(state, System.currentTimeMillis());
   }
 
   /** Sends Ensure to records up to the window and the persisted mark; persists a further mark when needed. */
@@ -352,6 +367,10 @@ public final class JobCoordinator extends EventSourcedBehavior<Command, Event, C
         ensure(e.getKey(), state);
       }
     }
+    if (rowStale) {
+      rowStale = false;
+      publishState(state, now);
+    }
     if (dirty) {
       dirty = false;
       deps.store().publishProgress(jobId, counts, inFlight.size());
@@ -384,7 +403,8 @@ public final class JobCoordinator extends EventSourcedBehavior<Command, Event, C
     }
     long at = System.currentTimeMillis();
     if (state.hasEnded()) {
-      deps.store().finish(jobId, state.ended(), cmd.reason(), cmd.counts(), at);
+      context.pipeToSelf(deps.store().finish(jobId, state.ended(), cmd.reason(), cmd.counts(), at),
+          (ok, error) -> new RowWritten(error == null ? null : new EndNotWritten(cmd.reason(), error)));
       return Effect().none();
     }
     return Effect()
@@ -397,9 +417,41 @@ public final class JobCoordinator extends EventSourcedBehavior<Command, Event, C
     timers.cancel("tick");
     var written = deps.store().finish(jobId, state.ended(), reason, finalCounts, at)
         .whenComplete((ok, error) -> deps.onEnded().accept(jobId));
+    context.pipeToSelf(written, (ok, error) -> new RowWritten(error == null ? null : new EndNotWritten(reason, error)));
     context.getLog().info("job {} {}: {} succeeded, {} failed, {} calls, {} tokens", jobId, state.ended().wireName(),
         finalCounts.succeeded(), finalCounts.failed(), finalCounts.calls(), finalCounts.tokens());
     return written;
+  }
+
+  /** The end of a job that the job row has not got yet. */
+  private static final class EndNotWritten extends RuntimeException {
+    final String reason;
+
+    EndNotWritten(String reason, Throwable cause) {
+      super(cause.getMessage(), cause, false, false);
+      this.reason = reason;
+    }
+  }
+
+  /** Writes the job row as the journal has it (running, or paused with its reason); a failed write is tried again. */
+  private java.util.concurrent.CompletionStage<Void> publishState(CoordinatorState state, long at) {
+    var written = deps.store().setActive(jobId, state.pausedNow() ? JobState.PAUSED : JobState.RUNNING, state.pauseReason(),
+        ready ? counts : null, inFlight.size(), at);
+    context.pipeToSelf(written, (ok, error) -> new RowWritten(error));
+    return written;
+  }
+
+  private Effect<Event, CoordinatorState> onRowWritten(CoordinatorState state, RowWritten cmd) {
+    if (cmd.error() == null) {
+      return Effect().none();
+    }
+    context.getLog().warn("job {}: could not write the job row, trying again: {}", jobId, cmd.error().getMessage());
+    if (cmd.error() instanceof EndNotWritten end) {
+      timers.startSingleTimer("republish", new RepublishEnd(end.reason), Duration.ofSeconds(1));
+    } else {
+      rowStale = true;
+    }
+    return Effect().none();
   }
 
   private Effect<Event, CoordinatorState> onRecordBlocked(CoordinatorState state, RecordBlocked b) {
@@ -432,7 +484,7 @@ public final class JobCoordinator extends EventSourcedBehavior<Command, Event, C
     long at = System.currentTimeMillis();
     return Effect().persist(new JobPaused(reason, at)).thenRun(s -> {
       context.getLog().warn("job {} paused: {}", jobId, reason);
-      deps.store().setActive(jobId, JobState.PAUSED, reason, ready ? counts : null, inFlight.size(), at);
+      publishState(s, at);
     });
   }
 
@@ -449,8 +501,7 @@ public final class JobCoordinator extends EventSourcedBehavior<Command, Event, C
     long at = System.currentTimeMillis();
     return Effect().persist(new JobPaused(reason, at)).thenRun(s -> {
       context.getLog().info("job {} paused by request", jobId);
-      deps.store().setActive(jobId, JobState.PAUSED, reason, ready ? counts : null, inFlight.size(), at)
-          .whenComplete((ok, error) -> cmd.replyTo().tell(StatusReply.ack()));
+      publishState(s, at).whenComplete((ok, error) -> cmd.replyTo().tell(StatusReply.ack()));
     });
   }
 
@@ -475,8 +526,7 @@ public final class JobCoordinator extends EventSourcedBehavior<Command, Event, C
       blocked.clear();
       dirty = true;
       context.getSelf().tell(Fill.INSTANCE);
-      deps.store().setActive(jobId, JobState.RUNNING, null, ready ? counts : null, inFlight.size(), at)
-          .whenComplete((ok, error) -> cmd.replyTo().tell(StatusReply.ack()));
+      publishState(s, at).whenComplete((ok, error) -> cmd.replyTo().tell(StatusReply.ack()));
     });
   }
 

@@ -109,6 +109,7 @@ class CliTest {
     Path input = dir.resolve("in.jsonl");
     Files.writeString(input, "{\"id\": \"a\", \"kind\": \"memo\", \"subject\": \"tea\"}\n{\"id\": \"b\", broken\n"
         + "{\"id\": \"c\", \"kind\": \"memo\", \"subject\": \"maps\"}\n");
+    Files.write(input, new byte[] {'{', '"', 'i', 'd', '"', ':', '"', 'd', (byte) 0xe9, '"', '}', '\n'}, java.nio.file.StandardOpenOption.APPEND);
     Path out = dir.resolve("rows.jsonl");
     try (SkeinProcess p = run("input", Map.of("SKEIN_SIM_LATENCY", "1ms"), "run", "../examples/writer-editor.yaml",
         "--input", input.toString(), "--output", out.toString(), "--data-dir", dir.resolve("data").toString())) {
@@ -116,8 +117,9 @@ class CliTest {
     }
     assertEquals(List.of("a", "c"), rows(out).stream().map(r -> r.get("id").asText()).toList());
     List<JsonNode> errors = rows(dir.resolve("rows.errors.jsonl"));
-    assertEquals(1, errors.size());
+    assertEquals(2, errors.size());
     assertTrue(errors.get(0).at("/error/message").asText().startsWith("line 2: malformed JSON"), errors.get(0).toString());
+    assertTrue(errors.get(1).at("/error/message").asText().startsWith("line 4: not UTF-8"), errors.get(1).toString());
   }
 
   @Test

@@ -59,6 +59,12 @@ final class Http {
         .POST(HttpRequest.BodyPublishers.ofString(body)));
   }
 
+  /** POST of raw bytes (text that is not UTF-8, say). */
+  Response post(String path, String contentType, byte[] body) throws Exception {
+    return send(HttpRequest.newBuilder(URI.create(base + path)).header("Content-Type", contentType)
+        .POST(HttpRequest.BodyPublishers.ofByteArray(body)));
+  }
+
   Response multipart(String path, String spec, String records) throws Exception {
     return multipart(path, spec, records, "records.jsonl", "application/x-ndjson");
   }

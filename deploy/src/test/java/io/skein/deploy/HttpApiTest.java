@@ -326,6 +326,45 @@ class HttpApiTest {
   }
 
   @Test
+  void malformedBodiesAre400sNamingWhy() throws Exception {
+    String deep = "{\"spec\": " + "[".repeat(3000) + "]".repeat(3000) + "}";
+    assertTrue(problem(http.post("/jobs", "application/json", deep), 400).get("detail").asText().contains("nesting depth"));
+    assertTrue(problem(http.post("/jobs", "multipart/form-data", "hello"), 400).get("detail").asText().contains("boundary"));
+    assertTrue(problem(http.post("/jobs", "multipart/form-data; boundary=xyz", "--abc\r\nstuff\r\n--abc--\r\n"), 400)
+        .get("detail").asText().contains("malformed multipart"));
+    byte[] latin1 = "name: x\nmodels: {m: sim-small}\nsteps:\n  - {name: a, model: m, prompt: \"caf\u00e9\"}\n"
+        .getBytes(java.nio.charset.StandardCharsets.ISO_8859_1);
+    JsonNode spec = problem(http.post("/jobs", "application/yaml", latin1), 400);
+    assertTrue(spec.toString().contains("is not UTF-8"), spec.toString());
+  }
+
+  @Test
+  void aRecordLineThatIsNotUtf8IsAnErrorRowAndTheOthersRun() throws Exception {
+    String spec = "name: bytes\nmodels: {m: sim-small}\nsteps:\n  - {name: a, model: m, prompt: \"{{ topic }}\"}\n";
+    byte[] records = "\uFEFF{\"topic\": \"bom\"}\n{\"topic\": \"caf_\"}\n{\"topic\": \"ok\"}\n".getBytes(java.nio.charset.StandardCharsets.UTF_8);
+    records[new String(records, java.nio.charset.StandardCharsets.ISO_8859_1).indexOf('_')] = (byte) 0xe9;
+    String id = submit(http.multipart("/jobs", spec, records, "records.jsonl", "application/x-ndjson"));
+    http.awaitState(id, "succeeded", Duration.ofSeconds(60));
+    assertEquals(List.of("bom", "ok"), http.get("/jobs/" + id + "/results").lines().stream().map(r -> r.get("topic").asText()).toList());
+    List<JsonNode> errors = http.get("/jobs/" + id + "/errors").lines();
+    assertEquals(1, errors.size());
+    assertEquals("invalid_input", errors.get(0).at("/error/type").asText());
+    assertTrue(errors.get(0).at("/error/message").asText().startsWith("line 2: not UTF-8"), errors.get(0).toString());
+  }
+
+  @Test
+  void aRequestUnderTheDocumentedLimitButOver8MiBIsAccepted(@org.junit.jupiter.api.io.TempDir Path dir) throws Exception {
+    try (SkeinNode defaults = SkeinNode.start(new NodeOptions(dir.resolve("data"), null, null, null, null, "127.0.0.1", 0, List.of(), 0, true))) {
+      Http other = new Http(defaults.httpPort());
+      String nineMiB = jsonJob(SPEC, 1).replace("\"topic 0\"", "\"" + "x".repeat(9 * 1024 * 1024) + "\"");
+      Http.Response created = other.post("/jobs", "application/json", nineMiB);
+      assertEquals(201, created.status(), created.body().substring(0, Math.min(300, created.body().length())));
+      String tooBig = jsonJob(SPEC, 1).replace("\"topic 0\"", "\"" + "x".repeat(65 * 1024 * 1024) + "\"");
+      problem(other.post("/jobs", "application/json", tooBig), 413);
+    }
+  }
+
+  @Test
   void anOversizedRequestIs413() throws Exception {
     String big = jsonJob(SPEC, 1).replace("\"topic 0\"", "\"" + "x".repeat(300 * 1024) + "\"");
     JsonNode p = problem(http.post("/jobs", "application/json", big), 413);

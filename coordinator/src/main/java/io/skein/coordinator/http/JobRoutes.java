@@ -233,6 +233,13 @@ public final class JobRoutes {
       return Problems.of(StatusCodes.PAYLOAD_TOO_LARGE, "the request is larger than this server accepts ("
           + size.limit() + " bytes); raise skein.http.max-request-size or split the job");
     }
+    if (e instanceof org.apache.pekko.http.scaladsl.model.EntityStreamException stream && String.valueOf(stream.getMessage()).contains("too large")) {
+      return Problems.of(StatusCodes.PAYLOAD_TOO_LARGE, stream.getMessage() + "; raise skein.http.max-request-size or split the job");
+    }
+    if (e instanceof org.apache.pekko.http.scaladsl.model.ParsingException
+        || e instanceof org.apache.pekko.http.scaladsl.model.EntityStreamException) {
+      return Problems.of(StatusCodes.BAD_REQUEST, "malformed request: " + e.getMessage());
+    }
     if (e instanceof org.apache.pekko.http.scaladsl.model.IllegalRequestException
         || e instanceof org.apache.pekko.http.scaladsl.unmarshalling.Unmarshaller.UnsupportedContentTypeException) {
       return Problems.of(StatusCodes.BAD_REQUEST, e.getMessage());

@@ -8,7 +8,6 @@ import io.skein.coordinator.job.JobService;
 import io.skein.coordinator.store.JobStore.InputRow;
 import io.skein.protocol.spec.SpecException;
 import io.skein.protocol.spec.SpecParser;
-import java.io.BufferedReader;
 import java.io.StringReader;
 import java.util.ArrayList;
 import java.util.Iterator;
@@ -63,7 +62,27 @@ final class Submissions {
   }
 
   private CompletionStage<String> strict(HttpEntity entity) {
-    return entity.toStrict(STRICT_TIMEOUT_MS, materializer).thenApply(s -> s.getData().utf8String());
+    return entity.toStrict(STRICT_TIMEOUT_MS, materializer).thenApply(s -> utf8(s.getData(), ""));
+  }
+
+  /** Text that must be UTF-8: a byte that is not is an error naming where, never a silent U+FFFD. */
+  static String utf8(org.apache.pekko.util.ByteString bytes, String what) {
+    java.nio.ByteBuffer in = bytes.asByteBuffer();
+    try {
+      return java.nio.charset.StandardCharsets.UTF_8.newDecoder()
+          .onMalformedInput(java.nio.charset.CodingErrorAction.REPORT)
+          .onUnmappableCharacter(java.nio.charset.CodingErrorAction.REPORT)
+          .decode(in).toString();
+    } catch (java.nio.charset.CharacterCodingException e) {
+      throw new SpecException(what, (what.isEmpty() ? "the request body" : "the `" + what + "` part") + " is not UTF-8 text (byte "
+          + (in.position() + 1) + " is not UTF-8)");
+    }
+  }
+
+  /** Where a JSON parser stopped, when it says (it does not for a document nested too deep). */
+  static String at(com.fasterxml.jackson.core.JsonProcessingException p) {
+    var loc = p.getLocation();
+    return loc == null || loc.getLineNr() < 0 ? "" : " at line " + loc.getLineNr() + ", column " + loc.getColumnNr();
   }
 
   private static JobService.Submission jsonSubmission(String text) {
@@ -72,7 +91,7 @@ final class Submissions {
       body = JSON.readTree(text);
     } catch (Exception e) {
       String why = e instanceof com.fasterxml.jackson.core.JsonProcessingException p
-          ? p.getOriginalMessage() + " at line " + p.getLocation().getLineNr() + ", column " + p.getLocation().getColumnNr()
+          ? p.getOriginalMessage() + at(p)
           : e.getMessage();
       throw new SpecException("", "malformed JSON request body: " + why);
     }
@@ -96,12 +115,23 @@ final class Submissions {
   private CompletionStage<JobService.Submission> multipart(HttpEntity entity) {
     return Unmarshaller.entityToMultipartFormData().unmarshal(entity, materializer)
         .thenCompose(form -> form.toStrict(STRICT_TIMEOUT_MS, materializer))
+        .exceptionally(error -> {
+          Throwable e = error instanceof java.util.concurrent.CompletionException && error.getCause() != null ? error.getCause() : error;
+          if (e instanceof org.apache.pekko.http.scaladsl.model.EntityStreamSizeException size) {
+            throw size;
+          }
+          if (e instanceof org.apache.pekko.http.scaladsl.model.EntityStreamException stream && String.valueOf(stream.getMessage()).contains("too large")) {
+            throw stream;
+          }
+          throw new SpecException("", "malformed multipart/form-data body: " + e.getMessage()
+              + " (send parts `spec` and `records` with a boundary, as curl -F does)");
+        })
         .thenApply(form -> {
           String spec = null;
           Multipart.FormData.BodyPart.Strict records = null;
           for (Multipart.FormData.BodyPart.Strict part : form.getStrictParts()) {
             switch (part.getName()) {
-              case "spec" -> spec = part.getEntity().getData().utf8String();
+              case "spec" -> spec = utf8(part.getEntity().getData(), "spec");
               case "records" -> records = part;
               default -> throw new SpecException(part.getName(),
                   "unknown part: send `spec` (YAML or JSON) and `records` (JSONL, or a .csv or .parquet file)");
@@ -124,7 +154,7 @@ final class Submissions {
         : type.contains("parquet") ? InputFiles.Format.PARQUET : InputFiles.Format.of(name);
     try {
       return switch (format) {
-        case CSV -> InputFiles.csv(new StringReader(part.getEntity().getData().utf8String()), fields);
+        case CSV -> InputFiles.csv(new StringReader(utf8(part.getEntity().getData(), "records")), fields);
         case PARQUET -> {
           java.nio.file.Path dir = java.nio.file.Files.createTempDirectory("skein-records");
           java.nio.file.Path file = dir.resolve(name.matches("[A-Za-z0-9_.-]{1,100}") ? name : "records.parquet");
@@ -138,7 +168,7 @@ final class Submissions {
             java.nio.file.Files.deleteIfExists(dir);
           }
         }
-        case JSONL -> InputLines.fromJsonl(new BufferedReader(new StringReader(part.getEntity().getData().utf8String())), fields);
+        case JSONL -> InputLines.fromJsonl(new java.io.ByteArrayInputStream(part.getEntity().getData().toArray()), fields);
       };
     } catch (java.io.IOException | RuntimeException e) {
       throw new SpecException("records", "cannot read the records as " + format.name().toLowerCase(java.util.Locale.ROOT) + ": " + e.getMessage());

@@ -49,7 +49,7 @@ public final class InputFiles {
     return switch (Format.of(file.getFileName().toString())) {
       case CSV -> csv(Files.newBufferedReader(file, StandardCharsets.UTF_8), fields);
       case PARQUET -> parquet(file, fields);
-      case JSONL -> InputLines.fromJsonl(Files.newBufferedReader(file, StandardCharsets.UTF_8), fields);
+      case JSONL -> InputLines.fromJsonl(Files.newInputStream(file), fields);
     };
   }
 

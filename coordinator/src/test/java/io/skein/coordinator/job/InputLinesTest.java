@@ -6,8 +6,6 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
 import io.skein.coordinator.store.JobStore.InputRow;
-import java.io.BufferedReader;
-import java.io.StringReader;
 import java.util.ArrayList;
 import java.util.LinkedHashSet;
 import java.util.List;
@@ -17,9 +15,25 @@ import org.junit.jupiter.api.Test;
 class InputLinesTest {
 
   private static List<InputRow> read(String jsonl, Set<String> fields) {
+    return read(jsonl.getBytes(java.nio.charset.StandardCharsets.UTF_8), fields);
+  }
+
+  private static List<InputRow> read(byte[] jsonl, Set<String> fields) {
     List<InputRow> rows = new ArrayList<>();
-    InputLines.fromJsonl(new BufferedReader(new StringReader(jsonl)), fields).forEachRemaining(rows::add);
+    InputLines.fromJsonl(new java.io.ByteArrayInputStream(jsonl), fields).forEachRemaining(rows::add);
     return rows;
+  }
+
+  @Test
+  void aLineThatIsNotUtf8IsAnErrorRowAndABomAndCrlfAreFine() {
+    byte[] bytes = "\uFEFF{\"topic\": \"bom\"}\r\n{\"topic\": \"caf_\"}\r\n{\"topic\": \"caf\u00e9\"}\n".getBytes(java.nio.charset.StandardCharsets.UTF_8);
+    int underscore = new String(bytes, java.nio.charset.StandardCharsets.ISO_8859_1).indexOf('_');
+    bytes[underscore] = (byte) 0xe9; // Latin-1 é: not UTF-8
+    List<InputRow> rows = read(bytes, new LinkedHashSet<>());
+    assertEquals(3, rows.size());
+    assertEquals("{\"topic\":\"bom\"}", rows.get(0).record(), "the byte order mark is not part of the record");
+    assertEquals("line 2: not UTF-8 text (byte 14 of the line is not UTF-8)", rows.get(1).error());
+    assertEquals("{\"topic\":\"caf\u00e9\"}", rows.get(2).record(), "the other lines still read");
   }
 
   @Test

@@ -37,4 +37,17 @@ public record NodeOptions(
     all.putAll(more);
     return new NodeOptions(dataDir, configFile, dbUrl, dbUser, dbPassword, host, port, seeds, httpPort, embeddedSimulator, all);
   }
+
+  /** Never the password: options end up in logs and error messages. */
+  @Override
+  public String toString() {
+    return "NodeOptions[dataDir=" + dataDir + ", configFile=" + configFile + ", dbUrl=" + redactUrl(dbUrl) + ", dbUser=" + dbUser
+        + ", dbPassword=" + (dbPassword == null ? "none" : "***") + ", host=" + host + ", port=" + port + ", seeds=" + seeds
+        + ", httpPort=" + httpPort + ", embeddedSimulator=" + embeddedSimulator + ", settings=" + settings.keySet() + "]";
+  }
+
+  /** A JDBC URL without the password it may carry ({@code password=...} or {@code user:password@}). */
+  public static String redactUrl(String url) {
+    return url == null ? null : url.replaceAll("(?i)(password=)[^&;]*", "$1***").replaceAll("//([^/:@]+):[^/@]*@", "//$1:***@");
+  }
 }

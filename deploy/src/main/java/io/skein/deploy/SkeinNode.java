@@ -145,6 +145,23 @@ public final class SkeinNode implements AutoCloseable {
     }
   }
 
+  /**
+   * An H2 URL that commits to disk at once: H2's default WRITE_DELAY keeps the last half second of
+   * commits in memory, and a SIGKILL would lose answers already journaled. Added when absent; any
+   * other value is refused.
+   */
+  static String durableH2(String url) {
+    java.util.regex.Matcher delay = java.util.regex.Pattern.compile("(?i);WRITE_DELAY=([^;]*)").matcher(url);
+    if (!delay.find()) {
+      return url + ";WRITE_DELAY=0";
+    }
+    if (!delay.group(1).strip().equals("0")) {
+      throw new IllegalArgumentException("the H2 URL sets WRITE_DELAY=" + delay.group(1) + ": Skein needs WRITE_DELAY=0, or a crash"
+          + " loses calls it has already journaled (leave it out and Skein adds it)");
+    }
+    return url;
+  }
+
   static Config config(NodeOptions options) {
     Map<String, Object> overrides = new HashMap<>(options.settings());
     String url = firstNonBlank(options.dbUrl(), env("SKEIN_DB_URL"));
@@ -156,7 +173,10 @@ public final class SkeinNode implements AutoCloseable {
     }
     boolean postgres = url.startsWith("jdbc:postgresql:");
     if (!postgres && !url.startsWith("jdbc:h2:")) {
-      throw new IllegalArgumentException("unsupported database URL " + url + ": use jdbc:postgresql://... or jdbc:h2:...");
+      throw new IllegalArgumentException("unsupported database URL " + NodeOptions.redactUrl(url) + ": use jdbc:postgresql://... or jdbc:h2:...");
+    }
+    if (!postgres) {
+      url = durableH2(url);
     }
     if (postgres && !url.contains("reWriteBatchedInserts")) {
       url = url + (url.contains("?") ? "&" : "?") + "reWriteBatchedInserts=true";

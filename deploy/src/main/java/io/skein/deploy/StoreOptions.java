@@ -18,10 +18,27 @@ final class StoreOptions {
   @Option(names = "--db-user", description = "Database user (or SKEIN_DB_USER).")
   String dbUser;
 
-  @Option(names = "--db-password", description = "Database password (or SKEIN_DB_PASSWORD).")
+  @Option(names = "--db-password-file", description = "A file whose first line is the database password (or set SKEIN_DB_PASSWORD).")
+  Path dbPasswordFile;
+
+  /** Refused: a password on the command line shows in every process listing. */
+  @Option(names = "--db-password", hidden = true)
   String dbPassword;
 
   NodeOptions node(String host, int port, java.util.List<String> seeds, Integer httpPort, boolean simulator) {
-    return new NodeOptions(dataDir, config, dbUrl, dbUser, dbPassword, host, port, seeds, httpPort, simulator);
+    if (dbPassword != null) {
+      throw new picocli.CommandLine.ParameterException(new picocli.CommandLine(this),
+          "--db-password is not taken: a password on the command line shows in process listings;"
+              + " set SKEIN_DB_PASSWORD or pass --db-password-file FILE");
+    }
+    String password = null;
+    if (dbPasswordFile != null) {
+      try {
+        password = java.nio.file.Files.readAllLines(dbPasswordFile).stream().findFirst().orElse("").strip();
+      } catch (java.io.IOException e) {
+        throw new IllegalArgumentException("cannot read --db-password-file " + dbPasswordFile + ": " + e.getMessage());
+      }
+    }
+    return new NodeOptions(dataDir, config, dbUrl, dbUser, password, host, port, seeds, httpPort, simulator);
   }
 }

@@ -123,6 +123,15 @@ class CliTest {
   }
 
   @Test
+  void aPasswordOnTheCommandLineIsRefused() throws Exception {
+    try (SkeinProcess p = run("password", Map.of(), "run", "../examples/support-qa.yaml", "--db-password", "hunter2",
+        "--data-dir", dir.resolve("data").toString())) {
+      assertEquals(2, p.awaitExit(Duration.ofMinutes(1)), "a usage error: " + p.output());
+      assertTrue(p.output().contains("set SKEIN_DB_PASSWORD or pass --db-password-file FILE"), p.output());
+    }
+  }
+
+  @Test
   void anUnreadableInputFileIsOneLineNamingItNotAStackTrace() throws Exception {
     Path input = dir.resolve("in.parquet");
     Files.writeString(input, "id,subject\na,tea\n");

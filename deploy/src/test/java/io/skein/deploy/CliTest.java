@@ -123,6 +123,46 @@ class CliTest {
   }
 
   @Test
+  void anEndpointThatRefusesConnectionsPausesTheJobInsteadOfFailingItsRecords() throws Exception {
+    Path spec = dir.resolve("down.yaml");
+    Files.writeString(spec, """
+        name: down
+        models: {m: sim-small}
+        retry: {initial_backoff: 100ms, max_backoff: 200ms, pause_after: 2s}
+        input: {records: [{id: d1, topic: a}, {id: d2, topic: b}, {id: d3, topic: c}]}
+        steps:
+          - {name: a, model: m, prompt: "About {{ topic }}"}
+        """);
+    int closed = SkeinProcess.freePort();
+    try (SkeinProcess p = run("down", Map.of("OPENAI_BASE_URL", "http://127.0.0.1:" + closed + "/v1", "OPENAI_API_KEY", "k"),
+        "run", spec.toString(), "--output", dir.resolve("down.jsonl").toString(), "--data-dir", dir.resolve("data").toString())) {
+      assertEquals(RunCommand.PAUSED_EXIT, p.awaitExit(Duration.ofMinutes(2)), p.output());
+      assertTrue(p.output().contains("provider_unavailable"), p.output());
+      assertTrue(p.output().contains("Run the same command again to resume it."), p.output());
+    }
+    assertFalse(Files.exists(dir.resolve("down.errors.jsonl")) && Files.size(dir.resolve("down.errors.jsonl")) > 0, "no record failed");
+  }
+
+  @Test
+  void aJobWhoseRecordsAllFailEndsFailedAndExitsNonZero() throws Exception {
+    Path spec = dir.resolve("all-fail.yaml");
+    Files.writeString(spec, """
+        name: all-fail
+        models: {m: sim-small}
+        input: {num_records: 3}
+        steps:
+          - {name: a, model: m, prompt: "About {{ index }}"}
+          - {name: short, kind: validator, validator: length, target: a, max: 1, on_fail: error}
+        """);
+    try (SkeinProcess p = run("all-fail", Map.of("SKEIN_SIM_LATENCY", "1ms"), "run", spec.toString(),
+        "--output", dir.resolve("f.jsonl").toString(), "--data-dir", dir.resolve("data").toString())) {
+      assertEquals(1, p.awaitExit(Duration.ofMinutes(2)), p.output());
+      assertTrue(p.output().contains(" failed: 0 output rows"), p.output());
+    }
+    assertEquals(3, rows(dir.resolve("f.errors.jsonl")).size());
+  }
+
+  @Test
   void aPasswordOnTheCommandLineIsRefused() throws Exception {
     try (SkeinProcess p = run("password", Map.of(), "run", "../examples/support-qa.yaml", "--db-password", "hunter2",
         "--data-dir", dir.resolve("data").toString())) {

@@ -407,9 +407,17 @@ public final class JobCoordinator extends EventSourcedBehavior<Command, Event, C
           (ok, error) -> new RowWritten(error == null ? null : new EndNotWritten(cmd.reason(), error)));
       return Effect().none();
     }
+    JobState end = cmd.state();
+    String reason = cmd.reason();
+    if (end == JobState.SUCCEEDED && cmd.counts().succeeded() == 0 && cmd.counts().failed() > 0) {
+      // Not a success a person should have to discover in the error rows.
+      end = JobState.FAILED;
+      reason = "every one of its " + cmd.counts().failed() + " records failed: its error rows say why";
+    }
+    String why = reason;
     return Effect()
-        .persist(List.of(new Progress(low), new JobEnded(cmd.state(), cmd.reason(), at)))
-        .thenRun(s -> published(s, cmd.counts(), cmd.reason(), at));
+        .persist(List.of(new Progress(low), new JobEnded(end, why, at)))
+        .thenRun(s -> published(s, cmd.counts(), why, at));
   }
 
   /** Publishes the end to the job row; completes when the row says so. */
@@ -476,7 +484,7 @@ public final class JobCoordinator extends EventSourcedBehavior<Command, Event, C
       last = b;
     }
     return String.format("model `%s` refused %d record%s (%s at step `%s`: %s). No record has failed and nothing is lost:"
-            + " fix the cause (the API key, access to the model, or its name in the server's config), then resume the job",
+            + " fix the cause (the API key, access to the model, its name in the server's config, or the provider being down), then resume the job",
         last.model(), blocked.size(), blocked.size() == 1 ? "" : "s", last.errorType(), last.step(), last.message());
   }
 

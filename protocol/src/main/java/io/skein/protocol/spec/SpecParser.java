@@ -45,7 +45,7 @@ public final class SpecParser {
       Set.of("name", "kind", "when", "n", "drop", "with_trace", "extract_reasoning");
   private static final Set<String> OUTPUT_KEYS = Set.of("messages", "fields");
   private static final Set<String> RETRY_KEYS =
-      Set.of("max_attempts", "initial_backoff", "max_backoff");
+      Set.of("max_attempts", "initial_backoff", "max_backoff", "pause_after");
 
   private final List<SpecError> errors = new ArrayList<>();
 
@@ -345,7 +345,7 @@ public final class SpecParser {
       return RetrySpec.DEFAULT;
     }
     if (!node.isObject()) {
-      error("retry", "must be a mapping with max_attempts, initial_backoff, max_backoff");
+      error("retry", "must be a mapping with max_attempts, initial_backoff, max_backoff, pause_after");
       return RetrySpec.DEFAULT;
     }
     checkKeys(node, "retry", RETRY_KEYS);
@@ -356,7 +356,8 @@ public final class SpecParser {
     if (max < initial) {
       error("retry.max_backoff", "must not be below initial_backoff");
     }
-    return new RetrySpec(attempts, initial, max);
+    long pauseAfter = node.has("pause_after") ? duration(node.get("pause_after"), "retry.pause_after") : d.pauseAfterMillis();
+    return new RetrySpec(attempts, initial, max, pauseAfter);
   }
 
   private List<MessageTemplate> messages(JsonNode node, String path) {

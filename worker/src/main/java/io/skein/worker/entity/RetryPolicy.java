@@ -52,18 +52,41 @@ final class RetryPolicy {
     if (!last.retryable()) {
       return new GiveUp(last.errorType(), last.message());
     }
+    long down = unavailableFor(failed);
+    if (down >= retry.pauseAfterMillis() && last.atMillis() >= resumedAt) {
+      // Not this record's fault and not fixed by waiting longer here: the job pauses until resumed.
+      return new Refused(UNREACHABLE, "the provider has been unavailable for " + down / 1000 + " s; last: " + last.message(),
+          last.atMillis());
+    }
     // A 429 says "not now", not "not this": it makes the record wait (the gateway slows down) and never fails it.
     int tried = (int) failed.stream().filter(f -> !ModelOutcome.Errors.blocksJob(f.errorType())).count();
-    int counted = (int) failed.stream().filter(f -> countsAsAttempt(f.errorType())).count();
+    int counted = (int) failed.stream().filter(RetryPolicy::countsAsAttempt).count();
     if (counted >= retry.maxAttempts()) {
       return new GiveUp(last.errorType(), "gave up after " + counted + " attempts; last: " + last.message());
     }
     return new Ready(Math.max(readyAt, last.atMillis() + backoff(retry, tried, last)));
   }
 
-  /** Whether a failure spends one of {@code max_attempts}: not a refusal that blocks the job, not a rate limit. */
-  static boolean countsAsAttempt(String errorType) {
-    return !ModelOutcome.Errors.blocksJob(errorType) && !ModelOutcome.Errors.RATE_LIMITED.equals(errorType);
+  /** Error type with which a record reports that its provider stayed unavailable past {@code retry.pause_after}. */
+  static final String UNREACHABLE = "provider_unavailable";
+
+  /** Whether a failure spends one of {@code max_attempts}: not a refusal that blocks the job, a rate limit, or an unavailable provider. */
+  static boolean countsAsAttempt(CallFailed f) {
+    return !ModelOutcome.Errors.blocksJob(f.errorType()) && !ModelOutcome.Errors.RATE_LIMITED.equals(f.errorType()) && !unavailable(f);
+  }
+
+  /** The provider is not there: connections refused or reset, or a gateway in front of it answering 502, 503 or 504. */
+  static boolean unavailable(CallFailed f) {
+    return ModelOutcome.Errors.CONNECTION.equals(f.errorType()) || f.status() == 502 || f.status() == 503 || f.status() == 504;
+  }
+
+  /** How long the latest unbroken run of unavailable failures lasts (0 if the last failure is another). */
+  private static long unavailableFor(List<CallFailed> failed) {
+    int i = failed.size() - 1;
+    while (i >= 0 && unavailable(failed.get(i))) {
+      i--;
+    }
+    return i == failed.size() - 1 ? 0 : failed.get(failed.size() - 1).atMillis() - failed.get(i + 1).atMillis();
   }
 
   /**

@@ -222,7 +222,7 @@ class RecordWorkerTest {
   @Test
   void retriesStopAtTheLimitWithTheLastErrorInTheRow() throws Exception {
     var kit = worker(3);
-    models.answerWith(s -> s.lastUserMessage().startsWith("DRAFT") ? ScriptedModels.status(503)
+    models.answerWith(s -> s.lastUserMessage().startsWith("DRAFT") ? ScriptedModels.status(500)
         : ScriptedModels.ok("x"));
     TestProbe<RecordReport> probe = testKit.createTestProbe();
     kit.runCommand(new RecordProtocol.Ensure(probe.getRef()));
@@ -383,5 +383,18 @@ class RecordWorkerTest {
     assertTrue(dropped.get());
     assertEquals(1, models.sentContaining("DRAFT"), "the lost call never reached the provider; its second sending did");
     assertEquals(3, outcome.calls());
+  }
+
+  @Test
+  void aProviderUnavailablePastPauseAfterBlocksTheRecordWithoutSpendingItsAttempts() {
+    var kit = worker(11, SPEC.replace("max_backoff: 20ms}", "max_backoff: 20ms, pause_after: 300ms}"));
+    models.answerWith(s -> ScriptedModels.status(503));
+    TestProbe<RecordReport> probe = testKit.createTestProbe();
+    kit.runCommand(new RecordProtocol.Ensure(probe.getRef()));
+    RecordBlocked blocked = probe.expectMessageClass(RecordBlocked.class, Duration.ofSeconds(10));
+    assertEquals("provider_unavailable", blocked.errorType());
+    assertTrue(blocked.message().contains("unavailable for"), blocked.message());
+    assertTrue(models.sentContaining("DRAFT") > 3, "503s spend no attempt: more than max_attempts were sent");
+    assertNull(ledger.get(11L), "the record has not failed");
   }
 }

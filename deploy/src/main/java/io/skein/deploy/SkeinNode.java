@@ -120,11 +120,15 @@ public final class SkeinNode implements AutoCloseable {
 
       ServerBinding binding = null;
       if (options.httpPort() != null) {
-        binding = Http.get(system).newServerAt(skein.getString("http.host"), options.httpPort())
+        String httpHost = skein.getString("http.host").isBlank() ? options.host() : skein.getString("http.host");
+        binding = Http.get(system).newServerAt(httpHost, options.httpPort())
             .bind(new JobRoutes(system, jobs, models::stats).route())
             .toCompletableFuture().get(30, TimeUnit.SECONDS);
         binding.addToCoordinatedShutdown(Duration.ofSeconds(10), system);
-        log.info("Skein node listening on http://{}:{}", skein.getString("http.host"), binding.localAddress().getPort());
+        log.info("Skein node listening on http://{}:{}", httpHost, binding.localAddress().getPort());
+        if (!java.net.InetAddress.getByName(httpHost).isLoopbackAddress()) {
+          log.warn("the HTTP API listens on {}, beyond this machine; it asks no credentials: keep it behind a firewall or proxy", httpHost);
+        }
       }
       SkeinNode node = new SkeinNode(system, db, sink, cache, jobs, simulator, binding);
       // Flush the ledger and cache writers before the system goes (the JVM may exit right after).

@@ -1,6 +1,7 @@
 package io.skein.deploy;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -362,6 +363,25 @@ class HttpApiTest {
       String tooBig = jsonJob(SPEC, 1).replace("\"topic 0\"", "\"" + "x".repeat(65 * 1024 * 1024) + "\"");
       problem(other.post("/jobs", "application/json", tooBig), 413);
     }
+  }
+
+  @Test
+  void theApiListensOnlyOnTheNodesHost() throws Exception {
+    java.net.InetAddress outside = null;
+    for (var nic : java.util.Collections.list(java.net.NetworkInterface.getNetworkInterfaces())) {
+      for (var address : java.util.Collections.list(nic.getInetAddresses())) {
+        if (address instanceof java.net.Inet4Address && !address.isLoopbackAddress() && nic.isUp()) {
+          outside = address;
+        }
+      }
+    }
+    org.junit.jupiter.api.Assumptions.assumeTrue(outside != null, "this machine has no address beyond loopback to try");
+    try (java.net.Socket socket = new java.net.Socket()) {
+      java.net.InetAddress target = outside;
+      assertThrows(java.io.IOException.class, () -> socket.connect(new java.net.InetSocketAddress(target, node.httpPort()), 2000),
+          "a node started with --host 127.0.0.1 is not reachable on " + target);
+    }
+    assertEquals(200, http.get("/health").status());
   }
 
   @Test

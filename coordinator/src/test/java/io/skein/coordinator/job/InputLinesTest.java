@@ -32,7 +32,7 @@ class InputLinesTest {
     List<InputRow> rows = read(bytes, new LinkedHashSet<>());
     assertEquals(3, rows.size());
     assertEquals("{\"topic\":\"bom\"}", rows.get(0).record(), "the byte order mark is not part of the record");
-    assertEquals("line 2: not UTF-8 text (byte 14 of the line is not UTF-8)", rows.get(1).error());
+    assertEquals("line 2: not UTF-8 text (byte 15 of the line is not UTF-8)", rows.get(1).error());
     assertEquals("{\"topic\":\"caf\u00e9\"}", rows.get(2).record(), "the other lines still read");
   }
 

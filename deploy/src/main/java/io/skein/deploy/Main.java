@@ -11,7 +11,7 @@ import picocli.CommandLine.Command;
     description = "A durable, distributed engine for LLM data pipelines.",
     subcommands = {RunCommand.class, ValidateCommand.class, PreviewCommand.class, SchemaCommand.class, NodeCommand.class,
         SimulateCommand.class, BenchCommand.class})
-public final class Main implements Runnable {
+public final class Main implements java.util.concurrent.Callable<Integer> {
 
   public static void main(String[] args) {
     // On one or two cores the common pool has parallelism 1, and CompletableFuture then starts a
@@ -44,8 +44,10 @@ public final class Main implements Runnable {
     return t.getMessage() == null ? t.getClass().getSimpleName() : t.getMessage();
   }
 
+  /** No command: say which there are, and exit 2 as for any other usage error. */
   @Override
-  public void run() {
-    new CommandLine(this).usage(System.out);
+  public Integer call() {
+    new CommandLine(this).usage(System.err);
+    return 2;
   }
 }

@@ -146,7 +146,17 @@ final class RunCommand implements Callable<Integer> {
         }
         System.err.printf("Job %s: %d records%n", job.id(), job.total());
       }
+      // Ctrl-C (or SIGTERM) stops the run; say that nothing is lost and how to go on.
+      String id = job.id();
+      java.util.concurrent.atomic.AtomicBoolean ended = new java.util.concurrent.atomic.AtomicBoolean();
+      Thread hint = new Thread(() -> {
+        if (!ended.get()) {
+          System.err.printf("%nInterrupted: job %s stops here with every finished call kept. Run the same command again to resume it.%n", id);
+        }
+      }, "skein-run-interrupted");
+      Runtime.getRuntime().addShutdownHook(hint);
       JobInfo done = Progress.await(node.store(), job.id(), !quiet && System.console() != null);
+      ended.set(true);
       if (done.state() == JobState.PAUSED) {
         System.err.printf("Job %s paused after %d of %d records: %s%nRun the same command again to resume it.%n",
             done.id(), done.counts().done(), done.total(), done.reason());

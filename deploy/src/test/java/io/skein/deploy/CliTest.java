@@ -163,6 +163,24 @@ class CliTest {
   }
 
   @Test
+  void noCommandIsAUsageErrorAndAStoppedRunSaysHowToResume() throws Exception {
+    try (SkeinProcess p = run("bare", Map.of())) {
+      assertEquals(2, p.awaitExit(Duration.ofMinutes(1)), p.output());
+      assertTrue(p.output().contains("run") && p.output().contains("Usage: skein"), p.output());
+    }
+    String[] args = {"run", "../examples/support-qa.yaml", "--output", dir.resolve("qa.jsonl").toString(), "--data-dir", dir.resolve("data").toString()};
+    try (SkeinProcess p = run("stopped", Map.of("SKEIN_SIM_LATENCY", "2s"), args)) {
+      SkeinProcess.await("the job to start", Duration.ofMinutes(1), () -> p.output().contains("records"), p);
+      p.terminate();
+      assertTrue(p.output().contains("Interrupted: job job-") && p.output().contains("Run the same command again to resume it."), p.output());
+    }
+    try (SkeinProcess p = run("resumed", Map.of("SKEIN_SIM_LATENCY", "1ms"), args)) {
+      assertEquals(0, p.awaitExit(Duration.ofMinutes(2)), p.output());
+      assertTrue(p.output().contains("Resuming job"), p.output());
+    }
+  }
+
+  @Test
   void aPasswordOnTheCommandLineIsRefused() throws Exception {
     try (SkeinProcess p = run("password", Map.of(), "run", "../examples/support-qa.yaml", "--db-password", "hunter2",
         "--data-dir", dir.resolve("data").toString())) {

@@ -366,6 +366,14 @@ class HttpApiTest {
   }
 
   @Test
+  void aJobLargerThanTheServerTakesIsA400() throws Exception {
+    JsonNode p = problem(http.post("/jobs", "application/yaml", "name: huge\nmodels: {m: sim-small}\ninput: {num_records: 9223372036854775807}\n"
+        + "steps:\n  - {name: a, model: m, prompt: '{{ index }}'}\n"), 400);
+    assertEquals("input.num_records", p.at("/errors/0/path").asText(), p.toString());
+    assertTrue(p.at("/errors/0/message").asText().contains("at most 10000000 per job"), p.toString());
+  }
+
+  @Test
   void theApiListensOnlyOnTheNodesHost() throws Exception {
     java.net.InetAddress outside = null;
     for (var nic : java.util.Collections.list(java.net.NetworkInterface.getNetworkInterfaces())) {

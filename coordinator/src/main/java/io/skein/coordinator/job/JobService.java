@@ -54,6 +54,8 @@ public final class JobService {
   private final Preview preview;
   private final ModelAccess models;
   private final int defaultMaxInFlight;
+  /** The most records one job may have on this server ({@code skein.job.max-records}). */
+  private final long maxRecords;
   private final Duration askTimeout = Duration.ofSeconds(30);
 
   public JobService(ActorSystem<?> system, JobStore store) {
@@ -71,6 +73,8 @@ public final class JobService {
     this.preview = preview;
     this.models = models;
     this.defaultMaxInFlight = system.settings().config().getInt("skein.job.max-in-flight");
+    this.maxRecords = system.settings().config().hasPath("skein.job.max-records")
+        ? system.settings().config().getLong("skein.job.max-records") : Long.MAX_VALUE;
   }
 
   public JobStore store() {
@@ -92,7 +96,9 @@ public final class JobService {
         List<InputRow> batch = new ArrayList<>(INSERT_BATCH);
         while (inputs.hasNext()) {
           batch.add(inputs.next());
-          total++;
+          if (++total > maxRecords) {
+            throw tooMany("the records sent", "more than " + maxRecords);
+          }
           if (batch.size() == INSERT_BATCH) {
             store.insertInputs(c, id, batch);
             batch.clear();
@@ -102,6 +108,9 @@ public final class JobService {
       } else if (spec.input().numRecords() != null) {
         generated = true;
         total = Math.min(spec.input().numRecords(), spec.input().limit() == null ? Long.MAX_VALUE : spec.input().limit());
+        if (total > maxRecords) {
+          throw tooMany("input.num_records", String.valueOf(total));
+        }
       } else if (spec.input().file() != null) {
         throw new SpecException("input.file", "a server does not read files named in a spec: send the records with the job"
             + " (JSON `records`, or a multipart `records` part of JSONL), or run it with `skein run`");
@@ -117,6 +126,11 @@ public final class JobService {
       store.insertJob(c, job);
       return job;
     }).thenCompose(job -> start(job.id()).thenApply(done -> job));
+  }
+
+  private SpecException tooMany(String what, String count) {
+    return new SpecException(what.startsWith("input.") ? what : "records", count + " records: this server takes at most " + maxRecords
+        + " per job (skein.job.max-records); split the job, or raise the limit");
   }
 
   /** Every model the spec names is one this node serves: a misspelled name is refused, not answered by a simulator. */

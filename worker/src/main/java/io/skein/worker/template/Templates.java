@@ -40,10 +40,55 @@ public final class Templates {
             .withDisabled(Map.of(Context.Library.TAG, Set.of("include", "import", "from", "extends")))
             .build();
     jinjava = new Jinjava(config);
+    // Jinjava's own range stops at the limit without a word: a loop that silently does less than
+    // it says is worse than one that fails, so this range refuses instead.
+    jinjava.getGlobalContext().registerFunction(new com.hubspot.jinjava.lib.fn.ELFunctionDefinition(
+        "", "range", Templates.class, "range", Object.class, Object[].class));
     jinjava.setResourceLocator(
         (name, encoding, interpreter) -> {
           throw new java.io.IOException("templates cannot load other templates or files (" + name + ")");
         });
+  }
+
+  /** The most numbers one {@code range(...)} may make. */
+  public static final int MAX_RANGE = 1_000;
+
+  /** Jinja's {@code range(stop)}, {@code range(start, stop[, step])}, refusing more than {@link #MAX_RANGE} numbers. */
+  public static java.util.List<Long> range(Object first, Object... rest) {
+    long start = 0;
+    long stop;
+    long step = 1;
+    if (rest == null || rest.length == 0) {
+      stop = whole(first);
+    } else {
+      start = whole(first);
+      stop = whole(rest[0]);
+      step = rest.length > 1 ? whole(rest[1]) : 1;
+    }
+    if (step == 0) {
+      throw new IllegalArgumentException("range() step must not be zero");
+    }
+    long count = step > 0 ? Math.max(0, (stop - start + step - 1) / step) : Math.max(0, (start - stop - step - 1) / -step);
+    if (count > MAX_RANGE) {
+      throw new IllegalArgumentException("range(" + start + ", " + stop + ", " + step + ") would make " + count
+          + " numbers; a template may loop over at most " + MAX_RANGE);
+    }
+    java.util.List<Long> out = new java.util.ArrayList<>((int) count);
+    for (long i = 0, v = start; i < count; i++, v += step) {
+      out.add(v);
+    }
+    return out;
+  }
+
+  private static long whole(Object v) {
+    if (v instanceof Number n) {
+      return n.longValue();
+    }
+    try {
+      return Long.parseLong(String.valueOf(v).trim());
+    } catch (NumberFormatException e) {
+      throw new IllegalArgumentException("range() takes whole numbers, got `" + v + "`");
+    }
   }
 
   public static Templates get() {
@@ -146,6 +191,13 @@ public final class Templates {
     String message = e.getMessage() == null ? e.getReason().name() : e.getMessage();
     if (e.getReason() == TemplateError.ErrorReason.UNKNOWN && e.getFieldName() != null) {
       message = "unknown name `" + e.getFieldName() + "`";
+    }
+    // A function that refused (range past its cap, say) says why in its own exception.
+    for (Throwable t = e.getException(); t != null && t != t.getCause(); t = t.getCause()) {
+      if (t instanceof IllegalArgumentException && t.getMessage() != null) {
+        message = message + ": " + t.getMessage();
+        break;
+      }
     }
     return e.getLineno() > 0 ? message + " (line " + e.getLineno() + ")" : message;
   }

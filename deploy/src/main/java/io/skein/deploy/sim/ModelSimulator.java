@@ -169,7 +169,15 @@ public final class ModelSimulator {
       if (req == null || !req.path("messages").isArray() || req.path("messages").isEmpty()) {
         return done(error(400, "invalid_request_error", "`messages` must be a non-empty list"));
       }
-      long fingerprint = fingerprint(body);
+      String refused = ChatWire.refusal(req);
+      if (refused != null) {
+        return done(error(400, "invalid_request_error", refused));
+      }
+      // How the answer travels (streamed or not) does not change what it is.
+      long fingerprint = req.has("stream") || req.has("stream_options")
+          ? fingerprint(((ObjectNode) req.deepCopy()).without(java.util.List.of("stream", "stream_options")).toString()
+              .getBytes(java.nio.charset.StandardCharsets.UTF_8))
+          : fingerprint(body);
       int occurrence = seen.merge(Long.toHexString(fingerprint), 1, Integer::sum) - 1;
       double fault = uniform(settings.seed(), fingerprint, occurrence, 1);
       double spread = uniform(settings.seed(), fingerprint, occurrence, 2);
@@ -184,7 +192,14 @@ public final class ModelSimulator {
         if (fault < settings.rateLimitRate() + settings.errorRate() + settings.slowRate()) {
           delay *= 10;
         }
-        response = json(200, answer(req, fingerprint, occurrence));
+        ObjectNode completion = answer(req, fingerprint, occurrence);
+        for (int i = 1; i < ChatWire.choices(req); i++) {
+          ChatWire.addChoice(completion, answer(req, fingerprint + i * 0x9E3779B97F4A7C15L, occurrence), i);
+        }
+        response = req.path("stream").asBoolean(false)
+            ? HttpResponse.create().withEntity(HttpEntities.create(EVENT_STREAM,
+                ChatWire.events(completion, req.path("stream_options").path("include_usage").asBoolean(false))))
+            : json(200, completion);
       }
       if (delay == 0) {
         return done(response);
@@ -242,7 +257,9 @@ public final class ModelSimulator {
         text.append('.');
       }
       String finish = wanted > max ? "length" : "stop";
-      String content = settings.answers().reasoning() ? "<think>" + KindAnswers.thought(lastUser) + "</think>\n" + text : text.toString();
+      String answerText = req.path("response_format").path("type").asText().equals("json_object")
+          ? JSON.createObjectNode().put("answer", text.toString()).toString() : text.toString();
+      String content = settings.answers().reasoning() ? "<think>" + KindAnswers.thought(lastUser) + "</think>\n" + answerText : answerText;
       return completion(req, fingerprint, content, promptTokens, produced, finish);
     }
 
@@ -288,6 +305,9 @@ public final class ModelSimulator {
       new TreeMap<>(byNode).forEach((node, n) -> nodes.put(node, n.sum()));
       return root;
     }
+
+    private static final org.apache.pekko.http.javadsl.model.ContentType.WithFixedCharset EVENT_STREAM =
+        org.apache.pekko.http.javadsl.model.MediaTypes.TEXT_EVENT_STREAM.toContentType();
 
     private static HttpResponse json(int status, ObjectNode body) {
       return HttpResponse.create().withStatus(status).withEntity(HttpEntities.create(ContentTypes.APPLICATION_JSON, body.toString()));

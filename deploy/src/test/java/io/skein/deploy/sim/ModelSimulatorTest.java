@@ -174,6 +174,53 @@ class ModelSimulatorTest {
   }
 
   @Test
+  void streamsChoicesJsonObjectsAndRefusesWhatOpenAiRefuses() throws Exception {
+    ObjectNode body = (ObjectNode) JSON.readTree(chat("Tell me about tea", 5, null));
+    String whole = post(plain, body.toString()).content();
+
+    body.put("stream", true).putObject("stream_options").put("include_usage", true);
+    Answer streamed = post(plain, body.toString());
+    assertEquals(200, streamed.status());
+    assertTrue(streamed.raw().headers().firstValue("Content-Type").orElse("").startsWith("text/event-stream"));
+    StringBuilder content = new StringBuilder();
+    List<String> events = streamed.raw().body().lines().filter(l -> l.startsWith("data: ")).map(l -> l.substring(6)).toList();
+    assertEquals("[DONE]", events.get(events.size() - 1));
+    String finish = null;
+    JsonNode usage = null;
+    for (String e : events.subList(0, events.size() - 1)) {
+      JsonNode chunk = JSON.readTree(e);
+      assertEquals("chat.completion.chunk", chunk.get("object").asText());
+      for (JsonNode c : chunk.get("choices")) {
+        content.append(c.at("/delta/content").asText(""));
+        finish = c.get("finish_reason").isNull() ? finish : c.get("finish_reason").asText();
+      }
+      usage = chunk.has("usage") ? chunk.get("usage") : usage;
+    }
+    assertEquals(whole, content.toString(), "the deltas add up to the answer");
+    assertEquals("stop", finish);
+    assertTrue(usage != null && usage.get("completion_tokens").asInt() > 0);
+
+    ObjectNode three = (ObjectNode) JSON.readTree(chat("Tell me about tea", 5, null));
+    three.put("n", 3);
+    JsonNode choices = post(plain, three.toString()).json().get("choices");
+    assertEquals(3, choices.size());
+    assertEquals(2, choices.get(2).get("index").asInt());
+    assertTrue(new java.util.HashSet<>(List.of(choices.get(0).at("/message/content").asText(), choices.get(1).at("/message/content").asText(),
+        choices.get(2).at("/message/content").asText())).size() == 3, "three different samples");
+
+    ObjectNode json = (ObjectNode) JSON.readTree(chat("Tell me about tea", 5, null));
+    json.putObject("response_format").put("type", "json_object");
+    assertTrue(JSON.readTree(post(plain, json.toString()).content()).isObject(), "json_object mode answers a JSON object");
+
+    Answer absurd = post(plain, chat("Tell me about tea", 5, 1_000_000_000));
+    assertEquals(400, absurd.status());
+    assertTrue(absurd.json().at("/error/message").asText().contains("max_tokens"), absurd.raw().body());
+    ObjectNode many = (ObjectNode) JSON.readTree(chat("x", 5, null));
+    many.put("n", 1000);
+    assertEquals(400, post(plain, many.toString()).status());
+  }
+
+  @Test
   void answersInTheOpenAiChatCompletionShape() throws Exception {
     long before = System.currentTimeMillis() / 1000;
     Answer answer = post(plain, chat("How do I reset my password?", 1, null));

@@ -1,0 +1,106 @@
+package io.skein.deploy.sim;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ArrayNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+
+/**
+ * What the simulator's chat completions take and give on the wire, as OpenAI's API does: the
+ * request fields it checks ({@code max_tokens}, {@code n}, {@code stream}), several choices, and a
+ * completion as a stream of server-sent events ({@code chat.completion.chunk}s, then
+ * {@code [DONE]}), so the official SDKs' streaming and multi-choice calls work against it.
+ */
+final class ChatWire {
+
+  static final int MAX_TOKENS = 131_072;
+  static final int MAX_CHOICES = 128;
+
+  private static final ObjectMapper JSON = new ObjectMapper();
+
+  private ChatWire() {}
+
+  /** Why the request is refused (a 400, as OpenAI words it), or null. */
+  static String refusal(JsonNode req) {
+    for (String key : new String[] {"max_tokens", "max_completion_tokens"}) {
+      JsonNode v = req.path(key);
+      if (!v.isMissingNode() && !v.isNull() && (!v.canConvertToInt() || !v.isIntegralNumber() || v.asInt() < 1 || v.asInt() > MAX_TOKENS)) {
+        return "`" + key + "` must be an integer from 1 to " + MAX_TOKENS + ", got " + v;
+      }
+    }
+    JsonNode n = req.path("n");
+    if (!n.isMissingNode() && !n.isNull() && (!n.isIntegralNumber() || n.asInt() < 1 || n.asInt() > MAX_CHOICES)) {
+      return "`n` must be an integer from 1 to " + MAX_CHOICES + ", got " + n;
+    }
+    JsonNode stream = req.path("stream");
+    if (!stream.isMissingNode() && !stream.isNull() && !stream.isBoolean()) {
+      return "`stream` must be true or false, got " + stream;
+    }
+    String format = req.path("response_format").path("type").asText("text");
+    if (!format.equals("text") && !format.equals("json_object") && !format.equals("json_schema")) {
+      return "`response_format.type` must be text, json_object or json_schema, got `" + format + "`";
+    }
+    return null;
+  }
+
+  static int choices(JsonNode req) {
+    return req.path("n").asInt(1);
+  }
+
+  /** Adds the first choice of {@code more} to {@code into} as choice {@code index}, with its tokens. */
+  static void addChoice(ObjectNode into, ObjectNode more, int index) {
+    ObjectNode choice = (ObjectNode) more.get("choices").get(0);
+    choice.put("index", index);
+    ((ArrayNode) into.get("choices")).add(choice);
+    ObjectNode usage = (ObjectNode) into.get("usage");
+    long completion = usage.get("completion_tokens").asLong() + more.at("/usage/completion_tokens").asLong();
+    usage.put("completion_tokens", completion);
+    usage.put("total_tokens", usage.get("prompt_tokens").asLong() + completion);
+  }
+
+  /** A completion as the event stream of {@code stream: true}: a role delta, content deltas, the finish, usage if asked, [DONE]. */
+  static String events(ObjectNode completion, boolean includeUsage) {
+    StringBuilder out = new StringBuilder();
+    for (JsonNode choice : completion.get("choices")) {
+      int index = choice.get("index").asInt();
+      out.append(event(completion, index, JSON.createObjectNode().put("role", "assistant").put("content", ""), null));
+      String content = choice.at("/message/content").asText();
+      for (int from = 0; from < content.length(); ) {
+        int to = content.indexOf(' ', from + 1);
+        to = to < 0 ? content.length() : to;
+        out.append(event(completion, index, JSON.createObjectNode().put("content", content.substring(from, to)), null));
+        from = to;
+      }
+      out.append(event(completion, index, JSON.createObjectNode(), choice.get("finish_reason").asText()));
+    }
+    if (includeUsage) {
+      ObjectNode last = chunk(completion);
+      last.set("usage", completion.get("usage"));
+      out.append("data: ").append(last).append("\n\n");
+    }
+    return out.append("data: [DONE]\n\n").toString();
+  }
+
+  private static String event(ObjectNode completion, int index, ObjectNode delta, String finish) {
+    ObjectNode chunk = chunk(completion);
+    ObjectNode choice = chunk.withArray("choices").addObject();
+    choice.put("index", index);
+    choice.set("delta", delta);
+    if (finish == null) {
+      choice.putNull("finish_reason");
+    } else {
+      choice.put("finish_reason", finish);
+    }
+    return "data: " + chunk + "\n\n";
+  }
+
+  private static ObjectNode chunk(ObjectNode completion) {
+    ObjectNode chunk = JSON.createObjectNode();
+    chunk.set("id", completion.get("id"));
+    chunk.put("object", "chat.completion.chunk");
+    chunk.set("created", completion.get("created"));
+    chunk.set("model", completion.get("model"));
+    chunk.putArray("choices");
+    return chunk;
+  }
+}

@@ -87,4 +87,27 @@ class ResponseCacheTest {
       assertEquals(first.get("rows").get(0).at("/calls/0/response"), second.get("rows").get(0).at("/calls/0/response"));
     }
   }
+
+  @Test
+  void aJobThatEndedKeepsNoCoordinator(@TempDir Path dir) throws Exception {
+    Path config = dir.resolve("sim.conf");
+    Files.writeString(config, "skein.simulator.latency = 2ms\n");
+    try (SkeinNode node = SkeinNode.start(new NodeOptions(dir.resolve("data"), config, null, null, null, "127.0.0.1", 0, List.of(), 0, true))) {
+      Http http = new Http(node.httpPort());
+      for (int i = 0; i < 3; i++) {
+        run(http, SPEC.replace("ANSWER_PROMPT", "Answer " + i + ":"));
+      }
+      // Memory follows the work in flight: the coordinators of ended jobs passivate once their end is in the job row.
+      long deadline = System.nanoTime() + Duration.ofSeconds(30).toNanos();
+      int coordinators;
+      do {
+        coordinators = http.get("/cluster").json().at("/members/0/job_coordinators").asInt();
+        if (coordinators > 0) {
+          Thread.sleep(100);
+        }
+      } while (coordinators > 0 && System.nanoTime() < deadline);
+      assertEquals(0, coordinators, "no coordinator stays up for an ended job");
+      assertEquals("succeeded", http.get("/jobs").json().at("/jobs/0/state").asText(), "an ended job still answers for itself");
+    }
+  }
 }

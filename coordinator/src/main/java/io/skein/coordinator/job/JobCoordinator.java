@@ -100,11 +100,16 @@ public final class JobCoordinator extends EventSourcedBehavior<Command, Event, C
   private record RepublishEnd(String reason) implements Command {}
 
   public static void init(ActorSystem<?> system, Deps deps) {
-    ClusterSharding.get(system).init(Entity.of(ENTITY_TYPE_KEY, ctx -> create(ctx.getEntityId(), deps)));
+    ClusterSharding.get(system).init(Entity.of(ENTITY_TYPE_KEY, ctx -> create(ctx.getEntityId(), deps, ctx.getShard())));
   }
 
   public static Behavior<Command> create(String jobId, Deps deps) {
-    return Behaviors.setup(ctx -> Behaviors.withTimers(timers -> new JobCoordinator(ctx, timers, jobId, deps)));
+    return create(jobId, deps, null);
+  }
+
+  /** {@code shard} may be null outside sharding: the coordinator then stays up when its job ends. */
+  public static Behavior<Command> create(String jobId, Deps deps, ActorRef<ClusterSharding.ShardCommand> shard) {
+    return Behaviors.setup(ctx -> Behaviors.withTimers(timers -> new JobCoordinator(ctx, timers, jobId, deps, shard)));
   }
 
   private final ActorContext<Command> context;
@@ -112,6 +117,8 @@ public final class JobCoordinator extends EventSourcedBehavior<Command, Event, C
   private final String jobId;
   private final Deps deps;
   private final ClusterSharding sharding;
+  /** Where to ask for passivation once the job has ended and its row says so (null outside sharding). */
+  private final ActorRef<ClusterSharding.ShardCommand> shard;
   private final ActorRef<RecordReport> outcomes;
 
   // Runtime view, rebuilt from the journal and the ledger; never persisted.
@@ -130,7 +137,8 @@ public final class JobCoordinator extends EventSourcedBehavior<Command, Event, C
   private Counts counts = Counts.ZERO;
   private boolean dirty;
 
-  private JobCoordinator(ActorContext<Command> context, TimerScheduler<Command> timers, String jobId, Deps deps) {
+  private JobCoordinator(ActorContext<Command> context, TimerScheduler<Command> timers, String jobId, Deps deps,
+      ActorRef<ClusterSharding.ShardCommand> shard) {
     super(PersistenceId.of(ENTITY_TYPE_KEY.name(), jobId),
         SupervisorStrategy.restartWithBackoff(Duration.ofMillis(200), Duration.ofSeconds(10), 0.2));
     this.context = context;
@@ -138,6 +146,7 @@ public final class JobCoordinator extends EventSourcedBehavior<Command, Event, C
     this.jobId = jobId;
     this.deps = deps;
     this.sharding = ClusterSharding.get(context.getSystem());
+    this.shard = shard;
     this.outcomes = context.messageAdapter(RecordReport.class, RecordDone::new);
     ActorRef<ClusterEvent.MemberRemoved> removals = context.messageAdapter(ClusterEvent.MemberRemoved.class,
         e -> new MemberRemoved(e.member().address().toString()));
@@ -451,6 +460,10 @@ public final class JobCoordinator extends EventSourcedBehavior<Command, Event, C
 
   private Effect<Event, CoordinatorState> onRowWritten(CoordinatorState state, RowWritten cmd) {
     if (cmd.error() == null) {
+      if (state.hasEnded() && shard != null) {
+        // Nothing more to do: an ended job keeps no actor (a later Start wakes it to publish again).
+        shard.tell(new ClusterSharding.Passivate<>(context.getSelf()));
+      }
       return Effect().none();
     }
     context.getLog().warn("job {}: could not write the job row, trying again: {}", jobId, cmd.error().getMessage());

@@ -81,7 +81,8 @@ public final class SkeinNode implements AutoCloseable {
         blankToNull(skein.getString("db.password")), skein.getInt("db.pool-size"));
     java.util.List<String> roles = new java.util.ArrayList<>(config.getStringList("pekko.cluster.roles"));
     roles.add(ClusterWatch.databaseRole(db.databaseId()));
-    config = ConfigFactory.parseMap(Map.of("pekko.cluster.roles", roles)).withFallback(config);
+    config = ConfigFactory.parseMap(Map.of("pekko.cluster.roles", roles, io.skein.coordinator.job.DatabaseJoinCheck.KEY, db.databaseId()))
+        .withFallback(config);
     ActorSystem<Void> system;
     try {
       system = ActorSystem.create(Behaviors.empty(), "skein", config);
@@ -90,6 +91,7 @@ public final class SkeinNode implements AutoCloseable {
       throw e;
     }
     try {
+      explainRefusals(system);
       Cluster cluster = Cluster.get(system);
       if (options.seeds().isEmpty() && config.getStringList("pekko.cluster.seed-nodes").isEmpty()) {
         cluster.manager().tell(Join.create(cluster.selfMember().address()));
@@ -164,6 +166,19 @@ public final class SkeinNode implements AutoCloseable {
           + " loses calls it has already journaled (leave it out and Skein adds it)");
     }
     return url;
+  }
+
+  /** A node the cluster refused at the join (another database, most likely) says so before it stops. */
+  private static void explainRefusals(ActorSystem<Void> system) {
+    org.apache.pekko.actor.CoordinatedShutdown shutdown = org.apache.pekko.actor.CoordinatedShutdown.get(system);
+    shutdown.addTask(org.apache.pekko.actor.CoordinatedShutdown.PhaseBeforeServiceUnbind(), "skein-explain-refusal", () -> {
+      if (shutdown.getShutdownReason().filter(r -> r.equals(
+          org.apache.pekko.actor.CoordinatedShutdown.incompatibleConfigurationDetectedReason())).isPresent()) {
+        log.error("refusing to join a cluster on another database: the cluster refused this node's configuration"
+            + " (skein.cluster.database differs: check --db-url); this node stops");
+      }
+      return java.util.concurrent.CompletableFuture.completedFuture(org.apache.pekko.Done.getInstance());
+    });
   }
 
   static Config config(NodeOptions options) {

@@ -9,7 +9,7 @@ import java.util.Map;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
-/** A node refuses to join a cluster whose database is not its own. */
+/** A node whose database is not the cluster's is refused at the join handshake, before any shard can land on it. */
 class ClusterIdentityTest {
 
   @TempDir
@@ -28,6 +28,8 @@ class ClusterIdentityTest {
             "--http-port", String.valueOf(httpB), "--seed", seedA, "--data-dir", dir.resolve("b").toString())) {
       SkeinProcess.await("the node on another database to leave", Duration.ofMinutes(2), () -> !b.isAlive(), a);
       assertTrue(b.output().contains("refusing to join a cluster on another database"), b.output());
+      assertTrue(b.output().contains("skein.cluster.database differs"), "refused at the join handshake: " + b.output());
+      assertTrue(a.output().contains("tried to join: refusing to join a cluster on another database"), a.output());
       Http http = new Http(httpA);
       SkeinProcess.await("the cluster to keep its own member only", Duration.ofMinutes(1), () -> {
         try {

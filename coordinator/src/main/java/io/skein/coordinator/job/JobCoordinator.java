@@ -69,6 +69,10 @@ import org.apache.pekko.persistence.typed.javadsl.SignalHandler;
  * {@code pauseAfterBlocked} records (or all that are left) report {@link RecordBlocked}: their model
  * refused them in a way no retry fixes, such as a wrong API key. Failing every record instead would
  * turn a typo in a key into a million error rows. On resume, blocked records try that call again.
+ *
+ * <p>Size: one entity's command handlers (start, dispatch window, outcomes, pause/resume/cancel, the
+ * job row kept in step with the journal). The seam to split next is the job-row publishing
+ * (publishState, RowWritten, RepublishEnd) into a class of its own.
  */
 public final class JobCoordinator extends EventSourcedBehavior<Command, Event, CoordinatorState> {
 
@@ -93,7 +97,7 @@ public final class JobCoordinator extends EventSourcedBehavior<Command, Event, C
 
   private enum Tick implements Command { INSTANCE }
 
-  /** The job row was written (error null) or not: a row that disagrees with the journal is written again. */
+  /** The job row was written (error null) or not: a row that disagrees with the journal is written again (the state says which write). */
   private record RowWritten(Throwable error) implements Command {}
 
   /** The end could not be written to the job row: write it again. */
@@ -134,6 +138,8 @@ public final class JobCoordinator extends EventSourcedBehavior<Command, Event, C
   private final Map<Long, RecordBlocked> blocked = new LinkedHashMap<>();
   /** The last write of the job row failed: the next tick writes it again. */
   private boolean rowStale;
+  /** Why the job ended, as last written to its row (a failed write of the end is redone with it). */
+  private String endReason;
   private Counts counts = Counts.ZERO;
   private boolean dirty;
 
@@ -412,8 +418,8 @@ public final class JobCoordinator extends EventSourcedBehavior<Command, Event, C
     }
     long at = System.currentTimeMillis();
     if (state.hasEnded()) {
-      context.pipeToSelf(deps.store().finish(jobId, state.ended(), cmd.reason(), cmd.counts(), at),
-          (ok, error) -> new RowWritten(error == null ? null : new EndNotWritten(cmd.reason(), error)));
+      endReason = cmd.reason();
+      context.pipeToSelf(deps.store().finish(jobId, state.ended(), cmd.reason(), cmd.counts(), at), (ok, error) -> new RowWritten(error));
       return Effect().none();
     }
     JobState end = cmd.state();
@@ -434,20 +440,11 @@ public final class JobCoordinator extends EventSourcedBehavior<Command, Event, C
     timers.cancel("tick");
     var written = deps.store().finish(jobId, state.ended(), reason, finalCounts, at)
         .whenComplete((ok, error) -> deps.onEnded().accept(jobId));
-    context.pipeToSelf(written, (ok, error) -> new RowWritten(error == null ? null : new EndNotWritten(reason, error)));
+    endReason = reason;
+    context.pipeToSelf(written, (ok, error) -> new RowWritten(error));
     context.getLog().info("job {} {}: {} succeeded, {} failed, {} calls, {} tokens", jobId, state.ended().wireName(),
         finalCounts.succeeded(), finalCounts.failed(), finalCounts.calls(), finalCounts.tokens());
     return written;
-  }
-
-  /** The end of a job that the job row has not got yet. */
-  private static final class EndNotWritten extends RuntimeException {
-    final String reason;
-
-    EndNotWritten(String reason, Throwable cause) {
-      super(cause.getMessage(), cause, false, false);
-      this.reason = reason;
-    }
   }
 
   /** Writes the job row as the journal has it (running, or paused with its reason); a failed write is tried again. */
@@ -467,8 +464,8 @@ public final class JobCoordinator extends EventSourcedBehavior<Command, Event, C
       return Effect().none();
     }
     context.getLog().warn("job {}: could not write the job row, trying again: {}", jobId, cmd.error().getMessage());
-    if (cmd.error() instanceof EndNotWritten end) {
-      timers.startSingleTimer("republish", new RepublishEnd(end.reason), Duration.ofSeconds(1));
+    if (state.hasEnded()) {
+      timers.startSingleTimer("republish", new RepublishEnd(endReason), Duration.ofSeconds(1));
     } else {
       rowStale = true;
     }

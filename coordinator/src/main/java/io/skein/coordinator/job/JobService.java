@@ -39,6 +39,9 @@ import org.apache.pekko.stream.javadsl.Source;
  * What the HTTP API and the CLI do with jobs: submit (check the spec against its records, store
  * both in one transaction, start the coordinator), read status and results from the database
  * (never by asking a possibly recovering actor), pause, resume, cancel, and wake running jobs at node start.
+ *
+ * <p>Size: the node's one entry to jobs (submit, preview, control, rows); the row readers at its end
+ * could move to their own class.
  */
 public final class JobService {
 

@@ -21,7 +21,12 @@ import java.util.Optional;
 import java.util.Set;
 import java.util.concurrent.CompletionStage;
 
-/** Queries on Skein's tables: jobs, their inputs, and the results ledger (one row per record). */
+/**
+ * Queries on Skein's tables: jobs, their inputs, and the results ledger (one row per record).
+ *
+ * <p>Size: every SQL statement on jobs, inputs and the ledger, kept together so the schema is read
+ * in one place.
+ */
 public final class JobStore {
 
   private static final ObjectMapper JSON = new ObjectMapper();

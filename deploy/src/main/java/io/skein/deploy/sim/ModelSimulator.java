@@ -35,6 +35,9 @@ import org.apache.pekko.stream.Materializer;
  * {@code max_tokens} and reports {@code usage}. Faults (429 with Retry-After, 500, slow answers) are
  * drawn from (seed, request fingerprint, how often that request was seen), so they are the same
  * whatever order requests arrive in, and a retry draws anew. Latency never blocks a thread.
+ *
+ * <p>Size: the server, its fault injection and the plain-text answers; kind-specific answers
+ * (KindAnswers, SchemaAnswers) and the wire format (ChatWire) are already apart.
  */
 public final class ModelSimulator {
 

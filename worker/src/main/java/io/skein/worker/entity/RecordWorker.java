@@ -52,6 +52,10 @@ import org.apache.pekko.persistence.typed.javadsl.SignalHandler;
  * latest {@link Ensure}'s sender, and passivates. A call refused in a way that blocks the whole job
  * (wrong key, no access, no such model) does not fail the record: it reports {@link RecordBlocked}
  * and passivates, to try that call again when an Ensure says the job was resumed since.
+ *
+ * <p>Size: the per-state handlers of one entity, plus its call deadlines and cancel; the decisions
+ * are elsewhere (StepPlanner, RetryPolicy, Rows). The next seam is the in-flight bookkeeping
+ * (inFlight, notBefore, deadlines) as a small class.
  */
 public final class RecordWorker extends EventSourcedBehavior<Command, Event, RecordState> {
 

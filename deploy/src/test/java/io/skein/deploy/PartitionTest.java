@@ -18,6 +18,7 @@ import java.util.HashSet;
 import java.util.List;
 import java.util.Set;
 import org.junit.jupiter.api.Assumptions;
+import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 
 /**
@@ -26,6 +27,7 @@ import org.junit.jupiter.api.Test;
  * nodes at once (no journal sequence conflict, no row twice, no call asked twice beyond what was in
  * flight on the cut node), and the job completes after healing.
  */
+@Tag("scenario")
 class PartitionTest {
 
   @Test

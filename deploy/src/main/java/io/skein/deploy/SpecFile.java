@@ -3,7 +3,6 @@ package io.skein.deploy;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.skein.coordinator.job.InputFiles;
-import io.skein.coordinator.job.InputLines;
 import io.skein.coordinator.job.JobService;
 import io.skein.coordinator.store.JobStore.InputRow;
 import io.skein.protocol.spec.PipelineSpec;
@@ -89,13 +88,12 @@ final class SpecFile {
     return override != null ? override : spec.input().file() != null ? path.toAbsolutePath().getParent().resolve(spec.input().file()) : null;
   }
 
+  /** The job to submit: the file's records, else none (the job service reads the spec's own records). */
   JobService.Submission submission(Path inputFile, String fingerprint) throws IOException {
     Set<String> fields = new LinkedHashSet<>();
     Iterator<InputRow> rows = null;
     if (inputFile != null) {
       rows = InputFiles.read(inputFile, fields);
-    } else if (spec.input().records() != null) {
-      rows = InputLines.fromRecords(spec.input().records(), fields);
     }
     return new JobService.Submission(tree, rows, fields, fingerprint);
   }

@@ -340,6 +340,38 @@ class HttpApiTest {
   }
 
   @Test
+  void recordIdsNameRowsSoTheyAreUniqueScalarsAndRecordsComeFromOnePlace() throws Exception {
+    String twice = "{\"id\": \"a\", \"topic\": \"tea\"}\n{\"id\": 7, \"topic\": \"x\"}\n{\"id\": \"a\", \"topic\": \"coffee\"}\n";
+    JsonNode duplicate = problem(http.multipart("/jobs", SPEC, twice), 400);
+    assertEquals("records", duplicate.at("/errors/0/path").asText(), duplicate.toString());
+    assertTrue(duplicate.at("/errors/0/message").asText().contains("records 0 and 2 (counting from 0) both have id \"a\""), duplicate.toString());
+
+    String objects = "{\"id\": {\"k\": 1}, \"topic\": \"tea\"}\n{\"id\": \"7\", \"topic\": \"x\"}\n{\"id\": 7, \"topic\": \"y\"}\n{\"topic\": \"z\"}\n";
+    String id = submit(http.multipart("/jobs", SPEC, objects));
+    http.awaitState(id, "succeeded", Duration.ofSeconds(60));
+    List<JsonNode> errors = http.get("/jobs/" + id + "/errors").lines();
+    assertEquals(1, errors.size(), errors.toString());
+    assertEquals("invalid_input", errors.get(0).at("/error/type").asText());
+    assertTrue(errors.get(0).at("/error/message").asText().contains("`id` must be a string or a number, got an object"), errors.toString());
+    assertEquals(List.of("\"7\"", "7", "3"), http.get("/jobs/" + id + "/results").lines().stream().map(r -> r.get("id").toString()).toList(),
+        "the string \"7\" and the number 7 are different ids; a record without one is named by its position");
+
+    String inline = "name: x\nmodels: {m: sim-small}\ninput: {records: [{topic: a}]}\nsteps:\n  - {name: a, model: m, prompt: \"{{ topic }}\"}\n";
+    JsonNode both = problem(http.multipart("/jobs", inline, "{\"topic\": \"b\"}\n"), 400);
+    assertEquals("input.records", both.at("/errors/0/path").asText(), both.toString());
+    assertTrue(both.at("/errors/0/message").asText().contains("records given twice"), both.toString());
+
+    String boundary = "b0undary";
+    String twoSpecs = ("--B\r\nContent-Disposition: form-data; name=\"spec\"\r\n\r\n" + inline + "\r\n"
+        + "--B\r\nContent-Disposition: form-data; name=\"spec\"\r\n\r\n" + inline + "\r\n--B--\r\n").replace("B", boundary);
+    JsonNode specs = problem(http.post("/jobs", "multipart/form-data; boundary=" + boundary, twoSpecs), 400);
+    assertTrue(specs.toString().contains("given twice: send one `spec` part"), specs.toString());
+
+    JsonNode typo = problem(http.post("/jobs", "application/json", "{\"spec\": {\"name\": \"x\"}, \"record\": []}"), 400);
+    assertEquals("record", typo.at("/errors/0/path").asText(), typo.toString());
+  }
+
+  @Test
   void aRecordLineThatIsNotUtf8IsAnErrorRowAndTheOthersRun() throws Exception {
     String spec = "name: bytes\nmodels: {m: sim-small}\nsteps:\n  - {name: a, model: m, prompt: \"{{ topic }}\"}\n";
     byte[] records = "\uFEFF{\"topic\": \"bom\"}\n{\"topic\": \"caf_\"}\n{\"topic\": \"ok\"}\n".getBytes(java.nio.charset.StandardCharsets.UTF_8);

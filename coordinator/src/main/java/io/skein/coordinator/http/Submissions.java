@@ -98,6 +98,11 @@ final class Submissions {
     if (body == null || !body.isObject() || !body.has("spec")) {
       throw new SpecException("spec", "missing: send {\"spec\": {...}, \"records\": [...]}");
     }
+    body.fieldNames().forEachRemaining(name -> {
+      if (!name.equals("spec") && !name.equals("records")) {
+        throw new SpecException(name, "unknown field of the request body: send {\"spec\": {...}, \"records\": [...]}");
+      }
+    });
     JsonNode spec = body.get("spec").isTextual() ? SpecParser.readTree(body.get("spec").asText()) : body.get("spec");
     Set<String> fields = new LinkedHashSet<>();
     Iterator<InputRow> inputs = null;
@@ -130,6 +135,9 @@ final class Submissions {
           String spec = null;
           Multipart.FormData.BodyPart.Strict records = null;
           for (Multipart.FormData.BodyPart.Strict part : form.getStrictParts()) {
+            if ((part.getName().equals("spec") && spec != null) || (part.getName().equals("records") && records != null)) {
+              throw new SpecException(part.getName(), "given twice: send one `" + part.getName() + "` part");
+            }
             switch (part.getName()) {
               case "spec" -> spec = utf8(part.getEntity().getData(), "spec");
               case "records" -> records = part;

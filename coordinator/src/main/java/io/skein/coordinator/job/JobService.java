@@ -158,11 +158,15 @@ public final class JobService {
   /** The records a submission brings (or its spec holds inline), drawn as its input says; null if it has none. */
   private static Iterator<InputRow> inputs(Submission submission, PipelineSpec spec, Set<String> fields) {
     Iterator<InputRow> rows = submission.inputs();
+    if (rows != null && spec.input().records() != null) {
+      throw new SpecException("input.records", "records given twice: the spec holds records and the request sends records too;"
+          + " send them in one place");
+    }
     if (rows == null && spec.input().records() != null) {
       rows = InputLines.fromRecords(spec.input().records(), fields);
     }
     return rows == null ? null
-        : InputSampling.apply(rows, spec.input().sampling(), spec.input().numRecords(), spec.input().limit(), spec.seed());
+        : InputSampling.apply(RecordIds.checked(rows), spec.input().sampling(), spec.input().numRecords(), spec.input().limit(), spec.seed());
   }
 
   /**

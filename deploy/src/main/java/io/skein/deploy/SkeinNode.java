@@ -116,6 +116,7 @@ public final class SkeinNode implements AutoCloseable {
       JobCoordinator.init(system, new JobCoordinator.Deps(store, source::evict, skein.getDuration("job.tick"),
           skein.getDuration("job.ensure-interval"), skein.getInt("job.pause-after-blocked"), shares));
       JobService jobs = new JobService(system, store, new Preview(system, models, skein.getDuration("preview.call-timeout")), models);
+      io.skein.coordinator.job.RetentionSweep.start(system, jobs.retention(), skein.getConfig("retention"));
       system.systemActorOf(ClusterWatch.create(jobs, models::clusterSize, skein.getDuration("job.ensure-interval"), shares,
               skein.getDuration("job.tick")),
           "cluster-watch", org.apache.pekko.actor.typed.Props.empty());

@@ -78,6 +78,28 @@ class CliTest {
       assertTrue(again.output().contains(" 12 calls"), "the counts are the first run's: " + again.output());
     }
     assertEquals(firstOutput, Files.readString(out), "the same rows, from the ledger");
+
+    String[] store = {"--data-dir", dir.resolve("data").toString()};
+    String id;
+    try (SkeinProcess list = run("list", Map.of(), concat(new String[] {"jobs", "list"}, store))) {
+      assertEquals(0, list.awaitExit(Duration.ofMinutes(1)), list.output());
+      assertTrue(list.output().contains("succeeded") && list.output().contains("3/3"), list.output());
+      id = list.output().lines().filter(l -> l.startsWith("job-")).findFirst().orElseThrow().split(" ")[0];
+    }
+    try (SkeinProcess delete = run("delete", Map.of(), concat(new String[] {"jobs", "delete", id, "job-unknown"}, store))) {
+      assertEquals(1, delete.awaitExit(Duration.ofMinutes(1)), "one of the two was unknown: " + delete.output());
+      assertTrue(delete.output().contains("deleted " + id) && delete.output().contains("no job `job-unknown`"), delete.output());
+    }
+    Files.delete(out);
+    try (SkeinProcess third = run("third", env, args)) {
+      assertEquals(0, third.awaitExit(Duration.ofMinutes(2)), third.output());
+      assertFalse(third.output().contains("already succeeded"), "the deleted job is a new job now: " + third.output());
+    }
+    assertEquals(firstOutput, Files.readString(out), "the same rows again, its calls answered by the response cache");
+  }
+
+  private static String[] concat(String[] a, String[] b) {
+    return Stream.concat(Stream.of(a), Stream.of(b)).toArray(String[]::new);
   }
 
   @Test

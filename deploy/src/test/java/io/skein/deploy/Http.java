@@ -65,6 +65,17 @@ final class Http {
         .POST(HttpRequest.BodyPublishers.ofByteArray(body)));
   }
 
+  Response delete(String path) throws Exception {
+    return send(HttpRequest.newBuilder(URI.create(base + path)).DELETE());
+  }
+
+  /** Any method, with a body of raw bytes when not null. */
+  Response request(String method, String path, String contentType, byte[] body) throws Exception {
+    HttpRequest.Builder b = HttpRequest.newBuilder(URI.create(base + path))
+        .method(method, body == null ? HttpRequest.BodyPublishers.noBody() : HttpRequest.BodyPublishers.ofByteArray(body));
+    return send(contentType == null ? b : b.header("Content-Type", contentType));
+  }
+
   Response multipart(String path, String spec, String records) throws Exception {
     return multipart(path, spec, records, "records.jsonl", "application/x-ndjson");
   }

@@ -463,6 +463,82 @@ class HttpApiTest {
     }
   }
 
+  /** Rows the job keeps in the database: journal events of its coordinator and records, inputs, rows, its job row. */
+  private static long kept(String id) {
+    return node.store().db().sync(c -> {
+      long n = 0;
+      for (String sql : List.of(
+          "SELECT COUNT(*) FROM \"event_journal\" WHERE \"persistence_id\" = 'Job|" + id + "' OR \"persistence_id\" LIKE 'Record|" + id + "/%'",
+          "SELECT COUNT(*) FROM skein_inputs WHERE job_id = '" + id + "'",
+          "SELECT COUNT(*) FROM skein_results WHERE job_id = '" + id + "'",
+          "SELECT COUNT(*) FROM skein_jobs WHERE id = '" + id + "'")) {
+        try (var rs = c.createStatement().executeQuery(sql)) {
+          rs.next();
+          n += rs.getLong(1);
+        }
+      }
+      return n;
+    });
+  }
+
+  @Test
+  void anEndedJobIsDeletedWithItsJournalInputsAndRowsAndARunningOneIsNot() throws Exception {
+    String done = submit(http.post("/jobs", "application/json", jsonJob(SPEC, 5)));
+    http.awaitState(done, "succeeded", Duration.ofSeconds(60));
+    long before = kept(done);
+    assertTrue(before > 5 + 5 + 1 + 5, "the job keeps events, inputs, rows and its row: " + before);
+    Http.Response deleted = http.delete("/jobs/" + done);
+    assertEquals(204, deleted.status(), deleted.body());
+    assertEquals(0, kept(done), "nothing of the job is left");
+    problem(http.get("/jobs/" + done), 404);
+    problem(http.get("/jobs/" + done + "/results"), 404);
+    problem(http.delete("/jobs/" + done), 404);
+
+    String other = submit(http.post("/jobs", "application/json", jsonJob(SPEC, 2)));
+    http.awaitState(other, "succeeded", Duration.ofSeconds(60));
+    Path log = Files.createTempFile("skein-jobs-delete", ".log");
+    String server = "http://127.0.0.1:" + node.httpPort();
+    try (SkeinProcess cli = SkeinProcess.start(log, java.util.Map.of(), "jobs", "delete", "--server", server, other)) {
+      assertEquals(0, cli.awaitExit(Duration.ofMinutes(1)), cli.output());
+      assertTrue(cli.output().contains("deleted " + other), cli.output());
+    }
+    assertEquals(0, kept(other), "skein jobs delete --server deletes through the node's API");
+
+    String running = submit(http.post("/jobs", "application/yaml", """
+        name: long
+        models: {m: sim-small}
+        input: {num_records: 100000}
+        max_in_flight: 4
+        steps:
+          - {name: a, model: m, prompt: "{{ index }}"}
+        """));
+    try {
+      JsonNode refused = problem(http.delete("/jobs/" + running), 409);
+      assertTrue(refused.get("detail").asText().contains("cancel it first"), refused.toString());
+      assertEquals(200, http.post("/jobs/" + running + "/cancel", "application/json", "").status());
+      JsonNode stopping = problem(http.delete("/jobs/" + running), 409);
+      assertTrue(stopping.get("detail").asText().contains("still stopping"), stopping.toString());
+    } finally {
+      http.post("/jobs/" + running + "/cancel", "application/json", "");
+    }
+  }
+
+  @Test
+  void jobsEndedLongerAgoThanTheRetentionAreDeletedOnSchedule(@org.junit.jupiter.api.io.TempDir Path dir) throws Exception {
+    Path config = dir.resolve("retention.conf");
+    Files.writeString(config, "skein.simulator.latency = 2ms\nskein.retention { ended-jobs = 2s, every = 1s }\n");
+    try (SkeinNode short_ = SkeinNode.start(new NodeOptions(dir.resolve("data"), config, null, null, null, "127.0.0.1", 0, List.of(), 0, true))) {
+      Http other = new Http(short_.httpPort());
+      String id = submit(other.post("/jobs", "application/json", jsonJob(SPEC, 2)));
+      other.awaitState(id, "succeeded", Duration.ofSeconds(60));
+      long deadline = System.nanoTime() + Duration.ofSeconds(30).toNanos();
+      while (other.get("/jobs/" + id).status() != 404) {
+        assertTrue(System.nanoTime() < deadline, "the ended job was never swept");
+        Thread.sleep(200);
+      }
+    }
+  }
+
   @Test
   void unknownJobsAre404() throws Exception {
     problem(http.get("/jobs/nope"), 404);

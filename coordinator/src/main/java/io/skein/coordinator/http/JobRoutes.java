@@ -84,7 +84,7 @@ public final class JobRoutes {
 
   private Route job(String id) {
     return concat(
-        pathEnd(() -> get(() -> status(id))),
+        pathEnd(() -> concat(get(() -> status(id)), delete(() -> deleteJob(id)))),
         path("results", () -> get(() -> parameterOptional("annotated", a -> parameterOptional("format",
             f -> f.orElse("jsonl").equals("parquet") ? parquet(id, a.orElse("false")) : rows(id, true, a.orElse("false")))))),
         path("errors", () -> get(() -> parameterOptional("annotated", a -> rows(id, false, a.orElse("false"))))),
@@ -184,6 +184,17 @@ public final class JobRoutes {
     }).exceptionally(JobRoutes::problem));
   }
 
+  /** {@code DELETE /jobs/{id}}: 204 once an ended job and all it keeps are gone; 404 unknown, 409 not ended yet. */
+  private Route deleteJob(String id) {
+    return completeWithFuture(jobs.delete(id).thenApply(outcome -> switch (outcome) {
+      case DELETED -> HttpResponse.create().withStatus(StatusCodes.NO_CONTENT);
+      case NOT_FOUND -> Problems.notFound("no job `" + id + "`");
+      case NOT_ENDED -> Problems.of(StatusCodes.CONFLICT, "job `" + id + "` has not ended: cancel it first (POST /jobs/" + id + "/cancel)");
+      case STOPPING -> Problems.of(StatusCodes.CONFLICT, "job `" + id + "` was cancelled moments ago and its records are still"
+          + " stopping: delete it again in a few seconds");
+    }).exceptionally(JobRoutes::problem));
+  }
+
   private Route cancel(String id) {
     CompletionStage<HttpResponse> response = jobs.job(id).thenCompose(job -> {
       if (job.isEmpty()) {
@@ -262,33 +273,5 @@ public final class JobRoutes {
       String detail = response.entity() instanceof HttpEntity.Strict s ? s.getData().utf8String() : response.status().reason();
       return Problems.of(response.status(), detail);
     });
-  }
-
-  /** The JSON shape of a job's status. */
-  static final class JobJson {
-    static ObjectNode status(JobInfo j) {
-      ObjectNode n = JSON.createObjectNode();
-      n.put("id", j.id());
-      n.put("name", j.name());
-      n.put("state", j.state().wireName());
-      if (j.reason() != null) {
-        n.put("reason", j.reason());
-      }
-      n.put("total", j.total());
-      n.put("succeeded", j.counts().succeeded());
-      n.put("failed", j.counts().failed());
-      n.put("in_flight", j.state().isTerminal() ? 0 : j.inFlight());
-      n.put("calls", j.counts().calls());
-      n.put("tokens", j.counts().tokens());
-      n.put("created_at", java.time.Instant.ofEpochMilli(j.createdAt()).toString());
-      n.put("updated_at", java.time.Instant.ofEpochMilli(j.updatedAt()).toString());
-      if (j.finishedAt() != null) {
-        n.put("finished_at", java.time.Instant.ofEpochMilli(j.finishedAt()).toString());
-      }
-      if (j.coordinator() != null && !j.state().isTerminal()) {
-        n.put("coordinator", j.coordinator());
-      }
-      return n;
-    }
   }
 }

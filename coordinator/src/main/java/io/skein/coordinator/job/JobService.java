@@ -60,6 +60,7 @@ public final class JobService {
   /** The most records one job may have on this server ({@code skein.job.max-records}). */
   private final long maxRecords;
   private final Duration askTimeout = Duration.ofSeconds(30);
+  private final io.skein.coordinator.store.JobRetention retention;
 
   public JobService(ActorSystem<?> system, JobStore store) {
     this(system, store, null, null);
@@ -78,6 +79,8 @@ public final class JobService {
     this.defaultMaxInFlight = system.settings().config().getInt("skein.job.max-in-flight");
     this.maxRecords = system.settings().config().hasPath("skein.job.max-records")
         ? system.settings().config().getLong("skein.job.max-records") : Long.MAX_VALUE;
+    this.retention = new io.skein.coordinator.store.JobRetention(store.db(), system.settings().config().hasPath("skein.record.call-grace")
+        ? system.settings().config().getDuration("skein.record.call-grace") : Duration.ofSeconds(30));
   }
 
   public JobStore store() {
@@ -250,6 +253,22 @@ public final class JobService {
       }));
       return ids;
     });
+  }
+
+  /**
+   * Deletes an ended job and everything it keeps (journal, inputs, rows, job row); a running or
+   * paused job is not deleted (cancel it first), nor one cancelled within {@code skein.record.call-grace}.
+   */
+  public CompletionStage<io.skein.coordinator.store.JobRetention.Outcome> delete(String jobId) {
+    return retention.delete(jobId).whenComplete((outcome, error) -> {
+      if (outcome == io.skein.coordinator.store.JobRetention.Outcome.DELETED) {
+        system.log().info("job {} deleted", jobId);
+      }
+    });
+  }
+
+  public io.skein.coordinator.store.JobRetention retention() {
+    return retention;
   }
 
   public CompletionStage<Optional<JobInfo>> job(String id) {

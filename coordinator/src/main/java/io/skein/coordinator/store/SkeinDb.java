@@ -221,6 +221,8 @@ public final class SkeinDb implements AutoCloseable {
             completion_tokens BIGINT NOT NULL,
             created_at BIGINT NOT NULL
           )""");
+      // Added with retention: the cache is trimmed oldest first.
+      s.execute("CREATE INDEX IF NOT EXISTS skein_cache_created ON skein_cache (created_at)");
       // Added with processors: a record's rows of the spec's extra datasets, {name: row}.
       s.execute("ALTER TABLE skein_results ADD COLUMN IF NOT EXISTS datasets TEXT");
     }

@@ -1,0 +1,36 @@
+package io.skein.coordinator.http;
+
+import com.fasterxml.jackson.databind.node.JsonNodeFactory;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.skein.coordinator.store.JobInfo;
+
+/** The JSON shape of a job's status: {@code GET /jobs/{id}}, each entry of {@code GET /jobs}, {@code skein jobs list}. */
+public final class JobJson {
+
+  private JobJson() {}
+
+  public static ObjectNode status(JobInfo j) {
+    ObjectNode n = JsonNodeFactory.instance.objectNode();
+    n.put("id", j.id());
+    n.put("name", j.name());
+    n.put("state", j.state().wireName());
+    if (j.reason() != null) {
+      n.put("reason", j.reason());
+    }
+    n.put("total", j.total());
+    n.put("succeeded", j.counts().succeeded());
+    n.put("failed", j.counts().failed());
+    n.put("in_flight", j.state().isTerminal() ? 0 : j.inFlight());
+    n.put("calls", j.counts().calls());
+    n.put("tokens", j.counts().tokens());
+    n.put("created_at", java.time.Instant.ofEpochMilli(j.createdAt()).toString());
+    n.put("updated_at", java.time.Instant.ofEpochMilli(j.updatedAt()).toString());
+    if (j.finishedAt() != null) {
+      n.put("finished_at", java.time.Instant.ofEpochMilli(j.finishedAt()).toString());
+    }
+    if (j.coordinator() != null && !j.state().isTerminal()) {
+      n.put("coordinator", j.coordinator());
+    }
+    return n;
+  }
+}

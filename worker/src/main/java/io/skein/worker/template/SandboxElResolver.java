@@ -26,7 +26,21 @@ final class SandboxElResolver extends CompositeELResolver {
   }
 
   private static boolean allowed(Object base) {
-    return base != null && base.getClass().getName().startsWith("com.hubspot.jinjava.");
+    return base != null && base.getClass().getName().startsWith("com.hubspot.jinjava.") && !internal(base);
+  }
+
+  /**
+   * The engine itself — the interpreter templates can name as {@code ____int3rpr3t3r____}, its
+   * context and config: the way into CVE-2025-59340 (its object mapper). No property or method of it is reachable.
+   */
+  private static boolean internal(Object base) {
+    String name = base.getClass().getName();
+    return name.startsWith("com.hubspot.jinjava.interpret.") || name.equals("com.hubspot.jinjava.Jinjava")
+        || name.equals("com.hubspot.jinjava.JinjavaConfig");
+  }
+
+  private static RuntimeException unreachable() {
+    return new jinjava.javax.el.PropertyNotFoundException("the template engine's own objects are not reachable from templates");
   }
 
   /** Delegates to a bean resolver only for Jinjava's own library objects. */
@@ -39,11 +53,18 @@ final class SandboxElResolver extends CompositeELResolver {
 
     @Override
     public Object getValue(ELContext context, Object base, Object property) {
+      if (base != null && internal(base)) {
+        throw unreachable();
+      }
       return allowed(base) ? delegate.getValue(context, base, property) : null;
     }
 
     @Override
     public Object invoke(ELContext context, Object base, Object method, Class<?>[] paramTypes, Object[] params) {
+      if (base != null && internal(base)) {
+        throw new jinjava.javax.el.MethodNotFoundException("the template engine's own objects are not reachable from templates"
+            + " (called `" + method + "`)");
+      }
       if (!allowed(base)) {
         String type = base == null ? "a value" : "a " + simpleType(base);
         throw new jinjava.javax.el.MethodNotFoundException(

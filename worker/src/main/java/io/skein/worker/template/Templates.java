@@ -37,6 +37,7 @@ public final class Templates {
             .withMaxMapSize(10_000)
             .withRangeLimit(1_000)
             .withElResolver(new SandboxElResolver())
+            .withNodePreProcessor((node, interpreter) -> RenderBudget.check())
             .withDisabled(Map.of(Context.Library.TAG, Set.of("include", "import", "from", "extends")))
             .build();
     jinjava = new Jinjava(config);
@@ -112,10 +113,18 @@ public final class Templates {
 
   private String renderWithJinjava(String template, Map<String, ?> context) {
     RenderResult result;
+    RenderBudget budget = RenderBudget.start();
     try {
       result = jinjava.renderForResult(template, context);
+    } catch (RenderBudget.Exceeded e) {
+      throw new TemplateException(e.getMessage());
     } catch (RuntimeException e) {
       throw new TemplateException(e.getMessage() == null ? e.toString() : e.getMessage());
+    } finally {
+      budget.close();
+    }
+    if (budget.exceeded()) {
+      throw new TemplateException(RenderBudget.message());
     }
     var fatal = result.getErrors().stream().filter(e -> e.getSeverity() == ErrorType.FATAL).toList();
     if (!fatal.isEmpty()) {

@@ -93,4 +93,38 @@ class TemplatesTest {
           () -> T.render("{% for i in range(1000) %}{{ big }}{% endfor %}", Map.of("big", big)));
     });
   }
+
+  @Test
+  void nestedLoopsAreCutOffWithinTheRenderBudget() {
+    for (String t : List.of(
+        "{% for i in range(1000) %}{% for j in range(1000) %}{% for k in range(1000) %}{% endfor %}{% endfor %}{% endfor %}",
+        "{% for i in range(1000) %}{% for j in range(1000) %}{% set x = i * j %}{% endfor %}{% endfor %}",
+        "{% for a in xs %}{% for b in xs %}{% for c in xs %}{% endfor %}{% endfor %}{% endfor %}")) {
+      long start = System.nanoTime();
+      TemplateException e = assertThrows(TemplateException.class,
+          () -> T.render(t, Map.of("xs", java.util.Collections.nCopies(5000, 1L))), t);
+      long ms = (System.nanoTime() - start) / 1_000_000;
+      assertTrue(e.getMessage().contains("ran past its budget of " + RenderBudget.MAX_MILLIS + " ms"), e.getMessage());
+      assertTrue(ms < 3 * RenderBudget.MAX_MILLIS, t + " took " + ms + " ms");
+    }
+    assertEquals("ok", T.render("{% for i in range(100) %}{% endfor %}ok", Map.of()), "a render after a cut-off one has its own budget");
+  }
+
+  @Test
+  void theEnginesOwnObjectsAreOutOfReachAndJinjasOwnMethodsStillWork() {
+    // CVE-2025-59340 went through the interpreter's config to its object mapper; CVE-2020-12668 through getClass().
+    for (String attack : List.of(
+        "{{ ____int3rpr3t3r____.config.objectMapper }}",
+        "{{ ____int3rpr3t3r____.context.globalContext }}",
+        "{{ ____int3rpr3t3r____.render('{{ 1 + 1 }}') }}",
+        "{% set ji = ''.getClass().forName('com.hubspot.jinjava.Jinjava').newInstance().newInterpreter() %}{{ ji.render('{{1*2}}') }}",
+        "{{ range(3).getClass() }}")) {
+      assertThrows(TemplateException.class, () -> T.render(attack, Map.of()), attack);
+    }
+    assertEquals("[1, 2]", T.render("{% set l = [1] %}{% do l.append(2) %}{{ l }}", Map.of()));
+    assertEquals("1false2true", T.render("{% for i in [1, 2] %}{{ loop.index }}{{ loop.last }}{% endfor %}", Map.of()));
+    assertEquals("2", T.render("{% set ns = namespace(a=1) %}{% set ns.a = 2 %}{{ ns.a }}", Map.of()));
+    assertEquals("a1", T.render("{% for k, v in {'a': 1}.items() %}{{ k }}{{ v }}{% endfor %}", Map.of()));
+    assertEquals("7", T.render("{% macro f(x) %}{{ x }}{% endmacro %}{{ f(7) }}", Map.of()));
+  }
 }

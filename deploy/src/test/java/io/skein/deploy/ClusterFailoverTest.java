@@ -142,7 +142,11 @@ class ClusterFailoverTest {
   private Seen afterKill(String node) throws InterruptedException {
     long last = -1;
     long stableSince = System.nanoTime();
+    long deadline = stableSince + java.util.concurrent.TimeUnit.MINUTES.toNanos(1);
     while (true) {
+      if (System.nanoTime() > deadline) {
+        throw new AssertionError("the killed node's request count never stood still: " + sim.simulator.stats().byNode());
+      }
       long now = sim.simulator.stats().byNode().getOrDefault(node, 0L);
       if (now != last) {
         last = now;

@@ -103,7 +103,11 @@ class CrashRecoveryTest {
     static Seen afterKill() throws InterruptedException {
       long last = -1;
       long stableSince = System.nanoTime();
+      long deadline = stableSince + java.util.concurrent.TimeUnit.MINUTES.toNanos(1);
       while (true) {
+        if (System.nanoTime() > deadline) {
+          throw new AssertionError("the simulator's request count never stood still after the kill: " + simulator.stats());
+        }
         var stats = simulator.stats();
         if (stats.requests() != last || stats.inFlight() > 0) {
           last = stats.requests();

@@ -76,6 +76,49 @@ final class Http {
     return send(contentType == null ? b : b.header("Content-Type", contentType));
   }
 
+  /**
+   * A request over a plain socket that reads the answer while the body is still being sent, as curl
+   * does: a server refusing a body it is told is too big answers at once and closes, and the JDK's
+   * client, which sends the whole body first (its Expect: 100-continue hangs on JDK 17 when the answer
+   * is not a 100), would see only the closed connection. Reads at most 60 s.
+   */
+  Response rawRequest(String method, String path, String contentType, byte[] body) throws Exception {
+    URI uri = URI.create(base);
+    try (java.net.Socket socket = new java.net.Socket(uri.getHost(), uri.getPort())) {
+      socket.setSoTimeout(60_000);
+      String head = method + " " + path + " HTTP/1.1\r\nHost: " + uri.getHost() + "\r\nContent-Type: " + contentType
+          + "\r\nContent-Length: " + body.length + "\r\nConnection: close\r\n\r\n";
+      var out = socket.getOutputStream();
+      out.write(head.getBytes(java.nio.charset.StandardCharsets.US_ASCII));
+      out.flush();
+      Thread sender = new Thread(() -> {
+        try {
+          out.write(body);
+          out.flush();
+        } catch (java.io.IOException refused) {
+          // The server answered and closed: the rest of the body is not wanted.
+        }
+      });
+      sender.setDaemon(true);
+      sender.start();
+      byte[] answer = socket.getInputStream().readAllBytes();
+      String text = new String(answer, java.nio.charset.StandardCharsets.UTF_8);
+      int end = text.indexOf("\r\n\r\n");
+      if (end < 0) {
+        throw new java.io.IOException("no complete answer: " + text);
+      }
+      String[] lines = text.substring(0, end).split("\r\n");
+      int status = Integer.parseInt(lines[0].split(" ")[1]);
+      String type = "";
+      for (String line : lines) {
+        if (line.toLowerCase(java.util.Locale.ROOT).startsWith("content-type:")) {
+          type = line.substring("content-type:".length()).strip();
+        }
+      }
+      return new Response(status, type, text.substring(end + 4));
+    }
+  }
+
   Response multipart(String path, String spec, String records) throws Exception {
     return multipart(path, spec, records, "records.jsonl", "application/x-ndjson");
   }

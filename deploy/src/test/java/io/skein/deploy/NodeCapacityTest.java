@@ -48,7 +48,9 @@ class NodeCapacityTest {
       String second = submit(http, "second", 400);
       http.awaitStatus(first, "give up half the node", s -> s.get("in_flight").asInt() <= CAP / 2, Duration.ofSeconds(30));
       int sampled = 0;
+      long deadline = System.nanoTime() + Duration.ofMinutes(2).toNanos();
       while (true) {
+        assertTrue(System.nanoTime() < deadline, "the second job never ended");
         JsonNode a = http.get("/jobs/" + first).json();
         JsonNode b = http.get("/jobs/" + second).json();
         if (!b.get("state").asText().equals("running")) {

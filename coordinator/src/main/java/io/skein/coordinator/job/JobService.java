@@ -93,6 +93,12 @@ public final class JobService {
       PipelineSpec spec = SpecParser.parse(submission.spec());
       checkModels(spec);
       String id = newId();
+      Long asked = spec.input().numRecords() == null ? null
+          : Math.min(spec.input().numRecords(), spec.input().limit() == null ? Long.MAX_VALUE : spec.input().limit());
+      if (asked != null && asked > maxRecords) {
+        // Checked before any record is drawn: records cycled up to num_records would otherwise be made first.
+        throw tooMany("input.num_records", String.valueOf(asked));
+      }
       Set<String> fields = submission.fields() == null ? new LinkedHashSet<>() : submission.fields();
       Iterator<InputRow> inputs = inputs(submission, spec, fields);
       boolean generated = false;
@@ -113,10 +119,7 @@ public final class JobService {
         store.insertInputs(c, id, batch);
       } else if (spec.input().numRecords() != null) {
         generated = true;
-        total = Math.min(spec.input().numRecords(), spec.input().limit() == null ? Long.MAX_VALUE : spec.input().limit());
-        if (total > maxRecords) {
-          throw tooMany("input.num_records", String.valueOf(total));
-        }
+        total = asked;
       } else if (spec.input().file() != null) {
         throw new SpecException("input.file", "a server does not read files named in a spec: send the records with the job"
             + " (JSON `records`, or a multipart `records` part of JSONL), or run it with `skein run`");

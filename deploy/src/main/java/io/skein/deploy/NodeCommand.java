@@ -43,12 +43,22 @@ final class NodeCommand implements Callable<Integer> {
     try {
       node = SkeinNode.start(options);
     } catch (Exception e) {
-      System.err.println("skein node: could not start: " + RunCommand.rootMessage(e));
+      System.err.println("skein node: could not start: " + RunCommand.rootMessage(e) + hint(e));
       return 1;
     }
     System.out.println("Skein node up: HTTP on port " + node.httpPort() + ", cluster on " + host + ":" + port
         + (node.simulator() != null ? ", simulator at " + node.simulator().baseUrl() : ""));
     node.awaitTermination();
     return 0;
+  }
+
+  /** What to do about a port in use. */
+  private static String hint(Throwable e) {
+    for (Throwable t = e; t != null; t = t.getCause() == t ? null : t.getCause()) {
+      if (t instanceof java.net.BindException) {
+        return " — another process listens there: stop it, or pass another --http-port (or --port for the cluster)";
+      }
+    }
+    return "";
   }
 }

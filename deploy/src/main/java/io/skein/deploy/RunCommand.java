@@ -72,11 +72,14 @@ final class RunCommand implements Callable<Integer> {
   @Mixin
   StoreOptions store;
 
-  @Option(names = {"-q", "--quiet"}, description = "No progress bar.")
+  @Option(names = {"-q", "--quiet"}, description = "Only errors and the final summary: no progress bar, no warnings.")
   boolean quiet;
 
   @Override
   public Integer call() throws Exception {
+    if (quiet) {
+      quietLogs();
+    }
     SpecFile file = SpecFile.forCommand("run", specFile);
     if (file == null) {
       return 2;
@@ -125,14 +128,14 @@ final class RunCommand implements Callable<Integer> {
       if (earlier.isPresent()) {
         job = earlier.get();
         if (job.state() == JobState.RUNNING) {
-          System.err.printf("Resuming job %s (%d of %d records done)%n", job.id(), job.counts().done(), job.total());
+          info("Resuming job %s (%d of %d records done)%n", job.id(), job.counts().done(), job.total());
           node.jobs().start(job.id()).toCompletableFuture().get(60, TimeUnit.SECONDS);
         } else if (job.state() == JobState.PAUSED) {
-          System.err.printf("Resuming paused job %s (%d of %d records done); it was paused because %s%n", job.id(),
+          info("Resuming paused job %s (%d of %d records done); it was paused because %s%n", job.id(),
               job.counts().done(), job.total(), job.reason());
           node.jobs().resume(job.id()).toCompletableFuture().get(60, TimeUnit.SECONDS);
         } else {
-          System.err.printf("Job %s already %s in %s; writing its rows again (use --new to run it anew)%n",
+          info("Job %s already %s in %s; writing its rows again (use --new to run it anew)%n",
               job.id(), job.state().wireName(), store.dataDir);
         }
       } else {
@@ -144,7 +147,7 @@ final class RunCommand implements Callable<Integer> {
           }
           throw e;
         }
-        System.err.printf("Job %s: %d records%n", job.id(), job.total());
+        info("Job %s: %d records%n", job.id(), job.total());
       }
       // Ctrl-C (or SIGTERM) stops the run; say that nothing is lost and how to go on.
       String id = job.id();
@@ -210,6 +213,22 @@ final class RunCommand implements Callable<Integer> {
       return HexFormat.of().formatHex(md.digest());
     } catch (java.security.NoSuchAlgorithmException e) {
       throw new IllegalStateException(e);
+    }
+  }
+
+  /** A line about what the run does, to stderr unless -q. */
+  private void info(String format, Object... args) {
+    if (!quiet) {
+      System.err.printf(format, args);
+    }
+  }
+
+  /** -q: Skein's and Pekko's logs at errors only, unless their levels are set in the environment. */
+  private static void quietLogs() {
+    for (String level : java.util.List.of("SKEIN_LOG_LEVEL", "SKEIN_PEKKO_LOG_LEVEL")) {
+      if (System.getenv(level) == null && System.getProperty(level) == null) {
+        System.setProperty(level, "ERROR");
+      }
     }
   }
 

@@ -203,6 +203,24 @@ class CliTest {
   }
 
   @Test
+  void aBusyPortIsOneLineSayingWhatToDoAndQuietPrintsOnlyTheSummary() throws Exception {
+    try (java.net.ServerSocket taken = new java.net.ServerSocket(0, 1, java.net.InetAddress.getLoopbackAddress());
+         SkeinProcess p = run("busy", Map.of(), "node", "--http-port", String.valueOf(taken.getLocalPort()), "--port", "0",
+             "--data-dir", dir.resolve("busy").toString())) {
+      assertEquals(1, p.awaitExit(Duration.ofMinutes(1)), p.output());
+      assertTrue(p.output().contains("skein node: could not start:") && p.output().contains("pass another --http-port"), p.output());
+      assertFalse(p.output().contains("\tat ") || p.output().contains("BindException"), "no stack trace: " + p.output());
+    }
+    try (SkeinProcess p = run("quiet", Map.of("SKEIN_SIM_LATENCY", "1ms"), "run", "../examples/support-qa.yaml", "-q", "--limit", "2",
+        "--output", dir.resolve("quiet.jsonl").toString(), "--data-dir", dir.resolve("quiet").toString())) {
+      assertEquals(0, p.awaitExit(Duration.ofMinutes(2)), p.output());
+      List<String> lines = p.output().lines().filter(l -> !l.isBlank()).toList();
+      assertEquals(1, lines.size(), "only the summary: " + p.output());
+      assertTrue(lines.get(0).contains("succeeded: 2 output rows"), p.output());
+    }
+  }
+
+  @Test
   void aPasswordOnTheCommandLineIsRefused() throws Exception {
     try (SkeinProcess p = run("password", Map.of(), "run", "../examples/support-qa.yaml", "--db-password", "hunter2",
         "--data-dir", dir.resolve("data").toString())) {

@@ -81,7 +81,16 @@ public final class SkeinDb implements AutoCloseable {
   }
 
   public <T> CompletionStage<T> async(Work<T> work) {
-    return CompletableFuture.supplyAsync(() -> sync(work), executor);
+    return submit(() -> sync(work));
+  }
+
+  /** Runs on the database threads; once this database is closed, a failed stage saying so (never a throw at the caller). */
+  private <T> CompletionStage<T> submit(java.util.function.Supplier<T> work) {
+    try {
+      return CompletableFuture.supplyAsync(work, executor);
+    } catch (java.util.concurrent.RejectedExecutionException e) {
+      return CompletableFuture.failedFuture(new IllegalStateException("the database connection is closed (the node is stopping)"));
+    }
   }
 
   public <T> T sync(Work<T> work) {
@@ -93,7 +102,7 @@ public final class SkeinDb implements AutoCloseable {
   }
 
   public <T> CompletionStage<T> asyncTransaction(Work<T> work) {
-    return CompletableFuture.supplyAsync(() -> transaction(work), executor);
+    return submit(() -> transaction(work));
   }
 
   /** Runs {@code work} in one transaction: all of it or none. */

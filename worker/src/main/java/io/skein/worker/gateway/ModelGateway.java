@@ -64,17 +64,35 @@ public final class ModelGateway extends AbstractBehavior<ModelGateway.Command> {
 
   private enum BudgetRefilled implements Command { INSTANCE }
 
-  /** Breaker settings: opens after {@code failures} consecutive server-side failures, for {@code openFor}. */
-  public record Settings(int failures, Duration openFor, int maxQueued) {
+  /**
+   * Breaker settings: opens after {@code failures} consecutive server-side failures, for
+   * {@code openFor}; at most {@code maxQueued} calls wait; a gateway with nothing to do for
+   * {@code idleAfter} stops (the next call for its model makes a new one), so the gateways of a node
+   * are bounded by the models in use, however many names requests have named.
+   */
+  public record Settings(int failures, Duration openFor, int maxQueued, Duration idleAfter) {
     public static final Settings DEFAULT = new Settings(50, Duration.ofSeconds(5), 200_000);
+
+    public Settings(int failures, Duration openFor, int maxQueued) {
+      this(failures, openFor, maxQueued, Duration.ofMinutes(10));
+    }
   }
+
+  private enum IdleCheck implements Command { INSTANCE }
 
   public static Behavior<Command> create(Provider provider, ModelClient client, Settings settings) {
     return create(provider, client, settings, 1, ResponseCache.NONE);
   }
 
   public static Behavior<Command> create(Provider provider, ModelClient client, Settings settings, int members, ResponseCache cache) {
-    return Behaviors.setup(ctx -> Behaviors.withTimers(timers -> new ModelGateway(ctx, timers, provider, client, settings, members, cache)));
+    return create(provider, client, settings, members, cache, () -> { });
+  }
+
+  /** {@code onIdleStop} runs (on the gateway's thread) just before an idle gateway stops. */
+  public static Behavior<Command> create(Provider provider, ModelClient client, Settings settings, int members, ResponseCache cache,
+      Runnable onIdleStop) {
+    return Behaviors.setup(ctx -> Behaviors.withTimers(timers -> new ModelGateway(ctx, timers, provider, client, settings, members, cache,
+        onIdleStop)));
   }
 
   private final TimerScheduler<Command> timers;
@@ -99,10 +117,14 @@ public final class ModelGateway extends AbstractBehavior<ModelGateway.Command> {
   private int inFlight;
   private int consecutiveFailures;
   private long openUntil;
+  private final Runnable onIdleStop;
+  private long lastBusyNanos = System.nanoTime();
 
   private ModelGateway(ActorContext<Command> ctx, TimerScheduler<Command> timers, Provider provider, ModelClient client,
-      Settings settings, int members, ResponseCache cache) {
+      Settings settings, int members, ResponseCache cache, Runnable onIdleStop) {
     super(ctx);
+    this.onIdleStop = onIdleStop;
+    timers.startTimerWithFixedDelay(IdleCheck.INSTANCE, settings.idleAfter().dividedBy(2));
     this.timers = timers;
     this.provider = provider;
     this.client = client;
@@ -127,7 +149,23 @@ public final class ModelGateway extends AbstractBehavior<ModelGateway.Command> {
           return this;
         })
         .onMessageEquals(BudgetRefilled.INSTANCE, this::drain)
+        .onMessageEquals(IdleCheck.INSTANCE, this::onIdleCheck)
         .build();
+  }
+
+  /** Stops once nothing has waited, been in flight or been looked up for {@code idleAfter}. */
+  private Behavior<Command> onIdleCheck() {
+    long now = System.nanoTime();
+    if (inFlight > 0 || !waiting.isEmpty() || !lookups.isEmpty()) {
+      lastBusyNanos = now;
+      return this;
+    }
+    if (now - lastBusyNanos < settings.idleAfter().toNanos()) {
+      return this;
+    }
+    getContext().getLog().debug("gateway for {} idle for {}: stopping", provider.name(), settings.idleAfter());
+    onIdleStop.run();
+    return Behaviors.stopped();
   }
 
   /** This node's share of the cluster-wide limits. */
@@ -145,6 +183,7 @@ public final class ModelGateway extends AbstractBehavior<ModelGateway.Command> {
   }
 
   private Behavior<Command> onCall(Call call) {
+    lastBusyNanos = System.nanoTime();
     String key = call.request().cacheKey();
     if (key != null) {
       lookups.merge(call.replyTo(), 1, Integer::sum);

@@ -33,6 +33,7 @@ public final class ModelProviders implements ModelAccess {
   private final Function<String, String> env;
   private final Map<String, Provider> providers = new ConcurrentHashMap<>();
   private final Map<String, ActorRef<ModelGateway.Command>> gateways = new ConcurrentHashMap<>();
+  private final java.util.concurrent.atomic.AtomicLong spawned = new java.util.concurrent.atomic.AtomicLong();
   private final ModelGateway.Settings gatewaySettings;
   private volatile int members = 1;
 
@@ -55,7 +56,8 @@ public final class ModelProviders implements ModelAccess {
     this.simulatorUrl = simulatorUrl == null || simulatorUrl.isBlank() ? config.getString("simulator-url") : simulatorUrl;
     Config breaker = config.getConfig("circuit-breaker");
     this.gatewaySettings = new ModelGateway.Settings(
-        breaker.getInt("max-failures"), breaker.getDuration("open-for"), config.getInt("max-queued-calls"));
+        breaker.getInt("max-failures"), breaker.getDuration("open-for"), config.getInt("max-queued-calls"),
+        config.hasPath("gateway-idle-timeout") ? config.getDuration("gateway-idle-timeout") : Duration.ofMinutes(10));
     this.caching = cache != ResponseCache.NONE && config.getBoolean("cache");
   }
 
@@ -73,10 +75,15 @@ public final class ModelProviders implements ModelAccess {
   public ActorRef<ModelGateway.Command> gateway(String model) {
     // Supervised: a gateway that fails restarts with its limits and an empty queue; the records whose
     // calls it held withdraw and resend them when their own deadline passes.
+    // An idle gateway stops and leaves the map (with its provider): a node keeps gateways for the models in use only.
     return gateways.computeIfAbsent(model, m -> system.systemActorOf(
-        Behaviors.supervise(ModelGateway.create(provider(m), client, gatewaySettings, members, cache))
+        Behaviors.supervise(ModelGateway.create(provider(m), client, gatewaySettings, members, cache, () -> {
+              gateways.remove(m);
+              providers.remove(m);
+            }))
             .onFailure(SupervisorStrategy.restartWithBackoff(Duration.ofMillis(100), Duration.ofSeconds(10), 0.2)),
-        "model-gateway-" + java.net.URLEncoder.encode(m, java.nio.charset.StandardCharsets.UTF_8).replace('%', '_'),
+        "model-gateway-" + java.net.URLEncoder.encode(m, java.nio.charset.StandardCharsets.UTF_8).replace('%', '_') + "-"
+            + spawned.incrementAndGet(),
         Props.empty()));
   }
 

@@ -110,6 +110,31 @@ class ModelGatewayTest {
   }
 
   @Test
+  void anIdleGatewayStopsAndOneWithACallInFlightDoesNot() {
+    var settings = new ModelGateway.Settings(50, Duration.ofSeconds(5), 100, Duration.ofMillis(300));
+    AtomicInteger stopped = new AtomicInteger();
+    ActorRef<ModelGateway.Command> idle = testKit.spawn(ModelGateway.create(provider(1),
+        (p, body) -> CompletableFuture.completedFuture(new ModelOutcome.Ok("ok", "stop", new Usage(1, 1), 1)),
+        settings, 1, ResponseCache.NONE, stopped::incrementAndGet));
+    TestProbe<ModelGateway.Reply> probe = testKit.createTestProbe();
+    idle.tell(new ModelGateway.Call(request(1), probe.getRef()));
+    assertInstanceOf(ModelOutcome.Ok.class, probe.expectMessageClass(ModelGateway.Reply.class).outcome());
+    probe.expectTerminated(idle, Duration.ofSeconds(5));
+    assertEquals(1, stopped.get(), "it said it stops, so its owner forgets it");
+
+    CompletableFuture<ModelOutcome> never = new CompletableFuture<>();
+    ActorRef<ModelGateway.Command> busy = testKit.spawn(ModelGateway.create(provider(1), (p, body) -> never, settings, 1,
+        ResponseCache.NONE, stopped::incrementAndGet));
+    busy.tell(new ModelGateway.Call(request(2), probe.getRef()));
+    probe.expectNoMessage(Duration.ofMillis(1200));
+    never.complete(new ModelOutcome.Ok("late", "stop", new Usage(1, 1), 1));
+    assertEquals("late", ((ModelOutcome.Ok) probe.expectMessageClass(ModelGateway.Reply.class).outcome()).text(),
+        "a gateway with a call in flight stays past the idle time and answers it");
+    probe.expectTerminated(busy, Duration.ofSeconds(5));
+    assertEquals(2, stopped.get());
+  }
+
+  @Test
   void aStoppingRecordWithdrawsItsWaitingCalls() {
     ModelClient never = (p, body) -> new CompletableFuture<>();
     ActorRef<ModelGateway.Command> gateway = testKit.spawn(ModelGateway.create(provider(1), never, ModelGateway.Settings.DEFAULT));

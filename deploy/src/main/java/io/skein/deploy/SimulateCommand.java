@@ -18,6 +18,9 @@ final class SimulateCommand implements Callable<Integer> {
   @Option(names = "--error-rate", defaultValue = "0", description = "Fraction of requests answered 500.") double errorRate;
   @Option(names = "--rate-limit-rate", defaultValue = "0", description = "Fraction of requests answered 429 with Retry-After.") double rateLimitRate;
   @Option(names = "--slow-rate", defaultValue = "0", description = "Fraction of requests answered ten times slower.") double slowRate;
+  @Option(names = "--broken-rate", defaultValue = "0",
+      description = "Fraction of requests answered 200 with a body no client can use: JSON cut off halfway, no choices, or an HTML page.")
+  double brokenRate;
   @Option(names = "--retry-after", defaultValue = "1", description = "Retry-After seconds on 429 (default: ${DEFAULT-VALUE}).") int retryAfter;
   @Option(names = "--seed", defaultValue = "1", description = "Seed of the text and fault model: the same seed, the same run.") long seed;
   @Option(names = "--max-concurrent", defaultValue = "0",
@@ -38,7 +41,7 @@ final class SimulateCommand implements Callable<Integer> {
     }
     ModelSimulator.runForever(
         new SimulatorSettings(latencyMs, jitter, errorRate, rateLimitRate, slowRate, seed, retryAfter, apiKey, maxConcurrent,
-            new SimulatorSettings.Answers(badJsonRate, badCodeRate, reasoning)), host, port);
+            new SimulatorSettings.Answers(badJsonRate, badCodeRate, reasoning), brokenRate), host, port);
     return 0;
   }
 }

@@ -124,4 +124,54 @@ class FaultToleranceTest {
       assertTrue(timeouts > 0, "some answers took 400 ms against a 250 ms timeout");
     }
   }
+
+  @Test
+  void withThirtyPercentMixedFaultsEveryRecordEndsAsOneRowOrOneErrorRow() throws Exception {
+    Path dir = Files.createTempDirectory("skein-mixed-faults-test");
+    Path config = dir.resolve("mixed.conf");
+    // 8% 429, 8% 500, 8% a 200 no client can use (JSON cut off, no choices, HTML), 6% ten times slower than the timeout allows.
+    Files.writeString(config, """
+        skein.simulator { latency = 20ms, jitter = 0, rate-limit-rate = 0.08, error-rate = 0.08, broken-rate = 0.08, slow-rate = 0.06, seed = 8 }
+        skein.models.default-request-timeout = 120ms
+        """);
+    int records = 200;
+    try (SkeinNode node = SkeinNode.start(new NodeOptions(dir.resolve("data"), config, null, null, null, "127.0.0.1", 0, List.of(), 0, true))) {
+      Http http = new Http(node.httpPort());
+      String spec = """
+          name: mixed
+          models: {m: {model: sim-small, max_tokens: 30}}
+          input: {num_records: %d}
+          retry: {max_attempts: 4, initial_backoff: 10ms, max_backoff: 100ms}
+          steps:
+            - {name: a, model: m, prompt: "A {{ index }}"}
+            - {name: b, model: m, prompt: "B {{ a }}"}
+          """.formatted(records);
+      Http.Response submitted = http.post("/jobs", "application/yaml", spec);
+      assertEquals(201, submitted.status(), submitted.body());
+      String id = submitted.json().get("id").asText();
+      JsonNode status = http.awaitStatus(id, "end", s -> !s.get("state").asText().equals("running"), Duration.ofMinutes(3));
+      assertEquals(records, status.get("succeeded").asInt() + status.get("failed").asInt(), status.toString());
+
+      List<JsonNode> rows = http.get("/jobs/" + id + "/results?annotated=true").lines();
+      List<JsonNode> errors = http.get("/jobs/" + id + "/errors").lines();
+      assertEquals(records, rows.size() + errors.size(), "one row or one error row per record");
+      Set<String> ids = new HashSet<>();
+      rows.forEach(r -> assertTrue(ids.add(r.get("id").asText()), "no id twice"));
+      errors.forEach(r -> assertTrue(ids.add(r.get("id").asText()), "no id twice, across rows and error rows"));
+      Map<String, Integer> failuresByType = new HashMap<>();
+      for (JsonNode row : rows) {
+        for (JsonNode call : row.get("calls")) {
+          for (JsonNode failure : call.path("failures")) {
+            failuresByType.merge(failure.get("error_type").asText(), 1, Integer::sum);
+          }
+        }
+      }
+      for (String type : List.of("rate_limited", "server_error", "invalid_response", "timeout")) {
+        assertTrue(failuresByType.getOrDefault(type, 0) > 0, "a " + type + " was met and retried: " + failuresByType);
+      }
+      for (JsonNode error : errors) {
+        assertTrue(error.at("/error/message").asText().contains("gave up after"), "an error row says why: " + error);
+      }
+    }
+  }
 }

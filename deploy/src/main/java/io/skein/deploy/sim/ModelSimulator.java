@@ -191,8 +191,10 @@ public final class ModelSimulator {
             .addHeader(RawHeader.create("Retry-After", String.valueOf(settings.retryAfterSeconds())));
       } else if (fault < settings.rateLimitRate() + settings.errorRate()) {
         response = error(500, "server_error", "simulated server error");
+      } else if (fault < settings.rateLimitRate() + settings.errorRate() + settings.brokenRate()) {
+        response = broken(answer(req, fingerprint, occurrence), uniform(settings.seed(), fingerprint, occurrence, 4));
       } else {
-        if (fault < settings.rateLimitRate() + settings.errorRate() + settings.slowRate()) {
+        if (fault < settings.rateLimitRate() + settings.errorRate() + settings.brokenRate() + settings.slowRate()) {
           delay *= 10;
         }
         ObjectNode completion = answer(req, fingerprint, occurrence);
@@ -209,6 +211,20 @@ public final class ModelSimulator {
       }
       HttpResponse r = response;
       return CompletableFuture.supplyAsync(() -> r, CompletableFuture.delayedExecutor(delay, TimeUnit.MILLISECONDS, executor));
+    }
+
+    /** A 200 no client can use: the completion cut off halfway, a completion without choices, or an HTML error page. */
+    private HttpResponse broken(ObjectNode completion, double which) {
+      if (which < 1 / 3.0) {
+        String text = completion.toString();
+        return HttpResponse.create().withEntity(HttpEntities.create(ContentTypes.APPLICATION_JSON, text.substring(0, text.length() / 2)));
+      }
+      if (which < 2 / 3.0) {
+        completion.putArray("choices");
+        return json(200, completion);
+      }
+      return HttpResponse.create().withEntity(HttpEntities.create(ContentTypes.TEXT_HTML_UTF8,
+          "<html><body><h1>502 Bad Gateway</h1></body></html>"));
     }
 
     private ObjectNode answer(JsonNode req, long fingerprint, int occurrence) {

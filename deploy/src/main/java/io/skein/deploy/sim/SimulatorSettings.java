@@ -11,7 +11,23 @@ package io.skein.deploy.sim;
  */
 public record SimulatorSettings(
     long latencyMillis, double jitter, double errorRate, double rateLimitRate, double slowRate, long seed, int retryAfterSeconds,
-    String apiKey, int maxConcurrent, Answers answers) {
+    String apiKey, int maxConcurrent, Answers answers, double brokenRate) {
+
+  public SimulatorSettings(
+      long latencyMillis, double jitter, double errorRate, double rateLimitRate, double slowRate, long seed, int retryAfterSeconds,
+      String apiKey, int maxConcurrent, Answers answers) {
+    this(latencyMillis, jitter, errorRate, rateLimitRate, slowRate, seed, retryAfterSeconds, apiKey, maxConcurrent, answers, 0.0);
+  }
+
+  /**
+   * {@code brokenRate}: the share of requests answered 200 with a body no client can use — the
+   * completion's JSON cut off halfway, a completion without choices, or an HTML error page — as
+   * proxies and overloaded servers do. Which ones follows the seed, as for the other faults.
+   */
+  public SimulatorSettings withBrokenRate(double rate) {
+    return new SimulatorSettings(latencyMillis, jitter, errorRate, rateLimitRate, slowRate, seed, retryAfterSeconds, apiKey, maxConcurrent,
+        answers, rate);
+  }
 
   public static final SimulatorSettings DEFAULT = new SimulatorSettings(0, 0.0, 0.0, 0.0, 0.0, 1, 1, null);
 
@@ -32,7 +48,7 @@ public record SimulatorSettings(
 
   public SimulatorSettings withAnswers(Answers answers) {
     return new SimulatorSettings(latencyMillis, jitter, errorRate, rateLimitRate, slowRate, seed, retryAfterSeconds, apiKey, maxConcurrent,
-        answers);
+        answers, brokenRate);
   }
 
   public SimulatorSettings(

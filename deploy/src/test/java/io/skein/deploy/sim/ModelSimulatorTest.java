@@ -402,6 +402,35 @@ class ModelSimulatorTest {
   }
 
   @Test
+  void brokenAnswersAre200sNoClientCanUse() throws Exception {
+    ModelSimulator sim = start(SimulatorSettings.DEFAULT.withBrokenRate(1.0));
+    try {
+      Set<String> kinds = new java.util.TreeSet<>();
+      for (int i = 0; i < 30; i++) {
+        Answer a = post(sim, chat("broken " + i, i, null));
+        assertEquals(200, a.status());
+        String body = a.raw().body();
+        if (body.startsWith("<html>")) {
+          kinds.add("html");
+          continue;
+        }
+        JsonNode json;
+        try {
+          json = JSON.readTree(body);
+        } catch (Exception cut) {
+          kinds.add("cut off");
+          continue;
+        }
+        assertEquals(0, json.path("choices").size(), "a JSON answer that parses has no choices: " + body);
+        kinds.add("no choices");
+      }
+      assertEquals(Set.of("cut off", "html", "no choices"), kinds);
+    } finally {
+      sim.stop().toCompletableFuture().get(10, TimeUnit.SECONDS);
+    }
+  }
+
+  @Test
   void faultsDependOnSeedAndRequestNotOnArrivalOrder() throws Exception {
     SimulatorSettings settings = new SimulatorSettings(0, 0.0, 0.3, 0.0, 0.0, 42, 1);
     List<String> bodies = new ArrayList<>();

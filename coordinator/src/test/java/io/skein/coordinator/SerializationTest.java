@@ -42,6 +42,8 @@ class SerializationTest {
     roundTrip(RecordProtocol.Stop.INSTANCE);
     roundTrip(new RecordProtocol.RecordOutcome("job-1", 7, true, 3, 120));
     roundTrip(new RecordProtocol.RecordBlocked("job-1", 8, "writer", "answer", "unauthorized", "HTTP 401", 77));
+    roundTrip(new RecordProtocol.RecordProgress("job-1", 9, 2, 80, "model `m` is unavailable (HTTP 503) since 2026-12-02T04:00:00Z"));
+    roundTrip(new RecordProtocol.RecordProgress("job-1", 9, 2, 80, null));
     roundTrip(new RecordProtocol.RecordStarted(1L));
     roundTrip(new RecordProtocol.CallSucceeded(call, 2, "fp", "skein@127.0.0.1:2551", "sim-small", request, "text", "stop", new Usage(3, 4), 12, 99, true));
     roundTrip(new RecordProtocol.CallSucceeded(call, 1, "fp", "n", "sim-small", request, "{\"a\": 1}", "stop", Usage.NONE, 1, 2, false,

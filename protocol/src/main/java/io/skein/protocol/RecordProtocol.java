@@ -50,7 +50,7 @@ public final class RecordProtocol {
   public static final String CANCELLED = "cancelled";
 
   /** What a record tells its job's coordinator. */
-  public sealed interface RecordReport extends CborSerializable permits RecordOutcome, RecordBlocked {
+  public sealed interface RecordReport extends CborSerializable permits RecordOutcome, RecordBlocked, RecordProgress {
     String jobId();
 
     long index();
@@ -59,6 +59,15 @@ public final class RecordProtocol {
   /** Sent at least once when a record has ended and its row is in the ledger. */
   public record RecordOutcome(String jobId, long index, boolean succeeded, int calls, long tokens)
       implements RecordReport {}
+
+  /**
+   * Sent after each journaled call of a record that has not ended: the calls and tokens it has
+   * journaled so far (totals, not increments, so a report lost with a node, or sent twice, corrects
+   * itself), and {@code waitingFor}, when its last call could not be made and waits to be tried
+   * again without spending an attempt (the provider unavailable or rate limiting), what it waits
+   * for; null when it is not waiting. Job counts are live with these; the ledger settles them.
+   */
+  public record RecordProgress(String jobId, long index, int calls, long tokens, String waitingFor) implements RecordReport {}
 
   /**
    * The record cannot go on until the job is resumed: a call to {@code model} was refused in a way

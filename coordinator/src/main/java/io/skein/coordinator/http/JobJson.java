@@ -28,6 +28,9 @@ public final class JobJson {
     if (j.finishedAt() != null) {
       n.put("finished_at", java.time.Instant.ofEpochMilli(j.finishedAt()).toString());
     }
+    if (j.waiting() != null && j.state() == io.skein.protocol.JobProtocol.JobState.RUNNING) {
+      n.put("waiting_for", j.waiting());
+    }
     if (j.coordinator() != null && !j.state().isTerminal()) {
       n.put("coordinator", j.coordinator());
     }

@@ -20,6 +20,7 @@ import io.skein.protocol.JobProtocol.Start;
 import io.skein.protocol.RecordProtocol;
 import io.skein.protocol.RecordProtocol.RecordBlocked;
 import io.skein.protocol.RecordProtocol.RecordOutcome;
+import io.skein.protocol.RecordProtocol.RecordProgress;
 import io.skein.protocol.RecordProtocol.RecordReport;
 import io.skein.worker.entity.RecordWorker;
 import java.time.Duration;
@@ -141,6 +142,8 @@ public final class JobCoordinator extends EventSourcedBehavior<Command, Event, C
   /** Why the job ended, as last written to its row (a failed write of the end is redone with it). */
   private String endReason;
   private Counts counts = Counts.ZERO;
+  /** Calls and tokens of records not yet ended, and what they wait for: added to the counts the row shows. */
+  private final LiveProgress live = new LiveProgress();
   private boolean dirty;
 
   private JobCoordinator(ActorContext<Command> context, TimerScheduler<Command> timers, String jobId, Deps deps,
@@ -280,6 +283,7 @@ public final class JobCoordinator extends EventSourcedBehavior<Command, Event, C
     endedAhead.addAll(finished);
     inFlight.clear();
     blocked.clear();
+    live.clear();
     counts = initial;
     advanceLow();
     ready = true;
@@ -336,7 +340,15 @@ public final class JobCoordinator extends EventSourcedBehavior<Command, Event, C
     if (report instanceof RecordBlocked b) {
       return onRecordBlocked(state, b);
     }
+    if (report instanceof RecordProgress p) {
+      if (inFlight.containsKey(p.index())) {
+        live.report(p);
+        dirty = true;
+      }
+      return Effect().none();
+    }
     RecordOutcome o = (RecordOutcome) report;
+    live.ended(o.index());
     inFlight.remove(o.index());
     blocked.remove(o.index());
     endedAhead.add(o.index());
@@ -388,7 +400,7 @@ public final class JobCoordinator extends EventSourcedBehavior<Command, Event, C
     }
     if (dirty) {
       dirty = false;
-      deps.store().publishProgress(jobId, counts, inFlight.size());
+      deps.store().publishProgress(jobId, live.counts(counts), inFlight.size(), live.waiting());
     }
     if (low > state.low() && !finishing) {
       return Effect().persist(new Progress(low));
@@ -450,7 +462,7 @@ public final class JobCoordinator extends EventSourcedBehavior<Command, Event, C
   /** Writes the job row as the journal has it (running, or paused with its reason); a failed write is tried again. */
   private java.util.concurrent.CompletionStage<Void> publishState(CoordinatorState state, long at) {
     var written = deps.store().setActive(jobId, state.pausedNow() ? JobState.PAUSED : JobState.RUNNING, state.pauseReason(),
-        ready ? counts : null, inFlight.size(), at);
+        ready ? live.counts(counts) : null, inFlight.size(), at);
     context.pipeToSelf(written, (ok, error) -> new RowWritten(error));
     return written;
   }

@@ -6,7 +6,8 @@ import java.util.List;
 /**
  * A job as the {@code skein_jobs} table holds it: its spec (canonical JSON, inline records moved to
  * the inputs table), the record fields templates were checked against, and its state and counts as
- * last published by its coordinator, and the node that coordinator runs on.
+ * last published by its coordinator, the node that coordinator runs on, and what its running
+ * records wait for (a provider unavailable or rate-limiting), if anything.
  */
 public record JobInfo(
     String id,
@@ -24,7 +25,16 @@ public record JobInfo(
     long createdAt,
     long updatedAt,
     Long finishedAt,
-    String coordinator) {
+    String coordinator,
+    String waiting) {
+
+  /** A job that waits for nothing (as stored before its records report). */
+  public JobInfo(String id, String name, String spec, List<String> fields, String fingerprint, boolean generated, long total,
+      int maxInFlight, JobState state, String reason, Counts counts, long inFlight, long createdAt, long updatedAt, Long finishedAt,
+      String coordinator) {
+    this(id, name, spec, fields, fingerprint, generated, total, maxInFlight, state, reason, counts, inFlight, createdAt, updatedAt,
+        finishedAt, coordinator, null);
+  }
 
   /** Records ended well and badly, and the calls and tokens they took. */
   public record Counts(long succeeded, long failed, long calls, long tokens) {

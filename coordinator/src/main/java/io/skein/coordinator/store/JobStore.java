@@ -32,7 +32,7 @@ public final class JobStore {
   private static final ObjectMapper JSON = new ObjectMapper();
   private static final String JOB_COLUMNS =
       "id, name, spec, fields, fingerprint, generated, total, max_in_flight, state, reason, succeeded, failed, "
-          + "in_flight, calls, tokens, created_at, updated_at, finished_at, coordinator";
+          + "in_flight, calls, tokens, created_at, updated_at, finished_at, coordinator, waiting";
 
   /** One input line: its JSON, or why it could not be read. */
   public record InputRow(long index, String record, String error) {}
@@ -54,7 +54,7 @@ public final class JobStore {
 
   public void insertJob(Connection c, JobInfo job) throws SQLException {
     try (PreparedStatement ps = c.prepareStatement("INSERT INTO skein_jobs (" + JOB_COLUMNS
-        + ") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)")) {
+        + ") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)")) {
       ps.setString(1, job.id());
       ps.setString(2, job.name());
       ps.setString(3, job.spec());
@@ -74,6 +74,7 @@ public final class JobStore {
       ps.setLong(17, job.updatedAt());
       ps.setObject(18, job.finishedAt());
       ps.setString(19, job.coordinator());
+      ps.setString(20, job.waiting());
       ps.executeUpdate();
     }
   }
@@ -145,19 +146,21 @@ public final class JobStore {
     });
   }
 
-  public CompletionStage<Void> publishProgress(String id, Counts counts, long inFlight) {
+  /** A job's progress while it runs: counts (live), records in flight, and what they wait for (null: nothing). */
+  public CompletionStage<Void> publishProgress(String id, Counts counts, long inFlight, String waiting) {
     return db.async(c -> {
       try (PreparedStatement ps = c.prepareStatement("UPDATE skein_jobs SET succeeded = ?, failed = ?, calls = ?, tokens = ?, "
-          + "in_flight = ?, updated_at = ? WHERE id = ? AND state IN (?, ?)")) {
+          + "in_flight = ?, updated_at = ?, waiting = ? WHERE id = ? AND state IN (?, ?)")) {
         ps.setLong(1, counts.succeeded());
         ps.setLong(2, counts.failed());
         ps.setLong(3, counts.calls());
         ps.setLong(4, counts.tokens());
         ps.setLong(5, inFlight);
         ps.setLong(6, System.currentTimeMillis());
-        ps.setString(7, id);
-        ps.setString(8, JobState.RUNNING.wireName());
-        ps.setString(9, JobState.PAUSED.wireName());
+        ps.setString(7, waiting);
+        ps.setString(8, id);
+        ps.setString(9, JobState.RUNNING.wireName());
+        ps.setString(10, JobState.PAUSED.wireName());
         ps.executeUpdate();
       }
       return null;
@@ -244,7 +247,7 @@ public final class JobStore {
         rs.getString(1), rs.getString(2), rs.getString(3), fromJson(rs.getString(4)), rs.getString(5), rs.getBoolean(6),
         rs.getLong(7), rs.getInt(8), JobState.valueOf(rs.getString(9).toUpperCase(Locale.ROOT)), rs.getString(10),
         new Counts(rs.getLong(11), rs.getLong(12), rs.getLong(14), rs.getLong(15)), rs.getLong(13),
-        rs.getLong(16), rs.getLong(17), unfinished ? null : finished, rs.getString(19));
+        rs.getLong(16), rs.getLong(17), unfinished ? null : finished, rs.getString(19), rs.getString(20));
   }
 
   // ---- inputs

@@ -194,6 +194,8 @@ public final class SkeinDb implements AutoCloseable {
       s.execute("CREATE INDEX IF NOT EXISTS skein_jobs_fingerprint ON skein_jobs (fingerprint)");
       // Added after the first release of the table: the node now running the job's coordinator.
       s.execute("ALTER TABLE skein_jobs ADD COLUMN IF NOT EXISTS coordinator VARCHAR(255)");
+      // Added with live progress: what the running records wait for.
+      s.execute("ALTER TABLE skein_jobs ADD COLUMN IF NOT EXISTS waiting TEXT");
       s.execute("CREATE TABLE IF NOT EXISTS skein_meta (name VARCHAR(64) PRIMARY KEY, val VARCHAR(255) NOT NULL)");
       try (var rs = s.executeQuery("SELECT COUNT(*) FROM skein_meta WHERE name = 'database_id'")) {
         rs.next();

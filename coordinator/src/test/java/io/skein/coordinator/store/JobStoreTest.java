@@ -74,7 +74,7 @@ class JobStoreTest {
         store.insertJob(c, job("j3", 7));
         return null;
       });
-      store.publishProgress("j3", new Counts(3, 1, 12, 400), 2).toCompletableFuture().join();
+      store.publishProgress("j3", new Counts(3, 1, 12, 400), 2, null).toCompletableFuture().join();
       JobInfo running = store.job("j3").toCompletableFuture().join().orElseThrow();
       assertEquals(new Counts(3, 1, 12, 400), running.counts());
       assertEquals(2, running.inFlight());

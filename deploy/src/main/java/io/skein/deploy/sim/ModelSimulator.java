@@ -102,6 +102,14 @@ public final class ModelSimulator {
     return new Stats(handler.requests.sum(), byStatus, inFlight, maxInFlight, byNode);
   }
 
+  /**
+   * An outage: while on, every completion request is answered 503 at once, as a provider that is
+   * down (or a load balancer with no backend) answers; off, it answers as before.
+   */
+  public void outage(boolean on) {
+    handler.outage = on;
+  }
+
   public CompletionStage<Void> stop() {
     return binding.unbind().thenApply(done -> null);
   }
@@ -117,6 +125,7 @@ public final class ModelSimulator {
     final Map<String, LongAdder> byNode = new ConcurrentHashMap<>();
     final Map<Integer, LongAdder> byStatus = new ConcurrentHashMap<>();
     private final Map<String, Integer> seen = new ConcurrentHashMap<>();
+    volatile boolean outage;
 
     Handler(SimulatorSettings settings, Materializer materializer, Executor executor) {
       this.settings = settings;
@@ -137,6 +146,12 @@ public final class ModelSimulator {
           byStatus.computeIfAbsent(401, s -> new LongAdder()).increment();
           inFlight.decrementAndGet();
           return done(error(401, "invalid_api_key", "missing or wrong API key in the Authorization header"));
+        }
+        if (outage) {
+          request.discardEntityBytes(materializer);
+          byStatus.computeIfAbsent(503, s -> new LongAdder()).increment();
+          inFlight.decrementAndGet();
+          return done(error(503, "service_unavailable", "simulated outage"));
         }
         if (settings.maxConcurrent() > 0 && inFlight.get() > settings.maxConcurrent()) {
           request.discardEntityBytes(materializer);

@@ -11,6 +11,7 @@ import io.skein.protocol.RecordProtocol.Event;
 import io.skein.protocol.RecordProtocol.RecordFailed;
 import io.skein.protocol.RecordProtocol.RecordBlocked;
 import io.skein.protocol.RecordProtocol.RecordOutcome;
+import io.skein.protocol.RecordProtocol.RecordProgress;
 import io.skein.protocol.RecordProtocol.RecordReport;
 import io.skein.protocol.RecordProtocol.RecordStarted;
 import io.skein.protocol.RecordProtocol.RecordSucceeded;
@@ -396,6 +397,7 @@ public final class RecordWorker extends EventSourcedBehavior<Command, Event, Rec
               ok.text(), ok.finishReason(), ok.usage(), ok.latencyMillis(), now, ok.cached(), result))
           .thenRun(s -> {
             deps.timer().record(id.step(), System.nanoTime() - pending.plannedNanos() - modelNanos);
+            reportProgress(s, null);
             driveLater(s);
           });
     }
@@ -403,7 +405,10 @@ public final class RecordWorker extends EventSourcedBehavior<Command, Event, Rec
       return Effect()
           .persist(new CallFailed(id, request.attempt(), request.fingerprint(), node, f.errorType(), f.retryable(), f.status(),
               f.message(), f.retryAfterMillis(), f.latencyMillis(), now))
-          .thenRun(this::driveLater);
+          .thenRun(s -> {
+            reportProgress(s, RetryPolicy.waitingFor(s.allFailures().get(id), request.model()));
+            driveLater(s);
+          });
     }
     ModelOutcome.NotSent notSent = (ModelOutcome.NotSent) outcome;
     notBefore.put(id, now + notSent.delayMillis());
@@ -429,6 +434,13 @@ public final class RecordWorker extends EventSourcedBehavior<Command, Event, Rec
     context.getLog().warn("record {}: call {} was lost by its gateway; asking again", recordKey, cmd.call());
     inFlight.remove(cmd.call());
     return stopping && inFlight.isEmpty() ? Effect().stop() : drive(state, Drive.INSTANCE);
+  }
+
+  /** Tells the coordinator the calls journaled so far, and what the record waits for, so the job's counts are live. */
+  private void reportProgress(RecordState state, String waitingFor) {
+    if (replyTo != null) {
+      replyTo.tell(new RecordProgress(jobId, index, state.calls(), state.tokens(), waitingFor));
+    }
   }
 
   private void driveLater(RecordState state) {

@@ -75,6 +75,27 @@ final class RetryPolicy {
     return !ModelOutcome.Errors.blocksJob(f.errorType()) && !ModelOutcome.Errors.RATE_LIMITED.equals(f.errorType()) && !unavailable(f);
   }
 
+  /**
+   * What a call whose failures are these waits for, when its last failure spends no attempt and
+   * blocks no job (the provider rate-limiting or unavailable), with when that began; else null.
+   */
+  static String waitingFor(List<CallFailed> failures, String model) {
+    if (failures == null || failures.isEmpty()) {
+      return null;
+    }
+    CallFailed last = failures.get(failures.size() - 1);
+    if (countsAsAttempt(last) || ModelOutcome.Errors.blocksJob(last.errorType())) {
+      return null;
+    }
+    int i = failures.size() - 1;
+    while (i > 0 && !countsAsAttempt(failures.get(i - 1)) && !ModelOutcome.Errors.blocksJob(failures.get(i - 1).errorType())) {
+      i--;
+    }
+    String what = ModelOutcome.Errors.RATE_LIMITED.equals(last.errorType()) ? "model `" + model + "` is rate-limiting (HTTP 429)"
+        : "model `" + model + "` is unavailable (" + (last.status() > 0 ? "HTTP " + last.status() : "no connection") + ")";
+    return what + " since " + java.time.Instant.ofEpochMilli(failures.get(i).atMillis());
+  }
+
   /** The provider is not there: connections refused or reset, or a gateway in front of it answering 502, 503 or 504. */
   static boolean unavailable(CallFailed f) {
     return ModelOutcome.Errors.CONNECTION.equals(f.errorType()) || f.status() == 502 || f.status() == 503 || f.status() == 504;

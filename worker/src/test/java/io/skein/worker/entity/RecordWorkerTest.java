@@ -97,6 +97,23 @@ class RecordWorkerTest {
         EventSourcedBehaviorTestKit.enabledSerializationSettings().withVerifyState(false));
   }
 
+  /** Progress reports the record sent while it ran, per probe, as {@link #report} skipped them. */
+  private final java.util.Map<TestProbe<RecordReport>, java.util.List<RecordProtocol.RecordProgress>> progress = new java.util.HashMap<>();
+
+  /** The next report of this type; the progress reports before it are kept in {@link #progress}. */
+  private <T extends RecordReport> T report(TestProbe<RecordReport> probe, Class<T> type, Duration max) {
+    java.util.List<RecordReport> got = probe.fishForMessage(max, m -> type.isInstance(m)
+        ? org.apache.pekko.actor.testkit.typed.javadsl.FishingOutcomes.complete()
+        : m instanceof RecordProtocol.RecordProgress ? org.apache.pekko.actor.testkit.typed.javadsl.FishingOutcomes.continueAndCollect()
+        : org.apache.pekko.actor.testkit.typed.javadsl.FishingOutcomes.fail("unexpected " + m));
+    for (RecordReport r : got) {
+      if (r instanceof RecordProtocol.RecordProgress p) {
+        progress.computeIfAbsent(probe, k -> new java.util.ArrayList<>()).add(p);
+      }
+    }
+    return type.cast(got.get(got.size() - 1));
+  }
+
   private static CallSucceeded result(RecordState state, String step) {
     return state.result(CallId.of(step));
   }
@@ -122,7 +139,7 @@ class RecordWorkerTest {
     assertNotNull(result(restarted.state(), "critique"));
     kit.runCommand(new RecordProtocol.Ensure(probe.getRef()));
 
-    RecordOutcome outcome = probe.expectMessageClass(RecordOutcome.class, Duration.ofSeconds(5));
+    RecordOutcome outcome = report(probe, RecordOutcome.class, Duration.ofSeconds(5));
     assertTrue(outcome.succeeded());
     assertEquals(3, outcome.calls());
     assertEquals(1, models.sentContaining("DRAFT"), "a persisted call is never sent again");
@@ -137,7 +154,7 @@ class RecordWorkerTest {
     var kit = worker(4);
     TestProbe<RecordReport> probe = testKit.createTestProbe();
     kit.runCommand(new RecordProtocol.Ensure(probe.getRef()));
-    assertTrue(probe.expectMessageClass(RecordOutcome.class, Duration.ofSeconds(5)).succeeded());
+    assertTrue(report(probe, RecordOutcome.class, Duration.ofSeconds(5)).succeeded());
 
     JsonNode body = JSON.readTree(models.sent.stream().filter(s -> s.lastUserMessage().startsWith("REVISION")).findFirst().orElseThrow().body());
     JsonNode messages = body.get("messages");
@@ -183,7 +200,7 @@ class RecordWorkerTest {
     var restarted = kit.restart();
     assertEquals(1, restarted.state().failures(CallId.of("critique")).size(), "a crash does not reset the attempts");
     kit.runCommand(new RecordProtocol.Ensure(probe.getRef()));
-    RecordOutcome outcome = probe.expectMessageClass(RecordOutcome.class, Duration.ofSeconds(5));
+    RecordOutcome outcome = report(probe, RecordOutcome.class, Duration.ofSeconds(5));
     assertEquals(4, outcome.calls(), "three successes and one failed attempt");
   }
 
@@ -194,7 +211,7 @@ class RecordWorkerTest {
         : ScriptedModels.ok("answer to " + s.lastUserMessage()));
     TestProbe<RecordReport> probe = testKit.createTestProbe();
     kit.runCommand(new RecordProtocol.Ensure(probe.getRef()));
-    RecordOutcome outcome = probe.expectMessageClass(RecordOutcome.class, Duration.ofSeconds(5));
+    RecordOutcome outcome = report(probe, RecordOutcome.class, Duration.ofSeconds(5));
     assertFalse(outcome.succeeded());
     assertEquals(1, models.sentContaining("CRITIQUE"), "400 is not retried");
 
@@ -214,7 +231,7 @@ class RecordWorkerTest {
         : ScriptedModels.ok("x"));
     TestProbe<RecordReport> probe = testKit.createTestProbe();
     kit.runCommand(new RecordProtocol.Ensure(probe.getRef()));
-    RecordOutcome outcome = probe.expectMessageClass(RecordOutcome.class, Duration.ofSeconds(10));
+    RecordOutcome outcome = report(probe, RecordOutcome.class, Duration.ofSeconds(10));
     assertTrue(outcome.succeeded(), "eight 429s are not three failed attempts");
     assertEquals(9, models.sentContaining("DRAFT"));
   }
@@ -226,7 +243,7 @@ class RecordWorkerTest {
         : ScriptedModels.ok("x"));
     TestProbe<RecordReport> probe = testKit.createTestProbe();
     kit.runCommand(new RecordProtocol.Ensure(probe.getRef()));
-    RecordOutcome outcome = probe.expectMessageClass(RecordOutcome.class, Duration.ofSeconds(5));
+    RecordOutcome outcome = report(probe, RecordOutcome.class, Duration.ofSeconds(5));
     assertFalse(outcome.succeeded());
     assertEquals(3, models.sentContaining("DRAFT"), "max_attempts: 3");
     JsonNode row = JSON.readTree(ledger.get(3L).row());
@@ -244,7 +261,7 @@ class RecordWorkerTest {
         : ScriptedModels.ok("answer to " + s.lastUserMessage()));
     TestProbe<RecordReport> probe = testKit.createTestProbe();
     kit.runCommand(new RecordProtocol.Ensure(probe.getRef()));
-    RecordBlocked blocked = probe.expectMessageClass(RecordBlocked.class, Duration.ofSeconds(5));
+    RecordBlocked blocked = report(probe, RecordBlocked.class, Duration.ofSeconds(5));
     assertEquals(6, blocked.index());
     assertEquals("writer", blocked.model());
     assertEquals("critique", blocked.step());
@@ -255,12 +272,12 @@ class RecordWorkerTest {
     // An Ensure from before the resume (a periodic one) gets the same report, and nothing is sent.
     int sent = models.sent.size();
     kit.runCommand(new RecordProtocol.Ensure(probe.getRef()));
-    probe.expectMessageClass(RecordBlocked.class, Duration.ofSeconds(5));
+    report(probe, RecordBlocked.class, Duration.ofSeconds(5));
     assertEquals(sent, models.sent.size());
 
     keyFixed.set(true);
     kit.runCommand(new RecordProtocol.Ensure(probe.getRef(), System.currentTimeMillis() + 1));
-    RecordOutcome outcome = probe.expectMessageClass(RecordOutcome.class, Duration.ofSeconds(5));
+    RecordOutcome outcome = report(probe, RecordOutcome.class, Duration.ofSeconds(5));
     assertTrue(outcome.succeeded());
     assertEquals(1, models.sentContaining("DRAFT"), "the answer from before the pause is kept");
     assertEquals(2, models.sentContaining("CRITIQUE"));
@@ -272,7 +289,7 @@ class RecordWorkerTest {
     var kit = worker(5);
     TestProbe<RecordReport> probe = testKit.createTestProbe();
     kit.runCommand(new RecordProtocol.Ensure(probe.getRef()));
-    probe.expectMessageClass(RecordOutcome.class, Duration.ofSeconds(5));
+    report(probe, RecordOutcome.class, Duration.ofSeconds(5));
     int calls = models.sent.size();
     ledger.clear();
 
@@ -281,7 +298,7 @@ class RecordWorkerTest {
     var again = worker(5);
     again.initialize(journal.toArray());
     again.runCommand(new RecordProtocol.Ensure(probe.getRef()));
-    RecordOutcome outcome = probe.expectMessageClass(RecordOutcome.class, Duration.ofSeconds(5));
+    RecordOutcome outcome = report(probe, RecordOutcome.class, Duration.ofSeconds(5));
     assertTrue(outcome.succeeded());
     assertEquals(3, outcome.calls());
     assertEquals(calls, models.sent.size());
@@ -296,7 +313,7 @@ class RecordWorkerTest {
     var kit = worker(6, SPEC + "processors:\n  - {name: sft, template: {prompt: " + TOO_BIG + "}}\n");
     TestProbe<RecordReport> probe = testKit.createTestProbe();
     kit.runCommand(new RecordProtocol.Ensure(probe.getRef()));
-    RecordOutcome outcome = probe.expectMessageClass(RecordOutcome.class, Duration.ofSeconds(5));
+    RecordOutcome outcome = report(probe, RecordOutcome.class, Duration.ofSeconds(5));
     assertFalse(outcome.succeeded());
     ResultRow row = ledger.get(6L);
     assertNotNull(row, "an error row, not none");
@@ -309,7 +326,7 @@ class RecordWorkerTest {
     var kit = worker(7);
     TestProbe<RecordReport> probe = testKit.createTestProbe();
     kit.runCommand(new RecordProtocol.Ensure(probe.getRef()));
-    assertTrue(probe.expectMessageClass(RecordOutcome.class, Duration.ofSeconds(5)).succeeded());
+    assertTrue(report(probe, RecordOutcome.class, Duration.ofSeconds(5)).succeeded());
     ledger.clear();
 
     // The same journal under a spec whose output now fails (an upgrade, a changed template): the
@@ -318,7 +335,7 @@ class RecordWorkerTest {
     var again = worker(7, SPEC + "output:\n  fields: {x: " + TOO_BIG + "}\n");
     again.initialize(journal.toArray());
     again.runCommand(new RecordProtocol.Ensure(probe.getRef()));
-    RecordOutcome outcome = probe.expectMessageClass(RecordOutcome.class, Duration.ofSeconds(5));
+    RecordOutcome outcome = report(probe, RecordOutcome.class, Duration.ofSeconds(5));
     assertFalse(outcome.succeeded(), "reported as the row says");
     ResultRow row = ledger.get(7L);
     assertNotNull(row, "the record writes an error row instead of none");
@@ -337,7 +354,7 @@ class RecordWorkerTest {
         EventSourcedBehaviorTestKit.enabledSerializationSettings().withVerifyState(false));
     TestProbe<RecordReport> probe = testKit.createTestProbe();
     kit.runCommand(new RecordProtocol.Ensure(probe.getRef()));
-    RecordOutcome outcome = probe.expectMessageClass(RecordOutcome.class, Duration.ofSeconds(5));
+    RecordOutcome outcome = report(probe, RecordOutcome.class, Duration.ofSeconds(5));
     assertFalse(outcome.succeeded());
     assertTrue(ledger.get(8L).row().contains("unknown_record") && ledger.get(8L).row().contains("no job " + jobId), ledger.get(8L).row());
     assertEquals(0, models.sent.size());
@@ -378,7 +395,7 @@ class RecordWorkerTest {
         EventSourcedBehaviorTestKit.enabledSerializationSettings().withVerifyState(false));
     TestProbe<RecordReport> probe = testKit.createTestProbe();
     kit.runCommand(new RecordProtocol.Ensure(probe.getRef()));
-    RecordOutcome outcome = probe.expectMessageClass(RecordOutcome.class, Duration.ofSeconds(10));
+    RecordOutcome outcome = report(probe, RecordOutcome.class, Duration.ofSeconds(10));
     assertTrue(outcome.succeeded(), "the record did not wait for ever on the lost call");
     assertTrue(dropped.get());
     assertEquals(1, models.sentContaining("DRAFT"), "the lost call never reached the provider; its second sending did");
@@ -391,10 +408,14 @@ class RecordWorkerTest {
     models.answerWith(s -> ScriptedModels.status(503));
     TestProbe<RecordReport> probe = testKit.createTestProbe();
     kit.runCommand(new RecordProtocol.Ensure(probe.getRef()));
-    RecordBlocked blocked = probe.expectMessageClass(RecordBlocked.class, Duration.ofSeconds(10));
+    RecordBlocked blocked = report(probe, RecordBlocked.class, Duration.ofSeconds(10));
     assertEquals("provider_unavailable", blocked.errorType());
     assertTrue(blocked.message().contains("unavailable for"), blocked.message());
     assertTrue(models.sentContaining("DRAFT") > 3, "503s spend no attempt: more than max_attempts were sent");
     assertNull(ledger.get(11L), "the record has not failed");
+    probe.expectNoMessage(Duration.ofMillis(100));
+    var reports = progress.getOrDefault(probe, java.util.List.of());
+    assertTrue(!reports.isEmpty() && reports.stream().allMatch(p -> p.waitingFor() != null
+        && p.waitingFor().startsWith("model `sim-small` is unavailable (HTTP 503) since")), "while it waits it says for what: " + reports);
   }
 }

@@ -57,7 +57,7 @@ final class BenchCommand implements Callable<Integer> {
   int warmup;
 
   @Option(names = "--pipeline", split = ",", defaultValue = "plain,kinds",
-      description = "plain (3 text calls) and/or kinds (samplers, structured with 20% bad first answers, judge) (default: ${DEFAULT-VALUE}).")
+      description = "plain (3 text calls) and/or kinds (samplers, structured with 20%% bad first answers, judge) (default: ${DEFAULT-VALUE}).")
   List<String> pipelines;
 
   private static final String KINDS_SPEC = """

@@ -7,10 +7,16 @@ import java.net.InetAddress;
 import java.net.ServerSocket;
 import java.net.Socket;
 
-/** Forwards TCP connections, so nodes in network namespaces reach a server listening on 127.0.0.1. */
+/**
+ * Forwards TCP connections, so nodes in network namespaces reach a server listening on 127.0.0.1,
+ * or so a test can cut a server off: {@link #cut} ends every connection and refuses new ones, as a
+ * stopped database does, until {@link #restore}.
+ */
 final class TcpProxy implements AutoCloseable {
 
   private final ServerSocket server;
+  private final java.util.Set<Socket> open = java.util.concurrent.ConcurrentHashMap.newKeySet();
+  private volatile boolean cut;
 
   TcpProxy(String bindHost, String targetHost, int targetPort) throws IOException {
     server = new ServerSocket(0, 100, InetAddress.getByName(bindHost));
@@ -18,7 +24,13 @@ final class TcpProxy implements AutoCloseable {
       while (!server.isClosed()) {
         try {
           Socket client = server.accept();
+          if (cut) {
+            close(client);
+            continue;
+          }
           Socket target = new Socket(targetHost, targetPort);
+          open.add(client);
+          open.add(target);
           pump(client.getInputStream(), target.getOutputStream(), client, target);
           pump(target.getInputStream(), client.getOutputStream(), client, target);
         } catch (IOException e) {
@@ -34,7 +46,19 @@ final class TcpProxy implements AutoCloseable {
     return server.getLocalPort();
   }
 
-  private static void pump(InputStream in, OutputStream out, Socket a, Socket b) {
+  /** Ends every connection through the proxy and refuses new ones. */
+  void cut() {
+    cut = true;
+    open.forEach(TcpProxy::close);
+    open.clear();
+  }
+
+  /** Takes connections again. */
+  void restore() {
+    cut = false;
+  }
+
+  private void pump(InputStream in, OutputStream out, Socket a, Socket b) {
     Thread t = new Thread(() -> {
       byte[] buf = new byte[16 * 1024];
       try {
@@ -48,6 +72,8 @@ final class TcpProxy implements AutoCloseable {
       } finally {
         close(a);
         close(b);
+        open.remove(a);
+        open.remove(b);
       }
     }, "tcp-proxy-pump");
     t.setDaemon(true);

@@ -25,6 +25,8 @@ import io.skein.worker.template.TemplateException;
 import java.time.Duration;
 import java.util.HashMap;
 import java.util.Map;
+import java.util.Set;
+import java.util.concurrent.CompletableFuture;
 import org.apache.pekko.actor.typed.ActorRef;
 import org.apache.pekko.actor.typed.ActorSystem;
 import org.apache.pekko.actor.typed.Behavior;
@@ -54,9 +56,10 @@ import org.apache.pekko.persistence.typed.javadsl.SignalHandler;
  * (wrong key, no access, no such model) does not fail the record: it reports {@link RecordBlocked}
  * and passivates, to try that call again when an Ensure says the job was resumed since.
  *
- * <p>Size: the per-state handlers of one entity, plus its call deadlines and cancel; the decisions
- * are elsewhere (StepPlanner, RetryPolicy, Rows). The next seam is the in-flight bookkeeping
- * (inFlight, notBefore, deadlines) as a small class.
+ * <p>Size: the per-state handlers of one entity, plus its call deadlines, cancel, progress reports
+ * and planning off its thread for templates with blocks; the decisions are elsewhere (StepPlanner,
+ * RetryPolicy, Rows, Planned). The next seam is the in-flight bookkeeping (inFlight, notBefore,
+ * deadlines) as a small class.
  */
 public final class RecordWorker extends EventSourcedBehavior<Command, Event, RecordState> {
 
@@ -83,6 +86,7 @@ public final class RecordWorker extends EventSourcedBehavior<Command, Event, Rec
   public static final String STEP_ERROR = "step_error";
 
   private record Pending(StepPlanner.PlannedCall call, long plannedNanos) {}
+
 
   private record ContextLoaded(RecordContext context) implements Command {}
 
@@ -144,6 +148,9 @@ public final class RecordWorker extends EventSourcedBehavior<Command, Event, Rec
   private boolean unknown;
   /** Failed loads or row writes in a row, for the backoff. */
   private int reloads;
+  /** A plan is being made on the template threads; a drive meanwhile asks for another once it lands. */
+  private boolean planning;
+  private boolean planAgain;
 
   private RecordWorker(
       ActorContext<Command> context, TimerScheduler<Command> timers, String entityId,
@@ -194,6 +201,10 @@ public final class RecordWorker extends EventSourcedBehavior<Command, Event, Rec
         })
         .onCommand(GatewayReply.class, this::onLateReply)
         .onCommand(Drive.class, (state, cmd) -> Effect().none())
+        .onCommand(Planned.class, (state, cmd) -> {
+          planning = false;
+          return Effect().none();
+        })
         .onCommand(NoProvider.class, (state, cmd) -> Effect().none())
         .onCommand(Overdue.class, (state, cmd) -> Effect().none())
         .onCommand(RecordProtocol.Cancel.class, (state, cmd) -> Effect().none());
@@ -205,6 +216,7 @@ public final class RecordWorker extends EventSourcedBehavior<Command, Event, Rec
         .onCommand(ContextLoaded.class, this::onContextLoaded)
         .onCommand(GatewayReply.class, this::onGatewayReply)
         .onCommand(Drive.class, this::drive)
+        .onCommand(Planned.class, this::onPlanned)
         .onCommand(NoProvider.class, this::onNoProvider)
         .onCommand(ContextFailed.class, this::onContextFailed)
         .onCommand(Reload.class, (state, cmd) -> { load(); return Effect().none(); })
@@ -305,15 +317,55 @@ public final class RecordWorker extends EventSourcedBehavior<Command, Event, Rec
       return inFlight.isEmpty() ? Effect().stop() : Effect().none();
     }
     long now = System.currentTimeMillis();
-    StepPlanner.Decision decision = StepPlanner.next(loaded.plan(), loaded.input(), state, inFlight.keySet(), notBefore, now, resumedAt);
+    if (loaded.plan().hasBlockTemplates()) {
+      return planAside(state, now);
+    }
+    return apply(state, Planned.of(loaded, state, inFlight.keySet(), notBefore, now, resumedAt));
+  }
+
+  /**
+   * Plans on the template threads: a plan whose templates have blocks (loops, macros) may take a
+   * render's whole budget, which must not hold this actor's dispatcher thread. The plan is used only
+   * if nothing it was made from has moved meanwhile; else the record plans again.
+   */
+  private Effect<Event, RecordState> planAside(RecordState state, long now) {
+    if (planning) {
+      planAgain = true;
+      return Effect().none();
+    }
+    planning = true;
+    RecordContext ctx = loaded;
+    Set<CallId> flying = Set.copyOf(inFlight.keySet());
+    Map<CallId, Long> waits = Map.copyOf(notBefore);
+    long resumed = resumedAt;
+    context.pipeToSelf(CompletableFuture.supplyAsync(() -> Planned.of(ctx, state, flying, waits, now, resumed), Planned.THREADS),
+        (planned, error) -> planned != null ? planned : Planned.failed(error));
+    return Effect().none();
+  }
+
+  private Effect<Event, RecordState> onPlanned(RecordState state, Planned planned) {
+    planning = false;
+    if (planned.error() != null) {
+      throw new IllegalStateException("planning record " + recordKey + " failed", planned.error());
+    }
+    boolean stale = planAgain || state != planned.basis() || loaded != planned.context() || resumedAt != planned.resumedAt()
+        || !inFlight.keySet().equals(planned.inFlight()) || !notBefore.equals(planned.notBefore());
+    planAgain = false;
+    if (stopping) {
+      return inFlight.isEmpty() ? Effect().stop() : Effect().none();
+    }
+    return stale ? drive(state, Drive.INSTANCE) : apply(state, planned);
+  }
+
+  private Effect<Event, RecordState> apply(RecordState state, Planned planned) {
+    StepPlanner.Decision decision = planned.decision();
+    long now = planned.now();
     if (decision instanceof StepPlanner.Finish) {
-      // Render before the record is marked succeeded, so a failing output or dataset template fails the record instead.
-      Rows.Rendered rendered;
-      try {
-        rendered = Rows.render(loaded, state);
-      } catch (TemplateException e) {
-        return fail(new RecordFailed(StepPlanner.TEMPLATE_ERROR, e.getMessage(), null, now));
+      // Rendered before the record is marked succeeded, so a failing output or dataset template fails the record instead.
+      if (planned.renderError() != null) {
+        return fail(new RecordFailed(StepPlanner.TEMPLATE_ERROR, planned.renderError(), null, now));
       }
+      Rows.Rendered rendered = planned.rendered();
       return Effect().persist(new RecordSucceeded(now)).thenRun(s -> save(Rows.success(jobId, loaded, s, rendered)));
     }
     if (decision instanceof StepPlanner.Fail f) {

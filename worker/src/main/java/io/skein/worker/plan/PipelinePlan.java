@@ -78,6 +78,26 @@ public final class PipelinePlan {
     return inputFields;
   }
 
+  private Boolean blockTemplates;
+
+  /**
+   * Whether any template of the spec has a block ({@code {% ... %}}: loops, sets, macros), whose
+   * rendering can take up to its budget; records of such plans render off their actor's thread.
+   * Plain holes and filters render in microseconds.
+   */
+  public boolean hasBlockTemplates() {
+    if (blockTemplates == null) {
+      boolean found = spec.steps().stream().anyMatch(st -> st.config() != null && st.config().toString().contains("{%"));
+      if (spec.output() != null) {
+        found |= String.valueOf(spec.output().fields()).contains("{%")
+            || (spec.output().messages() != null && spec.output().messages().stream().anyMatch(m -> String.valueOf(m.content()).contains("{%")));
+      }
+      found |= spec.processors() != null && spec.processors().stream().anyMatch(p -> p.template() != null && p.template().toString().contains("{%"));
+      blockTemplates = found;
+    }
+    return blockTemplates;
+  }
+
   /** The step whose conversation is the default output messages: the last model step in the spec. */
   public Step lastStep() {
     Step last = null;

@@ -403,6 +403,45 @@ class RecordWorkerTest {
   }
 
   @Test
+  void templatesWithBlocksRenderOffTheRecordsThreadSoItAnswersWhileALoopRunsOutItsBudget() {
+    // draft's prompt loops (a block): its plan is made on the template threads.
+    var looping = worker(12, SPEC.replace("prompt: \"DRAFT about {{ topic }}\"",
+        "prompt: \"DRAFT about {% for i in range(3) %}{{ topic }}{% endfor %}\""));
+    models.answerWith(s -> ScriptedModels.ok("answer to " + s.lastUserMessage()));
+    TestProbe<RecordReport> probe = testKit.createTestProbe();
+    looping.runCommand(new RecordProtocol.Ensure(probe.getRef()));
+    RecordOutcome outcome = report(probe, RecordOutcome.class, Duration.ofSeconds(10));
+    assertTrue(outcome.succeeded());
+    assertEquals(3, outcome.calls());
+    assertEquals(1, models.sentContaining("DRAFT about teateatea"), "the looped prompt was rendered and sent");
+
+    // A prompt whose nested loops run out the render budget: while it renders, the record still answers.
+    var hostile = worker(13, SPEC.replace("prompt: \"CRITIQUE of {{ draft }}\"",
+        "prompt: \"{% for i in range(1000) %}{% for j in range(1000) %}{% for k in range(1000) %}{% endfor %}{% endfor %}{% endfor %}\""));
+    TestProbe<RecordReport> second = testKit.createTestProbe();
+    hostile.runCommand(new RecordProtocol.Ensure(second.getRef()));
+    second.awaitAssert(Duration.ofSeconds(5), () -> {
+      assertEquals(1, models.sentContaining("DRAFT about tea"));
+      return null;
+    });
+    long start = System.nanoTime();
+    hostile.getState();
+    long answeredMs = (System.nanoTime() - start) / 1_000_000;
+    assertTrue(answeredMs < 500, "the record answered in " + answeredMs + " ms while its template rendered");
+    RecordOutcome failed = report(second, RecordOutcome.class, Duration.ofSeconds(10));
+    assertFalse(failed.succeeded());
+    assertEquals(StepPlanner.TEMPLATE_ERROR, ledger.get(13L) == null ? null : errorType(ledger.get(13L)));
+  }
+
+  private static String errorType(ResultRow row) {
+    try {
+      return JSON.readTree(row.row()).at("/error/type").asText();
+    } catch (Exception e) {
+      throw new IllegalStateException(e);
+    }
+  }
+
+  @Test
   void aProviderUnavailablePastPauseAfterBlocksTheRecordWithoutSpendingItsAttempts() {
     var kit = worker(11, SPEC.replace("max_backoff: 20ms}", "max_backoff: 20ms, pause_after: 300ms}"));
     models.answerWith(s -> ScriptedModels.status(503));

@@ -21,7 +21,6 @@ import io.skein.worker.gateway.ModelGateway;
 import io.skein.worker.gateway.ModelOutcome;
 import io.skein.worker.gateway.ModelRequest;
 import io.skein.worker.gateway.Provider;
-import io.skein.worker.template.TemplateException;
 import java.time.Duration;
 import java.util.HashMap;
 import java.util.Map;
@@ -86,7 +85,6 @@ public final class RecordWorker extends EventSourcedBehavior<Command, Event, Rec
   public static final String STEP_ERROR = "step_error";
 
   private record Pending(StepPlanner.PlannedCall call, long plannedNanos) {}
-
 
   private record ContextLoaded(RecordContext context) implements Command {}
 

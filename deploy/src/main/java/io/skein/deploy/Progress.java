@@ -17,11 +17,18 @@ final class Progress {
 
   private Progress() {}
 
-  static JobInfo await(JobStore store, String jobId, boolean draw) throws Exception {
+  static JobInfo await(JobStore store, String jobId, boolean draw, java.util.function.Supplier<String> stopped) throws Exception {
     PrintStream out = System.err;
     long start = System.nanoTime();
     long startDone = -1;
     while (true) {
+      String why = stopped.get();
+      if (why != null) {
+        if (draw) {
+          out.println();
+        }
+        throw new IllegalStateException(why);
+      }
       JobInfo job = store.job(jobId).toCompletableFuture().get(30, TimeUnit.SECONDS).orElseThrow();
       if (startDone < 0) {
         startDone = job.counts().done();

@@ -158,7 +158,7 @@ final class RunCommand implements Callable<Integer> {
         }
       }, "skein-run-interrupted");
       Runtime.getRuntime().addShutdownHook(hint);
-      JobInfo done = Progress.await(node.store(), job.id(), !quiet && System.console() != null);
+      JobInfo done = Progress.await(node.store(), job.id(), !quiet && System.console() != null, node::stoppedBecause);
       ended.set(true);
       if (done.state() == JobState.PAUSED) {
         System.err.printf("Job %s paused after %d of %d records: %s%nRun the same command again to resume it.%n",

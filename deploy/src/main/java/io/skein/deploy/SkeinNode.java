@@ -54,9 +54,11 @@ public final class SkeinNode implements AutoCloseable {
   private final JobService jobs;
   private final ModelSimulator simulator;
   private final ServerBinding binding;
+  private final DiskWatch disk;
 
   private SkeinNode(ActorSystem<Void> system, SkeinDb db, BatchingResultSink sink, JdbcResponseCache cache, JobService jobs,
-      ModelSimulator simulator, ServerBinding binding) {
+      ModelSimulator simulator, ServerBinding binding, DiskWatch disk) {
+    this.disk = disk;
     this.system = system;
     this.db = db;
     this.sink = sink;
@@ -77,6 +79,13 @@ public final class SkeinNode implements AutoCloseable {
     Config skein = config.getConfig("skein");
     // The database first: it creates the journal's tables and Skein's, and names the cluster role
     // that keeps this node out of clusters on another database.
+    DiskWatch disk = h2Directory(skein.getString("db.url"))
+        .map(dir -> new DiskWatch(dir, skein.getBytes("db.min-free-disk")))
+        .orElse(new DiskWatch(options.dataDir(), 0));
+    String short_ = disk.check();
+    if (short_ != null) {
+      throw new IllegalStateException(short_);
+    }
     SkeinDb db = SkeinDb.open(skein.getString("db.url"), blankToNull(skein.getString("db.user")),
         blankToNull(skein.getString("db.password")), skein.getInt("db.pool-size"));
     java.util.List<String> roles = new java.util.ArrayList<>(config.getStringList("pekko.cluster.roles"));
@@ -92,6 +101,7 @@ public final class SkeinNode implements AutoCloseable {
     }
     try {
       explainRefusals(system);
+      disk.start(system, Duration.ofSeconds(2));
       Cluster cluster = Cluster.get(system);
       if (options.seeds().isEmpty() && config.getStringList("pekko.cluster.seed-nodes").isEmpty()) {
         cluster.manager().tell(Join.create(cluster.selfMember().address()));
@@ -133,7 +143,7 @@ public final class SkeinNode implements AutoCloseable {
           log.warn("the HTTP API listens on {}, beyond this machine; it asks no credentials: keep it behind a firewall or proxy", httpHost);
         }
       }
-      SkeinNode node = new SkeinNode(system, db, sink, cache, jobs, simulator, binding);
+      SkeinNode node = new SkeinNode(system, db, sink, cache, jobs, simulator, binding, disk);
       // Flush the ledger and cache writers before the system goes (the JVM may exit right after).
       CoordinatedShutdown.get(system).addTask(CoordinatedShutdown.PhaseBeforeActorSystemTerminate(), "skein-flush-writers",
           () -> CompletableFuture.runAsync(() -> {
@@ -244,6 +254,22 @@ public final class SkeinNode implements AutoCloseable {
 
   public ModelSimulator simulator() {
     return simulator;
+  }
+
+  /** Why this node stopped on its own (its disk ran short), or null. */
+  public String stoppedBecause() {
+    return disk.stopped();
+  }
+
+  /** The directory of an embedded H2 database's files, for {@code jdbc:h2:file:} URLs. */
+  static java.util.Optional<Path> h2Directory(String url) {
+    if (!url.startsWith("jdbc:h2:file:")) {
+      return java.util.Optional.empty();
+    }
+    String file = url.substring("jdbc:h2:file:".length());
+    int options = file.indexOf(';');
+    Path path = Path.of(options < 0 ? file : file.substring(0, options)).toAbsolutePath();
+    return java.util.Optional.ofNullable(path.getParent());
   }
 
   public int httpPort() {

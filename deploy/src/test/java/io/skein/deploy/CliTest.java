@@ -166,6 +166,34 @@ class CliTest {
   }
 
   @Test
+  void hostileTemplatesAreErrorRowsWithinTheRenderBudget() throws Exception {
+    Path spec = dir.resolve("hostile.yaml");
+    Files.writeString(spec, """
+        name: hostile
+        models: {m: sim-small}
+        input: {records: [{id: h1, n: 1}, {id: h2, n: 2}, {id: h3, n: 3}]}
+        steps:
+          - name: a
+            model: m
+            prompt: "{% if n == 1 %}{% for i in range(1000) %}{% for j in range(1000) %}{% for k in range(1000) %}{% endfor %}{% endfor %}{% endfor %}{% elif n == 2 %}{{ range(1000000000)|length }}{% else %}{{ ''.getClass() }}{% endif %}"
+        """);
+    long start = System.nanoTime();
+    try (SkeinProcess p = run("hostile", Map.of("SKEIN_SIM_LATENCY", "1ms"), "run", spec.toString(), "-q",
+        "--output", dir.resolve("hostile.jsonl").toString(), "--data-dir", dir.resolve("data").toString())) {
+      assertEquals(1, p.awaitExit(Duration.ofMinutes(1)), "every record failed, so the job did: " + p.output());
+    }
+    assertTrue(System.nanoTime() - start < Duration.ofSeconds(45).toNanos(), "cut off within the budget, not left to loop");
+    List<JsonNode> errors = rows(dir.resolve("hostile.errors.jsonl"));
+    assertEquals(3, errors.size());
+    for (JsonNode e : errors) {
+      assertEquals("template_error", e.at("/error/type").asText(), e.toString());
+    }
+    assertTrue(errors.get(0).at("/error/message").asText().contains("ran past its budget"), errors.get(0).toString());
+    assertTrue(errors.get(1).at("/error/message").asText().contains("a template may loop over at most 1000"), errors.get(1).toString());
+    assertTrue(errors.get(2).at("/error/message").asText().contains("method calls are not allowed"), errors.get(2).toString());
+  }
+
+  @Test
   void aJobWhoseRecordsAllFailEndsFailedAndExitsNonZero() throws Exception {
     Path spec = dir.resolve("all-fail.yaml");
     Files.writeString(spec, """

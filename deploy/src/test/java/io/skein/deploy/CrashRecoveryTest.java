@@ -135,7 +135,7 @@ class CrashRecoveryTest {
     Path data = dir.resolve("data");
     Path out = dir.resolve("out.jsonl");
     String[] args = {"run", spec.toString(), "--input", input.toString(), "--output", out.toString(),
-        "--data-dir", data.toString(), "--quiet"};
+        "--data-dir", data.toString()};
     Seen before = Seen.now();
 
     try (SkeinProcess first = SkeinProcess.start(dir.resolve("first.log"), env(), args)) {

@@ -12,7 +12,7 @@ import java.util.SplittableRandom;
  * more records are asked for than the file has, as Data Designer does), {@code shuffle} (a
  * permutation drawn from the spec's seed, a new one each cycle) or {@code replace} (drawn with
  * replacement); {@code count} records (null: one per row), at most {@code limit}. Records are
- * numbered anew from 0. Ordered input without a count streams; the others read every row first.
+ * numbered anew from 0, and a row drawn again has its {@code id} suffixed with {@code -<repeat>}. Ordered input without a count streams; the others read every row first.
  */
 public final class InputSampling {
 
@@ -31,6 +31,7 @@ public final class InputSampling {
       return List.<InputRow>of().iterator();
     }
     SplittableRandom random = new SplittableRandom(seed ^ 0x5DEECE66DL);
+    int[] drawn = new int[all.size()];
     return new Iterator<>() {
       private long i;
       private int[] order;
@@ -57,9 +58,32 @@ public final class InputSampling {
           default -> (int) (i % n);
         };
         InputRow row = all.get(pick);
-        return new InputRow(i++, row.record(), row.error());
+        int repeat = drawn[pick]++;
+        return new InputRow(i++, repeat == 0 ? row.record() : repeated(row.record(), repeat), row.error());
       }
     };
+  }
+
+  private static final com.fasterxml.jackson.databind.ObjectMapper JSON = new com.fasterxml.jackson.databind.ObjectMapper();
+
+  /**
+   * A row drawn again: its {@code id}, if it has one, becomes {@code <id>-<repeat>} (the first draw
+   * keeps it as it is), so rows stay one per id however often a record is drawn.
+   */
+  static String repeated(String record, int repeat) {
+    if (record == null) {
+      return null;
+    }
+    try {
+      var node = JSON.readTree(record);
+      if (node instanceof com.fasterxml.jackson.databind.node.ObjectNode o && o.hasNonNull("id") && o.get("id").isValueNode()) {
+        o.put("id", o.get("id").asText() + "-" + repeat);
+        return o.toString();
+      }
+      return record;
+    } catch (java.io.IOException e) {
+      return record;
+    }
   }
 
   private static int[] permutation(int n, SplittableRandom random) {

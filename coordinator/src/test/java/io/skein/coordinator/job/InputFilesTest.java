@@ -160,4 +160,13 @@ class InputFilesTest {
     assertTrue(new HashSet<>(replaced).size() <= 4);
     assertEquals(5, drawn("replace", 40L, 5L, 3).size(), "limit caps the count");
   }
+
+  @Test
+  void aRowDrawnAgainGetsItsOwnIdSoRowsStayOnePerId() {
+    List<InputRow> rows = List.of(new InputRow(0, "{\"id\":\"a\",\"x\":1}", null), new InputRow(1, "{\"x\":2}", null));
+    List<String> records = new ArrayList<>();
+    InputSampling.apply(rows.iterator(), "ordered", 5L, null, 1).forEachRemaining(r -> records.add(r.record()));
+    assertEquals(List.of("{\"id\":\"a\",\"x\":1}", "{\"x\":2}", "{\"id\":\"a-1\",\"x\":1}", "{\"x\":2}",
+        "{\"id\":\"a-2\",\"x\":1}"), records, "a record without an id is named by its new position anyway");
+  }
 }

@@ -40,49 +40,45 @@ final class RecordIds {
       @Override
       public InputRow next() {
         InputRow row = rows.next();
-        if (row.record() == null) {
+        Id id = row.record() == null ? null : idOf(row.record());
+        if (id == null || id.kind() == JsonToken.VALUE_NULL) {
           return row;
         }
-        JsonToken kind = idToken(row.record());
-        if (kind == null || kind == JsonToken.VALUE_NULL) {
-          return row;
-        }
-        if (kind != JsonToken.VALUE_STRING && kind != JsonToken.VALUE_NUMBER_INT && kind != JsonToken.VALUE_NUMBER_FLOAT) {
+        if (id.kind() != JsonToken.VALUE_STRING && id.kind() != JsonToken.VALUE_NUMBER_INT && id.kind() != JsonToken.VALUE_NUMBER_FLOAT) {
           return new InputRow(row.index(), null, "record " + row.index() + ": `id` must be a string or a number, got "
-              + describe(kind) + " (leave it out and the row's id is the record's position)");
+              + describe(id.kind()) + " (leave it out and the row's id is the record's position)");
         }
-        String id = idText;
-        Long first = seen.putIfAbsent(id, row.index());
+        Long first = seen.putIfAbsent(id.text(), row.index());
         if (first != null) {
           throw new SpecException("records", "records " + first + " and " + row.index() + " (counting from 0) both have id "
-              + abbreviate(id) + ": a record's id names its row, so ids must be unique (or left out)");
+              + abbreviate(id.text()) + ": a record's id names its row, so ids must be unique (or left out)");
         }
         return row;
       }
-
-      private String idText;
-
-      /** The token of the record's top-level {@code id} (its JSON text in {@link #idText}), or null if it has none. */
-      private JsonToken idToken(String record) {
-        try (JsonParser p = JSON.createParser(record)) {
-          if (p.nextToken() != JsonToken.START_OBJECT) {
-            return null;
-          }
-          while (p.nextToken() == JsonToken.FIELD_NAME) {
-            String name = p.currentName();
-            JsonToken value = p.nextToken();
-            if (name.equals("id")) {
-              idText = value == JsonToken.VALUE_STRING ? "\"" + p.getText() + "\"" : p.getText();
-              return value;
-            }
-            p.skipChildren();
-          }
-          return null;
-        } catch (IOException e) {
-          throw new UncheckedIOException(e);
-        }
-      }
     };
+  }
+
+  /** A record's top-level {@code id}: its token, and its JSON text (a string quoted, so "7" and 7 differ). */
+  private record Id(JsonToken kind, String text) {}
+
+  /** The record's top-level {@code id}, or null if it has none. */
+  private static Id idOf(String record) {
+    try (JsonParser p = JSON.createParser(record)) {
+      if (p.nextToken() != JsonToken.START_OBJECT) {
+        return null;
+      }
+      while (p.nextToken() == JsonToken.FIELD_NAME) {
+        String name = p.currentName();
+        JsonToken value = p.nextToken();
+        if (name.equals("id")) {
+          return new Id(value, value == JsonToken.VALUE_STRING ? "\"" + p.getText() + "\"" : p.getText());
+        }
+        p.skipChildren();
+      }
+      return null;
+    } catch (IOException e) {
+      throw new UncheckedIOException(e);
+    }
   }
 
   private static String describe(JsonToken kind) {

@@ -54,11 +54,13 @@ public final class PipelinePlan {
   private final PipelineSpec spec;
   private final Map<String, Step> steps;
   private final Set<String> inputFields;
+  private final boolean blockTemplates;
 
   private PipelinePlan(PipelineSpec spec, Map<String, Step> steps, Set<String> inputFields) {
     this.spec = spec;
     this.steps = steps;
     this.inputFields = inputFields;
+    this.blockTemplates = blockTemplates(spec);
   }
 
   public PipelineSpec spec() {
@@ -78,24 +80,23 @@ public final class PipelinePlan {
     return inputFields;
   }
 
-  private Boolean blockTemplates;
-
   /**
    * Whether any template of the spec has a block ({@code {% ... %}}: loops, sets, macros), whose
    * rendering can take up to its budget; records of such plans render off their actor's thread.
    * Plain holes and filters render in microseconds.
    */
   public boolean hasBlockTemplates() {
-    if (blockTemplates == null) {
-      boolean found = spec.steps().stream().anyMatch(st -> st.config() != null && st.config().toString().contains("{%"));
-      if (spec.output() != null) {
-        found |= String.valueOf(spec.output().fields()).contains("{%")
-            || (spec.output().messages() != null && spec.output().messages().stream().anyMatch(m -> String.valueOf(m.content()).contains("{%")));
-      }
-      found |= spec.processors() != null && spec.processors().stream().anyMatch(p -> p.template() != null && p.template().toString().contains("{%"));
-      blockTemplates = found;
-    }
     return blockTemplates;
+  }
+
+  private static boolean blockTemplates(PipelineSpec spec) {
+    boolean found = spec.steps().stream().anyMatch(st -> st.config() != null && st.config().toString().contains("{%"));
+    if (spec.output() != null) {
+      found |= String.valueOf(spec.output().fields()).contains("{%")
+          || (spec.output().messages() != null && spec.output().messages().stream().anyMatch(m -> String.valueOf(m.content()).contains("{%")));
+    }
+    return found || (spec.processors() != null
+        && spec.processors().stream().anyMatch(p -> p.template() != null && p.template().toString().contains("{%")));
   }
 
   /** The step whose conversation is the default output messages: the last model step in the spec. */

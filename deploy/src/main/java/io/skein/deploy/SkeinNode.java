@@ -101,7 +101,8 @@ public final class SkeinNode implements AutoCloseable {
     }
     try {
       explainRefusals(system);
-      disk.start(system, Duration.ofSeconds(2));
+      // A statfs every 250 ms: a fast writer fills megabytes a second, and the margin must outlast the gap.
+      disk.start(system, Duration.ofMillis(250));
       Cluster cluster = Cluster.get(system);
       if (options.seeds().isEmpty() && config.getStringList("pekko.cluster.seed-nodes").isEmpty()) {
         cluster.manager().tell(Join.create(cluster.selfMember().address()));

@@ -54,6 +54,10 @@ final class RunCommand implements Callable<Integer> {
       description = "Write a processor's dataset to FILE (repeatable; default: beside the output, <name>.<dataset>.jsonl).")
   java.util.Map<String, Path> datasets = new java.util.LinkedHashMap<>();
 
+  @Option(names = "--stage", paramLabel = "NAME=FILE",
+      description = "Write a stage's rows to FILE (repeatable; default: beside the output, <name>.<stage>.jsonl; the last stage's go to --output).")
+  java.util.Map<String, Path> stageFiles = new java.util.LinkedHashMap<>();
+
   @Option(names = "--limit", description = "Run only the first N records.")
   Long limit;
 
@@ -91,10 +95,17 @@ final class RunCommand implements Callable<Integer> {
       System.err.println("skein run: cannot read input " + inputFile);
       return 2;
     }
-    List<String> unknown = datasets.keySet().stream().filter(d -> spec.datasets().stream().noneMatch(p -> p.name().equals(d))).toList();
+    PipelineSpec last = file.staged == null ? spec : file.staged.last().spec();
+    List<String> unknown = datasets.keySet().stream().filter(d -> last.datasets().stream().noneMatch(p -> p.name().equals(d))).toList();
     if (!unknown.isEmpty()) {
-      System.err.println("skein run: the spec has no dataset " + unknown + " (its datasets: "
-          + spec.datasets().stream().map(io.skein.protocol.spec.ProcessorSpec::name).toList() + ")");
+      System.err.println("skein run: the " + (file.staged == null ? "spec" : "last stage") + " has no dataset " + unknown + " (its datasets: "
+          + last.datasets().stream().map(io.skein.protocol.spec.ProcessorSpec::name).toList() + ")");
+      return 2;
+    }
+    List<String> stageNames = file.staged == null ? List.of() : file.staged.names();
+    List<String> noStage = stageFiles.keySet().stream().filter(n -> !stageNames.contains(n)).toList();
+    if (!noStage.isEmpty()) {
+      System.err.println("skein run: the spec has no stage " + noStage + " (its stages: " + stageNames + ")");
       return 2;
     }
     if (limit != null && spec.input().numRecords() != null && inputFile == null) {
@@ -165,16 +176,42 @@ final class RunCommand implements Callable<Integer> {
             done.id(), done.counts().done(), done.total(), done.reason());
         return PAUSED_EXIT;
       }
-      long outRows = Export.write(() -> new JobService.RowsReader(node.store(), done.id(), true, annotated), out, format);
-      long errRows = Export.write(() -> new JobService.RowsReader(node.store(), done.id(), false, annotated), err, format);
-      for (var dataset : spec.datasets()) {
-        Path target = datasets.getOrDefault(dataset.name(), beside(out, "." + dataset.name() + extension));
-        long n = Export.write(() -> JobService.RowsReader.dataset(node.store(), done.id(), dataset.name()), target, format);
-        System.err.printf("dataset %s: %d rows -> %s%n", dataset.name(), n, target);
+      String rowsId = done.id();
+      if (file.staged != null) {
+        List<JobInfo> stages = node.store().stages().stages(done.id()).toCompletableFuture().join();
+        for (JobInfo stage : stages.subList(0, stages.size() - 1)) {
+          String name = stage.stage().name();
+          Path target = stageFiles.getOrDefault(name, beside(out, "." + name + extension));
+          writeRows(node, stage.id(), file.staged.stage(name).orElseThrow().spec(), "stage " + name + ": ", target,
+              beside(target, ".errors" + extension), java.util.Map.of(), extension);
+        }
+        rowsId = stages.get(stages.size() - 1).id();
       }
+      String lastId = rowsId;
+      long outRows = Export.write(() -> new JobService.RowsReader(node.store(), lastId, true, annotated), out, format);
+      long errRows = Export.write(() -> new JobService.RowsReader(node.store(), lastId, false, annotated), err, format);
+      writeDatasets(node, lastId, last, out, datasets, extension);
       System.err.printf("%s %s: %d output rows -> %s, %d error rows -> %s, %d calls, %d tokens%n",
           done.id(), done.state().wireName(), outRows, out, errRows, err, done.counts().calls(), done.counts().tokens());
       return done.state() == JobState.SUCCEEDED ? 0 : 1;
+    }
+  }
+
+  /** A stage's output rows, error rows and datasets, beside its own file; says where they went. */
+  private void writeRows(SkeinNode node, String jobId, PipelineSpec stageSpec, String label, Path target, Path errorsFile,
+      java.util.Map<String, Path> named, String extension) throws IOException {
+    long rows = Export.write(() -> new JobService.RowsReader(node.store(), jobId, true, annotated), target, format);
+    long errorRows = Export.write(() -> new JobService.RowsReader(node.store(), jobId, false, annotated), errorsFile, format);
+    System.err.printf("%s%d output rows -> %s, %d error rows -> %s%n", label, rows, target, errorRows, errorsFile);
+    writeDatasets(node, jobId, stageSpec, target, named, extension);
+  }
+
+  private void writeDatasets(SkeinNode node, String jobId, PipelineSpec stageSpec, Path beside, java.util.Map<String, Path> named,
+      String extension) throws IOException {
+    for (var dataset : stageSpec.datasets()) {
+      Path target = named.getOrDefault(dataset.name(), beside(beside, "." + dataset.name() + extension));
+      long n = Export.write(() -> JobService.RowsReader.dataset(node.store(), jobId, dataset.name()), target, format);
+      System.err.printf("dataset %s: %d rows -> %s%n", dataset.name(), n, target);
     }
   }
 

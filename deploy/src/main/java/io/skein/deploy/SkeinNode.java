@@ -125,7 +125,8 @@ public final class SkeinNode implements AutoCloseable {
           skein.getDuration("record.call-deadline"), skein.getDuration("record.call-grace")));
       InFlightShares shares = new InFlightShares(skein.getInt("job.max-records-in-flight-per-node"));
       JobCoordinator.init(system, new JobCoordinator.Deps(store, source::evict, skein.getDuration("job.tick"),
-          skein.getDuration("job.ensure-interval"), skein.getInt("job.pause-after-blocked"), shares));
+          skein.getDuration("job.ensure-interval"), skein.getInt("job.pause-after-blocked"), shares,
+          new io.skein.coordinator.job.StageFeeder(store)));
       JobService jobs = new JobService(system, store, new Preview(system, models, skein.getDuration("preview.call-timeout")), models);
       io.skein.coordinator.job.RetentionSweep.start(system, jobs.retention(), skein.getConfig("retention"));
       system.systemActorOf(ClusterWatch.create(jobs, models::clusterSize, skein.getDuration("job.ensure-interval"), shares,

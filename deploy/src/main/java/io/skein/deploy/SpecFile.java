@@ -9,6 +9,7 @@ import io.skein.protocol.spec.PipelineSpec;
 import io.skein.protocol.spec.SpecError;
 import io.skein.protocol.spec.SpecException;
 import io.skein.protocol.spec.SpecParser;
+import io.skein.protocol.spec.Stages;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -27,29 +28,66 @@ final class SpecFile {
 
   final Path path;
   final JsonNode tree;
+  /** The spec of the stage that reads the input (the spec itself, for a spec of one stage). */
   final PipelineSpec spec;
+  /** The stages of a staged spec; null for a spec of one stage. */
+  final Stages.Staged staged;
 
-  private SpecFile(Path path, JsonNode tree, PipelineSpec spec) {
+  private SpecFile(Path path, JsonNode tree, PipelineSpec spec, Stages.Staged staged) {
     this.path = path;
     this.tree = tree;
     this.spec = spec;
+    this.staged = staged;
   }
 
   /** Throws {@link SpecException} for a bad spec, {@link IOException} when it or a file it names cannot be read. */
   static SpecFile read(Path path) throws IOException {
     JsonNode tree = SpecParser.readTree(Files.readString(path));
-    inlineFiles(tree, path.toAbsolutePath().getParent());
-    return new SpecFile(path, tree, SpecParser.parse(tree));
+    Path dir = path.toAbsolutePath().getParent();
+    List<SpecError> errors = new ArrayList<>();
+    inlineSchemas(tree.path("steps"), "steps", dir, errors);
+    inlineSchemas(tree.path(Stages.SETUP), Stages.SETUP, dir, errors);
+    JsonNode stages = tree.path("stages");
+    for (int i = 0; i < stages.size(); i++) {
+      inlineSchemas(stages.get(i).path("steps"), "stages[" + i + "].steps", dir, errors);
+    }
+    inlineTexts(tree.path("files"), dir, errors);
+    if (!errors.isEmpty()) {
+      throw new SpecException(errors);
+    }
+    if (!Stages.isStaged(tree)) {
+      return new SpecFile(path, tree, SpecParser.parse(tree), null);
+    }
+    Stages.Staged staged = Stages.read(tree);
+    PipelineSpec first = staged.stages().stream().filter(s -> !s.isSetup() && s.feed().fromInput()).findFirst()
+        .orElse(staged.stages().get(0)).spec();
+    return new SpecFile(path, tree, first, staged);
   }
 
-  private static void inlineFiles(JsonNode tree, Path dir) {
-    List<SpecError> errors = new ArrayList<>();
-    JsonNode steps = tree.path("steps");
+  /** {@code files: {name: path}}: each file's text read in, as {@code {path, text}}, so the job stored carries the bytes. */
+  private static void inlineTexts(JsonNode files, Path dir, List<SpecError> errors) {
+    if (!files.isObject()) {
+      return;
+    }
+    files.fields().forEachRemaining(e -> {
+      if (e.getValue().isTextual()) {
+        Path file = dir.resolve(e.getValue().asText());
+        try {
+          String text = Files.readString(file);
+          ((ObjectNode) files).putObject(e.getKey()).put("path", e.getValue().asText()).put("text", text);
+        } catch (IOException x) {
+          errors.add(new SpecError("files." + e.getKey(), "cannot read " + file + ": " + x.getMessage()));
+        }
+      }
+    });
+  }
+
+  private static void inlineSchemas(JsonNode steps, String at, Path dir, List<SpecError> errors) {
     for (int i = 0; i < steps.size(); i++) {
       JsonNode step = steps.get(i);
       if (step.isObject() && step.path("schema_file").isTextual()) {
         Path file = dir.resolve(step.get("schema_file").asText());
-        String where = "steps[" + i + "] (" + step.path("name").asText() + ").schema_file";
+        String where = at + "[" + i + "] (" + step.path("name").asText() + ").schema_file";
         try {
           ((ObjectNode) step).set("schema", SpecParser.readTree(Files.readString(file)));
           ((ObjectNode) step).remove("schema_file");
@@ -59,9 +97,6 @@ final class SpecFile {
           errors.add(new SpecError(where, file + " is not JSON or YAML: " + e.getMessage()));
         }
       }
-    }
-    if (!errors.isEmpty()) {
-      throw new SpecException(errors);
     }
   }
 

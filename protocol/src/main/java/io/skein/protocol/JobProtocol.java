@@ -28,7 +28,11 @@ public final class JobProtocol {
 
   public interface Event extends CborSerializable {}
 
-  public record JobStarted(long total, int window, long atMillis) implements Event {}
+  /** {@code total} is {@link #OPEN} for a stage whose records are made while it runs (see the feed in the job's row). */
+  public record JobStarted(long total, int window, long atMillis) implements Event {
+    /** The total of a stage fed while it runs: its feed says how many records there are so far, and when no more will come. */
+    public static final long OPEN = Long.MAX_VALUE;
+  }
 
   /** Records with index below {@code upTo} may have been sent; persisted before they are. */
   public record Dispatched(long upTo) implements Event {}

@@ -3,6 +3,7 @@ package io.skein.coordinator.http;
 import com.fasterxml.jackson.databind.node.JsonNodeFactory;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.skein.coordinator.store.JobInfo;
+import io.skein.coordinator.store.StageStore;
 
 /** The JSON shape of a job's status: {@code GET /jobs/{id}}, each entry of {@code GET /jobs}, {@code skein jobs list}. */
 public final class JobJson {
@@ -33,6 +34,26 @@ public final class JobJson {
     }
     if (j.coordinator() != null && !j.state().isTerminal()) {
       n.put("coordinator", j.coordinator());
+    }
+    return n;
+  }
+
+  /** A job's status with each of its stages' (none for a job of one stage): counts, and the source rows that made no records. */
+  public static ObjectNode status(JobInfo j, java.util.List<JobInfo> stages, java.util.Map<String, StageStore.FeedState> feeds) {
+    ObjectNode n = status(j);
+    if (stages.isEmpty()) {
+      return n;
+    }
+    var list = n.putArray("stages");
+    for (JobInfo s : stages) {
+      ObjectNode stage = status(s);
+      stage.remove(java.util.List.of("name", "created_at", "updated_at", "coordinator"));
+      stage.put("name", s.stage().name());
+      StageStore.FeedState feed = feeds.get(s.id());
+      if (feed != null && !io.skein.coordinator.store.FeedSpec.parse(s.stage().feed()).fromInput()) {
+        stage.putObject("skipped").put("filtered", feed.filtered()).put("upstream_errors", feed.upstreamFailed()).put("empty", feed.empty());
+      }
+      list.add(stage);
     }
     return n;
   }

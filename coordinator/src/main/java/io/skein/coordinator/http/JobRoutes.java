@@ -85,13 +85,29 @@ public final class JobRoutes {
   private Route job(String id) {
     return concat(
         pathEnd(() -> concat(get(() -> status(id)), delete(() -> deleteJob(id)))),
-        path("results", () -> get(() -> parameterOptional("annotated", a -> parameterOptional("format",
-            f -> f.orElse("jsonl").equals("parquet") ? parquet(id, a.orElse("false")) : rows(id, true, a.orElse("false")))))),
-        path("errors", () -> get(() -> parameterOptional("annotated", a -> rows(id, false, a.orElse("false"))))),
-        path(PathMatchers.segment("datasets").slash(PathMatchers.segment()), name -> get(() -> dataset(id, name))),
+        pathPrefix(PathMatchers.segment("stages").slash(PathMatchers.segment()), stage -> rowRoutes(id, stage)),
+        rowRoutes(id, null),
         path("cancel", () -> post(() -> cancel(id))),
         path("pause", () -> post(() -> control(id, "pause", jobs::pause))),
         path("resume", () -> post(() -> control(id, "resume", jobs::resume))));
+  }
+
+  /** A job's rows (a staged job's: its last stage's), or with {@code stage}, that stage's. */
+  private Route rowRoutes(String id, String stage) {
+    return concat(
+        path("results", () -> get(() -> parameterOptional("annotated", a -> parameterOptional("format",
+            f -> f.orElse("jsonl").equals("parquet") ? parquet(id, stage, a.orElse("false")) : rows(id, stage, true, a.orElse("false")))))),
+        path("errors", () -> get(() -> parameterOptional("annotated", a -> rows(id, stage, false, a.orElse("false"))))),
+        path(PathMatchers.segment("datasets").slash(PathMatchers.segment()), name -> get(() -> dataset(id, stage, name))));
+  }
+
+  /** The job whose ledger holds the rows asked for, or a 404 saying what is not there. */
+  private CompletionStage<java.util.Optional<JobInfo>> rowsOf(String id, String stage) {
+    return jobs.rowsOf(id, stage);
+  }
+
+  private static HttpResponse noRows(String id, String stage) {
+    return Problems.notFound(stage == null ? "no job `" + id + "`" : "no job `" + id + "` with a stage `" + stage + "`");
   }
 
   private Route submit(HttpRequest request) {
@@ -130,37 +146,38 @@ public final class JobRoutes {
   }
 
   private Route status(String id) {
-    return completeWithFuture(jobs.job(id).thenApply(job -> job
-        .map(j -> json(JobJson.status(j)))
+    return completeWithFuture(jobs.status(id).thenApply(job -> job
+        .map(JobRoutes::json)
         .orElseGet(() -> Problems.notFound("no job `" + id + "`"))).exceptionally(JobRoutes::problem));
   }
 
-  private Route rows(String id, boolean ok, String annotated) {
+  private Route rows(String id, String stage, boolean ok, String annotated) {
     boolean withDetail = annotated.equals("true") || annotated.equals("1");
-    return completeWithFuture(jobs.job(id).thenApply(job -> {
+    return completeWithFuture(rowsOf(id, stage).thenApply(job -> {
       if (job.isEmpty()) {
-        return Problems.notFound("no job `" + id + "`");
+        return noRows(id, stage);
       }
-      var source = jobs.rows(id, ok, withDetail).map(line -> ByteString.fromString(line + "\n"));
+      var source = jobs.rows(job.get().id(), ok, withDetail).map(line -> ByteString.fromString(line + "\n"));
       return HttpResponse.create().withEntity(HttpEntities.createChunked(NDJSON, source));
     }).exceptionally(JobRoutes::problem));
   }
 
   /** {@code GET /jobs/{id}/results?format=parquet}: the output rows as one Parquet file (written to a temporary file first). */
-  private Route parquet(String id, String annotated) {
+  private Route parquet(String id, String stage, String annotated) {
     boolean withDetail = annotated.equals("true") || annotated.equals("1");
-    return completeWithFuture(jobs.job(id).thenComposeAsync(job -> {
-      if (job.isEmpty()) {
-        return CompletableFuture.completedFuture(Problems.notFound("no job `" + id + "`"));
+    return completeWithFuture(rowsOf(id, stage).thenComposeAsync(found -> {
+      if (found.isEmpty()) {
+        return CompletableFuture.completedFuture(noRows(id, stage));
       }
+      String rowsId = found.get().id();
       try {
         java.nio.file.Path file = java.nio.file.Files.createTempFile("skein-" + id, ".parquet");
-        io.skein.coordinator.job.ParquetRows.write(() -> JobService.json(new JobService.RowsReader(jobs.store(), id, true, withDetail)), file);
+        io.skein.coordinator.job.ParquetRows.write(() -> JobService.json(new JobService.RowsReader(jobs.store(), rowsId, true, withDetail)), file);
         var source = org.apache.pekko.stream.javadsl.FileIO.fromPath(file)
             .watchTermination((mat, done) -> done.whenComplete((ok, error) -> file.toFile().delete()));
         return CompletableFuture.completedFuture(HttpResponse.create().withEntity(HttpEntities.createChunked(PARQUET, source))
             .addHeader(org.apache.pekko.http.javadsl.model.headers.ContentDisposition.create(
-                org.apache.pekko.http.javadsl.model.headers.ContentDispositionTypes.ATTACHMENT, java.util.Map.of("filename", id + ".parquet"))));
+                org.apache.pekko.http.javadsl.model.headers.ContentDispositionTypes.ATTACHMENT, java.util.Map.of("filename", rowsId + ".parquet"))));
       } catch (java.io.IOException e) {
         return CompletableFuture.<HttpResponse>failedFuture(e);
       }
@@ -168,10 +185,10 @@ public final class JobRoutes {
   }
 
   /** {@code GET /jobs/{id}/datasets/{name}}: a processor's dataset as NDJSON, in record order. */
-  private Route dataset(String id, String name) {
-    return completeWithFuture(jobs.job(id).thenApply(job -> {
+  private Route dataset(String id, String stage, String name) {
+    return completeWithFuture(rowsOf(id, stage).thenApply(job -> {
       if (job.isEmpty()) {
-        return Problems.notFound("no job `" + id + "`");
+        return noRows(id, stage);
       }
       List<String> names = SpecParser.parse(SpecParser.readTree(job.get().spec())).datasets().stream()
           .map(io.skein.protocol.spec.ProcessorSpec::name).toList();
@@ -179,7 +196,7 @@ public final class JobRoutes {
         return Problems.notFound("job `" + id + "` has no dataset `" + name + "`" + SpecParser.suggest(name, names)
             + " (its datasets: " + names + ")");
       }
-      var source = jobs.datasetRows(id, name).map(line -> ByteString.fromString(line + "\n"));
+      var source = jobs.datasetRows(job.get().id(), name).map(line -> ByteString.fromString(line + "\n"));
       return HttpResponse.create().withEntity(HttpEntities.createChunked(NDJSON, source));
     }).exceptionally(JobRoutes::problem));
   }
@@ -204,7 +221,7 @@ public final class JobRoutes {
         return CompletableFuture.completedFuture(Problems.of(StatusCodes.CONFLICT,
             "job `" + id + "` has already " + job.get().state().wireName()));
       }
-      return jobs.cancel(id).thenCompose(done -> jobs.job(id)).thenApply(j -> json(JobJson.status(j.orElseThrow())));
+      return jobs.cancel(id).thenCompose(done -> jobs.status(id)).thenApply(j -> json(j.orElseThrow()));
     });
     return completeWithFuture(response.exceptionally(JobRoutes::problem));
   }
@@ -219,7 +236,7 @@ public final class JobRoutes {
         return CompletableFuture.completedFuture(Problems.of(StatusCodes.CONFLICT,
             "job `" + id + "` has already " + job.get().state().wireName() + "; there is nothing to " + verb));
       }
-      return action.apply(id).thenCompose(done -> jobs.job(id)).thenApply(j -> json(JobJson.status(j.orElseThrow())));
+      return action.apply(id).thenCompose(done -> jobs.status(id)).thenApply(j -> json(j.orElseThrow()));
     });
     return completeWithFuture(response.exceptionally(JobRoutes::problem));
   }

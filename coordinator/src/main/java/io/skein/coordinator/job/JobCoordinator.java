@@ -1,8 +1,10 @@
 package io.skein.coordinator.job;
 
+import io.skein.coordinator.store.FeedSpec;
 import io.skein.coordinator.store.JobInfo;
 import io.skein.coordinator.store.JobInfo.Counts;
 import io.skein.coordinator.store.JobStore;
+import io.skein.coordinator.store.StageStore.FeedState;
 import io.skein.protocol.JobProtocol;
 import io.skein.protocol.JobProtocol.Cancel;
 import io.skein.protocol.JobProtocol.Command;
@@ -81,7 +83,10 @@ public final class JobCoordinator extends EventSourcedBehavior<Command, Event, C
 
   /** {@code ensureInterval}: how long a record may stay silent before it is sent Ensure again. */
   public record Deps(JobStore store, java.util.function.Consumer<String> onEnded, Duration tick, Duration ensureInterval,
-      int pauseAfterBlocked, InFlightShares shares) {}
+      int pauseAfterBlocked, InFlightShares shares, StageFeeder feeder) {}
+
+  /** The most source rows one move of a stage's feed reads. */
+  private static final int FEED_ROWS = 1000;
 
   private record JobLoaded(Optional<JobInfo> job, Throwable error) implements Command {}
 
@@ -92,6 +97,9 @@ public final class JobCoordinator extends EventSourcedBehavior<Command, Event, C
   private record FinalCounts(Counts counts, JobState state, String reason, Throwable error) implements Command {}
 
   private enum Fill implements Command { INSTANCE }
+
+  /** A stage's feed moved (or could not: error). */
+  private record Fed(FeedState state, Throwable error) implements Command {}
 
   /** A cluster member was removed: records that lived there need an Ensure to start elsewhere. */
   private record MemberRemoved(String address) implements Command {}
@@ -133,6 +141,15 @@ public final class JobCoordinator extends EventSourcedBehavior<Command, Event, C
   private final List<ActorRef<StatusReply<Done>>> waitingForStart = new ArrayList<>();
   private long low;
   private long sentUpTo;
+  /** A stage fed while it runs (its records are made of its source's rows, or wait for its setup). */
+  private boolean streams;
+  /** Records there are to run: the total, or for a stage fed while it runs, those made so far. */
+  private long known;
+  /** No more records will come: always, for a job whose records were stored at submission. */
+  private boolean closed;
+  private boolean feeding;
+  /** The last move of the feed found no new rows: the next waits for the tick. */
+  private boolean starved;
   private final Set<Long> endedAhead = new HashSet<>();
   private final Map<Long, Long> inFlight = new HashMap<>();
   /** Records waiting for a resume (not in flight, not ended), with what refused them. */
@@ -195,6 +212,7 @@ public final class JobCoordinator extends EventSourcedBehavior<Command, Event, C
         .onCommand(LedgerLoaded.class, this::onLedgerLoaded)
         .onCommand(RecordDone.class, this::onRecordDone)
         .onCommand(Fill.class, (state, cmd) -> fill(state))
+        .onCommand(Fed.class, this::onFed)
         .onCommand(Tick.class, this::onTick)
         .onCommand(Cancel.class, this::onCancel)
         .onCommand(Pause.class, this::onPause)
@@ -241,12 +259,14 @@ public final class JobCoordinator extends EventSourcedBehavior<Command, Event, C
     if (state.started()) {
       return Effect().none();
     }
+    boolean fed = job.stage() != null && FeedSpec.parse(job.stage().feed()).streams();
     return Effect()
-        .persist(new JobStarted(job.total(), job.maxInFlight(), System.currentTimeMillis()))
+        .persist(new JobStarted(fed ? JobStarted.OPEN : job.total(), job.maxInFlight(), System.currentTimeMillis()))
         .thenRun(started -> {
           waitingForStart.forEach(r -> r.tell(StatusReply.ack()));
           waitingForStart.clear();
-          context.getLog().info("job {} started: {} records, at most {} in flight", jobId, started.total(), started.window());
+          context.getLog().info("job {} started: {} records, at most {} in flight", jobId,
+              started.total() == JobStarted.OPEN ? "its source's" : started.total(), started.window());
           begin(started, Set.of(), Counts.ZERO);
           context.getSelf().tell(Fill.INSTANCE);
         });
@@ -285,6 +305,10 @@ public final class JobCoordinator extends EventSourcedBehavior<Command, Event, C
     blocked.clear();
     live.clear();
     counts = initial;
+    streams = state.total() == JobStarted.OPEN;
+    known = streams ? 0 : state.total();
+    closed = !streams;
+    feeding = false;
     advanceLow();
     ready = true;
     dirty = true;
@@ -299,7 +323,7 @@ public final class JobCoordinator extends EventSourcedBehavior<Command, Event, C
     if (!ready || state.hasEnded() || finishing) {
       return Effect().none();
     }
-    if (low >= state.total()) {
+    if (low >= known && closed) {
       return conclude(state);
     }
     if (state.pausedNow()) {
@@ -307,7 +331,10 @@ public final class JobCoordinator extends EventSourcedBehavior<Command, Event, C
     }
     long now = System.currentTimeMillis();
     int window = deps.shares().windowFor(jobId, state.window());
-    while (inFlight.size() < window && sentUpTo < state.upTo()) {
+    if (streams && !starved && known - sentUpTo < window) {
+      feed();
+    }
+    while (inFlight.size() < window && sentUpTo < Math.min(state.upTo(), known)) {
       long index = sentUpTo++;
       if (index >= low && !endedAhead.contains(index) && !blocked.containsKey(index)) {
         inFlight.put(index, now);
@@ -315,9 +342,9 @@ public final class JobCoordinator extends EventSourcedBehavior<Command, Event, C
       }
     }
     long span = Math.max(10L * state.window(), 10_000);
-    boolean room = inFlight.size() < window && sentUpTo < state.total() && state.upTo() - low < span;
+    boolean room = inFlight.size() < window && sentUpTo < known && state.upTo() - low < span;
     if (room && sentUpTo >= state.upTo()) {
-      long next = Math.min(state.total(), state.upTo() + Math.max(state.window(), 64));
+      long next = Math.min(known, state.upTo() + Math.max(state.window(), 64));
       return Effect().persist(new Dispatched(next)).thenRun(s -> context.getSelf().tell(Fill.INSTANCE));
     }
     if (!blocked.isEmpty() && inFlight.isEmpty()) {
@@ -325,6 +352,39 @@ public final class JobCoordinator extends EventSourcedBehavior<Command, Event, C
       return pause(blockedReason());
     }
     return Effect().none();
+  }
+
+  /** Moves a streaming stage's feed, one move at a time. */
+  private void feed() {
+    if (feeding || closed) {
+      return;
+    }
+    feeding = true;
+    context.pipeToSelf(deps.feeder().feed(jobId, FEED_ROWS), Fed::new);
+  }
+
+  private Effect<Event, CoordinatorState> onFed(CoordinatorState state, Fed cmd) {
+    feeding = false;
+    if (!ready || state.hasEnded() || finishing) {
+      return Effect().none();
+    }
+    if (cmd.error() != null) {
+      context.getLog().warn("job {} could not read its source's rows, trying again: {}", jobId, cmd.error().toString());
+      return Effect().none();
+    }
+    FeedState fed = cmd.state();
+    boolean more = fed.made() > known;
+    known = fed.made();
+    closed = fed.closed();
+    if (fed.failed() != null) {
+      context.getLog().warn("job {} has no records to run: {}", jobId, fed.failed());
+      finishing = true;
+      concludeWith(JobState.FAILED, fed.failed());
+      return Effect().none();
+    }
+    starved = !more;
+    dirty |= more;
+    return fill(state);
   }
 
   private void ensure(long index, CoordinatorState state) {
@@ -385,6 +445,10 @@ public final class JobCoordinator extends EventSourcedBehavior<Command, Event, C
         recover(state);
       }
       return Effect().none();
+    }
+    if (streams && !state.pausedNow()) {
+      starved = false;
+      feed();
     }
     long now = System.currentTimeMillis();
     long stale = now - deps.ensureInterval().toMillis();

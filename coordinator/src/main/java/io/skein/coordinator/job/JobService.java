@@ -11,6 +11,7 @@ import io.skein.protocol.spec.PipelineSpec;
 import io.skein.protocol.spec.SpecError;
 import io.skein.protocol.spec.SpecException;
 import io.skein.protocol.spec.SpecParser;
+import io.skein.protocol.spec.Stages;
 import io.skein.worker.entity.Preview;
 import io.skein.worker.gateway.ModelAccess;
 import io.skein.worker.entity.RecordInput;
@@ -90,51 +91,68 @@ public final class JobService {
   /** Checks and stores a job, then starts it. Fails with {@link SpecException} on a bad spec or input. */
   public CompletionStage<JobInfo> submit(Submission submission) {
     return store.db().asyncTransaction(c -> {
+      String id = newId();
+      Set<String> fields = submission.fields() == null ? new LinkedHashSet<>() : submission.fields();
+      if (Stages.isStaged(submission.spec())) {
+        return StagedJobs.insert(c, store, id, submission, fields, this);
+      }
       PipelineSpec spec = SpecParser.parse(submission.spec());
       checkModels(spec);
-      String id = newId();
-      Long asked = spec.input().numRecords() == null ? null
-          : Math.min(spec.input().numRecords(), spec.input().limit() == null ? Long.MAX_VALUE : spec.input().limit());
-      if (asked != null && asked > maxRecords) {
-        // Checked before any record is drawn: records cycled up to num_records would otherwise be made first.
-        throw tooMany("input.num_records", String.valueOf(asked));
-      }
-      Set<String> fields = submission.fields() == null ? new LinkedHashSet<>() : submission.fields();
-      Iterator<InputRow> inputs = inputs(submission, spec, fields);
-      boolean generated = false;
-      long total;
-      if (inputs != null) {
-        total = 0;
-        List<InputRow> batch = new ArrayList<>(INSERT_BATCH);
-        while (inputs.hasNext()) {
-          batch.add(inputs.next());
-          if (++total > maxRecords) {
-            throw tooMany("the records sent", "more than " + maxRecords);
-          }
-          if (batch.size() == INSERT_BATCH) {
-            store.insertInputs(c, id, batch);
-            batch.clear();
-          }
-        }
-        store.insertInputs(c, id, batch);
-      } else if (spec.input().numRecords() != null) {
-        generated = true;
-        total = asked;
-      } else if (spec.input().file() != null) {
-        throw new SpecException("input.file", "a server does not read files named in a spec: send the records with the job"
-            + " (JSON `records`, or a multipart `records` part of JSONL), or run it with `skein run`");
-      } else {
-        throw new SpecException("input", "no records: give input.records, input.num_records, or send records with the job");
-      }
+      Stored stored = storeInputs(c, id, submission, spec, fields);
       PipelinePlan.compile(spec, fields);
-      long now = System.currentTimeMillis();
-      int window = spec.maxInFlight() != null ? spec.maxInFlight() : defaultMaxInFlight;
-      JobInfo job = new JobInfo(id, spec.name(), SpecParser.toJson(SpecParser.withoutInlineRecords(submission.spec())),
-          List.copyOf(fields), submission.fingerprint(), generated, total, window, JobState.RUNNING, null, Counts.ZERO, 0,
-          now, now, null, null);
+      JobInfo job = newJob(id, spec, SpecParser.toJson(SpecParser.withoutInlineRecords(submission.spec())), fields,
+          submission.fingerprint(), stored, null);
       store.insertJob(c, job);
       return job;
     }).thenCompose(job -> start(job.id()).thenApply(done -> job));
+  }
+
+  /** How a job's records were stored: drawn ({@code generated}, none stored) or stored, and how many. */
+  record Stored(boolean generated, long total) {}
+
+  /** A job's row as submitted: running, nothing counted yet. */
+  JobInfo newJob(String id, PipelineSpec spec, String storedSpec, Set<String> fields, String fingerprint, Stored stored,
+      JobInfo.StageInfo stage) {
+    long now = System.currentTimeMillis();
+    int window = spec.maxInFlight() != null ? spec.maxInFlight() : defaultMaxInFlight;
+    return new JobInfo(id, spec.name(), storedSpec, List.copyOf(fields), fingerprint, stored.generated(), stored.total(), window,
+        JobState.RUNNING, null, Counts.ZERO, 0, now, now, null, null, null, stage);
+  }
+
+  /** Stores the records a submission brings (or its spec holds or draws) as job {@code id}'s inputs, gathering their fields. */
+  Stored storeInputs(java.sql.Connection c, String id, Submission submission, PipelineSpec spec, Set<String> fields)
+      throws java.sql.SQLException {
+    Long asked = spec.input().numRecords() == null ? null
+        : Math.min(spec.input().numRecords(), spec.input().limit() == null ? Long.MAX_VALUE : spec.input().limit());
+    if (asked != null && asked > maxRecords) {
+      // Checked before any record is drawn: records cycled up to num_records would otherwise be made first.
+      throw tooMany("input.num_records", String.valueOf(asked));
+    }
+    Iterator<InputRow> inputs = inputs(submission, spec, fields);
+    if (inputs != null) {
+      long total = 0;
+      List<InputRow> batch = new ArrayList<>(INSERT_BATCH);
+      while (inputs.hasNext()) {
+        batch.add(inputs.next());
+        if (++total > maxRecords) {
+          throw tooMany("the records sent", "more than " + maxRecords);
+        }
+        if (batch.size() == INSERT_BATCH) {
+          store.insertInputs(c, id, batch);
+          batch.clear();
+        }
+      }
+      store.insertInputs(c, id, batch);
+      return new Stored(false, total);
+    }
+    if (spec.input().numRecords() != null) {
+      return new Stored(true, asked);
+    }
+    if (spec.input().file() != null) {
+      throw new SpecException("input.file", "a server does not read files named in a spec: send the records with the job"
+          + " (JSON `records`, or a multipart `records` part of JSONL), or run it with `skein run`");
+    }
+    throw new SpecException("input", "no records: give input.records, input.num_records, or send records with the job");
   }
 
   private SpecException tooMany(String what, String count) {
@@ -143,7 +161,7 @@ public final class JobService {
   }
 
   /** Every model the spec names is one this node serves: a misspelled name is refused, not answered by a simulator. */
-  private void checkModels(PipelineSpec spec) {
+  void checkModels(PipelineSpec spec) {
     if (models == null) {
       return;
     }
@@ -223,26 +241,45 @@ public final class JobService {
         .thenApply(done -> rows.stream().map(java.util.concurrent.CompletableFuture::join).toList());
   }
 
-  /** Starts or resumes a job's coordinator (idempotent). */
+  /** Starts or resumes a job's coordinator (idempotent); a staged job's, of every stage. */
   public CompletionStage<Done> start(String jobId) {
-    return ask(jobId, JobProtocol.Start::new);
+    return ask(jobId, JobProtocol.Start::new, false);
   }
 
   public CompletionStage<Done> cancel(String jobId) {
-    return ask(jobId, JobProtocol.Cancel::new);
+    return ask(jobId, JobProtocol.Cancel::new, true);
   }
 
   /** Stops sending the job's records until it is resumed; records running finish. */
   public CompletionStage<Done> pause(String jobId) {
-    return ask(jobId, JobProtocol.Pause::new);
+    return ask(jobId, JobProtocol.Pause::new, true);
   }
 
   /** Goes on with a paused job; records its model refused try that call again. */
   public CompletionStage<Done> resume(String jobId) {
-    return ask(jobId, JobProtocol.Resume::new);
+    return ask(jobId, JobProtocol.Resume::new, true);
   }
 
-  private CompletionStage<Done> ask(String jobId, Function<ActorRef<StatusReply<Done>>, JobProtocol.Command> message) {
+  /**
+   * Asks the job's coordinator, or each of a staged job's stages' ({@code live}: only the stages
+   * that have not ended, which alone can pause, resume or be cancelled).
+   */
+  private CompletionStage<Done> ask(String jobId, Function<ActorRef<StatusReply<Done>>, JobProtocol.Command> message, boolean live) {
+    return store.stages().stages(jobId).thenCompose(stages -> {
+      if (stages.isEmpty()) {
+        return askOne(jobId, message);
+      }
+      java.util.concurrent.CompletableFuture<Done> all = java.util.concurrent.CompletableFuture.completedFuture(Done.getInstance());
+      for (JobInfo stage : stages) {
+        if (!live || !stage.state().isTerminal()) {
+          all = all.thenCombine(askOne(stage.id(), message), (a, b) -> Done.getInstance());
+        }
+      }
+      return all.thenCompose(done -> store.stages().settleParentOf(stages.get(0).id())).thenApply(v -> Done.getInstance());
+    });
+  }
+
+  private CompletionStage<Done> askOne(String jobId, Function<ActorRef<StatusReply<Done>>, JobProtocol.Command> message) {
     return ClusterSharding.get(system).entityRefFor(JobCoordinator.ENTITY_TYPE_KEY, jobId).askWithStatus(replyTo -> message.apply(replyTo), askTimeout);
   }
 
@@ -276,6 +313,27 @@ public final class JobService {
 
   public CompletionStage<Optional<JobInfo>> job(String id) {
     return store.job(id);
+  }
+
+  /**
+   * The job whose ledger holds the rows of job {@code id} (a staged job's rows are its last
+   * stage's) or, with {@code stage}, of that stage; empty when there is no such job or stage.
+   */
+  public CompletionStage<Optional<JobInfo>> rowsOf(String id, String stage) {
+    return store.stages().stages(id).thenCompose(stages -> {
+      if (stage != null) {
+        return java.util.concurrent.CompletableFuture.completedFuture(stages.stream().filter(s -> s.stage().name().equals(stage)).findFirst());
+      }
+      return stages.isEmpty() ? store.job(id) : java.util.concurrent.CompletableFuture.completedFuture(Optional.of(stages.get(stages.size() - 1)));
+    });
+  }
+
+  /** A job's status as {@code GET /jobs/{id}} shows it: a staged job's with each stage's, in order. */
+  public CompletionStage<Optional<com.fasterxml.jackson.databind.node.ObjectNode>> status(String id) {
+    return store.job(id).thenCompose(job -> job.isEmpty()
+        ? java.util.concurrent.CompletableFuture.completedFuture(Optional.empty())
+        : store.stages().stages(id).thenCombine(store.stages().feeds(id),
+            (stages, feeds) -> Optional.of(io.skein.coordinator.http.JobJson.status(job.get(), stages, feeds))));
   }
 
   public CompletionStage<List<JobInfo>> jobs() {

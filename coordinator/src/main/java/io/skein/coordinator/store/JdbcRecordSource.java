@@ -26,7 +26,8 @@ public final class JdbcRecordSource implements RecordSource {
   private static final ObjectMapper JSON = new ObjectMapper();
   static final int BLOCK = 256;
 
-  private record Job(PipelinePlan plan, boolean generated, long total) {}
+  /** {@code extra}: values every record's templates read besides its fields (the spec's files, a stage's setup row). */
+  private record Job(PipelinePlan plan, boolean generated, long total, Map<String, Object> extra) {}
 
   private record BlockKey(String jobId, long block) {}
 
@@ -41,20 +42,22 @@ public final class JdbcRecordSource implements RecordSource {
   @Override
   public CompletionStage<RecordContext> load(String jobId, long index) {
     return job(jobId).thenCompose(job -> {
-      if (index < 0 || index >= job.total()) {
+      if (index < 0 || (job.generated() && index >= job.total())) {
         throw new UnknownJobException("job " + jobId + " has no record " + index);
       }
       if (job.generated()) {
         return CompletableFuture.completedFuture(
-            new RecordContext(job.plan(), RecordInput.of(index, JsonNodeFactory.instance.objectNode())));
+            new RecordContext(job.plan(), RecordInput.of(index, JsonNodeFactory.instance.objectNode()).withValues(job.extra())));
       }
-      return block(jobId, index / BLOCK).thenApply(inputs -> {
-        RecordInput input = inputs.get(index);
-        if (input == null) {
-          throw new UnknownJobException("job " + jobId + " has no stored input " + index);
-        }
-        return new RecordContext(job.plan(), input);
-      });
+      return block(jobId, index / BLOCK).thenCompose(inputs -> inputs.containsKey(index)
+          ? CompletableFuture.completedFuture(inputs)
+          : reload(jobId, index / BLOCK)).thenApply(inputs -> {
+            RecordInput input = inputs.get(index);
+            if (input == null) {
+              throw new UnknownJobException("job " + jobId + " has no stored input " + index);
+            }
+            return new RecordContext(job.plan(), input.withValues(job.extra()));
+          });
     });
   }
 
@@ -73,10 +76,22 @@ public final class JdbcRecordSource implements RecordSource {
     synchronized (jobs) {
       f = jobs.get(jobId);
       if (f == null) {
-        f = store.job(jobId).thenApply(found -> {
+        f = store.job(jobId).thenCompose(found -> {
           JobInfo info = found.orElseThrow(() -> new UnknownJobException("no job " + jobId));
           PipelinePlan plan = PipelinePlan.compile(SpecParser.parse(SpecParser.readTree(info.spec())), info.fields());
-          return new Job(plan, info.generated(), info.total());
+          Map<String, Object> extra = new HashMap<>();
+          if (!plan.spec().files().isEmpty()) {
+            extra.put(PipelinePlan.FILES, Map.copyOf(plan.spec().files()));
+          }
+          String setup = info.stage() == null ? null : FeedSpec.parse(info.stage().feed()).setup();
+          if (setup == null) {
+            return CompletableFuture.completedFuture(new Job(plan, info.generated(), info.total(), extra));
+          }
+          return store.stages().setupRow(setup).thenApply(row -> {
+            // Records of a stage after the setup run once it has ended well; the row is there.
+            extra.put(PipelinePlan.SETUP, row.filter(JobStore.LedgerRow::ok).map(r -> values(r.row())).orElse(Map.of()));
+            return new Job(plan, info.generated(), info.total(), extra);
+          });
         }).toCompletableFuture();
         jobs.put(jobId, f);
       }
@@ -90,6 +105,14 @@ public final class JdbcRecordSource implements RecordSource {
       }
     });
     return loaded;
+  }
+
+  /** A block read before all its records were stored (a stage's records are made while it runs): read it again. */
+  private CompletableFuture<Map<Long, RecordInput>> reload(String jobId, long block) {
+    synchronized (blocks) {
+      blocks.remove(new BlockKey(jobId, block));
+    }
+    return block(jobId, block);
   }
 
   private CompletableFuture<Map<Long, RecordInput>> block(String jobId, long block) {
@@ -111,6 +134,14 @@ public final class JdbcRecordSource implements RecordSource {
       }
     });
     return loaded;
+  }
+
+  private static Object values(String json) {
+    try {
+      return io.skein.worker.step.Json.plain(JSON.readTree(json));
+    } catch (Exception e) {
+      throw new IllegalStateException("corrupt setup row: " + e.getMessage(), e);
+    }
   }
 
   private static Map<Long, RecordInput> parse(List<JobStore.InputRow> rows) {

@@ -26,14 +26,35 @@ public record JobInfo(
     long updatedAt,
     Long finishedAt,
     String coordinator,
-    String waiting) {
+    String waiting,
+    StageInfo stage) {
+
+  /**
+   * What a stage's job row says of its place in a staged job: the job it belongs to, its name, and
+   * {@code feed}, the JSON of where its records come from (see {@code StageFeed}); null for a job of one stage.
+   */
+  public record StageInfo(String parentId, String name, String feed) {}
+
+  /** A job of one stage. */
+  public JobInfo(String id, String name, String spec, List<String> fields, String fingerprint, boolean generated, long total,
+      int maxInFlight, JobState state, String reason, Counts counts, long inFlight, long createdAt, long updatedAt, Long finishedAt,
+      String coordinator, String waiting) {
+    this(id, name, spec, fields, fingerprint, generated, total, maxInFlight, state, reason, counts, inFlight, createdAt, updatedAt,
+        finishedAt, coordinator, waiting, null);
+  }
+
+  /** This row with another stage place. */
+  public JobInfo withStage(StageInfo place) {
+    return new JobInfo(id, name, spec, fields, fingerprint, generated, total, maxInFlight, state, reason, counts, inFlight, createdAt,
+        updatedAt, finishedAt, coordinator, waiting, place);
+  }
 
   /** A job that waits for nothing (as stored before its records report). */
   public JobInfo(String id, String name, String spec, List<String> fields, String fingerprint, boolean generated, long total,
       int maxInFlight, JobState state, String reason, Counts counts, long inFlight, long createdAt, long updatedAt, Long finishedAt,
       String coordinator) {
     this(id, name, spec, fields, fingerprint, generated, total, maxInFlight, state, reason, counts, inFlight, createdAt, updatedAt,
-        finishedAt, coordinator, null);
+        finishedAt, coordinator, null, null);
   }
 
   /** Records ended well and badly, and the calls and tokens they took. */
@@ -42,6 +63,10 @@ public record JobInfo(
 
     public long done() {
       return succeeded + failed;
+    }
+
+    public Counts plus(Counts o) {
+      return new Counts(succeeded + o.succeeded, failed + o.failed, calls + o.calls, tokens + o.tokens);
     }
 
     public Counts plus(boolean ok, long calls, long tokens) {

@@ -32,7 +32,11 @@ public final class JobStore {
   private static final ObjectMapper JSON = new ObjectMapper();
   private static final String JOB_COLUMNS =
       "id, name, spec, fields, fingerprint, generated, total, max_in_flight, state, reason, succeeded, failed, "
-          + "in_flight, calls, tokens, created_at, updated_at, finished_at, coordinator, waiting";
+          + "in_flight, calls, tokens, created_at, updated_at, finished_at, coordinator, waiting, parent_id, stage, feed";
+
+  /** Rows of jobs that run records (not the row of a staged job, whose stages do). */
+  private static final String HAS_COORDINATOR =
+      " AND id NOT IN (SELECT parent_id FROM skein_jobs WHERE parent_id IS NOT NULL)";
 
   /** One input line: its JSON, or why it could not be read. */
   public record InputRow(long index, String record, String error) {}
@@ -41,9 +45,16 @@ public final class JobStore {
   public record LedgerRow(long index, boolean ok, String row, String detail) {}
 
   private final SkeinDb db;
+  private final StageStore stages;
 
   public JobStore(SkeinDb db) {
     this.db = db;
+    this.stages = new StageStore(this);
+  }
+
+  /** The tables of staged jobs. */
+  public StageStore stages() {
+    return stages;
   }
 
   public SkeinDb db() {
@@ -54,7 +65,7 @@ public final class JobStore {
 
   public void insertJob(Connection c, JobInfo job) throws SQLException {
     try (PreparedStatement ps = c.prepareStatement("INSERT INTO skein_jobs (" + JOB_COLUMNS
-        + ") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)")) {
+        + ") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)")) {
       ps.setString(1, job.id());
       ps.setString(2, job.name());
       ps.setString(3, job.spec());
@@ -75,6 +86,9 @@ public final class JobStore {
       ps.setObject(18, job.finishedAt());
       ps.setString(19, job.coordinator());
       ps.setString(20, job.waiting());
+      ps.setString(21, job.stage() == null ? null : job.stage().parentId());
+      ps.setString(22, job.stage() == null ? null : job.stage().name());
+      ps.setString(23, job.stage() == null ? null : job.stage().feed());
       ps.executeUpdate();
     }
   }
@@ -103,7 +117,7 @@ public final class JobStore {
   public CompletionStage<List<JobInfo>> jobs(int limit) {
     return db.async(c -> {
       List<JobInfo> out = new ArrayList<>();
-      try (PreparedStatement ps = c.prepareStatement("SELECT " + JOB_COLUMNS + " FROM skein_jobs ORDER BY created_at DESC")) {
+      try (PreparedStatement ps = c.prepareStatement("SELECT " + JOB_COLUMNS + " FROM skein_jobs WHERE parent_id IS NULL ORDER BY created_at DESC")) {
         ps.setMaxRows(limit);
         try (ResultSet rs = ps.executeQuery()) {
           while (rs.next()) {
@@ -115,10 +129,11 @@ public final class JobStore {
     });
   }
 
+  /** Jobs whose coordinators were running: jobs of one stage, and the stages of staged jobs. */
   public CompletionStage<List<String>> runningJobIds() {
     return db.async(c -> {
       List<String> out = new ArrayList<>();
-      try (PreparedStatement ps = c.prepareStatement("SELECT id FROM skein_jobs WHERE state = ?")) {
+      try (PreparedStatement ps = c.prepareStatement("SELECT id FROM skein_jobs WHERE state = ?" + HAS_COORDINATOR)) {
         ps.setString(1, JobState.RUNNING.wireName());
         try (ResultSet rs = ps.executeQuery()) {
           while (rs.next()) {
@@ -134,7 +149,7 @@ public final class JobStore {
   public CompletionStage<Map<String, Integer>> runningWindows() {
     return db.async(c -> {
       Map<String, Integer> out = new HashMap<>();
-      try (PreparedStatement ps = c.prepareStatement("SELECT id, max_in_flight FROM skein_jobs WHERE state = ?")) {
+      try (PreparedStatement ps = c.prepareStatement("SELECT id, max_in_flight FROM skein_jobs WHERE state = ?" + HAS_COORDINATOR)) {
         ps.setString(1, JobState.RUNNING.wireName());
         try (ResultSet rs = ps.executeQuery()) {
           while (rs.next()) {
@@ -164,7 +179,7 @@ public final class JobStore {
         ps.executeUpdate();
       }
       return null;
-    });
+    }).thenCompose(done -> stages.settleParentOf(id));
   }
 
   /**
@@ -196,7 +211,7 @@ public final class JobStore {
         ps.executeUpdate();
       }
       return null;
-    });
+    }).thenCompose(done -> stages.settleParentOf(id));
   }
 
   /** Records which node now runs the job's coordinator. */
@@ -227,7 +242,20 @@ public final class JobStore {
         ps.executeUpdate();
       }
       return null;
-    });
+    }).thenCompose(done -> stages.settleParentOf(id));
+  }
+
+  List<JobInfo> findJobs(Connection c, String where, String arg) throws SQLException {
+    List<JobInfo> out = new ArrayList<>();
+    try (PreparedStatement ps = c.prepareStatement("SELECT " + JOB_COLUMNS + " FROM skein_jobs " + where)) {
+      ps.setString(1, arg);
+      try (ResultSet rs = ps.executeQuery()) {
+        while (rs.next()) {
+          out.add(readJob(rs));
+        }
+      }
+    }
+    return out;
   }
 
   private Optional<JobInfo> findJob(Connection c, String where, String arg) throws SQLException {
@@ -247,7 +275,8 @@ public final class JobStore {
         rs.getString(1), rs.getString(2), rs.getString(3), fromJson(rs.getString(4)), rs.getString(5), rs.getBoolean(6),
         rs.getLong(7), rs.getInt(8), JobState.valueOf(rs.getString(9).toUpperCase(Locale.ROOT)), rs.getString(10),
         new Counts(rs.getLong(11), rs.getLong(12), rs.getLong(14), rs.getLong(15)), rs.getLong(13),
-        rs.getLong(16), rs.getLong(17), unfinished ? null : finished, rs.getString(19), rs.getString(20));
+        rs.getLong(16), rs.getLong(17), unfinished ? null : finished, rs.getString(19), rs.getString(20),
+        rs.getString(22) == null ? null : new JobInfo.StageInfo(rs.getString(21), rs.getString(22), rs.getString(23)));
   }
 
   // ---- inputs

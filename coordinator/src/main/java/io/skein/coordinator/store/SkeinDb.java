@@ -196,6 +196,22 @@ public final class SkeinDb implements AutoCloseable {
       s.execute("ALTER TABLE skein_jobs ADD COLUMN IF NOT EXISTS coordinator VARCHAR(255)");
       // Added with live progress: what the running records wait for.
       s.execute("ALTER TABLE skein_jobs ADD COLUMN IF NOT EXISTS waiting TEXT");
+      // Added with stages: a stage's row names its job, its stage and where its records come from.
+      s.execute("ALTER TABLE skein_jobs ADD COLUMN IF NOT EXISTS parent_id VARCHAR(64)");
+      s.execute("ALTER TABLE skein_jobs ADD COLUMN IF NOT EXISTS stage VARCHAR(255)");
+      s.execute("ALTER TABLE skein_jobs ADD COLUMN IF NOT EXISTS feed TEXT");
+      s.execute("CREATE INDEX IF NOT EXISTS skein_jobs_parent ON skein_jobs (parent_id)");
+      // How far a stage has read its source stage's rows, and the records it has made of them.
+      s.execute("""
+          CREATE TABLE IF NOT EXISTS skein_feeds (
+            job_id VARCHAR(64) PRIMARY KEY,
+            read_upto BIGINT NOT NULL,
+            made BIGINT NOT NULL,
+            filtered BIGINT NOT NULL,
+            upstream_failed BIGINT NOT NULL,
+            empty BIGINT NOT NULL,
+            closed BOOLEAN NOT NULL
+          )""");
       s.execute("CREATE TABLE IF NOT EXISTS skein_meta (name VARCHAR(64) PRIMARY KEY, val VARCHAR(255) NOT NULL)");
       try (var rs = s.executeQuery("SELECT COUNT(*) FROM skein_meta WHERE name = 'database_id'")) {
         rs.next();

@@ -9,6 +9,8 @@ import java.util.Optional;
  * separately (see the worker's {@code PipelinePlan}), since that needs the record fields.
  * {@code cache}: answers may come from, and go to, the response cache (keyed by the exact request).
  * {@code output} is null when the spec gives none: rows then hold every field and step value.
+ * {@code files}: texts templates read as {@code files.<name>} (stored with the job, so every node
+ * reads the same bytes).
  */
 public record PipelineSpec(
     String name,
@@ -20,7 +22,8 @@ public record PipelineSpec(
     RetrySpec retry,
     Integer maxInFlight,
     boolean cache,
-    List<ProcessorSpec> processors) {
+    List<ProcessorSpec> processors,
+    Map<String, String> files) {
 
   /** The extra datasets, in spec order. */
   public List<ProcessorSpec> datasets() {

@@ -36,7 +36,7 @@ public final class SpecParser {
       Set.of("id", "messages", "index", "input", "calls", "timings", "error", "steps");
 
   public static final Set<String> TOP_KEYS =
-      Set.of("name", "seed", "models", "input", "steps", "output", "processors", "retry", "max_in_flight", "cache");
+      Set.of("name", "seed", "models", "input", "steps", "output", "processors", "retry", "max_in_flight", "cache", "files");
   private static final Set<String> MODEL_KEYS =
       Set.of("model", "temperature", "max_tokens", "top_p", "stop", "timeout", "params");
   private static final Set<String> INPUT_KEYS = Set.of("file", "records", "num_records", "fields", "sampling", "limit");
@@ -102,6 +102,10 @@ public final class SpecParser {
       error("", "the spec must be a mapping with name, models, steps and output");
       return null;
     }
+    if (Stages.isStaged(root)) {
+      error(root.has("stages") ? "stages" : "setup", "a spec with stages or setup steps runs as several stages: read it with Stages.read");
+      return null;
+    }
     checkKeys(root, "", TOP_KEYS);
     String name = requiredText(root, "name", "");
     long seed = root.has("seed") ? integer(root.get("seed"), "seed", 0) : 0;
@@ -116,7 +120,38 @@ public final class SpecParser {
     }
     boolean cache = !root.has("cache") || bool(root.get("cache"), "cache");
     List<ProcessorSpec> processors = readProcessors(root.get("processors"));
-    return new PipelineSpec(name, seed, models, input, steps, output, retry, maxInFlight, cache, processors);
+    Map<String, String> files = readFiles(root.get("files"));
+    return new PipelineSpec(name, seed, models, input, steps, output, retry, maxInFlight, cache, processors, files);
+  }
+
+  /**
+   * {@code files: {name: {text: ..., path: ...}}}, as stored; a bare path is what `skein run` reads
+   * from disk before it submits, so a server (which reads no files named in a spec) refuses it.
+   */
+  private Map<String, String> readFiles(JsonNode node) {
+    Map<String, String> files = new LinkedHashMap<>();
+    if (node == null || node.isNull()) {
+      return files;
+    }
+    if (!node.isObject()) {
+      error("files", "must be a mapping from a name to a file (`skein run`) or to {text: ...}");
+      return files;
+    }
+    node.fields().forEachRemaining(e -> {
+      String path = "files." + e.getKey();
+      if (!NAME.matcher(e.getKey()).matches()) {
+        error(path, "must be a template name: letters, digits and _, not starting with a digit");
+      } else if (e.getValue().isTextual()) {
+        error(path, "names a file (" + e.getValue().asText() + "): `skein run` reads it; a server reads no files named in a spec,"
+            + " so send its text as {text: ...}");
+      } else if (!e.getValue().isObject() || !e.getValue().path("text").isTextual()) {
+        error(path, "must be {text: ..., path: ...} (the file's text, and optionally where it came from)");
+      } else {
+        checkKeys(e.getValue(), path, Set.of("text", "path"));
+        files.put(e.getKey(), e.getValue().get("text").asText());
+      }
+    });
+    return files;
   }
 
   private Map<String, ModelSpec> readModels(JsonNode node) {

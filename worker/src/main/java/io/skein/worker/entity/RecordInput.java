@@ -20,6 +20,19 @@ public record RecordInput(long index, JsonNode raw, Map<String, Object> values, 
     return new RecordInput(index, JsonNodeFactory.instance.objectNode(), Map.of(), error);
   }
 
+  /**
+   * This record with more values for its templates (a job's {@code files}, a stage's {@code setup}
+   * row), which are not fields of the record: its rows do not repeat them.
+   */
+  public RecordInput withValues(Map<String, ?> extra) {
+    if (extra.isEmpty() || error != null) {
+      return this;
+    }
+    Map<String, Object> all = new java.util.LinkedHashMap<>(values);
+    all.putAll(extra);
+    return new RecordInput(index, raw, all, null);
+  }
+
   /** The row id: the record's own {@code id} field when it has a scalar one, else its index. */
   public JsonNode id() {
     JsonNode id = raw == null ? null : raw.get("id");

@@ -35,6 +35,10 @@ public final class PipelinePlan {
 
   /** The record's position in the input, always available to templates. */
   public static final String INDEX = "index";
+  /** The spec's files, {@code {name: text}}, readable by templates as {@code files.<name>}. */
+  public static final String FILES = "files";
+  /** A staged job's setup row, readable by templates of every stage after it as {@code setup.<field>}. */
+  public static final String SETUP = "setup";
 
   /**
    * One step with what it needs: the steps whose values it reads, its compiled logic, and the
@@ -99,6 +103,35 @@ public final class PipelinePlan {
         && spec.processors().stream().anyMatch(p -> p.template() != null && p.template().toString().contains("{%")));
   }
 
+  /**
+   * The top-level fields of this plan's output rows, as a later stage reads them: without
+   * {@code output:}, the record's fields and every step not dropped (with its trace and reasoning
+   * when asked for); with it, {@code id}, {@code messages} and its fields; less what processors drop.
+   */
+  public Set<String> columns() {
+    Set<String> columns = new LinkedHashSet<>();
+    columns.add("id");
+    if (spec.output() == null) {
+      inputFields.stream().filter(f -> !f.equals(FILES) && !f.equals(SETUP)).forEach(columns::add);
+      for (Step s : steps.values()) {
+        if (!s.spec().drop()) {
+          columns.add(s.name());
+          if (!"none".equals(s.spec().withTrace())) {
+            columns.add(s.name() + "__trace");
+          }
+          if (s.spec().extractReasoning()) {
+            columns.add(s.name() + "__reasoning");
+          }
+        }
+      }
+    } else {
+      columns.add("messages");
+      columns.addAll(spec.output().fields().keySet());
+    }
+    columns.removeAll(spec.dropped());
+    return columns;
+  }
+
   /** The step whose conversation is the default output messages: the last model step in the spec. */
   public Step lastStep() {
     Step last = null;
@@ -116,6 +149,9 @@ public final class PipelinePlan {
     List<SpecError> errors = new ArrayList<>();
     Set<String> inputFields = new LinkedHashSet<>(spec.input().fields());
     inputFields.addAll(fields);
+    if (!spec.files().isEmpty()) {
+      inputFields.add(FILES);
+    }
     Set<String> stepNames = new LinkedHashSet<>();
     spec.steps().forEach(s -> stepNames.add(s.name()));
     Map<String, StepLogic> logics = compileSteps(spec, errors);

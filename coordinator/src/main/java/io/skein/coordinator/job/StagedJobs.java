@@ -1,0 +1,64 @@
+package io.skein.coordinator.job;
+
+import io.skein.coordinator.store.FeedSpec;
+import io.skein.coordinator.store.JobInfo;
+import io.skein.coordinator.store.JobStore;
+import io.skein.protocol.spec.SpecParser;
+import io.skein.protocol.spec.Stages;
+import io.skein.protocol.spec.Stages.Stage;
+import io.skein.protocol.spec.Stages.Staged;
+import java.sql.Connection;
+import java.sql.SQLException;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+
+/**
+ * Submitting a staged spec: one row for the job (its whole spec; its counts are its stages' sums),
+ * one row per stage (the stage's own one-stage spec, the fields its records carry and where they
+ * come from), the first stage's records as its inputs, and each stage's feed mark, in the caller's
+ * transaction. Stage {@code s} of job {@code j} is job {@code j.s}: records are {@code j.s/<index>}.
+ */
+final class StagedJobs {
+
+  private StagedJobs() {}
+
+  /** The job id of a staged job's stage. */
+  static String stageId(String jobId, String stage) {
+    return jobId + "." + stage;
+  }
+
+  static JobInfo insert(Connection c, JobStore store, String id, JobService.Submission submission, Set<String> fields,
+      JobService jobs) throws SQLException {
+    Staged staged = Stages.read(submission.spec());
+    staged.stages().forEach(s -> jobs.checkModels(s.spec()));
+    Map<String, JobService.Stored> stored = new HashMap<>();
+    for (Stage stage : staged.stages()) {
+      if (stage.feed().fromInput()) {
+        stored.put(stage.name(), stage.isSetup() ? new JobService.Stored(true, 1)
+            : jobs.storeInputs(c, stageId(id, stage.name()), submission, stage.spec(), fields));
+      }
+    }
+    List<StagePlans.Planned> planned = StagePlans.compile(staged, fields);
+    String setupId = staged.hasSetup() ? stageId(id, Stages.SETUP) : null;
+    JobInfo job = jobs.newJob(id, planned.get(0).stage().spec(), SpecParser.toJson(SpecParser.withoutInlineRecords(submission.spec())),
+        fields, submission.fingerprint(), new JobService.Stored(false, 0), null);
+    job = new JobInfo(job.id(), staged.name(), job.spec(), job.fields(), job.fingerprint(), false, 0, job.maxInFlight(), job.state(),
+        null, job.counts(), 0, job.createdAt(), job.updatedAt(), null, null, null, null);
+    store.insertJob(c, job);
+    for (int i = 0; i < planned.size(); i++) {
+      StagePlans.Planned p = planned.get(i);
+      Stage stage = p.stage();
+      Stages.Feed feed = stage.feed();
+      String own = stageId(id, stage.name());
+      FeedSpec spec = new FeedSpec(i, feed.fromInput() ? null : stageId(id, feed.source()), stage.isSetup() ? null : setupId,
+          feed.explode() == null ? null : feed.explode().path(), feed.explode() == null ? null : feed.explode().as(), feed.filter());
+      JobService.Stored records = stored.getOrDefault(stage.name(), new JobService.Stored(false, 0));
+      store.insertJob(c, jobs.newJob(own, stage.spec(), SpecParser.toJson(SpecParser.withoutInlineRecords(stage.tree())),
+          p.fields(), null, records, new JobInfo.StageInfo(id, stage.name(), spec.toJson())));
+      store.stages().insertFeed(c, own, spec.streams() ? 0 : records.total(), !spec.streams());
+    }
+    return job;
+  }
+}

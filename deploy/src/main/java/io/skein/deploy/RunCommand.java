@@ -158,7 +158,11 @@ final class RunCommand implements Callable<Integer> {
           }
           throw e;
         }
-        info("Job %s: %d records%n", job.id(), job.total());
+        if (file.staged == null) {
+          info("Job %s: %d records%n", job.id(), job.total());
+        } else {
+          info("Job %s: stages %s, each fed by the one before as its rows land%n", job.id(), String.join(" -> ", file.staged.names()));
+        }
       }
       // Ctrl-C (or SIGTERM) stops the run; say that nothing is lost and how to go on.
       String id = job.id();

@@ -85,6 +85,50 @@ class ExamplesTest {
   }
 
   @Test
+  void factExtraction() throws Exception {
+    List<JsonNode> judged = run("fact-extraction");
+    Path out = dir.resolve("fact-extraction.jsonl");
+    List<JsonNode> setup = lines(RunCommand.beside(out, ".setup.jsonl"));
+    List<JsonNode> answered = lines(RunCommand.beside(out, ".answered.jsonl"));
+    assertEquals(1, setup.size(), "the setup call ran once");
+    assertEquals(8, setup.get(0).at("/facts/items").size());
+    assertEquals(8, answered.size(), "one record per fact");
+    long kept = answered.stream().filter(r -> r.get("answer").asText().length() >= 40).count();
+    assertEquals(kept, judged.size(), "the judge stage ran on the answers the filter kept");
+    for (JsonNode row : judged) {
+      assertTrue(row.get("id").asText().matches("0-[0-7]"), row.get("id").asText());
+      assertEquals("0", row.get("parent").asText(), "parent_id names the setup row");
+      assertTrue(Set.of("1", "3", "5").contains(row.get("grounded").asText()), row.toString());
+      assertTrue(row.at("/calls/0/messages/0/content").asText().startsWith("Fact: "), "annotated rows carry their calls");
+    }
+  }
+
+  @Test
+  void topicsPoems() throws Exception {
+    List<JsonNode> poems = run("topics-poems");
+    Path out = dir.resolve("topics-poems.jsonl");
+    List<JsonNode> topics = lines(RunCommand.beside(out, ".topics.jsonl"));
+    assertEquals(4, topics.size());
+    assertEquals(20, poems.size(), "five poems per subject");
+    for (int i = 0; i < 20; i++) {
+      JsonNode poem = poems.get(i);
+      String subject = List.of("sea", "city", "garden", "winter").get(i / 5);
+      assertEquals(subject + "-" + (i % 5), poem.get("id").asText(), "children are numbered in the order of their parents");
+      JsonNode parent = topics.get(i / 5);
+      assertEquals(parent.at("/ideas/items/" + (i % 5)).asText(), poem.get("topic").asText());
+      assertEquals(2, poem.get("messages").size());
+    }
+  }
+
+  private static List<JsonNode> lines(Path file) throws Exception {
+    List<JsonNode> rows = new ArrayList<>();
+    for (String line : Files.readAllLines(file)) {
+      rows.add(Http.JSON.readTree(line));
+    }
+    return rows;
+  }
+
+  @Test
   void textToSql() throws Exception {
     List<JsonNode> rows = run("text-to-sql");
     assertEquals(8, rows.size());

@@ -10,7 +10,7 @@ import picocli.CommandLine.Command;
     version = "Skein 0.1.0",
     description = "A durable, distributed engine for LLM data pipelines.",
     subcommands = {RunCommand.class, ValidateCommand.class, PreviewCommand.class, SchemaCommand.class, NodeCommand.class,
-        SimulateCommand.class, BenchCommand.class, JobsCommand.class})
+        SimulateCommand.class, BenchCommand.class, JobsCommand.class, StatusCommand.class})
 public final class Main implements java.util.concurrent.Callable<Integer> {
 
   public static void main(String[] args) {

@@ -49,7 +49,7 @@ final class PreviewCommand implements Callable<Integer> {
     try (SkeinNode node = SkeinNode.start(store.node("127.0.0.1", 0, List.of(), null, true))) {
       List<JsonNode> rows;
       try {
-        rows = node.jobs().preview(file.submission(file.inputFile(input), null), records)
+        rows = node.jobs().preview(file.submission(file.inputFile(input), null, null), records)
             .toCompletableFuture().get(30, TimeUnit.MINUTES);
       } catch (java.util.concurrent.ExecutionException e) {
         if (e.getCause() instanceof SpecException spe) {

@@ -108,15 +108,22 @@ final class RunCommand implements Callable<Integer> {
       System.err.println("skein run: the spec has no stage " + noStage + " (its stages: " + stageNames + ")");
       return 2;
     }
+    // What the job is made of, as `skein status` will compare it: before --limit is written into the spec.
+    var parts = io.skein.coordinator.job.Fingerprints.of(tree.deepCopy(), inputFingerprint(tree, inputFile), limit);
+    if (!file.readsInput && (limit != null || input != null)) {
+      System.err.println("skein run: --limit and --input are about the spec's input, and no stage of this spec reads it"
+          + " (its first stage explodes the setup row)");
+      return 2;
+    }
     if (limit != null && spec.input().numRecords() != null && inputFile == null) {
       ((ObjectNode) tree.get("input")).put("num_records", Math.min(limit, spec.input().numRecords()));
     }
-    if (inputFile == null && spec.input().records() == null && spec.input().numRecords() == null) {
+    if (file.readsInput && inputFile == null && spec.input().records() == null && spec.input().numRecords() == null) {
       System.err.println("skein run: no records: pass --input FILE, or give input.file, input.records or input.num_records in the spec");
       return 2;
     }
     String extension = "." + format.name();
-    Path out = output != null ? output : Path.of(spec.name().replaceAll("[^A-Za-z0-9_.-]", "_") + extension);
+    Path out = output != null ? output : Path.of(tree.path("name").asText().replaceAll("[^A-Za-z0-9_.-]", "_") + extension);
     Path err = errors != null ? errors : beside(out, ".errors" + extension);
     String fingerprint = fingerprint(tree, inputFile, limit);
     if (limit != null) {
@@ -151,7 +158,7 @@ final class RunCommand implements Callable<Integer> {
         }
       } else {
         try {
-          job = node.jobs().submit(file.submission(inputFile, fingerprint)).toCompletableFuture().join();
+          job = node.jobs().submit(file.submission(inputFile, fingerprint, parts)).toCompletableFuture().join();
         } catch (CompletionException e) {
           if (e.getCause() instanceof SpecException spe) {
             return badSpec(spe);
@@ -233,6 +240,24 @@ final class RunCommand implements Callable<Integer> {
     int dot = name.lastIndexOf('.');
     String base = dot > 0 ? name.substring(0, dot) : name;
     return out.toAbsolutePath().getParent().resolve(base + suffix);
+  }
+
+  /** The fingerprint of a run's records: the input file's bytes, or the spec's own records or count. */
+  static String inputFingerprint(JsonNode tree, Path inputFile) throws IOException {
+    if (inputFile == null) {
+      JsonNode in = tree.path("input");
+      return io.skein.coordinator.job.Fingerprints.sha(SpecParser.toJson(in.has("records") ? in.get("records") : in.path("num_records")));
+    }
+    try (InputStream in = Files.newInputStream(inputFile)) {
+      MessageDigest md = MessageDigest.getInstance("SHA-256");
+      byte[] buf = new byte[1 << 16];
+      for (int n = in.read(buf); n > 0; n = in.read(buf)) {
+        md.update(buf, 0, n);
+      }
+      return HexFormat.of().formatHex(md.digest());
+    } catch (java.security.NoSuchAlgorithmException e) {
+      throw new IllegalStateException(e);
+    }
   }
 
   /** Identifies a job by what it runs: the canonical spec, the input's bytes and the limit. */

@@ -32,12 +32,15 @@ final class SpecFile {
   final PipelineSpec spec;
   /** The stages of a staged spec; null for a spec of one stage. */
   final Stages.Staged staged;
+  /** Some stage reads the spec's input (not so when the first stage explodes the setup row). */
+  final boolean readsInput;
 
   private SpecFile(Path path, JsonNode tree, PipelineSpec spec, Stages.Staged staged) {
     this.path = path;
     this.tree = tree;
     this.spec = spec;
     this.staged = staged;
+    this.readsInput = staged == null || staged.stages().stream().anyMatch(s -> !s.isSetup() && s.feed().fromInput());
   }
 
   /** Throws {@link SpecException} for a bad spec, {@link IOException} when it or a file it names cannot be read. */
@@ -120,17 +123,20 @@ final class SpecFile {
 
   /** The records' file: {@code override}, else the spec's {@code input.file} beside it, else null. */
   Path inputFile(Path override) {
+    if (!readsInput) {
+      return null;
+    }
     return override != null ? override : spec.input().file() != null ? path.toAbsolutePath().getParent().resolve(spec.input().file()) : null;
   }
 
   /** The job to submit: the file's records, else none (the job service reads the spec's own records). */
-  JobService.Submission submission(Path inputFile, String fingerprint) throws IOException {
+  JobService.Submission submission(Path inputFile, String fingerprint, io.skein.coordinator.job.Fingerprints parts) throws IOException {
     Set<String> fields = new LinkedHashSet<>();
     Iterator<InputRow> rows = null;
     if (inputFile != null) {
       rows = InputFiles.read(inputFile, fields);
     }
-    return new JobService.Submission(tree, rows, fields, fingerprint);
+    return new JobService.Submission(tree, rows, fields, fingerprint, parts);
   }
 
   /** Prints a bad spec's problems, one a line; the exit code of a bad spec. */

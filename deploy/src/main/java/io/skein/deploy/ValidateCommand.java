@@ -36,28 +36,40 @@ final class ValidateCommand implements Callable<Integer> {
 
   @Override
   public Integer call() throws Exception {
-    PipelinePlan plan;
+    List<io.skein.coordinator.job.StagePlans.Planned> plans;
     try {
-      plan = plan(specFile, input);
+      plans = plans(specFile, input);
     } catch (IOException e) {
       System.err.println("skein validate: " + e.getMessage());
       return 2;
     } catch (SpecException e) {
       return SpecFile.report(specFile, e);
     }
-    System.out.print(format == Format.mermaid ? mermaid(plan) : text(plan));
+    for (var p : plans) {
+      if (plans.size() > 1) {
+        var feed = p.stage().feed();
+        System.out.printf("stage %s (%s%s%s):%n", p.stage().name(), p.stage().isSetup() ? "runs once, first" : feed.fromInput() ? "reads the input" : "reads the rows of " + feed.source(),
+            feed.explode() == null ? "" : ", one record per element of " + feed.explode().path() + " as " + feed.explode().as(),
+            feed.filter() == null ? "" : ", kept when " + feed.filter());
+      }
+      System.out.print(format == Format.mermaid ? mermaid(p.plan()) : text(p.plan()));
+    }
     return 0;
   }
 
-  /** The plan of a spec file, checked against the fields of every record of its input. */
-  static PipelinePlan plan(Path specFile, Path input) throws IOException {
+  /** The plan of each stage of a spec file (one, for a spec of one stage), checked against the fields of every record of its input. */
+  static List<io.skein.coordinator.job.StagePlans.Planned> plans(Path specFile, Path input) throws IOException {
     SpecFile file = SpecFile.read(specFile);
     Path inputFile = file.inputFile(input);
-    JobService.Submission submission = file.submission(inputFile, null);
+    JobService.Submission submission = file.submission(inputFile, null, null);
     if (submission.inputs() != null) {
       submission.inputs().forEachRemaining(row -> { });
     }
-    return PipelinePlan.compile(file.spec, submission.fields());
+    if (file.staged != null) {
+      return io.skein.coordinator.job.StagePlans.compile(file.staged, submission.fields());
+    }
+    return List.of(new io.skein.coordinator.job.StagePlans.Planned(null, PipelinePlan.compile(file.spec, submission.fields()),
+        submission.fields()));
   }
 
   static String text(PipelinePlan plan) {

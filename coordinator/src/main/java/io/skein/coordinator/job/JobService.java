@@ -50,8 +50,20 @@ public final class JobService {
   private static final com.fasterxml.jackson.databind.ObjectMapper JSON = new com.fasterxml.jackson.databind.ObjectMapper();
   private static final int INSERT_BATCH = 1000;
 
-  /** A job to submit: its spec tree, its records (null: take them from the spec) and an optional fingerprint. */
-  public record Submission(JsonNode spec, Iterator<InputRow> inputs, Set<String> fields, String fingerprint) {}
+  /**
+   * A job to submit: its spec tree, its records (null: take them from the spec), an optional
+   * fingerprint (what `skein run` finds it again by) and its parts' fingerprints (null: made of the
+   * spec alone, the records unknown).
+   */
+  public record Submission(JsonNode spec, Iterator<InputRow> inputs, Set<String> fields, String fingerprint, Fingerprints parts) {
+    public Submission(JsonNode spec, Iterator<InputRow> inputs, Set<String> fields, String fingerprint) {
+      this(spec, inputs, fields, fingerprint, null);
+    }
+
+    Fingerprints partsOrSpec() {
+      return parts != null ? parts : Fingerprints.of(spec, null, spec.path("input").has("limit") ? spec.path("input").get("limit").asLong() : null);
+    }
+  }
 
   private final ActorSystem<?> system;
   private final JobStore store;
@@ -94,7 +106,9 @@ public final class JobService {
       String id = newId();
       Set<String> fields = submission.fields() == null ? new LinkedHashSet<>() : submission.fields();
       if (Stages.isStaged(submission.spec())) {
-        return StagedJobs.insert(c, store, id, submission, fields, this);
+        JobInfo staged = StagedJobs.insert(c, store, id, submission, fields, this);
+        store.saveFingerprints(c, id, submission.partsOrSpec().toJson());
+        return staged;
       }
       PipelineSpec spec = SpecParser.parse(submission.spec());
       checkModels(spec);
@@ -103,6 +117,7 @@ public final class JobService {
       JobInfo job = newJob(id, spec, SpecParser.toJson(SpecParser.withoutInlineRecords(submission.spec())), fields,
           submission.fingerprint(), stored, null);
       store.insertJob(c, job);
+      store.saveFingerprints(c, id, submission.partsOrSpec().toJson());
       return job;
     }).thenCompose(job -> start(job.id()).thenApply(done -> job));
   }
@@ -417,9 +432,18 @@ public final class JobService {
       return new RowsReader(store, jobId, true, false, name);
     }
 
+    /** What annotated rows carry of their job: its spec's fingerprint, the stage, when the job started and ended. */
+    private String provenance;
+
     public CompletionStage<List<String>> nextAsync() {
       if (finished) {
         return java.util.concurrent.CompletableFuture.completedFuture(List.of());
+      }
+      if (annotated && provenance == null) {
+        return provenance(store, jobId).thenCompose(p -> {
+          provenance = p;
+          return nextAsync();
+        });
       }
       var page = dataset == null ? store.results(jobId, ok, after, PAGE, annotated) : store.datasetRows(jobId, dataset, after, PAGE);
       return page.thenApply(rows -> {
@@ -428,7 +452,7 @@ public final class JobService {
         for (JobStore.LedgerRow r : rows) {
           after = r.index();
           if (r.row() != null) {
-            lines.add(annotated ? merge(r.row(), r.detail()) : r.row());
+            lines.add(annotated ? merge(merge(r.row(), r.detail()), provenance) : r.row());
           }
         }
         return lines;
@@ -438,6 +462,30 @@ public final class JobService {
     public List<String> next() {
       return nextAsync().toCompletableFuture().join();
     }
+  }
+
+  /** {@code {"provenance": {...}}} of a job's rows: the job (a stage's is its staged job), the stage, its spec's fingerprint and times. */
+  private static CompletionStage<String> provenance(JobStore store, String jobId) {
+    return store.job(jobId).thenCompose(found -> {
+      JobInfo own = found.orElseThrow(() -> new IllegalStateException("no job " + jobId));
+      CompletionStage<Optional<JobInfo>> top = own.stage() == null
+          ? java.util.concurrent.CompletableFuture.completedFuture(found) : store.job(own.stage().parentId());
+      return top.thenApply(parent -> {
+        JobInfo job = parent.orElse(own);
+        var p = JSON.createObjectNode();
+        var n = p.putObject("provenance");
+        n.put("job", job.id());
+        if (own.stage() != null) {
+          n.put("stage", own.stage().name());
+        }
+        n.put("spec_fingerprint", Fingerprints.sha(job.spec()));
+        n.put("job_started_at", java.time.Instant.ofEpochMilli(job.createdAt()).toString());
+        if (job.finishedAt() != null) {
+          n.put("job_finished_at", java.time.Instant.ofEpochMilli(job.finishedAt()).toString());
+        }
+        return p.toString();
+      });
+    });
   }
 
   private static String merge(String row, String detail) {

@@ -93,6 +93,34 @@ public final class JobStore {
     }
   }
 
+  /** The fingerprints of what a job was made of (see {@code Fingerprints}), as JSON. */
+  public void saveFingerprints(Connection c, String jobId, String json) throws SQLException {
+    try (PreparedStatement ps = c.prepareStatement("UPDATE skein_jobs SET parts = ? WHERE id = ?")) {
+      ps.setString(1, json);
+      ps.setString(2, jobId);
+      ps.executeUpdate();
+    }
+  }
+
+  /** The latest job (not a stage) of a spec name, and its parts' fingerprints (null if it kept none). */
+  public Optional<Map.Entry<JobInfo, String>> latestByName(String name) {
+    return db.sync(c -> {
+      try (PreparedStatement ps = c.prepareStatement("SELECT id, parts FROM skein_jobs WHERE name = ? AND parent_id IS NULL"
+          + " ORDER BY created_at DESC")) {
+        ps.setString(1, name);
+        ps.setMaxRows(1);
+        try (ResultSet rs = ps.executeQuery()) {
+          if (!rs.next()) {
+            return Optional.empty();
+          }
+          String id = rs.getString(1);
+          String parts = rs.getString(2);
+          return findJob(c, "WHERE id = ?", id).map(j -> Map.entry(j, parts == null ? "" : parts));
+        }
+      }
+    });
+  }
+
   public void insertInputs(Connection c, String jobId, List<InputRow> rows) throws SQLException {
     try (PreparedStatement ps = c.prepareStatement("INSERT INTO skein_inputs (job_id, idx, record, error) VALUES (?, ?, ?, ?)")) {
       for (InputRow row : rows) {

@@ -201,6 +201,8 @@ public final class SkeinDb implements AutoCloseable {
       s.execute("ALTER TABLE skein_jobs ADD COLUMN IF NOT EXISTS stage VARCHAR(255)");
       s.execute("ALTER TABLE skein_jobs ADD COLUMN IF NOT EXISTS feed TEXT");
       s.execute("CREATE INDEX IF NOT EXISTS skein_jobs_parent ON skein_jobs (parent_id)");
+      // Added with staleness: the fingerprints of what the job was made of, part by part.
+      s.execute("ALTER TABLE skein_jobs ADD COLUMN IF NOT EXISTS parts TEXT");
       // How far a stage has read its source stage's rows, and the records it has made of them.
       s.execute("""
           CREATE TABLE IF NOT EXISTS skein_feeds (

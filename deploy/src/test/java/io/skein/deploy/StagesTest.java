@@ -159,6 +159,17 @@ class StagesTest {
 
     JsonNode listed = http.get("/jobs").json().get("jobs");
     listed.forEach(j -> assertFalse(j.get("id").asText().startsWith(id + "."), "stages are not listed as jobs of their own"));
+
+    assertEquals(204, http.delete("/jobs/" + id).status());
+    assertEquals(404, http.get("/jobs/" + id + "/stages/answered/results").status(), "a deleted job's stages go with it");
+    assertEquals(404, http.get("/jobs/" + id + ".answered").status());
+  }
+
+  @Test
+  void aPreviewOfAStagedSpecSaysItRunsAsAJob() throws Exception {
+    Http.Response r = http.post("/jobs/preview", "application/json", body(SPEC));
+    assertEquals(400, r.status(), r.body());
+    assertTrue(r.body().contains("previews take a spec of one stage"), r.body());
   }
 
   @Test

@@ -49,7 +49,7 @@ public final class JobRetention {
     return db.async(c -> {
       List<String> ids = new ArrayList<>();
       try (PreparedStatement ps = c.prepareStatement("SELECT id FROM skein_jobs WHERE state IN (?, ?, ?) AND finished_at < ?"
-          + " ORDER BY finished_at")) {
+          + " AND parent_id IS NULL ORDER BY finished_at")) {
         ps.setString(1, JobState.SUCCEEDED.wireName());
         ps.setString(2, JobState.FAILED.wireName());
         ps.setString(3, JobState.CANCELLED.wireName());
@@ -101,6 +101,26 @@ public final class JobRetention {
   }
 
   private Outcome deleteIn(Connection c, String jobId, long now) throws SQLException {
+    Outcome outcome = deleteOne(c, jobId, now);
+    if (outcome == Outcome.DELETED) {
+      // A staged job's stages are jobs of their own: they go with it (each has ended once it has).
+      List<String> stages = new ArrayList<>();
+      try (PreparedStatement ps = c.prepareStatement("SELECT id FROM skein_jobs WHERE parent_id = ?")) {
+        ps.setString(1, jobId);
+        try (ResultSet rs = ps.executeQuery()) {
+          while (rs.next()) {
+            stages.add(rs.getString(1));
+          }
+        }
+      }
+      for (String stage : stages) {
+        deleteOne(c, stage, Long.MAX_VALUE);
+      }
+    }
+    return outcome;
+  }
+
+  private Outcome deleteOne(Connection c, String jobId, long now) throws SQLException {
     long total;
     try (PreparedStatement ps = c.prepareStatement("SELECT state, total, finished_at FROM skein_jobs WHERE id = ? FOR UPDATE")) {
       ps.setString(1, jobId);
@@ -129,7 +149,7 @@ public final class JobRetention {
       }
     }
     deleteJournal(c, ids);
-    for (String table : List.of("skein_results", "skein_inputs")) {
+    for (String table : List.of("skein_results", "skein_inputs", "skein_feeds")) {
       try (PreparedStatement ps = c.prepareStatement("DELETE FROM " + table + " WHERE job_id = ?")) {
         ps.setString(1, jobId);
         ps.executeUpdate();

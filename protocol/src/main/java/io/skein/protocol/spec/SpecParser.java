@@ -103,7 +103,8 @@ public final class SpecParser {
       return null;
     }
     if (Stages.isStaged(root)) {
-      error(root.has("stages") ? "stages" : "setup", "a spec with stages or setup steps runs as several stages: read it with Stages.read");
+      error(root.has("stages") ? "stages" : "setup", "a spec with stages or setup steps runs as a job of several stages; previews take a spec of one stage"
+          + " (preview a stage by giving its steps as `steps:`)");
       return null;
     }
     checkKeys(root, "", TOP_KEYS);

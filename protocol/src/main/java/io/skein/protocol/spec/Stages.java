@@ -180,7 +180,9 @@ public final class Stages {
               + " (known: " + new TreeSet<>(STAGE_KEYS) + ")"));
         }
       });
-      Feed feed = feed(s, path, i == 0 ? null : names.get(names.size() - 1), names, setup, errors);
+      // The stage before (none for the first, or when every earlier one was too broken to name).
+      String previous = i == 0 || names.isEmpty() ? null : names.get(names.size() - 1);
+      Feed feed = feed(s, path, previous, names, setup, errors);
       ObjectNode tree = shared.deepCopy();
       for (String k : List.of("steps", "output", "processors", "max_in_flight", "retry")) {
         if (s.has(k)) {
@@ -190,7 +192,11 @@ public final class Stages {
       if (feed != null && feed.fromInput() && root.has("input")) {
         tree.set("input", root.get("input"));
       }
-      Stage stage = parse(name, tree, feed, path, found);
+      Set<SpecError> own = new LinkedHashSet<>();
+      Stage stage = parse(name, tree, feed, path, own);
+      // A stage's own retry and max_in_flight are reported at the stage, not at the shared keys.
+      own.forEach(e -> found.add(s.has(e.path().split("\\.")[0]) && (e.path().startsWith("retry") || e.path().startsWith("max_in_flight"))
+          ? new SpecError(path + "." + e.path(), e.message()) : e));
       if (stage != null) {
         stages.add(stage);
       }
@@ -203,7 +209,11 @@ public final class Stages {
     String source = previous;
     if (s.has("from")) {
       source = s.get("from").asText();
-      if (!s.get("from").isTextual() || !earlier.contains(source)) {
+      if (!s.get("from").isTextual()) {
+        errors.add(new SpecError(at + ".from", "must be the name of an earlier stage (earlier stages: " + earlier + ")"));
+        return null;
+      }
+      if (!earlier.contains(source)) {
         errors.add(new SpecError(at + ".from", "names no earlier stage: `" + s.get("from").asText() + "`"
             + SpecParser.suggest(s.get("from").asText(), earlier) + " (earlier stages: " + earlier + ")"));
         return null;

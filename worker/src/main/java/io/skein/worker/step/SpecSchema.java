@@ -8,7 +8,8 @@ import java.io.UncheckedIOException;
 
 /**
  * The JSON Schema of the whole spec language (what {@code skein schema} prints and
- * {@code GET /schema} serves): the top-level keys from {@code spec-schema.json}, and a step as one
+ * {@code GET /schema} serves): the top-level keys from {@code spec-schema.json} (stages and setup
+ * steps included), and a step as one
  * of the kinds this node knows, each with its keys and their descriptions, selected by {@code kind}.
  */
 public final class SpecSchema {
@@ -44,6 +45,9 @@ public final class SpecSchema {
       }
       when.set("then", StepKinds.stepSchema(k));
     }
+    // Setup steps and each stage's steps are steps like the top-level ones.
+    ((ObjectNode) root.get("properties").get("setup")).set("items", items.deepCopy());
+    ((ObjectNode) root.at("/properties/stages/items/properties/steps")).set("items", items.deepCopy());
     return root;
   }
 }

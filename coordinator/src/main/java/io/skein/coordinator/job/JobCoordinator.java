@@ -73,6 +73,11 @@ import org.apache.pekko.persistence.typed.javadsl.SignalHandler;
  * refused them in a way no retry fixes, such as a wrong API key. Failing every record instead would
  * turn a typo in a key into a million error rows. On resume, blocked records try that call again.
  *
+ * <p>A stage of a staged job is a job of its own. One whose records are made of its source stage's
+ * rows starts with {@code JobStarted(OPEN)}: it knows only the records made so far and whether more
+ * can come, and moves its feed ({@link StageFeeder}) each tick and whenever its window runs low;
+ * once the feed has closed and every record made has ended, it ends like any job.
+ *
  * <p>Size: one entity's command handlers (start, dispatch window, outcomes, pause/resume/cancel, the
  * job row kept in step with the journal). The seam to split next is the job-row publishing
  * (publishState, RowWritten, RepublishEnd) into a class of its own.

@@ -40,6 +40,8 @@ public final class SpecParser {
   private static final Set<String> MODEL_KEYS =
       Set.of("model", "temperature", "max_tokens", "top_p", "stop", "timeout", "params");
   private static final Set<String> INPUT_KEYS = Set.of("file", "records", "num_records", "fields", "sampling", "limit");
+  /** The longest spec name (the job row keeps 255 characters). */
+  public static final int MAX_NAME = 200;
   /** The most samples a step may ask for. */
   public static final int MAX_SAMPLES = 1000;
 
@@ -109,6 +111,9 @@ public final class SpecParser {
     }
     checkKeys(root, "", TOP_KEYS);
     String name = requiredText(root, "name", "");
+    if (name != null && name.length() > MAX_NAME) {
+      error("name", "must be at most " + MAX_NAME + " characters (it names the job and its files), got " + name.length());
+    }
     long seed = root.has("seed") ? integer(root.get("seed"), "seed", 0) : 0;
     Map<String, ModelSpec> models = readModels(root.get("models"));
     InputSpec input = readInput(root.get("input"));

@@ -34,6 +34,8 @@ public final class Stages {
   private static final Set<String> SHARED_KEYS = Set.of("name", "seed", "models", "files", "retry", "max_in_flight", "cache");
   private static final Set<String> STAGE_KEYS =
       Set.of("name", "from", "explode", "filter", "steps", "output", "processors", "max_in_flight", "retry");
+  /** A stage's job id is {@code <job id>.<stage>}, and job ids are kept in 64 characters. */
+  public static final int MAX_STAGE_NAME = 40;
   private static final Pattern STAGE_NAME = Pattern.compile("[A-Za-z0-9_-]+");
   private static final Pattern FIELD = Pattern.compile("[A-Za-z_][A-Za-z0-9_]*(\\.[A-Za-z_][A-Za-z0-9_]*)*");
   private static final Pattern NAME = Pattern.compile("[A-Za-z_][A-Za-z0-9_]*");
@@ -165,7 +167,9 @@ public final class Stages {
         continue;
       }
       at = at + " (" + name + ")";
-      if (!STAGE_NAME.matcher(name).matches()) {
+      if (name.length() > MAX_STAGE_NAME) {
+        errors.add(new SpecError(at + ".name", "must be at most " + MAX_STAGE_NAME + " characters (it is part of the stage's job id)"));
+      } else if (!STAGE_NAME.matcher(name).matches()) {
         errors.add(new SpecError(at + ".name", "must be letters, digits, _ and -: it names the stage in URLs and files"));
       } else if (name.equals(SETUP)) {
         errors.add(new SpecError(at + ".name", "`setup` names the setup steps' stage; choose another name"));

@@ -538,4 +538,16 @@ class StagesTest {
     String spec = STAGED.replace("filter: \"score >= 3\"", "from: [topics]");
     assertTrue(errorAt(spec, "stages[2] (judged).from").message().startsWith("must be the name of an earlier stage"));
   }
+
+  @Test
+  void namesLongerThanTheirColumnsAreErrors() {
+    String longStage = "s".repeat(Stages.MAX_STAGE_NAME + 1);
+    assertTrue(errorAt(STAGED.replace("name: poems", "name: " + longStage), "stages[1] (" + longStage + ").name").message()
+        .contains("at most " + Stages.MAX_STAGE_NAME));
+    String longName = "n".repeat(SpecParser.MAX_NAME + 1);
+    JsonNode tree = SpecParser.readTree("{\"name\": \"" + longName + "\", \"models\": {\"m\": \"sim-small\"},"
+        + " \"steps\": [{\"name\": \"a\", \"model\": \"m\", \"prompt\": \"hi\"}]}");
+    SpecException e = assertThrows(SpecException.class, () -> SpecParser.parse(tree));
+    assertTrue(e.errors().stream().anyMatch(err -> err.path().equals("name") && err.message().contains("at most 200")), e.errors().toString());
+  }
 }

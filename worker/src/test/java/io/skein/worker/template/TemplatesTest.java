@@ -98,7 +98,7 @@ class TemplatesTest {
   void nestedLoopsAreCutOffWithinTheRenderBudget() {
     for (String t : List.of(
         "{% for i in range(1000) %}{% for j in range(1000) %}{% for k in range(1000) %}{% endfor %}{% endfor %}{% endfor %}",
-        "{% for i in range(1000) %}{% for j in range(1000) %}{% set x = i * j %}{% endfor %}{% endfor %}",
+        "{% for i in range(1000) %}{% for j in range(1000) %}{% for k in range(1000) %}{% set x = i * j * k %}{% endfor %}{% endfor %}{% endfor %}",
         "{% for a in xs %}{% for b in xs %}{% for c in xs %}{% endfor %}{% endfor %}{% endfor %}")) {
       long start = System.nanoTime();
       TemplateException e = assertThrows(TemplateException.class,

@@ -48,22 +48,18 @@ final class JobsCommand implements Callable<Integer> {
 
     /** The local store's settings, as a node on it would read them. */
     Config skein() {
-      return SkeinNode.config(store.node("127.0.0.1", 0, java.util.List.of(), null, false)).getConfig("skein");
+      return store.skein();
     }
 
     /** The local store's database, opened without starting a node (the schema is created if absent). */
     SkeinDb openStore(Config skein) {
-      return SkeinDb.open(skein.getString("db.url"), blank(skein.getString("db.user")), blank(skein.getString("db.password")), 2);
+      return StoreOptions.open(skein);
     }
 
     HttpResponse<String> send(String method, String path) throws Exception {
       HttpRequest request = HttpRequest.newBuilder(server.resolve(path)).timeout(Duration.ofMinutes(2))
           .method(method, HttpRequest.BodyPublishers.noBody()).build();
       return HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(10)).build().send(request, HttpResponse.BodyHandlers.ofString());
-    }
-
-    private static String blank(String s) {
-      return s == null || s.isBlank() ? null : s;
     }
   }
 

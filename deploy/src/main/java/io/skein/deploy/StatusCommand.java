@@ -43,8 +43,7 @@ final class StatusCommand implements Callable<Integer> {
     }
     Fingerprints now = Fingerprints.of(file.tree, RunCommand.inputFingerprint(file.tree, file.inputFile(input)), null);
     String name = file.tree.path("name").asText();
-    Config skein = SkeinNode.config(store.node("127.0.0.1", 0, List.of(), null, false)).getConfig("skein");
-    try (SkeinDb db = SkeinDb.open(skein.getString("db.url"), blank(skein.getString("db.user")), blank(skein.getString("db.password")), 2)) {
+    try (SkeinDb db = StoreOptions.open(store.skein())) {
       Optional<Map.Entry<JobInfo, String>> latest = new JobStore(db).latestByName(name);
       if (latest.isEmpty()) {
         System.out.printf("%s: never run in %s%n", name, store.dataDir);
@@ -72,9 +71,5 @@ final class StatusCommand implements Callable<Integer> {
       System.out.printf("%s: current — %s%n", name, ran);
       return 0;
     }
-  }
-
-  private static String blank(String s) {
-    return s == null || s.isBlank() ? null : s;
   }
 }

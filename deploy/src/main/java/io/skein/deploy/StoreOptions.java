@@ -41,4 +41,19 @@ final class StoreOptions {
     }
     return new NodeOptions(dataDir, config, dbUrl, dbUser, password, host, port, seeds, httpPort, simulator);
   }
+
+  /** The store's settings ({@code skein.*}), as a node on it would read them. */
+  com.typesafe.config.Config skein() {
+    return SkeinNode.config(node("127.0.0.1", 0, java.util.List.of(), null, false)).getConfig("skein");
+  }
+
+  /** The store's database, opened without starting a node (the schema is created if absent). */
+  static io.skein.coordinator.store.SkeinDb open(com.typesafe.config.Config skein) {
+    return io.skein.coordinator.store.SkeinDb.open(skein.getString("db.url"), blank(skein.getString("db.user")),
+        blank(skein.getString("db.password")), 2);
+  }
+
+  private static String blank(String s) {
+    return s == null || s.isBlank() ? null : s;
+  }
 }

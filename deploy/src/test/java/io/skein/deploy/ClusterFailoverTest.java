@@ -7,7 +7,6 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.skein.coordinator.store.TestDatabases;
-import io.skein.deploy.sim.ModelSimulator;
 import io.skein.deploy.sim.SimulatorSettings;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -91,40 +90,8 @@ class ClusterFailoverTest {
     return r.json().get("id").asText();
   }
 
-  /** What the simulator has seen: requests, faults, and requests by node. */
-  private record Seen(long requests, long faults, Map<String, Long> byNode) {
-    static Seen of(ModelSimulator s) {
-      var stats = s.stats();
-      long all = stats.byStatus().values().stream().mapToLong(Long::longValue).sum();
-      return new Seen(stats.requests(), all - stats.byStatus().getOrDefault("200", 0L), stats.byNode());
-    }
-
-    long from(String node) {
-      return byNode.getOrDefault(node, 0L);
-    }
-  }
-
-  private void awaitCalls(Seen before, long calls) throws InterruptedException {
+  private void awaitCalls(TestSimulator.Seen before, long calls) throws InterruptedException {
     SkeinProcess.await(calls + " calls", Duration.ofMinutes(3), () -> sim.simulator.stats().requests() - before.requests() >= calls, null);
-  }
-
-  private JsonNode awaitSucceeded(String jobId, Duration timeout) throws Exception {
-    long deadline = System.nanoTime() + timeout.toNanos();
-    while (true) {
-      try {
-        JsonNode status = cluster.anyLive().get("/jobs/" + jobId).json();
-        assertTrue(Set.of("running", "succeeded").contains(status.get("state").asText()), "the job never stops: " + status);
-        if (status.get("state").asText().equals("succeeded")) {
-          return status;
-        }
-      } catch (java.io.IOException e) {
-        // that node just went down; ask another next time
-      }
-      if (System.nanoTime() > deadline) {
-        throw new AssertionError("job " + jobId + " did not succeed in time");
-      }
-      Thread.sleep(100);
-    }
   }
 
   private void assertOneRowPerRecord(String jobId, String prefix, int records) throws Exception {
@@ -138,38 +105,18 @@ class ClusterFailoverTest {
     assertEquals(records, rows.size());
   }
 
-  /** Waits until the killed node's requests reached the simulator (some may sit in socket buffers). */
-  private Seen afterKill(String node) throws InterruptedException {
-    long last = -1;
-    long stableSince = System.nanoTime();
-    long deadline = stableSince + java.util.concurrent.TimeUnit.MINUTES.toNanos(1);
-    while (true) {
-      if (System.nanoTime() > deadline) {
-        throw new AssertionError("the killed node's request count never stood still: " + sim.simulator.stats().byNode());
-      }
-      long now = sim.simulator.stats().byNode().getOrDefault(node, 0L);
-      if (now != last) {
-        last = now;
-        stableSince = System.nanoTime();
-      } else if (System.nanoTime() - stableSince > 1_000_000_000L) {
-        return Seen.of(sim.simulator);
-      }
-      Thread.sleep(20);
-    }
-  }
-
   /**
    * Kills {@code victim} with SIGKILL mid-job and checks the job's end. Returns how long after the
    * kill the victim's records made progress again.
    */
-  private long killAndCheck(String jobId, String prefix, int records, Seen before, int victim) throws Exception {
+  private long killAndCheck(String jobId, String prefix, int records, TestSimulator.Seen before, int victim) throws Exception {
     String node = cluster.name(victim);
     List<String> victimRecords = new ArrayList<>();
     cluster.http(victim).get("/cluster/records").json().get("records").forEach(r -> victimRecords.add(r.asText()));
     System.out.printf("[skein] %s runs %d records at the kill%n", node, victimRecords.size());
     long killedAt = System.currentTimeMillis();
     cluster.nodes[victim].kill();
-    Seen atKill = afterKill(node);
+    TestSimulator.Seen atKill = cluster.afterKill(node);
 
     long resumedAt = -1;
     if (!victimRecords.isEmpty()) {
@@ -183,10 +130,10 @@ class ClusterFailoverTest {
         Thread.sleep(100);
       }
     }
-    awaitSucceeded(jobId, Duration.ofMinutes(5));
+    cluster.awaitSucceeded(jobId, Duration.ofMinutes(5));
     assertOneRowPerRecord(jobId, prefix, records);
 
-    Seen after = Seen.of(sim.simulator);
+    TestSimulator.Seen after = sim.seen();
     long persistedByVictim = cluster.persistedCallsByNode(jobId).getOrDefault(node, 0L);
     long sentByVictim = atKill.from(node) - before.from(node);
     long inFlightOnVictim = sentByVictim - persistedByVictim;
@@ -209,7 +156,7 @@ class ClusterFailoverTest {
   @Order(1)
   void killingTheNodeWithTheMostRecordsLosesNothing() throws Exception {
     int records = 5000;
-    Seen before = Seen.of(sim.simulator);
+    TestSimulator.Seen before = sim.seen();
     String jobId = submit(cluster.http(1), "k", records, 600);
     awaitCalls(before, records * CALLS_PER_RECORD * 3L / 10);
 
@@ -235,7 +182,7 @@ class ClusterFailoverTest {
   @Order(2)
   void killingTheCoordinatorsNodeNeitherStopsNorRestartsTheJob() throws Exception {
     int records = 5000;
-    Seen before = Seen.of(sim.simulator);
+    TestSimulator.Seen before = sim.seen();
     String jobId = submit(cluster.http(0), "c", records, 600);
     awaitCalls(before, records * CALLS_PER_RECORD * 3L / 10);
     JsonNode status = cluster.http(0).get("/jobs/" + jobId).json();
@@ -248,7 +195,7 @@ class ClusterFailoverTest {
   @Order(3)
   void aRollingRestartRepeatsNoCall() throws Exception {
     int records = 6000;
-    Seen before = Seen.of(sim.simulator);
+    TestSimulator.Seen before = sim.seen();
     String jobId = submit(cluster.http(2), "r", records, 8);
     awaitCalls(before, 300);
     for (int i = 0; i < 3; i++) {
@@ -260,9 +207,9 @@ class ClusterFailoverTest {
     }
     JsonNode status = cluster.anyLive().get("/jobs/" + jobId).json();
     assertEquals("running", status.get("state").asText(), "the job outlasted the rolling restart: " + status);
-    awaitSucceeded(jobId, Duration.ofMinutes(5));
+    cluster.awaitSucceeded(jobId, Duration.ofMinutes(5));
     assertOneRowPerRecord(jobId, "r", records);
-    Seen after = Seen.of(sim.simulator);
+    TestSimulator.Seen after = sim.seen();
     assertEquals((long) records * CALLS_PER_RECORD + (after.faults() - before.faults()), after.requests() - before.requests(),
         "every call was asked once, plus one retry per injected fault");
   }

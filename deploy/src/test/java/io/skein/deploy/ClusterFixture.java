@@ -13,6 +13,7 @@ import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 
 /**
  * Skein nodes as separate JVMs (on 127.0.0.1, or in network namespaces), each listing every node as a seed, sharing one
@@ -141,14 +142,56 @@ final class ClusterFixture implements AutoCloseable {
     }
   }
 
-  /** Calls of job {@code jobId} whose answer or failure the journal holds, by the node that made them. */
+  /** Waits until the killed node's requests reached the simulator (some may sit in socket buffers). */
+  TestSimulator.Seen afterKill(String node) throws InterruptedException {
+    long last = -1;
+    long stableSince = System.nanoTime();
+    long deadline = stableSince + java.util.concurrent.TimeUnit.MINUTES.toNanos(1);
+    while (true) {
+      if (System.nanoTime() > deadline) {
+        throw new AssertionError("the killed node's request count never stood still: " + sim.simulator.stats().byNode());
+      }
+      long now = sim.simulator.stats().byNode().getOrDefault(node, 0L);
+      if (now != last) {
+        last = now;
+        stableSince = System.nanoTime();
+      } else if (System.nanoTime() - stableSince > 1_000_000_000L) {
+        return sim.seen();
+      }
+      Thread.sleep(20);
+    }
+  }
+
+  JsonNode awaitSucceeded(String jobId, Duration timeout) throws Exception {
+    long deadline = System.nanoTime() + timeout.toNanos();
+    while (true) {
+      try {
+        JsonNode status = anyLive().get("/jobs/" + jobId).json();
+        if (!Set.of("running", "succeeded").contains(status.get("state").asText())) {
+          throw new AssertionError("the job never stops: " + status);
+        }
+        if (status.get("state").asText().equals("succeeded")) {
+          return status;
+        }
+      } catch (java.io.IOException e) {
+        // that node just went down; ask another next time
+      }
+      if (System.nanoTime() > deadline) {
+        throw new AssertionError("job " + jobId + " did not succeed in time");
+      }
+      Thread.sleep(100);
+    }
+  }
+
+  /** Calls of job {@code jobId} (and of its stages) whose answer or failure the journal holds, by the node that made them. */
   Map<String, Long> persistedCallsByNode(String jobId) throws Exception {
     Map<String, Long> out = new HashMap<>();
     CBORMapper cbor = new CBORMapper();
     try (Connection c = DriverManager.getConnection(dbUrl);
-        PreparedStatement ps = c.prepareStatement("SELECT event_payload FROM event_journal WHERE persistence_id LIKE ? "
+        PreparedStatement ps = c.prepareStatement("SELECT event_payload FROM event_journal WHERE (persistence_id LIKE ? OR persistence_id LIKE ?) "
             + "AND (event_ser_manifest LIKE '%CallSucceeded' OR event_ser_manifest LIKE '%CallFailed')")) {
       ps.setString(1, "Record|" + jobId + "/%");
+      ps.setString(2, "Record|" + jobId + ".%/%");
       try (ResultSet rs = ps.executeQuery()) {
         while (rs.next()) {
           out.merge(cbor.readTree(rs.getBytes(1)).get("node").asText(), 1L, Long::sum);

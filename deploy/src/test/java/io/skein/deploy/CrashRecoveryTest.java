@@ -94,39 +94,6 @@ class CrashRecoveryTest {
     return Map.of("OPENAI_BASE_URL", simulator.baseUrl(), "SKEIN_LOG_LEVEL", "INFO");
   }
 
-  /** What the simulator answered so far, and how many of those answers were injected faults. */
-  private record Seen(long requests, long faults) {
-    /**
-     * After a kill, requests the dead node had already written may still sit in the simulator's
-     * socket buffers: wait until nothing is in flight and the count has stood still for a while.
-     */
-    static Seen afterKill() throws InterruptedException {
-      long last = -1;
-      long stableSince = System.nanoTime();
-      long deadline = stableSince + java.util.concurrent.TimeUnit.MINUTES.toNanos(1);
-      while (true) {
-        if (System.nanoTime() > deadline) {
-          throw new AssertionError("the simulator's request count never stood still after the kill: " + simulator.stats());
-        }
-        var stats = simulator.stats();
-        if (stats.requests() != last || stats.inFlight() > 0) {
-          last = stats.requests();
-          stableSince = System.nanoTime();
-        } else if (System.nanoTime() - stableSince > 500_000_000L) {
-          return now();
-        }
-        Thread.sleep(20);
-      }
-    }
-
-    static Seen now() {
-      var stats = simulator.stats();
-      long ok = stats.byStatus().getOrDefault("200", 0L);
-      long all = stats.byStatus().values().stream().mapToLong(Long::longValue).sum();
-      return new Seen(stats.requests(), all - ok);
-    }
-  }
-
   @Test
   void aKilledLocalRunResumesOnH2WithoutRepeatingFinishedCalls() throws Exception {
     Path spec = dir.resolve("crash.yaml");
@@ -136,14 +103,14 @@ class CrashRecoveryTest {
     Path out = dir.resolve("out.jsonl");
     String[] args = {"run", spec.toString(), "--input", input.toString(), "--output", out.toString(),
         "--data-dir", data.toString()};
-    Seen before = Seen.now();
+    TestSimulator.Seen before = sim.seen();
 
     try (SkeinProcess first = SkeinProcess.start(dir.resolve("first.log"), env(), args)) {
       SkeinProcess.await("40% of the calls", Duration.ofMinutes(3),
           () -> simulator.stats().requests() - before.requests() >= RECORDS * CALLS_PER_RECORD * 2 / 5, first);
       first.kill();
     }
-    Seen atKill = Seen.afterKill();
+    TestSimulator.Seen atKill = sim.quiet();
     long persisted = persistedCalls("jdbc:h2:file:" + data.toAbsolutePath().resolve("skein") + ";DB_CLOSE_ON_EXIT=FALSE", "");
     long inFlightAtKill = atKill.requests() - before.requests() - persisted;
 
@@ -164,7 +131,7 @@ class CrashRecoveryTest {
     int httpPort = SkeinProcess.freePort();
     String[] args = {"node", "--data-dir", dir.resolve("data").toString(), "--db-url", dbUrl,
         "--port", String.valueOf(SkeinProcess.freePort()), "--http-port", String.valueOf(httpPort), "--no-simulator"};
-    Seen before = Seen.now();
+    TestSimulator.Seen before = sim.seen();
     String jobId;
     try (SkeinProcess first = SkeinProcess.start(dir.resolve("first.log"), env(), args)) {
       SkeinProcess.await("the node's HTTP API", Duration.ofMinutes(2), () -> get(httpPort, "/health") != null, first);
@@ -173,7 +140,7 @@ class CrashRecoveryTest {
           () -> simulator.stats().requests() - before.requests() >= RECORDS * CALLS_PER_RECORD * 2 / 5, first);
       first.kill();
     }
-    Seen atKill = Seen.afterKill();
+    TestSimulator.Seen atKill = sim.quiet();
     long persisted = persistedCalls(dbUrl, jobId);
     long inFlightAtKill = atKill.requests() - before.requests() - persisted;
 
@@ -203,8 +170,8 @@ class CrashRecoveryTest {
     }
   }
 
-  private void assertNoFinishedCallRepeated(Seen before, long inFlightAtKill, long persistedAtKill) {
-    Seen after = Seen.now();
+  private void assertNoFinishedCallRepeated(TestSimulator.Seen before, long inFlightAtKill, long persistedAtKill) {
+    TestSimulator.Seen after = sim.seen();
     long requests = after.requests() - before.requests();
     long faults = after.faults() - before.faults();
     long needed = (long) RECORDS * CALLS_PER_RECORD;

@@ -184,9 +184,16 @@ final class Http {
     return out;
   }
 
-  /** Polls a job until it reaches {@code state}. */
+  /** Polls a job until it reaches {@code state}; a job that ends in another state fails at once. */
   JsonNode awaitState(String jobId, String state, Duration timeout) throws Exception {
-    return awaitStatus(jobId, "reach " + state, s -> s.get("state").asText().equals(state), timeout);
+    java.util.Set<String> ends = java.util.Set.of("succeeded", "failed", "cancelled");
+    return awaitStatus(jobId, "reach " + state, s -> {
+      String now = s.get("state").asText();
+      if (ends.contains(state) && ends.contains(now) && !now.equals(state)) {
+        throw new AssertionError("job " + jobId + " ended " + now + ", not " + state + ": " + s);
+      }
+      return now.equals(state);
+    }, timeout);
   }
 
   /** Polls a job's status until {@code condition} holds; returns that status. */

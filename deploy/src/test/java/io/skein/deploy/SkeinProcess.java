@@ -84,10 +84,25 @@ final class SkeinProcess implements AutoCloseable {
     }
   }
 
+  private static final java.util.concurrent.atomic.AtomicInteger NEXT_PORT =
+      new java.util.concurrent.atomic.AtomicInteger(20_000 + (int) (ProcessHandle.current().pid() % 500) * 20);
+
+  /**
+   * A port free now and below the kernel's ephemeral range (32768 and up on Linux), so that no
+   * outbound connection of a node started before this one (to the database, to another node) can
+   * take it in the moment between here and the node binding it: a port of {@code new
+   * ServerSocket(0)} can be, and a cluster test then fails to start.
+   */
   static int freePort() throws IOException {
-    try (ServerSocket s = new ServerSocket(0)) {
-      return s.getLocalPort();
+    for (int tries = 0; tries < 2_000; tries++) {
+      int port = 20_000 + Math.floorMod(NEXT_PORT.getAndIncrement() - 20_000, 12_000);
+      try (ServerSocket s = new ServerSocket(port)) {
+        return s.getLocalPort();
+      } catch (IOException taken) {
+        // in use; try the next
+      }
     }
+    throw new IOException("no free port between 20000 and 32000");
   }
 
   /** Polls {@code condition} until it holds; fails with {@code what} (and the process log) if it never does. */

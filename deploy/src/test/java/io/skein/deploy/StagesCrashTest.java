@@ -92,17 +92,16 @@ class StagesCrashTest {
     Path out = dir.resolve("out.jsonl");
     String[] args = {"run", spec.toString(), "--input", input.toString(), "--output", out.toString(), "--data-dir", data.toString()};
     Map<String, String> env = Map.of("OPENAI_BASE_URL", simulator.baseUrl(), "SKEIN_LOG_LEVEL", "INFO");
-    long before = simulator.stats().requests();
-    long faultsBefore = faults();
+    TestSimulator.Seen before = sim.seen();
 
     try (SkeinProcess first = SkeinProcess.start(dir.resolve("first.log"), env, args)) {
       // Past stage 1's calls and 40% of stage 2's: stage 2 runs (and stage 3 has begun on its rows).
       SkeinProcess.await("stage 2 under way", Duration.ofMinutes(3),
-          () -> simulator.stats().requests() - before >= RECORDS + (2L * RECORDS * PER_TOPIC) * 2 / 5, first);
+          () -> simulator.stats().requests() - before.requests() >= RECORDS + (2L * RECORDS * PER_TOPIC) * 2 / 5, first);
       first.kill();
     }
     String url = "jdbc:h2:file:" + data.toAbsolutePath().resolve("skein") + ";DB_CLOSE_ON_EXIT=FALSE";
-    long atKill = quietRequests() - before;
+    long atKill = sim.quiet().requests() - before.requests();
     long persisted = CrashRecoveryTest.persistedCalls(url, "");
     assertEquals("running", stageState(url, "poems"), "the kill came in the middle of stage 2");
     assertTrue(persistedCalls(url, ".poems/") > 0, "stage 2 had journaled calls at the kill");
@@ -117,8 +116,9 @@ class StagesCrashTest {
     judged.addAll(read(RunCommand.errorsBeside(out)));
     assertIds(judged, RECORDS * PER_TOPIC, i -> "s" + (i / PER_TOPIC) + "-" + (i % PER_TOPIC));
 
-    long requests = simulator.stats().requests() - before;
-    long faults = faults() - faultsBefore;
+    TestSimulator.Seen after = sim.seen();
+    long requests = after.requests() - before.requests();
+    long faults = after.faults() - before.faults();
     long inFlightAtKill = atKill - persisted;
     assertTrue(inFlightAtKill >= 0, "every persisted call was sent: " + inFlightAtKill);
     assertTrue(requests >= NEEDED, "every call was made: " + requests);
@@ -134,7 +134,8 @@ class StagesCrashTest {
     return rows;
   }
 
-  private static void assertIds(List<JsonNode> rows, int n, java.util.function.IntFunction<String> id) {
+  /** Each row's id once, {@code n} rows, and a row for every id {@code id} names. */
+  static void assertIds(List<JsonNode> rows, int n, java.util.function.IntFunction<String> id) {
     Set<String> seen = new HashSet<>();
     rows.forEach(r -> assertTrue(seen.add(r.get("id").asText()), "id " + r.get("id") + " appears twice"));
     assertEquals(n, rows.size());
@@ -153,30 +154,6 @@ class StagesCrashTest {
       }
     }
     return rows;
-  }
-
-  private static long faults() {
-    var stats = simulator.stats();
-    long ok = stats.byStatus().getOrDefault("200", 0L);
-    return stats.byStatus().values().stream().mapToLong(Long::longValue).sum() - ok;
-  }
-
-  /** The simulator's count once nothing is in flight and it has stood still (requests the dead node wrote may still arrive). */
-  private static long quietRequests() throws InterruptedException {
-    long last = -1;
-    long stableSince = System.nanoTime();
-    long deadline = stableSince + java.util.concurrent.TimeUnit.MINUTES.toNanos(1);
-    while (System.nanoTime() < deadline) {
-      var stats = simulator.stats();
-      if (stats.requests() != last || stats.inFlight() > 0) {
-        last = stats.requests();
-        stableSince = System.nanoTime();
-      } else if (System.nanoTime() - stableSince > 500_000_000L) {
-        return last;
-      }
-      Thread.sleep(20);
-    }
-    throw new AssertionError("the simulator's request count never stood still after the kill: " + simulator.stats());
   }
 
   private static String stageState(String url, String stage) throws Exception {

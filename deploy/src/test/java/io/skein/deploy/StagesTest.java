@@ -195,4 +195,28 @@ class StagesTest {
     assertTrue(r.body().contains("stages[1] (judged).filter"), r.body());
     assertTrue(r.body().contains("unknown name `verdikt`"), r.body());
   }
+
+  @Test
+  void aRowTheFilterCannotBeEvaluatedForEndsAsAnErrorRowOfTheStage() throws Exception {
+    // range() refuses more than 1,000 numbers: for n >= 4 the filter fails, for n < 4 it is false.
+    String spec = SPEC.replace("filter: \"fact.n >= 4\"", "filter: \"range(fact.n * 300) | length >= 1200\"")
+        .replace("name: stages-test", "name: stages-filter-error\ncache: false");
+    String id = http.post("/jobs", "application/json", body(spec)).json().get("id").asText();
+    JsonNode status = http.awaitState(id, "failed", Duration.ofSeconds(120));
+    assertEquals("failed", status.at("/stages/2/state").asText(), "every record of the judged stage failed: " + status);
+    int kept = 0;
+    int failing = 0;
+    for (JsonNode f : http.get("/jobs/" + id + "/stages/setup/results").lines().get(0).at("/facts/items")) {
+      failing += f.get("n").asInt() >= 8 ? 1 : 0;
+      kept += f.get("n").asInt() >= 4 && f.get("n").asInt() <= 7 ? 1 : 0;
+    }
+    List<JsonNode> errors = http.get("/jobs/" + id + "/stages/judged/errors").lines();
+    assertEquals(kept, errors.size(), "one error row per row the filter could not judge: " + errors);
+    for (JsonNode e : errors) {
+      assertTrue(e.get("id").asText().startsWith("0-") && e.at("/input/fact/n").asInt() >= 4, "the row keeps its id and input: " + e);
+      assertTrue(e.at("/error/message").asText().contains("filter `range(fact.n * 300) | length >= 1200` could not be evaluated"), e.toString());
+    }
+    assertEquals(List.of(), http.get("/jobs/" + id + "/results").lines());
+    assertEquals(16 - failing - kept, status.at("/stages/2/skipped/filtered").asInt(), "rows it judged false are filtered: " + status);
+  }
 }

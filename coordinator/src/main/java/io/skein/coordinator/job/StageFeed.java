@@ -4,19 +4,20 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.skein.coordinator.store.FeedSpec;
+import io.skein.coordinator.store.JobStore.InputRow;
 import io.skein.coordinator.store.JobStore.LedgerRow;
 import io.skein.coordinator.store.StageStore.Made;
 import io.skein.worker.step.Json;
 import io.skein.worker.template.TemplateException;
 import io.skein.worker.template.Templates;
 import java.util.ArrayList;
-import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 
 /**
  * How a stage makes its records of its source stage's rows, as a pure function: error rows make
- * none (and are counted), a {@code filter} that does not hold drops a row, and {@code explode} makes
+ * none (and are counted), a {@code filter} that does not hold drops a row (one that cannot be
+ * evaluated for a row makes that row an error row of the stage, saying why), and {@code explode} makes
  * one record per element of a list field, {@code <parent id>-<i>}, with the parent's fields (none
  * when the parent is the setup row, which every record reads as {@code setup.*} anyway), the
  * element as {@code as}, and {@code parent_id}. The same rows always make the same records, so
@@ -30,7 +31,7 @@ public final class StageFeed {
 
   /** The records {@code rows} (consecutive source rows, in index order) make; {@code extra}: values the filter may read (setup, files). */
   public static Made apply(FeedSpec spec, List<LedgerRow> rows, Map<String, ?> extra) {
-    List<String> out = new ArrayList<>();
+    List<InputRow> out = new ArrayList<>();
     long filtered = 0;
     long failed = 0;
     long empty = 0;
@@ -40,12 +41,20 @@ public final class StageFeed {
         continue;
       }
       ObjectNode row = parse(r.row());
-      if (spec.filter() != null && !holds(spec.filter(), row, extra)) {
-        filtered++;
-        continue;
+      if (spec.filter() != null) {
+        try {
+          if (!holds(spec.filter(), row, extra)) {
+            filtered++;
+            continue;
+          }
+        } catch (TemplateException e) {
+          out.add(new InputRow(out.size(), row.toString(),
+              "the stage's filter `" + spec.filter() + "` could not be evaluated for this row: " + e.getMessage()));
+          continue;
+        }
       }
       if (spec.explodePath() == null) {
-        out.add(row.toString());
+        out.add(new InputRow(out.size(), row.toString(), null));
         continue;
       }
       JsonNode list = at(row, spec.explodePath());
@@ -59,7 +68,7 @@ public final class StageFeed {
         child.put("id", parentId + "-" + i);
         child.set(spec.explodeAs(), list.get(i));
         child.set("parent_id", row.path("id"));
-        out.add(child.toString());
+        out.add(new InputRow(out.size(), child.toString(), null));
       }
     }
     return new Made(out, filtered, failed, empty);
@@ -74,20 +83,11 @@ public final class StageFeed {
     return node;
   }
 
-  /** Whether a filter condition holds for a row; one that cannot be evaluated does not. */
+  /** Whether a filter condition holds for a row; throws if it cannot be evaluated for it. */
   static boolean holds(String filter, ObjectNode row, Map<String, ?> extra) {
-    Map<String, Object> context = new LinkedHashMap<>(plain(row));
+    Map<String, Object> context = Json.plainObject(row);
     context.putAll(extra);
-    try {
-      return "1".equals(Templates.get().render("{% if " + filter + " %}1{% endif %}", context));
-    } catch (TemplateException e) {
-      return false;
-    }
-  }
-
-  @SuppressWarnings("unchecked")
-  static Map<String, Object> plain(JsonNode row) {
-    return row.isObject() ? (Map<String, Object>) Json.plain(row) : Map.of();
+    return "1".equals(Templates.get().render("{% if " + filter + " %}1{% endif %}", context));
   }
 
   private static ObjectNode parse(String json) {

@@ -43,9 +43,7 @@ final class StagedJobs {
     List<StagePlans.Planned> planned = StagePlans.compile(staged, fields);
     String setupId = staged.hasSetup() ? stageId(id, Stages.SETUP) : null;
     JobInfo job = jobs.newJob(id, planned.get(0).stage().spec(), SpecParser.toJson(SpecParser.withoutInlineRecords(submission.spec())),
-        fields, submission.fingerprint(), new JobService.Stored(false, 0), null);
-    job = new JobInfo(job.id(), staged.name(), job.spec(), job.fields(), job.fingerprint(), false, 0, job.maxInFlight(), job.state(),
-        null, job.counts(), 0, job.createdAt(), job.updatedAt(), null, null, null, null);
+        fields, submission.fingerprint(), new JobService.Stored(false, 0), null).withName(staged.name());
     store.insertJob(c, job);
     for (int i = 0; i < planned.size(); i++) {
       StagePlans.Planned p = planned.get(i);

@@ -87,9 +87,9 @@ public final class JdbcRecordSource implements RecordSource {
           if (setup == null) {
             return CompletableFuture.completedFuture(new Job(plan, info.generated(), info.total(), extra));
           }
-          return store.stages().setupRow(setup).thenApply(row -> {
+          return store.stages().setupValues(setup).thenApply(values -> {
             // Records of a stage after the setup run once it has ended well; the row is there.
-            extra.put(PipelinePlan.SETUP, row.filter(JobStore.LedgerRow::ok).map(r -> values(r.row())).orElse(Map.of()));
+            extra.put(PipelinePlan.SETUP, values.orElse(Map.of()));
             return new Job(plan, info.generated(), info.total(), extra);
           });
         }).toCompletableFuture();
@@ -136,23 +136,15 @@ public final class JdbcRecordSource implements RecordSource {
     return loaded;
   }
 
-  private static Object values(String json) {
-    try {
-      return io.skein.worker.step.Json.plain(JSON.readTree(json));
-    } catch (Exception e) {
-      throw new IllegalStateException("corrupt setup row: " + e.getMessage(), e);
-    }
-  }
-
   private static Map<Long, RecordInput> parse(List<JobStore.InputRow> rows) {
     Map<Long, RecordInput> out = new HashMap<>();
     for (JobStore.InputRow row : rows) {
-      if (row.error() != null) {
+      if (row.error() != null && row.record() == null) {
         out.put(row.index(), RecordInput.invalid(row.index(), row.error()));
       } else {
         try {
           JsonNode node = JSON.readTree(row.record());
-          out.put(row.index(), RecordInput.of(row.index(), node));
+          out.put(row.index(), row.error() != null ? RecordInput.invalid(row.index(), node, row.error()) : RecordInput.of(row.index(), node));
         } catch (Exception e) {
           out.put(row.index(), RecordInput.invalid(row.index(), "stored input is not JSON: " + e.getMessage()));
         }

@@ -44,6 +44,11 @@ public record JobInfo(
   }
 
   /** This row with another stage place. */
+  public JobInfo withName(String name) {
+    return new JobInfo(id, name, spec, fields, fingerprint, generated, total, maxInFlight, state, reason, counts, inFlight, createdAt,
+        updatedAt, finishedAt, coordinator, waiting, stage);
+  }
+
   public JobInfo withStage(StageInfo place) {
     return new JobInfo(id, name, spec, fields, fingerprint, generated, total, maxInFlight, state, reason, counts, inFlight, createdAt,
         updatedAt, finishedAt, coordinator, waiting, place);

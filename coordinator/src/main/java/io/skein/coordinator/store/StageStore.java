@@ -31,8 +31,14 @@ public final class StageStore {
     public static final FeedState NONE = new FeedState(0, false, 0, 0, 0, null);
   }
 
-  /** The records a run of consecutive source rows makes, and the rows that made none, by why. */
-  public record Made(List<String> records, long filtered, long upstreamFailed, long empty) {}
+  /**
+   * The records a run of consecutive source rows makes, and the rows that made none, by why. A
+   * record with an {@code error} (a filter that could not be evaluated for its row) ends as that
+   * error row without running.
+   */
+  public record Made(List<JobStore.InputRow> records, long filtered, long upstreamFailed, long empty) {}
+
+  private static final com.fasterxml.jackson.databind.ObjectMapper JSON = new com.fasterxml.jackson.databind.ObjectMapper();
 
   private final SkeinDb db;
   private final JobStore jobs;
@@ -61,11 +67,12 @@ public final class StageStore {
    */
   public CompletionStage<FeedState> feed(String stageId, String sourceId, int maxRows, Function<List<LedgerRow>, Made> make) {
     return db.asyncTransaction(c -> {
-      FeedState at = lock(c, stageId);
+      Mark mark = lock(c, stageId);
+      FeedState at = mark.at();
       if (at.closed()) {
         return at;
       }
-      long readUpto = readUpto(c, stageId);
+      long readUpto = mark.readUpto();
       List<LedgerRow> rows = new ArrayList<>();
       try (PreparedStatement ps = c.prepareStatement(
           "SELECT idx, ok, row_json FROM skein_results WHERE job_id = ? AND idx >= ? ORDER BY idx")) {
@@ -80,8 +87,8 @@ public final class StageStore {
       }
       Made made = make.apply(rows);
       List<JobStore.InputRow> inputs = new ArrayList<>(made.records().size());
-      for (String record : made.records()) {
-        inputs.add(new JobStore.InputRow(at.made() + inputs.size(), record, null));
+      for (JobStore.InputRow record : made.records()) {
+        inputs.add(new JobStore.InputRow(at.made() + inputs.size(), record.record(), record.error()));
       }
       jobs.insertInputs(c, stageId, inputs);
       long read = readUpto + rows.size();
@@ -116,7 +123,7 @@ public final class StageStore {
    */
   public CompletionStage<FeedState> gate(String stageId, String setupId) {
     return db.asyncTransaction(c -> {
-      FeedState at = lock(c, stageId);
+      FeedState at = lock(c, stageId).at();
       Optional<JobInfo> setup = jobById(c, setupId);
       if (setup.isPresent() && !setup.get().state().isTerminal()) {
         return at;
@@ -140,6 +147,20 @@ public final class StageStore {
   /** The setup stage's row (one record, index 0), once it has one. */
   public CompletionStage<Optional<LedgerRow>> setupRow(String setupId) {
     return db.async(c -> setupRow(c, setupId));
+  }
+
+  /**
+   * The setup row's values as templates and filters read them ({@code setup.<field>}): empty while
+   * there is no row yet or when it is an error row (no record after a failed setup runs).
+   */
+  public CompletionStage<Optional<Map<String, Object>>> setupValues(String setupId) {
+    return setupRow(setupId).thenApply(row -> row.filter(LedgerRow::ok).map(r -> {
+      try {
+        return io.skein.worker.step.Json.plainObject(JSON.readTree(r.row()));
+      } catch (java.io.IOException e) {
+        throw new IllegalStateException("corrupt setup row of " + setupId + ": " + e.getMessage(), e);
+      }
+    }));
   }
 
   private static Optional<LedgerRow> setupRow(Connection c, String setupId) throws SQLException {
@@ -229,25 +250,18 @@ public final class StageStore {
     }
   }
 
-  private FeedState lock(Connection c, String stageId) throws SQLException {
+  /** A feed's mark, locked for the transaction: where it stands, and how many source rows it has read. */
+  private record Mark(FeedState at, long readUpto) {}
+
+  private Mark lock(Connection c, String stageId) throws SQLException {
     try (PreparedStatement ps = c.prepareStatement(
-        "SELECT made, closed, filtered, upstream_failed, empty FROM skein_feeds WHERE job_id = ? FOR UPDATE")) {
+        "SELECT made, closed, filtered, upstream_failed, empty, read_upto FROM skein_feeds WHERE job_id = ? FOR UPDATE")) {
       ps.setString(1, stageId);
       try (ResultSet rs = ps.executeQuery()) {
         if (!rs.next()) {
           throw new IllegalStateException("stage " + stageId + " has no feed");
         }
-        return new FeedState(rs.getLong(1), rs.getBoolean(2), rs.getLong(3), rs.getLong(4), rs.getLong(5), null);
-      }
-    }
-  }
-
-  private static long readUpto(Connection c, String stageId) throws SQLException {
-    try (PreparedStatement ps = c.prepareStatement("SELECT read_upto FROM skein_feeds WHERE job_id = ?")) {
-      ps.setString(1, stageId);
-      try (ResultSet rs = ps.executeQuery()) {
-        rs.next();
-        return rs.getLong(1);
+        return new Mark(new FeedState(rs.getLong(1), rs.getBoolean(2), rs.getLong(3), rs.getLong(4), rs.getLong(5), null), rs.getLong(6));
       }
     }
   }

@@ -31,7 +31,7 @@ class StageFeedTest {
   }
 
   private static List<JsonNode> trees(Made made) {
-    return made.records().stream().map(StageFeedTest::tree).toList();
+    return made.records().stream().map(r -> tree(r.record())).toList();
   }
 
   private static JsonNode tree(String json) {
@@ -105,10 +105,22 @@ class StageFeedTest {
   }
 
   @Test
-  void aFilterThatCannotBeEvaluatedDropsTheRow() {
+  void aRowWithoutTheFieldTheFilterReadsIsNotKept() {
     Made made = StageFeed.apply(from(null, null, "score >= 3"), List.of(ok(0, "{\"id\":\"a\"}")), Map.of());
-    assertEquals(List.of(), made.records(), "a row without the field the filter reads is not kept");
+    assertEquals(List.of(), made.records(), "a missing value compares false, as in `when:`");
     assertEquals(1, made.filtered());
+  }
+
+  @Test
+  void aRowTheFilterCannotBeEvaluatedForBecomesAnErrorRowSayingWhy() {
+    String filter = "range(n * 600) | length > 0";
+    List<LedgerRow> rows = List.of(ok(0, "{\"id\":\"a\",\"n\":2}"), ok(1, "{\"id\":\"b\",\"n\":1}"));
+    Made made = StageFeed.apply(from(null, null, filter), rows, Map.of());
+    assertEquals(List.of("a", "b"), trees(made).stream().map(t -> t.path("id").asText()).toList(), "the row is not dropped");
+    String why = made.records().get(0).error();
+    assertTrue(why != null && why.contains("filter `" + filter + "` could not be evaluated") && why.contains("at most 1000"), why);
+    assertEquals(null, made.records().get(1).error(), "a row it can judge is kept as it is");
+    assertEquals(0, made.filtered(), "a row the filter could not judge is not counted as filtered");
   }
 
   @Test
@@ -214,8 +226,8 @@ class StageFeedTest {
     Made again = StageFeed.apply(spec, rows, Map.of());
     assertEquals(first, again, "records and counts are the same, byte for byte");
 
-    List<String> inBatches = new ArrayList<>(StageFeed.apply(spec, rows.subList(0, 2), Map.of()).records());
-    inBatches.addAll(StageFeed.apply(spec, rows.subList(2, 4), Map.of()).records());
-    assertEquals(first.records(), inBatches, "reading the rows in two runs (as after a crash) numbers nothing differently");
+    List<JsonNode> inBatches = new ArrayList<>(trees(StageFeed.apply(spec, rows.subList(0, 2), Map.of())));
+    inBatches.addAll(trees(StageFeed.apply(spec, rows.subList(2, 4), Map.of())));
+    assertEquals(trees(first), inBatches, "reading the rows in two runs (as after a crash) numbers nothing differently");
   }
 }

@@ -17,7 +17,12 @@ public record RecordInput(long index, JsonNode raw, Map<String, Object> values, 
   }
 
   public static RecordInput invalid(long index, String error) {
-    return new RecordInput(index, JsonNodeFactory.instance.objectNode(), Map.of(), error);
+    return invalid(index, JsonNodeFactory.instance.objectNode(), error);
+  }
+
+  /** A record that was read but may not run (a stage's filter could not be judged for it): its row keeps its id and input. */
+  public static RecordInput invalid(long index, JsonNode raw, String error) {
+    return new RecordInput(index, raw, Map.of(), error);
   }
 
   /**
@@ -42,8 +47,7 @@ public record RecordInput(long index, JsonNode raw, Map<String, Object> values, 
     return JsonNodeFactory.instance.numberNode(index);
   }
 
-  @SuppressWarnings("unchecked")
   private static Map<String, Object> plainMap(JsonNode node) {
-    return node != null && node.isObject() ? (Map<String, Object>) Json.plain(node) : new java.util.LinkedHashMap<>();
+    return Json.plainObject(node);
   }
 }

@@ -27,6 +27,12 @@ public final class Json {
     }
   }
 
+  /** A JSON object's fields as plain values ({@link #plain}); an empty map for anything else. */
+  @SuppressWarnings("unchecked")
+  public static Map<String, Object> plainObject(JsonNode node) {
+    return node != null && node.isObject() ? (Map<String, Object>) plain(node) : new LinkedHashMap<>();
+  }
+
   /** JSON to the plain values a sandboxed template may see: strings, numbers, booleans, lists, maps. */
   public static Object plain(JsonNode node) {
     if (node == null || node.isNull() || node.isMissingNode()) {

@@ -31,8 +31,6 @@ import org.apache.pekko.Done;
 import org.apache.pekko.actor.CoordinatedShutdown;
 import org.apache.pekko.actor.typed.ActorSystem;
 import org.apache.pekko.actor.typed.javadsl.Behaviors;
-import org.apache.pekko.cluster.typed.Cluster;
-import org.apache.pekko.cluster.typed.Join;
 import org.apache.pekko.http.javadsl.Http;
 import org.apache.pekko.http.javadsl.ServerBinding;
 import org.slf4j.Logger;
@@ -103,10 +101,7 @@ public final class SkeinNode implements AutoCloseable {
       explainRefusals(system);
       // A statfs every 250 ms: a fast writer fills megabytes a second, and the margin must outlast the gap.
       disk.start(system, Duration.ofMillis(250));
-      Cluster cluster = Cluster.get(system);
-      if (options.seeds().isEmpty() && config.getStringList("pekko.cluster.seed-nodes").isEmpty()) {
-        cluster.manager().tell(Join.create(cluster.selfMember().address()));
-      }
+      ClusterJoin.start(system, config);
       JobStore store = new JobStore(db);
 
       ModelSimulator simulator = null;
@@ -156,6 +151,13 @@ public final class SkeinNode implements AutoCloseable {
       if (!resumed.isEmpty()) {
         log.info("resuming {} running job(s): {}", resumed.size(), resumed);
       }
+      ServingCheck.set(org.apache.pekko.actor.typed.javadsl.Adapter.toClassic(system), true);
+      // Not ready once it drains: Kubernetes stops sending requests before the HTTP API unbinds.
+      CoordinatedShutdown.get(system).addTask(CoordinatedShutdown.PhaseBeforeServiceUnbind(), "skein-not-ready",
+          () -> {
+            ServingCheck.set(org.apache.pekko.actor.typed.javadsl.Adapter.toClassic(system), false);
+            return CompletableFuture.completedFuture(Done.getInstance());
+          });
       return node;
     } catch (Exception e) {
       system.terminate();
@@ -232,7 +234,7 @@ public final class SkeinNode implements AutoCloseable {
       base = base.withFallback(ConfigFactory.parseFile(options.configFile().toFile()));
     }
     // Resolved only now, so ${skein.db.url} and friends in the bundled files see these values.
-    return ConfigFactory.load(base.withFallback(ConfigFactory.parseResourcesAnySyntax("application")));
+    return ClusterJoin.settle(ConfigFactory.load(base.withFallback(ConfigFactory.parseResourcesAnySyntax("application"))), options.host());
   }
 
   private static SimulatorSettings simulatorSettings(Config sim) {

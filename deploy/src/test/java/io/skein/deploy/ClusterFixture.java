@@ -57,16 +57,29 @@ final class ClusterFixture implements AutoCloseable {
     Files.writeString(config, extraConfig);
   }
 
+  /** Instead of seed nodes, each node's own env (say, to find the others through a Kubernetes API). */
+  private java.util.function.IntFunction<Map<String, String>> discovery;
+
+  ClusterFixture discoverBy(java.util.function.IntFunction<Map<String, String>> env) {
+    this.discovery = env;
+    return this;
+  }
+
   void start(int i) throws Exception {
     List<String> args = new ArrayList<>(List.of("node", "--host", hosts[i], "--port", String.valueOf(ports[i]),
         "--http-port", String.valueOf(httpPorts[i]),
         "--db-url", dbUrl, "--data-dir", dir.resolve("node" + i).toString(), "--config", config.toString(), "--no-simulator"));
-    for (int j = 0; j < ports.length; j++) {
-      args.add("--seed");
-      args.add(hosts[j] + ":" + ports[j]);
+    Map<String, String> env = new HashMap<>(Map.of("OPENAI_BASE_URL", sim.simulator.baseUrl(), "SKEIN_LOG_LEVEL", "INFO"));
+    if (discovery != null) {
+      env.putAll(discovery.apply(i));
+    } else {
+      for (int j = 0; j < ports.length; j++) {
+        args.add("--seed");
+        args.add(hosts[j] + ":" + ports[j]);
+      }
     }
-    nodes[i] = SkeinProcess.start(dir.resolve("node" + i + "-" + (++starts[i]) + ".log"),
-        Map.of("OPENAI_BASE_URL", sim.simulator.baseUrl(), "SKEIN_LOG_LEVEL", "INFO"), prefixes.get(i), args.toArray(String[]::new));
+    nodes[i] = SkeinProcess.start(dir.resolve("node" + i + "-" + (++starts[i]) + ".log"), env, prefixes.get(i),
+        args.toArray(String[]::new));
   }
 
   void startAll() throws Exception {

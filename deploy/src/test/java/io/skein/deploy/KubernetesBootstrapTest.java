@@ -1,0 +1,188 @@
+package io.skein.deploy;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNotEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.node.ArrayNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.fabric8.kubernetes.api.model.Pod;
+import io.fabric8.kubernetes.api.model.PodBuilder;
+import io.fabric8.kubernetes.client.KubernetesClient;
+import io.fabric8.kubernetes.client.server.mock.KubernetesCrudDispatcher;
+import io.fabric8.kubernetes.client.server.mock.KubernetesMockServer;
+import io.fabric8.mockwebserver.Context;
+import io.fabric8.mockwebserver.MockWebServer;
+import io.skein.coordinator.store.TestDatabases;
+import io.skein.deploy.sim.SimulatorSettings;
+import java.net.InetAddress;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.HashMap;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.Assumptions;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Tag;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.TestInstance;
+
+/**
+ * Three nodes in separate JVMs find each other through a stand-in Kubernetes API server (the
+ * fabric8 mock server over HTTPS, serving the pod list as the real API does) by Pekko Cluster
+ * Bootstrap, as they do on Kubernetes: no seed nodes. A pod that is listed but not running is not
+ * a contact point; no node is ready until the cluster has formed; a pod removed from the list and
+ * killed is downed, and its records continue on the others.
+ */
+@Tag("scenario")
+@TestInstance(TestInstance.Lifecycle.PER_CLASS)
+class KubernetesBootstrapTest {
+
+  private static final String NAMESPACE = "skein-test";
+
+  private TestSimulator sim;
+  private KubernetesMockServer api;
+  private KubernetesClient kube;
+  private ClusterFixture cluster;
+  private final int[] management = new int[3];
+
+  @BeforeAll
+  void start() throws Exception {
+    Assumptions.assumeTrue(TestDatabases.postgresUrl().isPresent(), TestDatabases.PG_SKIP_MESSAGE);
+    Path dir = Files.createTempDirectory("skein-k8s-bootstrap");
+    sim = new TestSimulator(new SimulatorSettings(30, 0.3, 0.0, 0.0, 0.0, 11, 0));
+    api = new KubernetesMockServer(new Context(), new MockWebServer(), new HashMap<>(), new JsonCrudDispatcher(), true);
+    api.init(InetAddress.getByName("127.0.0.1"), 0);
+    kube = api.createClient();
+    Path token = dir.resolve("token");
+    Files.writeString(token, "test-token");
+    String dbUrl = TestDatabases.freshPostgresSchema(TestDatabases.postgresUrl().get());
+    cluster = new ClusterFixture(dir, dbUrl, sim, 3, """
+        skein.models.providers."sim-small" { base-url = "%s", max-concurrency = 60 }
+        pekko.discovery.kubernetes-api {
+          api-ca-path = "%s"
+          api-token-path = "%s"
+          pod-namespace = "%s"
+        }
+        # A test's patience: probe often, and let the lowest node form the cluster soon after all answer.
+        pekko.management.cluster.bootstrap.contact-point-discovery {
+          interval = 500ms
+          stable-margin = 2s
+        }
+        """.formatted(sim.simulator.baseUrl(), api.getSelfSignedCertificate().certificatePath(), token, NAMESPACE));
+    for (int i = 0; i < 3; i++) {
+      management[i] = SkeinProcess.freePort();
+    }
+    cluster.discoverBy(i -> Map.of("SKEIN_CLUSTER_DISCOVERY", "kubernetes-api", "SKEIN_MANAGEMENT_PORT", String.valueOf(management[i]),
+        "KUBERNETES_SERVICE_HOST", api.getHostName(), "KUBERNETES_SERVICE_PORT", String.valueOf(api.getPort())));
+    for (int i = 0; i < 3; i++) {
+      kube.pods().inNamespace(NAMESPACE).resource(pod("skein-" + i, "Running", management[i])).create();
+    }
+    // Listed, but not running yet: no contact point.
+    kube.pods().inNamespace(NAMESPACE).resource(pod("skein-pending", "Pending", SkeinProcess.freePort())).create();
+  }
+
+  @AfterAll
+  void stop() throws Exception {
+    if (cluster != null) {
+      cluster.close();
+    }
+    if (kube != null) {
+      kube.close();
+    }
+    if (api != null) {
+      api.destroy();
+    }
+    if (sim != null) {
+      sim.close();
+    }
+  }
+
+  /** The mock server's store of objects, answering with the content type the real API server sends (and Pekko's discovery requires). */
+  private static final class JsonCrudDispatcher extends KubernetesCrudDispatcher {
+    JsonCrudDispatcher() {
+      super(List.of());
+    }
+
+    @Override
+    public io.fabric8.mockwebserver.http.MockResponse dispatch(io.fabric8.mockwebserver.http.RecordedRequest request) {
+      io.fabric8.mockwebserver.http.MockResponse response = super.dispatch(request);
+      return response.header("Content-Type") == null ? response.setHeader("Content-Type", "application/json") : response;
+    }
+  }
+
+  /** A pod of the Deployment as the API lists it: its label, the container's named ports, its phase and IP. */
+  private static Pod pod(String name, String phase, int managementPort) {
+    return new PodBuilder()
+        .withNewMetadata().withName(name).withNamespace(NAMESPACE).addToLabels("app", "skein").endMetadata()
+        .withNewSpec().addNewContainer().withName("skein").withImage("skein:test")
+        .addNewPort().withName("management").withContainerPort(managementPort).endPort()
+        .endContainer().endSpec()
+        .withNewStatus().withPhase(phase).withPodIP("127.0.0.1").endStatus()
+        .build();
+  }
+
+  private int probe(int node, String path) {
+    try {
+      return new Http("127.0.0.1", management[node]).get(path).status();
+    } catch (Exception e) {
+      return -1;
+    }
+  }
+
+  @Test
+  void nodesFindEachOtherThroughTheKubernetesApiAndAKilledPodsRecordsContinue() throws Exception {
+    cluster.start(0);
+    cluster.start(1);
+    // Two of the three listed pods answer: no cluster forms, and neither node is ready, though both are alive.
+    SkeinProcess.await("both nodes alive", Duration.ofMinutes(2), () -> probe(0, "/alive") == 200 && probe(1, "/alive") == 200, null);
+    long until = System.nanoTime() + Duration.ofSeconds(5).toNanos();
+    while (System.nanoTime() < until) {
+      assertNotEquals(200, probe(0, "/ready"), "a node is not ready before the cluster has formed");
+      assertNotEquals(200, probe(1, "/ready"), "a node is not ready before the cluster has formed");
+      Thread.sleep(200);
+    }
+    assertTrue(cluster.upMembers(0) < 1, "no cluster formed with a listed pod missing: " + cluster.upMembers(0));
+
+    cluster.start(2);
+    cluster.awaitUp(3);
+    SkeinProcess.await("every node ready", Duration.ofMinutes(1),
+        () -> probe(0, "/ready") == 200 && probe(1, "/ready") == 200 && probe(2, "/ready") == 200, null);
+
+    int records = 1500;
+    String jobId = submit(records);
+    SkeinProcess.await("a third of the calls", Duration.ofMinutes(2), () -> sim.simulator.stats().requests() >= records, null);
+    kube.pods().inNamespace(NAMESPACE).withName("skein-2").delete();
+    cluster.nodes[2].kill();
+    cluster.awaitSucceeded(jobId, Duration.ofMinutes(5));
+    Set<String> ids = new HashSet<>();
+    List<JsonNode> rows = cluster.anyLive().get("/jobs/" + jobId + "/results").lines();
+    rows.forEach(r -> assertTrue(ids.add(r.get("id").asText()), "id " + r.get("id") + " twice"));
+    assertEquals(records, rows.size(), "every record of the killed pod continued elsewhere");
+    SkeinProcess.await("the killed pod downed", Duration.ofMinutes(1), () -> cluster.upMembers(0) == 2, null);
+  }
+
+  private String submit(int records) throws Exception {
+    ObjectNode body = Http.JSON.createObjectNode();
+    body.put("spec", """
+        name: k8s
+        models: {m: {model: sim-small, max_tokens: 20}}
+        steps:
+          - {name: question, model: m, prompt: "Ask about {{ topic }}"}
+          - {name: answer, model: m, prompt: "{{ question }}"}
+          - {name: tone, model: m, prompt: "Rate the tone of: {{ question }}"}
+        """);
+    ArrayNode list = body.putArray("records");
+    for (int i = 0; i < records; i++) {
+      list.addObject().put("id", "k" + i).put("topic", "topic " + i);
+    }
+    Http.Response r = cluster.http(0).post("/jobs", "application/json", body.toString());
+    assertEquals(201, r.status(), r.body());
+    return r.json().get("id").asText();
+  }
+}

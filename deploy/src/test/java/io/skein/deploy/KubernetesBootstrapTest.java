@@ -7,16 +7,8 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
-import io.fabric8.kubernetes.api.model.Pod;
-import io.fabric8.kubernetes.api.model.PodBuilder;
-import io.fabric8.kubernetes.client.KubernetesClient;
-import io.fabric8.kubernetes.client.server.mock.KubernetesCrudDispatcher;
-import io.fabric8.kubernetes.client.server.mock.KubernetesMockServer;
-import io.fabric8.mockwebserver.Context;
-import io.fabric8.mockwebserver.MockWebServer;
 import io.skein.coordinator.store.TestDatabases;
 import io.skein.deploy.sim.SimulatorSettings;
-import java.net.InetAddress;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -43,11 +35,8 @@ import org.junit.jupiter.api.TestInstance;
 @TestInstance(TestInstance.Lifecycle.PER_CLASS)
 class KubernetesBootstrapTest {
 
-  private static final String NAMESPACE = "skein-test";
-
   private TestSimulator sim;
-  private KubernetesMockServer api;
-  private KubernetesClient kube;
+  private KubernetesApiStandIn api;
   private ClusterFixture cluster;
   private final int[] management = new int[3];
 
@@ -56,35 +45,31 @@ class KubernetesBootstrapTest {
     Assumptions.assumeTrue(TestDatabases.postgresUrl().isPresent(), TestDatabases.PG_SKIP_MESSAGE);
     Path dir = Files.createTempDirectory("skein-k8s-bootstrap");
     sim = new TestSimulator(new SimulatorSettings(30, 0.3, 0.0, 0.0, 0.0, 11, 0));
-    api = new KubernetesMockServer(new Context(), new MockWebServer(), new HashMap<>(), new JsonCrudDispatcher(), true);
-    api.init(InetAddress.getByName("127.0.0.1"), 0);
-    kube = api.createClient();
-    Path token = dir.resolve("token");
-    Files.writeString(token, "test-token");
+    api = new KubernetesApiStandIn(dir);
     String dbUrl = TestDatabases.freshPostgresSchema(TestDatabases.postgresUrl().get());
     cluster = new ClusterFixture(dir, dbUrl, sim, 3, """
         skein.models.providers."sim-small" { base-url = "%s", max-concurrency = 60 }
-        pekko.discovery.kubernetes-api {
-          api-ca-path = "%s"
-          api-token-path = "%s"
-          pod-namespace = "%s"
-        }
+        %s
         # A test's patience: probe often, and let the lowest node form the cluster soon after all answer.
         pekko.management.cluster.bootstrap.contact-point-discovery {
           interval = 500ms
           stable-margin = 2s
         }
-        """.formatted(sim.simulator.baseUrl(), api.getSelfSignedCertificate().certificatePath(), token, NAMESPACE));
+        """.formatted(sim.simulator.baseUrl(), api.discoveryConfig()));
     for (int i = 0; i < 3; i++) {
       management[i] = SkeinProcess.freePort();
     }
-    cluster.discoverBy(i -> Map.of("SKEIN_CLUSTER_DISCOVERY", "kubernetes-api", "SKEIN_MANAGEMENT_PORT", String.valueOf(management[i]),
-        "KUBERNETES_SERVICE_HOST", api.getHostName(), "KUBERNETES_SERVICE_PORT", String.valueOf(api.getPort())));
+    cluster.discoverBy(i -> {
+      Map<String, String> env = new HashMap<>(api.env());
+      env.put("SKEIN_CLUSTER_DISCOVERY", "kubernetes-api");
+      env.put("SKEIN_MANAGEMENT_PORT", String.valueOf(management[i]));
+      return env;
+    });
     for (int i = 0; i < 3; i++) {
-      kube.pods().inNamespace(NAMESPACE).resource(pod("skein-" + i, "Running", management[i])).create();
+      api.addPod("skein-" + i, "Running", management[i]);
     }
     // Listed, but not running yet: no contact point.
-    kube.pods().inNamespace(NAMESPACE).resource(pod("skein-pending", "Pending", SkeinProcess.freePort())).create();
+    api.addPod("skein-pending", "Pending", SkeinProcess.freePort());
   }
 
   @AfterAll
@@ -92,39 +77,12 @@ class KubernetesBootstrapTest {
     if (cluster != null) {
       cluster.close();
     }
-    if (kube != null) {
-      kube.close();
-    }
     if (api != null) {
-      api.destroy();
+      api.close();
     }
     if (sim != null) {
       sim.close();
     }
-  }
-
-  /** The mock server's store of objects, answering with the content type the real API server sends (and Pekko's discovery requires). */
-  private static final class JsonCrudDispatcher extends KubernetesCrudDispatcher {
-    JsonCrudDispatcher() {
-      super(List.of());
-    }
-
-    @Override
-    public io.fabric8.mockwebserver.http.MockResponse dispatch(io.fabric8.mockwebserver.http.RecordedRequest request) {
-      io.fabric8.mockwebserver.http.MockResponse response = super.dispatch(request);
-      return response.header("Content-Type") == null ? response.setHeader("Content-Type", "application/json") : response;
-    }
-  }
-
-  /** A pod of the Deployment as the API lists it: its label, the container's named ports, its phase and IP. */
-  private static Pod pod(String name, String phase, int managementPort) {
-    return new PodBuilder()
-        .withNewMetadata().withName(name).withNamespace(NAMESPACE).addToLabels("app", "skein").endMetadata()
-        .withNewSpec().addNewContainer().withName("skein").withImage("skein:test")
-        .addNewPort().withName("management").withContainerPort(managementPort).endPort()
-        .endContainer().endSpec()
-        .withNewStatus().withPhase(phase).withPodIP("127.0.0.1").endStatus()
-        .build();
   }
 
   private int probe(int node, String path) {
@@ -157,7 +115,7 @@ class KubernetesBootstrapTest {
     int records = 1500;
     String jobId = submit(records);
     SkeinProcess.await("a third of the calls", Duration.ofMinutes(2), () -> sim.simulator.stats().requests() >= records, null);
-    kube.pods().inNamespace(NAMESPACE).withName("skein-2").delete();
+    api.removePod("skein-2");
     cluster.nodes[2].kill();
     cluster.awaitSucceeded(jobId, Duration.ofMinutes(5));
     Set<String> ids = new HashSet<>();

@@ -38,6 +38,11 @@ final class SkeinProcess implements AutoCloseable {
     command.add(System.getProperty("java.class.path"));
     command.add(Main.class.getName());
     command.addAll(List.of(args));
+    return launch(log, env, command);
+  }
+
+  /** Any command that runs Skein (say, the image's launcher), with the same clean environment. */
+  static SkeinProcess launch(Path log, Map<String, String> env, List<String> command) throws IOException {
     ProcessBuilder pb = new ProcessBuilder(command).redirectErrorStream(true).redirectOutput(log.toFile());
     pb.environment().remove("OPENAI_BASE_URL");
     pb.environment().remove("OPENAI_API_KEY");
@@ -63,6 +68,11 @@ final class SkeinProcess implements AutoCloseable {
       throw new AssertionError("process did not end within " + timeout + "; log:\n" + output());
     }
     return process.exitValue();
+  }
+
+  /** The process's command line as the OS sees it now (after an exec, the program it became). */
+  String commandLine() {
+    return process.info().commandLine().orElse("");
   }
 
   boolean isAlive() {

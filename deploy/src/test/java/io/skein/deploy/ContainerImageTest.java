@@ -141,6 +141,10 @@ class ContainerImageTest {
         .getElementsByTagName("skein.image.tag").item(0).getTextContent().strip();
     assertEquals(text(jib, "to").replace("${skein.image.tag}", tag), node.getImage(), "Jib tags the image the manifests run");
     assertTrue(text(jib, "SKEIN_CLASSPATH").startsWith("/app/"), "the launcher runs Jib's layers");
+    String workdir = values(image, "WORKDIR").get(values(image, "WORKDIR").size() - 1);
+    assertEquals(workdir, text(jib, "workingDirectory"));
+    assertTrue(node.getVolumeMounts().stream().anyMatch(m -> m.getMountPath().equals(workdir) && !Boolean.TRUE.equals(m.getReadOnly())),
+        "the pod mounts a writable volume at the image's working directory, where the node makes its data dir");
     assertTrue(launcherText.contains("MaxRAMPercentage") && launcherText.contains("ExitOnOutOfMemoryError"),
         "the launcher sizes the JVM by the container");
   }

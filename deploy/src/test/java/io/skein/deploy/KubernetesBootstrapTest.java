@@ -105,8 +105,8 @@ class KubernetesBootstrapTest {
     cluster.start(1);
     // Two of the three listed pods answer: no cluster forms, and neither node is ready, though both are alive.
     SkeinProcess.await("both nodes alive", Duration.ofMinutes(2), () -> probe(0, "/alive") == 200 && probe(1, "/alive") == 200, null);
-    long until = System.nanoTime() + Duration.ofSeconds(5).toNanos();
-    while (System.nanoTime() < until) {
+    long deadline = System.nanoTime() + Duration.ofSeconds(5).toNanos();
+    while (System.nanoTime() < deadline) {
       assertNotEquals(200, probe(0, "/ready"), "a node is not ready before the cluster has formed");
       assertNotEquals(200, probe(1, "/ready"), "a node is not ready before the cluster has formed");
       Thread.sleep(200);

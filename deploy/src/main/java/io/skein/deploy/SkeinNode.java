@@ -16,6 +16,7 @@ import io.skein.deploy.sim.ModelSimulator;
 import io.skein.deploy.sim.SimulatorSettings;
 import io.skein.worker.entity.CallTimer;
 import io.skein.worker.entity.Preview;
+import io.skein.worker.entity.RecordMeters;
 import io.skein.worker.entity.RecordWorker;
 import io.skein.worker.gateway.ModelProviders;
 import io.skein.worker.gateway.OpenAiHttpClient;
@@ -53,9 +54,11 @@ public final class SkeinNode implements AutoCloseable {
   private final ModelSimulator simulator;
   private final ServerBinding binding;
   private final DiskWatch disk;
+  private final NodeMetrics metrics;
 
   private SkeinNode(ActorSystem<Void> system, SkeinDb db, BatchingResultSink sink, JdbcResponseCache cache, JobService jobs,
-      ModelSimulator simulator, ServerBinding binding, DiskWatch disk) {
+      ModelSimulator simulator, ServerBinding binding, DiskWatch disk, NodeMetrics metrics) {
+    this.metrics = metrics;
     this.disk = disk;
     this.system = system;
     this.db = db;
@@ -112,12 +115,14 @@ public final class SkeinNode implements AutoCloseable {
       }
       String simulatorUrl = simulator == null ? "" : simulator.baseUrl();
       JdbcResponseCache cache = new JdbcResponseCache(db);
-      ModelProviders models = new ModelProviders(system, new OpenAiHttpClient(system), SkeinNode::env, simulatorUrl, cache);
+      NodeMetrics metrics = new NodeMetrics(system.address().hostPort());
+      ModelProviders models = new ModelProviders(system, new OpenAiHttpClient(system), SkeinNode::env, simulatorUrl, cache,
+          metrics.registry());
 
       JdbcRecordSource source = new JdbcRecordSource(store);
       BatchingResultSink sink = new BatchingResultSink(store);
       RecordWorker.init(system, new RecordWorker.Deps(source, sink, models, skein.getDuration("record.stop-timeout"), timer,
-          skein.getDuration("record.call-deadline"), skein.getDuration("record.call-grace")));
+          skein.getDuration("record.call-deadline"), skein.getDuration("record.call-grace"), new RecordMeters(metrics.registry())));
       InFlightShares shares = new InFlightShares(skein.getInt("job.max-records-in-flight-per-node"));
       JobCoordinator.init(system, new JobCoordinator.Deps(store, source::evict, skein.getDuration("job.tick"),
           skein.getDuration("job.ensure-interval"), skein.getInt("job.pause-after-blocked"), shares,
@@ -132,7 +137,7 @@ public final class SkeinNode implements AutoCloseable {
       if (options.httpPort() != null) {
         String httpHost = skein.getString("http.host").isBlank() ? options.host() : skein.getString("http.host");
         binding = Http.get(system).newServerAt(httpHost, options.httpPort())
-            .bind(new JobRoutes(system, jobs, models::stats).route())
+            .bind(new JobRoutes(system, jobs, models::stats).route(metrics.route()))
             .toCompletableFuture().get(30, TimeUnit.SECONDS);
         binding.addToCoordinatedShutdown(Duration.ofSeconds(10), system);
         log.info("Skein node listening on http://{}:{}", httpHost, binding.localAddress().getPort());
@@ -140,7 +145,7 @@ public final class SkeinNode implements AutoCloseable {
           log.warn("the HTTP API listens on {}, beyond this machine; it asks no credentials: keep it behind a firewall or proxy", httpHost);
         }
       }
-      SkeinNode node = new SkeinNode(system, db, sink, cache, jobs, simulator, binding, disk);
+      SkeinNode node = new SkeinNode(system, db, sink, cache, jobs, simulator, binding, disk, metrics);
       // Flush the ledger and cache writers before the system goes (the JVM may exit right after).
       CoordinatedShutdown.get(system).addTask(CoordinatedShutdown.PhaseBeforeActorSystemTerminate(), "skein-flush-writers",
           () -> CompletableFuture.runAsync(() -> {
@@ -294,6 +299,7 @@ public final class SkeinNode implements AutoCloseable {
   }
 
   private void closeResources() {
+    metrics.close();
     sink.close();
     cache.close();
     db.close();

@@ -14,6 +14,7 @@ import java.util.List;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionException;
 import java.util.concurrent.CompletionStage;
+import java.util.stream.Stream;
 import org.apache.pekko.actor.typed.ActorSystem;
 import org.apache.pekko.http.javadsl.model.ContentType;
 import org.apache.pekko.http.javadsl.model.ContentTypes;
@@ -68,7 +69,8 @@ public final class JobRoutes {
     this.cluster = new ClusterRoutes(system, models);
   }
 
-  public Route route() {
+  /** Every resource, and {@code more} (the node's metrics), under the same problem+json error handling. */
+  public Route route(Route... more) {
     Route jobRoutes = pathPrefix("jobs", () -> concat(
         pathEnd(() -> concat(
             post(() -> extractRequest(this::submit)),
@@ -79,7 +81,7 @@ public final class JobRoutes {
         .withEntity(HttpEntities.create(ContentTypes.APPLICATION_JSON, "{\"status\":\"ok\"}")))));
     Route schema = path("schema", () -> get(() -> complete(HttpResponse.create()
         .withEntity(HttpEntities.create(ContentTypes.APPLICATION_JSON, SCHEMA)))));
-    return handleExceptions(exceptions(), () -> handleRejections(rejections(), () -> concat(jobRoutes, cluster.route(), health, schema)));
+    return handleExceptions(exceptions(), () -> handleRejections(rejections(), () -> concat(jobRoutes, Stream.concat(Stream.of(cluster.route(), health, schema), Stream.of(more)).toArray(Route[]::new))));
   }
 
   private Route job(String id) {

@@ -37,6 +37,8 @@ import org.apache.pekko.cluster.sharding.typed.javadsl.ClusterSharding;
 import org.apache.pekko.cluster.sharding.typed.javadsl.Entity;
 import org.apache.pekko.cluster.sharding.typed.javadsl.EntityTypeKey;
 import org.apache.pekko.persistence.typed.PersistenceId;
+import org.apache.pekko.actor.typed.PostStop;
+import org.apache.pekko.actor.typed.PreRestart;
 import org.apache.pekko.persistence.typed.RecoveryCompleted;
 import org.apache.pekko.persistence.typed.javadsl.CommandHandler;
 import org.apache.pekko.persistence.typed.javadsl.Effect;
@@ -64,9 +66,14 @@ public final class RecordWorker extends EventSourcedBehavior<Command, Event, Rec
 
   public static final EntityTypeKey<Command> ENTITY_TYPE_KEY = EntityTypeKey.create(Command.class, "Record");
 
-  /** What a record needs from its node: the job store, the ledger, the models, and where call timings go. */
+  /** What a record needs from its node: the job store, the ledger, the models, and where call timings and counts go. */
   public record Deps(RecordSource source, ResultSink sink, ModelAccess models, Duration stopTimeout, CallTimer timer,
-      Duration callDeadline, Duration callGrace) {
+      Duration callDeadline, Duration callGrace, RecordMeters meters) {
+    public Deps(RecordSource source, ResultSink sink, ModelAccess models, Duration stopTimeout, CallTimer timer,
+        Duration callDeadline, Duration callGrace) {
+      this(source, sink, models, stopTimeout, timer, callDeadline, callGrace, RecordMeters.NONE);
+    }
+
     public Deps(RecordSource source, ResultSink sink, ModelAccess models, Duration stopTimeout, CallTimer timer) {
       this(source, sink, models, stopTimeout, timer, Duration.ofMinutes(15), Duration.ofSeconds(30));
     }
@@ -179,7 +186,14 @@ public final class RecordWorker extends EventSourcedBehavior<Command, Event, Rec
 
   @Override
   public SignalHandler<RecordState> signalHandler() {
-    return newSignalHandlerBuilder().onSignal(RecoveryCompleted.instance(), state -> load()).build();
+    return newSignalHandlerBuilder()
+        .onSignal(RecoveryCompleted.instance(), state -> {
+          deps.meters().running(recordKey);
+          load();
+        })
+        .onSignal(PostStop.instance(), state -> deps.meters().stopped(recordKey))
+        .onSignal(PreRestart.instance(), state -> deps.meters().stopped(recordKey))
+        .build();
   }
 
   /**
@@ -538,6 +552,7 @@ public final class RecordWorker extends EventSourcedBehavior<Command, Event, Rec
       return retryLater();
     }
     reloads = 0;
+    deps.meters().finished(rowSucceeded);
     if (replyTo == null) {
       // Started without an Ensure (a restart after a failure): give the coordinator's Ensure time to arrive.
       timers.startSingleTimer("unclaimed", Unclaimed.INSTANCE, UNCLAIMED_LINGER);

@@ -91,8 +91,14 @@ public final class ModelGateway extends AbstractBehavior<ModelGateway.Command> {
   /** {@code onIdleStop} runs (on the gateway's thread) just before an idle gateway stops. */
   public static Behavior<Command> create(Provider provider, ModelClient client, Settings settings, int members, ResponseCache cache,
       Runnable onIdleStop) {
+    return create(provider, client, settings, members, cache, onIdleStop, GatewayMeters.none(provider.name()));
+  }
+
+  /** As above, counting what it does in {@code meters}. */
+  public static Behavior<Command> create(Provider provider, ModelClient client, Settings settings, int members, ResponseCache cache,
+      Runnable onIdleStop, GatewayMeters meters) {
     return Behaviors.setup(ctx -> Behaviors.withTimers(timers -> new ModelGateway(ctx, timers, provider, client, settings, members, cache,
-        onIdleStop)));
+        onIdleStop, meters)));
   }
 
   private final TimerScheduler<Command> timers;
@@ -118,12 +124,14 @@ public final class ModelGateway extends AbstractBehavior<ModelGateway.Command> {
   private int consecutiveFailures;
   private long openUntil;
   private final Runnable onIdleStop;
+  private final GatewayMeters meters;
   private long lastBusyNanos = System.nanoTime();
 
   private ModelGateway(ActorContext<Command> ctx, TimerScheduler<Command> timers, Provider provider, ModelClient client,
-      Settings settings, int members, ResponseCache cache, Runnable onIdleStop) {
+      Settings settings, int members, ResponseCache cache, Runnable onIdleStop, GatewayMeters meters) {
     super(ctx);
     this.onIdleStop = onIdleStop;
+    this.meters = meters;
     timers.startTimerWithFixedDelay(IdleCheck.INSTANCE, settings.idleAfter().dividedBy(2));
     this.timers = timers;
     this.provider = provider;
@@ -134,6 +142,7 @@ public final class ModelGateway extends AbstractBehavior<ModelGateway.Command> {
     this.requests = new Budget(0, now);
     this.tokens = new Budget(0, now);
     share(members, now);
+    publish();
   }
 
   @Override
@@ -205,6 +214,7 @@ public final class ModelGateway extends AbstractBehavior<ModelGateway.Command> {
       return this;
     }
     if (looked.hit().isPresent()) {
+      meters.completed(looked.hit().get());
       long now = System.nanoTime();
       call.replyTo().tell(new Reply(call.request(), looked.hit().get(), now, now));
       return this;
@@ -215,9 +225,11 @@ public final class ModelGateway extends AbstractBehavior<ModelGateway.Command> {
   private Behavior<Command> enqueue(Call call) {
     long now = System.currentTimeMillis();
     if (now < openUntil) {
+      meters.notSent("circuit_open");
       call.replyTo().tell(new Reply(call.request(),
           new ModelOutcome.NotSent("circuit open for " + provider.name(), openUntil - now)));
     } else if (waiting.size() >= settings.maxQueued()) {
+      meters.notSent("queue_full");
       call.replyTo().tell(new Reply(call.request(), new ModelOutcome.NotSent("gateway queue full", 1000)));
     } else {
       waiting.add(call);
@@ -228,6 +240,7 @@ public final class ModelGateway extends AbstractBehavior<ModelGateway.Command> {
 
   private Behavior<Command> onCompleted(Completed done) {
     inFlight--;
+    meters.completed(done.outcome());
     long now = System.currentTimeMillis();
     if (done.outcome() instanceof ModelOutcome.Failed limited && limited.errorType().equals(ModelOutcome.Errors.RATE_LIMITED)) {
       cut(done.sentNanos(), now);
@@ -257,6 +270,7 @@ public final class ModelGateway extends AbstractBehavior<ModelGateway.Command> {
     }
     waiting.removeIf(c -> c.replyTo().equals(cancel.replyTo()),
         c -> c.replyTo().tell(new Reply(c.request(), new ModelOutcome.NotSent("cancelled: the record is stopping", 0))));
+    publish();
     return this;
   }
 
@@ -308,7 +322,12 @@ public final class ModelGateway extends AbstractBehavior<ModelGateway.Command> {
       }
       send(waiting.poll());
     }
+    publish();
     return this;
+  }
+
+  private void publish() {
+    meters.state(ceiling, limit(), inFlight, waiting.size());
   }
 
   private void waitFor(long millis) {
@@ -320,8 +339,10 @@ public final class ModelGateway extends AbstractBehavior<ModelGateway.Command> {
   private void rejectWaiting(String reason, long delay) {
     Call c;
     while ((c = waiting.poll()) != null) {
+      meters.notSent("circuit_open");
       c.replyTo().tell(new Reply(c.request(), new ModelOutcome.NotSent(reason, delay)));
     }
+    publish();
   }
 
   private static boolean serverSide(ModelOutcome.Failed f) {

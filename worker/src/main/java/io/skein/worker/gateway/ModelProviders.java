@@ -2,6 +2,8 @@ package io.skein.worker.gateway;
 
 import com.typesafe.config.Config;
 import com.typesafe.config.ConfigUtil;
+import io.micrometer.core.instrument.MeterRegistry;
+import io.micrometer.core.instrument.composite.CompositeMeterRegistry;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
@@ -40,6 +42,9 @@ public final class ModelProviders implements ModelAccess {
   private final String simulatorUrl;
   private final ResponseCache cache;
   private final boolean caching;
+  private final MeterRegistry registry;
+  /** Per model, outliving its gateways: a restarted or re-started gateway counts on. */
+  private final Map<String, GatewayMeters> meters = new ConcurrentHashMap<>();
 
   /** {@code simulatorUrl}: the built-in simulator's base URL when this node runs one, else blank. */
   public ModelProviders(ActorSystem<?> system, ModelClient client, Function<String, String> env, String simulatorUrl) {
@@ -48,7 +53,14 @@ public final class ModelProviders implements ModelAccess {
 
   public ModelProviders(ActorSystem<?> system, ModelClient client, Function<String, String> env, String simulatorUrl,
       ResponseCache cache) {
+    this(system, client, env, simulatorUrl, cache, new CompositeMeterRegistry());
+  }
+
+  /** {@code registry}: where each model's {@link GatewayMeters} go. */
+  public ModelProviders(ActorSystem<?> system, ModelClient client, Function<String, String> env, String simulatorUrl,
+      ResponseCache cache, MeterRegistry registry) {
     this.system = system;
+    this.registry = registry;
     this.cache = cache;
     this.client = client;
     this.env = env;
@@ -80,7 +92,7 @@ public final class ModelProviders implements ModelAccess {
         Behaviors.supervise(ModelGateway.create(provider(m), client, gatewaySettings, members, cache, () -> {
               gateways.remove(m);
               providers.remove(m);
-            }))
+            }, meters.computeIfAbsent(m, name -> new GatewayMeters(registry, name))))
             .onFailure(SupervisorStrategy.restartWithBackoff(Duration.ofMillis(100), Duration.ofSeconds(10), 0.2)),
         "model-gateway-" + java.net.URLEncoder.encode(m, java.nio.charset.StandardCharsets.UTF_8).replace('%', '_') + "-"
             + spawned.incrementAndGet(),

@@ -17,10 +17,14 @@ import io.fabric8.kubernetes.api.model.Service;
 import io.fabric8.kubernetes.api.model.ServiceAccount;
 import io.fabric8.kubernetes.api.model.apps.Deployment;
 import io.fabric8.kubernetes.api.model.apps.StatefulSet;
+import io.fabric8.kubernetes.api.model.autoscaling.v2.HorizontalPodAutoscaler;
+import io.fabric8.kubernetes.api.model.autoscaling.v2.MetricSpec;
 import io.fabric8.kubernetes.api.model.policy.v1.PodDisruptionBudget;
 import io.fabric8.kubernetes.api.model.rbac.Role;
 import io.fabric8.kubernetes.api.model.rbac.RoleBinding;
 import io.fabric8.kubernetes.client.utils.KubernetesSerialization;
+import io.fabric8.openshift.api.model.monitoring.v1.Endpoint;
+import io.fabric8.openshift.api.model.monitoring.v1.ServiceMonitor;
 import java.lang.reflect.Method;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -82,13 +86,19 @@ class KubernetesManifestsTest {
     for (String doc : render(overlay).split("(?m)^---$")) {
       if (!doc.isBlank()) {
         HasMetadata o = SERIALIZATION.unmarshal(doc, HasMetadata.class);
-        assertTrue(o.getClass().getPackageName().startsWith("io.fabric8.kubernetes.api.model"),
+        assertTrue(modelled(o),
             overlay + ": " + o.getKind() + " is not a Kubernetes object the model knows: " + o.getClass());
         assertNoUnknownFields(o, overlay + ": " + o.getKind() + "/" + o.getMetadata().getName());
         out.add(o);
       }
     }
     return out;
+  }
+
+  /** Kubernetes' own kinds, and the Prometheus Operator's. */
+  private static boolean modelled(Object o) {
+    String p = o.getClass().getPackageName();
+    return p.startsWith("io.fabric8.kubernetes.api.model") || p.startsWith("io.fabric8.openshift.api.model.monitoring");
   }
 
   /** Strict: the model keeps fields it does not know in additionalProperties; there must be none, at any depth. */
@@ -104,7 +114,7 @@ class KubernetesManifestsTest {
       m.values().forEach(v -> assertNoUnknownFields(v, where));
       return;
     }
-    if (!o.getClass().getPackageName().startsWith("io.fabric8.kubernetes.api.model")) {
+    if (!modelled(o)) {
       return;
     }
     for (Method m : o.getClass().getMethods()) {
@@ -217,6 +227,51 @@ class KubernetesManifestsTest {
     assertEquals(1, role.getRules().size());
     assertEquals(List.of("pods"), role.getRules().get(0).getResources());
     assertEquals(Set.of("get", "watch", "list"), Set.copyOf(role.getRules().get(0).getVerbs()));
+  }
+
+  @Test
+  void productionScalesOnTheRecordsInFlightANodeServesAndPrometheusScrapesThem() throws Exception {
+    List<HasMetadata> objects = objects("overlays/production");
+    Deployment deployment = one(objects, Deployment.class, "skein");
+    Container node = deployment.getSpec().getTemplate().getSpec().getContainers().get(0);
+
+    // The gauge the HPA scales on is one a node serves on /metrics, by that name.
+    var registry = new io.micrometer.prometheusmetrics.PrometheusMeterRegistry(io.micrometer.prometheusmetrics.PrometheusConfig.DEFAULT);
+    new io.skein.worker.entity.RecordMeters(registry);
+    String scrape = registry.scrape();
+    HorizontalPodAutoscaler hpa = one(objects, HorizontalPodAutoscaler.class, "skein");
+    assertEquals("Deployment", hpa.getSpec().getScaleTargetRef().getKind());
+    assertEquals(deployment.getMetadata().getName(), hpa.getSpec().getScaleTargetRef().getName());
+    MetricSpec metric = hpa.getSpec().getMetrics().get(0);
+    assertEquals("Pods", metric.getType());
+    String name = metric.getPods().getMetric().getName();
+    assertTrue(scrape.contains("# TYPE " + name + " gauge"), name + " is not a gauge a node serves:\n" + scrape);
+    int target = metric.getPods().getTarget().getAverageValue().getNumericalAmount().intValue();
+    Config config = SkeinNode.config(new NodeOptions(Path.of("unused"), null, "jdbc:postgresql://db:5432/skein", null, null, "127.0.0.1", 2551,
+        List.of(), 8080, true));
+    assertTrue(target < config.getInt("skein.job.max-records-in-flight-per-node"),
+        "it scales before the nodes are full: " + target + " of " + config.getInt("skein.job.max-records-in-flight-per-node"));
+    assertTrue(hpa.getSpec().getMinReplicas() <= deployment.getSpec().getReplicas()
+        && deployment.getSpec().getReplicas() <= hpa.getSpec().getMaxReplicas());
+
+    // The Prometheus Adapter serves that metric under that name (its chart's values, beside the overlay).
+    Map<?, ?> adapter = new com.fasterxml.jackson.databind.ObjectMapper(new com.fasterxml.jackson.dataformat.yaml.YAMLFactory())
+        .readValue(ROOT.resolve("overlays/production/prometheus-adapter-values.yaml").toFile(), Map.class);
+    String rules = adapter.toString();
+    assertTrue(rules.contains("seriesQuery=" + name + "{") && rules.contains("as=" + name), rules);
+
+    // The ServiceMonitor finds the API Service, and scrapes /metrics on the container's HTTP port.
+    ServiceMonitor monitor = one(objects, ServiceMonitor.class, "skein");
+    Map<String, String> selector = monitor.getSpec().getSelector().getMatchLabels();
+    List<Service> scraped = all(objects, Service.class).stream()
+        .filter(s -> s.getMetadata().getLabels().entrySet().containsAll(selector.entrySet())).toList();
+    assertEquals(List.of("skein"), scraped.stream().map(s -> s.getMetadata().getName()).toList());
+    Endpoint endpoint = monitor.getSpec().getEndpoints().get(0);
+    assertEquals("/metrics", endpoint.getPath());
+    var servicePort = scraped.get(0).getSpec().getPorts().stream().filter(p -> p.getName().equals(endpoint.getPort())).findFirst()
+        .orElseThrow(() -> new AssertionError("the Service has no port " + endpoint.getPort()));
+    assertEquals(port(node, servicePort.getTargetPort().getStrVal()), Integer.parseInt(arg(node.getArgs(), "--http-port")),
+        "the scraped port is the node's HTTP port, which serves /metrics");
   }
 
   @Test

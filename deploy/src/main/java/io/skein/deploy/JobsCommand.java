@@ -43,6 +43,10 @@ final class JobsCommand implements Callable<Integer> {
     @Option(names = "--server", description = "A running node's HTTP API (e.g. http://127.0.0.1:8080); default: the local store.")
     URI server;
 
+    @Option(names = "--token", defaultValue = "${env:SKEIN_TOKEN}", description = "The server's API token (default: SKEIN_TOKEN;"
+        + " prefer the variable: a command line is visible to every user of the machine).")
+    String token;
+
     @Mixin
     StoreOptions store;
 
@@ -57,9 +61,12 @@ final class JobsCommand implements Callable<Integer> {
     }
 
     HttpResponse<String> send(String method, String path) throws Exception {
-      HttpRequest request = HttpRequest.newBuilder(server.resolve(path)).timeout(Duration.ofMinutes(2))
-          .method(method, HttpRequest.BodyPublishers.noBody()).build();
-      return HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(10)).build().send(request, HttpResponse.BodyHandlers.ofString());
+      HttpRequest.Builder request = HttpRequest.newBuilder(server.resolve(path)).timeout(Duration.ofMinutes(2))
+          .method(method, HttpRequest.BodyPublishers.noBody());
+      if (token != null && !token.isBlank()) {
+        request.header("Authorization", "Bearer " + token.strip());
+      }
+      return HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(10)).build().send(request.build(), HttpResponse.BodyHandlers.ofString());
     }
   }
 

@@ -2,6 +2,7 @@ package io.skein.deploy;
 
 import com.typesafe.config.Config;
 import com.typesafe.config.ConfigFactory;
+import io.skein.coordinator.http.ApiTokens;
 import io.skein.coordinator.http.JobRoutes;
 import io.skein.coordinator.job.ClusterWatch;
 import io.skein.coordinator.job.InFlightShares;
@@ -135,14 +136,18 @@ public final class SkeinNode implements AutoCloseable {
 
       ServerBinding binding = null;
       if (options.httpPort() != null) {
+        ApiTokens tokens = ApiTokens.from(skein.getConfig("http.auth"), SkeinNode::env);
         String httpHost = skein.getString("http.host").isBlank() ? options.host() : skein.getString("http.host");
         binding = Http.get(system).newServerAt(httpHost, options.httpPort())
-            .bind(new JobRoutes(system, jobs, models::stats).route(metrics.route()))
+            .bind(new JobRoutes(system, jobs, models::stats, tokens).route(metrics.route()))
             .toCompletableFuture().get(30, TimeUnit.SECONDS);
         binding.addToCoordinatedShutdown(Duration.ofSeconds(10), system);
         log.info("Skein node listening on http://{}:{}", httpHost, binding.localAddress().getPort());
-        if (!java.net.InetAddress.getByName(httpHost).isLoopbackAddress()) {
-          log.warn("the HTTP API listens on {}, beyond this machine; it asks no credentials: keep it behind a firewall or proxy", httpHost);
+        if (tokens.required()) {
+          log.info("the HTTP API asks for a bearer token ({} configured)", tokens);
+        } else if (!java.net.InetAddress.getByName(httpHost).isLoopbackAddress()) {
+          log.warn("the HTTP API listens on {}, beyond this machine; it asks no credentials: set skein.http.auth.tokens or"
+              + " SKEIN_API_TOKENS, or keep it behind a firewall or proxy", httpHost);
         }
       }
       SkeinNode node = new SkeinNode(system, db, sink, cache, jobs, simulator, binding, disk, metrics);

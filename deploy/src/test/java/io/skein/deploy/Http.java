@@ -9,6 +9,7 @@ import java.net.http.HttpResponse;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
 
 /** A small client of a node's HTTP API for tests. */
 final class Http {
@@ -16,7 +17,17 @@ final class Http {
   static final ObjectMapper JSON = new ObjectMapper();
   private static final HttpClient client = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(5)).build();
 
-  record Response(int status, String contentType, String body) {
+  record Response(int status, String contentType, String body, Map<String, List<String>> headers) {
+    Response(int status, String contentType, String body) {
+      this(status, contentType, body, Map.of());
+    }
+
+    /** The first value of header {@code name}, or null. */
+    String header(String name) {
+      return headers.entrySet().stream().filter(e -> e.getKey().equalsIgnoreCase(name)).map(e -> e.getValue().get(0)).findFirst()
+          .orElse(null);
+    }
+
     JsonNode json() {
       try {
         return JSON.readTree(body);
@@ -41,13 +52,30 @@ final class Http {
   }
 
   private final String base;
+  /** The {@code Authorization} header every request carries, or null. */
+  private final String authorization;
 
   Http(int port) {
     this("127.0.0.1", port);
   }
 
   Http(String host, int port) {
-    this.base = "http://" + host + ":" + port;
+    this("http://" + host + ":" + port, (String) null);
+  }
+
+  private Http(String base, String authorization) {
+    this.base = base;
+    this.authorization = authorization;
+  }
+
+  /** The same server, every request sending {@code Authorization: Bearer token}. */
+  Http withToken(String token) {
+    return new Http(base, "Bearer " + token);
+  }
+
+  /** The same server, every request sending this {@code Authorization} header as it is. */
+  Http withAuthorization(String header) {
+    return new Http(base, header);
   }
 
   Response get(String path) throws Exception {
@@ -157,8 +185,11 @@ final class Http {
   }
 
   private Response send(HttpRequest.Builder request) throws Exception {
+    if (authorization != null) {
+      request.header("Authorization", authorization);
+    }
     HttpResponse<String> r = client.send(request.timeout(Duration.ofSeconds(60)).build(), HttpResponse.BodyHandlers.ofString());
-    return new Response(r.statusCode(), r.headers().firstValue("Content-Type").orElse(""), r.body());
+    return new Response(r.statusCode(), r.headers().firstValue("Content-Type").orElse(""), r.body(), r.headers().map());
   }
 
   /** Submits a job as JSON: a YAML spec and {@code records} (null: the spec's own input); returns its id. */

@@ -14,13 +14,13 @@ import java.util.List;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionException;
 import java.util.concurrent.CompletionStage;
-import java.util.stream.Stream;
 import org.apache.pekko.actor.typed.ActorSystem;
 import org.apache.pekko.http.javadsl.model.ContentType;
 import org.apache.pekko.http.javadsl.model.ContentTypes;
 import org.apache.pekko.http.javadsl.model.HttpCharsets;
 import org.apache.pekko.http.javadsl.model.HttpEntities;
 import org.apache.pekko.http.javadsl.model.HttpEntity;
+import org.apache.pekko.http.javadsl.model.HttpHeader;
 import org.apache.pekko.http.javadsl.model.HttpRequest;
 import org.apache.pekko.http.javadsl.model.HttpResponse;
 import org.apache.pekko.http.javadsl.model.MediaTypes;
@@ -58,19 +58,24 @@ public final class JobRoutes {
   /** Writing a Parquet file reads the ledger and a disk: not on the actors' threads. */
   private final java.util.concurrent.Executor blocking;
   private final ClusterRoutes cluster;
+  private final ApiTokens tokens;
 
-  /** {@code models}: how this node's model gateways stand, for {@code GET /cluster/models}. */
+  /** {@code models}: how this node's model gateways stand, for {@code GET /cluster/models}; {@code tokens}: who may call. */
   public JobRoutes(ActorSystem<?> system, JobService jobs,
-      java.util.function.Supplier<CompletionStage<java.util.List<io.skein.worker.gateway.ModelGateway.Stats>>> models) {
+      java.util.function.Supplier<CompletionStage<java.util.List<io.skein.worker.gateway.ModelGateway.Stats>>> models, ApiTokens tokens) {
     this.jobs = jobs;
+    this.tokens = tokens;
     this.materializer = Materializer.matFromSystem(system);
     this.submissions = new Submissions(materializer);
     this.blocking = system.dispatchers().lookup(org.apache.pekko.actor.typed.DispatcherSelector.blocking());
     this.cluster = new ClusterRoutes(system, models);
   }
 
-  /** Every resource, and {@code more} (the node's metrics), under the same problem+json error handling. */
-  public Route route(Route... more) {
+  /**
+   * Every resource and the node's {@code metrics}, under the same problem+json error handling; with
+   * API tokens configured, all but {@code /health} (and {@code /metrics} while it is open) ask for one.
+   */
+  public Route route(Route metrics) {
     Route jobRoutes = pathPrefix("jobs", () -> concat(
         pathEnd(() -> concat(
             post(() -> extractRequest(this::submit)),
@@ -81,7 +86,21 @@ public final class JobRoutes {
         .withEntity(HttpEntities.create(ContentTypes.APPLICATION_JSON, "{\"status\":\"ok\"}")))));
     Route schema = path("schema", () -> get(() -> complete(HttpResponse.create()
         .withEntity(HttpEntities.create(ContentTypes.APPLICATION_JSON, SCHEMA)))));
-    return handleExceptions(exceptions(), () -> handleRejections(rejections(), () -> concat(jobRoutes, Stream.concat(Stream.of(cluster.route(), health, schema), Stream.of(more)).toArray(Route[]::new))));
+    return handleExceptions(exceptions(), () -> handleRejections(rejections(), () -> tokens.metricsOpen()
+        ? concat(health, metrics, guarded(concat(jobRoutes, cluster.route(), schema)))
+        : concat(health, guarded(concat(jobRoutes, cluster.route(), schema, metrics)))));
+  }
+
+  /** {@code inner} for a request with one of the API's tokens (any request when there are none); else 401. */
+  private Route guarded(Route inner) {
+    if (!tokens.required()) {
+      return inner;
+    }
+    return optionalHeaderValueByName("Authorization", header -> tokens.holder(header.orElse(null)).isPresent() ? inner
+        : complete(Problems.of(StatusCodes.UNAUTHORIZED, header.isPresent()
+                ? "the Authorization header carries no token this server accepts"
+                : "this server asks for a token: send `Authorization: Bearer <token>`")
+            .addHeader(HttpHeader.parse("WWW-Authenticate", "Bearer realm=\"skein\""))));
   }
 
   private Route job(String id) {

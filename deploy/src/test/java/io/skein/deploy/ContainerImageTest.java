@@ -192,7 +192,8 @@ class ContainerImageTest {
         Http probes = new Http("127.0.0.1", management);
         SkeinProcess.await("the node ready", Duration.ofMinutes(2), () -> status(probes, "/ready") == 200, process);
         assertEquals(200, status(probes, "/alive"));
-        Http api2 = new Http("127.0.0.1", http);
+        Http api2 = new Http("127.0.0.1", http).withToken(API_TOKEN);
+        assertEquals(401, new Http("127.0.0.1", http).get("/jobs").status(), "the Secret's token guards the API");
         ObjectNode body = Http.JSON.createObjectNode();
         body.put("spec", """
             name: from-the-manifests
@@ -229,6 +230,9 @@ class ContainerImageTest {
     }
   }
 
+  /** The test's own skein-api-tokens Secret holds this token. */
+  private static final String API_TOKEN = "manifest-token-0f1e2d3c4b5a6978";
+
   /** What the kubelet would set: a literal, a field of the pod, or a ConfigMap's key (Secrets are the test's own). */
   private static String envValue(EnvVar e, List<HasMetadata> objects) {
     if (e.getValue() != null) {
@@ -247,6 +251,6 @@ class ContainerImageTest {
           .filter(m -> m.getMetadata().getName().equals(from.getConfigMapKeyRef().getName())).findFirst().orElseThrow()
           .getData().get(from.getConfigMapKeyRef().getKey());
     }
-    return "";
+    return from.getSecretKeyRef() != null && from.getSecretKeyRef().getName().equals("skein-api-tokens") ? API_TOKEN : "";
   }
 }

@@ -278,7 +278,21 @@ class KubernetesManifestsTest {
   void everyConfigMapAndSecretTheContainersReadIsThereOrOptional() {
     assertReferencesResolve(objects("overlays/local"), Set.of());
     // Production's database password and provider keys are the operator's own Secrets (see its kustomization).
-    assertReferencesResolve(objects("overlays/production"), Set.of("skein-db", "skein-providers"));
+    assertReferencesResolve(objects("overlays/production"), Set.of("skein-db", "skein-providers", "skein-api-tokens"));
+  }
+
+  @Test
+  void theApiTokensComeFromASecretThatProductionRequires() {
+    assertEquals(Boolean.TRUE, tokensRef("overlays/local").getOptional(), "locally the API may go without tokens");
+    assertEquals(Boolean.FALSE, tokensRef("overlays/production").getOptional(), "a production pod does not start without them");
+  }
+
+  private static io.fabric8.kubernetes.api.model.SecretKeySelector tokensRef(String overlay) {
+    Container node = one(objects(overlay), Deployment.class, "skein").getSpec().getTemplate().getSpec().getContainers().get(0);
+    EnvVar tokens = node.getEnv().stream().filter(e -> e.getName().equals("SKEIN_API_TOKENS")).findFirst()
+        .orElseThrow(() -> new AssertionError(overlay + ": the node reads no SKEIN_API_TOKENS"));
+    assertEquals("skein-api-tokens", tokens.getValueFrom().getSecretKeyRef().getName());
+    return tokens.getValueFrom().getSecretKeyRef();
   }
 
   private static void assertReferencesResolve(List<HasMetadata> objects, Set<String> brought) {

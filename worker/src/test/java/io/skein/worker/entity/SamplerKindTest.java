@@ -161,6 +161,46 @@ class SamplerKindTest {
   }
 
   @Test
+  void scipyDistributionsDrawWithScipysParameters() {
+    int n = 2000;
+    double beta = 0;
+    double lognorm = 0;
+    int zeros = 0;
+    double mixed = 0;
+    int geomOnes = 0;
+    for (int i = 0; i < n; i++) {
+      JsonNode row = row("""
+            - {name: csat, kind: sampler, sampler: scipy, dist_name: beta, dist_params: {a: 5, b: 2}, decimal_places: 3}
+            - {name: amount, kind: sampler, sampler: scipy, params: {dist_name: lognorm, dist_params: {s: 0.5, scale: 60}}}
+            - {name: refund, kind: sampler, sampler: bernoulli_mixture, p: 0.3, dist_name: lognorm, dist_params: {s: 0.5, scale: 60}}
+            - {name: tries, kind: sampler, sampler: scipy, dist_name: geom, dist_params: {p: 0.5}}
+            - {name: shifted, kind: sampler, sampler: scipy, dist_name: uniform, dist_params: {loc: 10, scale: 5}}
+          """, i);
+      double c = row.get("csat").asDouble();
+      assertTrue(c > 0 && c < 1 && c == Math.round(c * 1000) / 1000.0, row.toString());
+      beta += c;
+      lognorm += row.get("amount").asDouble();
+      double refund = row.get("refund").asDouble();
+      if (refund == 0) {
+        zeros++;
+      } else {
+        mixed += refund;
+      }
+      assertTrue(row.get("tries").asDouble() >= 1, "scipy's geom counts from 1: " + row);
+      geomOnes += row.get("tries").asInt() == 1 ? 1 : 0;
+      double u = row.get("shifted").asDouble();
+      assertTrue(u >= 10 && u < 15, "uniform(loc, scale) is [loc, loc + scale): " + row);
+    }
+    assertEquals(5.0 / 7, beta / n, 0.02, "beta(5, 2) has mean a / (a + b)");
+    assertEquals(60 * Math.exp(0.125), lognorm / n, 3, "lognorm(s, scale) has mean scale * exp(s^2 / 2)");
+    assertEquals(0.7 * n, zeros, 0.05 * n, "bernoulli_mixture is 0 with probability 1 - p");
+    assertEquals(60 * Math.exp(0.125), mixed / (n - zeros), 6, "and a draw from the distribution otherwise");
+    assertEquals(0.5 * n, geomOnes, 0.05 * n);
+    assertEquals(value("  - {name: r, kind: sampler, sampler: scipy, dist_name: gamma, dist_params: {a: 2}}\n", 5),
+        value("  - {name: r, kind: sampler, sampler: scipy, dist_name: gamma, dist_params: {a: 2}}\n", 5), "deterministic");
+  }
+
+  @Test
   void sampledValuesArePersistedOnceAndReadFromTheJournalAfterThat() {
     RecordRun run = new RecordRun(HEAD + "  - {name: price, kind: sampler, sampler: uniform, low: 1, high: 2}\n"
         + "  - {name: ask, model: m, prompt: \"Price {{ price }}\"}\n", "{}", 0);

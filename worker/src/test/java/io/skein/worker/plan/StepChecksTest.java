@@ -62,6 +62,22 @@ class StepChecksTest {
   }
 
   @Test
+  void scipyDistributionsAreCheckedByScipysNames() {
+    assertTrue(errorAt("  - {name: x, kind: sampler, sampler: scipy, dist_name: betta, dist_params: {a: 1, b: 2}}\n", "steps[0] (x).dist_name")
+        .contains("`betta` is not one of the distributions Skein knows: beta, binom, cauchy"));
+    assertTrue(errorAt("  - {name: x, kind: sampler, sampler: scipy, dist_name: beta, dist_params: {a: 1}}\n", "steps[0] (x).dist_params.b")
+        .contains("missing: beta needs a, b"));
+    assertTrue(errorAt("  - {name: x, kind: sampler, sampler: scipy, dist_name: lognorm, dist_params: {s: 1, mu: 3}}\n",
+        "steps[0] (x).dist_params.mu").contains("not a parameter of lognorm (it takes s, loc, scale)"));
+    assertTrue(errorAt("  - {name: x, kind: sampler, sampler: scipy, dist_name: beta, dist_params: {a: -1, b: 2}}\n",
+        "steps[0] (x).dist_params").contains("beta cannot be made of these parameters"));
+    assertTrue(errorAt("  - {name: x, kind: sampler, sampler: scipy, dist_name: norm, dist_params: {scale: 0}}\n",
+        "steps[0] (x).dist_params.scale").contains("above 0"));
+    assertTrue(errorAt("  - {name: x, kind: sampler, sampler: bernoulli_mixture, p: 0.3, dist_params: {s: 1}}\n", "steps[0] (x).dist_name")
+        .contains("missing"));
+  }
+
+  @Test
   void aSchemaThatIsNotAJsonSchemaIsAnError() {
     String message = errorAt("  - {name: s, kind: llm-structured, model: writer, prompt: p, schema: {type: objekt}}\n", "steps[0] (s).schema");
     assertTrue(message.startsWith("is not a JSON Schema"), message);

@@ -35,7 +35,7 @@ public final class SamplerKind implements StepKind {
 
   @Override
   public String description() {
-    return "Draw a value without a model: category, subcategory, uniform, gaussian, bernoulli, binomial, poisson, uuid, datetime, timedelta, person.";
+    return "Draw a value without a model: category, subcategory, uniform, gaussian, bernoulli, binomial, poisson, uuid, datetime, timedelta, person, scipy, bernoulli_mixture.";
   }
 
   @Override
@@ -53,8 +53,10 @@ public final class SamplerKind implements StepKind {
           "high": {"type": "number", "description": "uniform: the upper bound."},
           "mean": {"type": "number", "description": "gaussian, poisson: the mean."},
           "stddev": {"type": "number", "minimum": 0, "description": "gaussian: the standard deviation."},
-          "decimal_places": {"type": "integer", "minimum": 0, "description": "uniform, gaussian: round to this many places."},
-          "p": {"type": "number", "minimum": 0, "maximum": 1, "description": "bernoulli, binomial: the probability of success."},
+          "decimal_places": {"type": "integer", "minimum": 0, "description": "uniform, gaussian, scipy, bernoulli_mixture: round to this many places."},
+          "p": {"type": "number", "minimum": 0, "maximum": 1, "description": "bernoulli, binomial: the probability of success; bernoulli_mixture: of a draw from the distribution (else 0)."},
+          "dist_name": {"type": "string", "description": "scipy, bernoulli_mixture: a scipy.stats distribution (beta, lognorm, gamma, norm, expon, t, chi2, f, weibull_min, pareto, triang, uniform, cauchy, logistic, laplace, gumbel_r; poisson, binom, geom)."},
+          "dist_params": {"type": "object", "additionalProperties": {"type": "number"}, "description": "scipy, bernoulli_mixture: the distribution's parameters by scipy's names, with loc and scale."},
           "prefix": {"type": "string", "description": "uuid: put before the id."},
           "short_form": {"type": "boolean", "description": "uuid: 8 hex digits instead of 36 characters."},
           "uppercase": {"type": "boolean", "description": "uuid: in capitals."},

@@ -24,7 +24,7 @@ import java.util.function.BiConsumer;
 final class Samplers {
 
   static final List<String> NAMES = List.of("category", "subcategory", "uniform", "gaussian", "bernoulli", "binomial", "poisson",
-      "uuid", "datetime", "timedelta", "person");
+      "uuid", "datetime", "timedelta", "person", "scipy", "bernoulli_mixture");
 
   static final DateTimeFormatter ISO = DateTimeFormatter.ofPattern("yyyy-MM-dd'T'HH:mm:ss");
 
@@ -116,6 +116,11 @@ final class Samplers {
           problem.accept("sex", "must be Male or Female");
         }
       }
+      case "scipy" -> ScipyDistributions.check(p, problem);
+      case "bernoulli_mixture" -> {
+        probability(p, "p", problem);
+        ScipyDistributions.check(p, problem);
+      }
       default -> problem.accept("sampler", "unknown sampler `" + sampler + "` (known: " + String.join(", ", NAMES) + ")");
     }
   }
@@ -158,6 +163,13 @@ final class Samplers {
         yield Json.NODES.textNode(ISO.format(base.plus(min + (max > min ? random.nextLong(max - min + 1) : 0), unit(p.path("unit").asText("D")))));
       }
       case "person" -> People.draw(p, random);
+      case "scipy" -> decimals(p, ScipyDistributions.draw(p, random.nextDouble()));
+      case "bernoulli_mixture" -> {
+        // Data Designer's: 0 with probability 1 - p, else a draw from the distribution.
+        boolean success = random.nextDouble() < p.get("p").asDouble();
+        double u = random.nextDouble();
+        yield decimals(p, success ? ScipyDistributions.draw(p, u) : 0.0);
+      }
       default -> throw new IllegalStateException("unknown sampler " + sampler);
     };
   }

@@ -77,7 +77,7 @@ class ExamplesTest {
       assertEquals(helpfulness < 3, !row.get("followup").isNull(), "followup only when unhelpful: " + row);
       assertFalse(row.has("style"), "dropped by the processor");
       assertEquals(1, row.get("answer__trace").size());
-      assertTrue(row.get("answer__reasoning").asText().startsWith("The request is:"), row.toString());
+      assertTrue(row.get("answer__reasoning_content").asText().startsWith("The request is:"), row.toString());
       assertFalse(row.get("answer").asText().contains("<think>"), "reasoning never reaches a value");
       corrected += calls(row, "product") > 1 ? 1 : 0;
     }

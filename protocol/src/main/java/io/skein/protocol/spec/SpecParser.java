@@ -47,7 +47,7 @@ public final class SpecParser {
 
   /** The keys every step has; the others belong to its kind. */
   public static final Set<String> STEP_KEYS =
-      Set.of("name", "kind", "when", "n", "drop", "with_trace", "extract_reasoning");
+      Set.of("name", "kind", "when", "n", "drop", "with_trace", "extract_reasoning", "extract_reasoning_content");
   private static final Set<String> OUTPUT_KEYS = Set.of("messages", "fields");
   private static final Set<String> RETRY_KEYS =
       Set.of("max_attempts", "initial_backoff", "max_backoff", "pause_after");
@@ -270,7 +270,7 @@ public final class SpecParser {
       } else if (RESERVED.contains(name.toLowerCase(Locale.ROOT))) {
         error(path + ".name", "`" + name + "` is reserved; choose another name");
       } else if (name.contains("__")) {
-        error(path + ".name", "must not contain `__`, which marks the fields Skein adds (`<step>__trace`, `<step>__reasoning`)");
+        error(path + ".name", "must not contain `__`, which marks the fields Skein adds (`<step>__trace`, `<step>__reasoning_content`)");
       }
       if (!seen.add(name)) {
         error(path + ".name", "step name `" + name + "` is used twice");
@@ -284,7 +284,9 @@ public final class SpecParser {
       }
       boolean drop = s.has("drop") && bool(s.get("drop"), path + ".drop");
       String trace = s.has("with_trace") ? trace(s.get("with_trace"), path + ".with_trace") : "none";
-      boolean reasoning = s.has("extract_reasoning") && bool(s.get("extract_reasoning"), path + ".extract_reasoning");
+      // extract_reasoning_content is Data Designer's name for the same key.
+      boolean reasoning = s.has("extract_reasoning") && bool(s.get("extract_reasoning"), path + ".extract_reasoning")
+          || s.has("extract_reasoning_content") && bool(s.get("extract_reasoning_content"), path + ".extract_reasoning_content");
       ObjectNode config = ((ObjectNode) s).deepCopy();
       config.remove(STEP_KEYS);
       steps.add(new StepSpec(name, kind, i, when, n, drop, trace, reasoning, config));

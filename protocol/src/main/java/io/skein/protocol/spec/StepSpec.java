@@ -12,7 +12,7 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
  * value is null. {@code n}: that many independent samples, the value then being a list.
  * {@code drop}: computed but left out of the row. {@code withTrace}: {@code none}, {@code last} or
  * {@code all} of the step's messages as {@code <name>__trace}. {@code extractReasoning}: the
- * model's reasoning ({@code <think>} blocks or {@code reasoning_content}) as {@code <name>__reasoning}.
+ * model's reasoning ({@code <think>} blocks or {@code reasoning_content}) as {@code <name>__reasoning_content}.
  */
 public record StepSpec(
     String name,

@@ -150,7 +150,7 @@ public final class Rows {
       row.set(s.name() + "__trace", r == null || r.skipped() ? NullNode.getInstance() : trace(view, s, "all".equals(trace)));
     }
     if (s.spec().extractReasoning()) {
-      row.set(s.name() + "__reasoning", r == null || r.reasoning() == null ? NullNode.getInstance() : r.reasoning());
+      row.set(s.name() + "__reasoning_content", r == null || r.reasoning() == null ? NullNode.getInstance() : r.reasoning());
     }
   }
 

@@ -120,7 +120,7 @@ public final class PipelinePlan {
             columns.add(s.name() + "__trace");
           }
           if (s.spec().extractReasoning()) {
-            columns.add(s.name() + "__reasoning");
+            columns.add(s.name() + "__reasoning_content");
           }
         }
       }
@@ -336,7 +336,7 @@ public final class PipelinePlan {
       columns.addAll(steps);
       spec.steps().forEach(s -> {
         columns.add(s.name() + "__trace");
-        columns.add(s.name() + "__reasoning");
+        columns.add(s.name() + "__reasoning_content");
       });
       if (spec.output() != null) {
         columns.add("messages");

@@ -32,7 +32,8 @@ public final class StepKinds {
       "n": {"type": "integer", "minimum": 1, "maximum": 1000, "description": "That many independent samples (separate calls with their own seeds); the value is a list."},
       "drop": {"type": "boolean", "description": "Computed, and readable by later steps, but left out of the row."},
       "with_trace": {"enum": ["none", "last", "all", "last_message", "all_messages"], "description": "Adds `<name>__trace`: the final answer (last) or the whole conversation (all) as chat messages."},
-      "extract_reasoning": {"type": "boolean", "description": "Adds `<name>__reasoning`: the model's <think> block or reasoning_content. Reasoning is never part of the value."}
+      "extract_reasoning": {"type": "boolean", "description": "Adds `<name>__reasoning_content`: the model's <think> block or reasoning_content. Reasoning is never part of the value."},
+      "extract_reasoning_content": {"type": "boolean", "description": "Data Designer's name for extract_reasoning."}
       """;
 
   private StepKinds() {}

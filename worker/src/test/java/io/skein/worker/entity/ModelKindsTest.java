@@ -118,6 +118,31 @@ class ModelKindsTest {
   }
 
   @Test
+  void textScoresKeepNumericKeysAsTextAsDataDesignerWritesThem() {
+    String spec = """
+        name: j
+        models: {judge: sim-large}
+        steps:
+          - name: quality
+            kind: llm-judge
+            model: judge
+            text_scores: true
+            prompt: "Judge it"
+            scores:
+              - {name: Accuracy, options: {'1': "Wrong", '3': "Right"}}
+              - {name: Grade Fit, options: {'1': "Off", '2': "Fine"}}
+        """;
+    RecordRun run = new RecordRun(spec, "{}", 0);
+    assertInstanceOf(StepPlanner.Finish.class, run.run(c ->
+        "{\"Accuracy\": {\"reasoning\": \"ok\", \"score\": 3}, \"Grade Fit\": {\"reasoning\": \"ok\", \"score\": \"2\"}}"));
+    JsonNode quality = run.row().get("quality");
+    assertEquals("\"3\"", quality.at("/Accuracy/score").toString(), "a number that is an option's key becomes the key: " + quality);
+    assertEquals("\"2\"", quality.at("/Grade Fit/score").toString());
+    assertEquals(1, run.sent.size(), "no correction for either");
+    assertTrue(run.sent.get(0).schema().at("/properties/Accuracy/properties/score/enum/0").isTextual());
+  }
+
+  @Test
   void codeIsTakenFromTheFenceOfItsLanguage() {
     String spec = """
         name: c
@@ -147,9 +172,9 @@ class ModelKindsTest {
     run.run(c -> "<think>Let me see.</think>\nThe answer.");
     JsonNode row = run.row();
     assertEquals("The answer.", row.get("a").asText());
-    assertEquals("Let me see.", row.get("a__reasoning").asText());
+    assertEquals("Let me see.", row.get("a__reasoning_content").asText());
     assertEquals("The answer.", row.get("b").asText());
-    assertNull(row.get("b__reasoning"), "only where asked for");
+    assertNull(row.get("b__reasoning_content"), "only where asked for");
     assertEquals("Q2 The answer.", run.sentFor("b").get(0).messages().get(0).content());
   }
 

@@ -71,6 +71,36 @@ class ValidatorKindTest {
   }
 
   @Test
+  void dataDesignersShapeNamesTheFieldsItsTemplatesRead() {
+    JsonNode good = check("validator: python, shape: data-designer", "def f():\n    return 1\n");
+    assertEquals("{\"is_valid\":true,\"python_linter_score\":10.0,\"python_linter_severity\":\"none\",\"python_linter_messages\":[]}",
+        good.toString());
+    JsonNode bad = check("validator: python, shape: data-designer", "def f()\n    return 1\n");
+    assertFalse(bad.get("is_valid").asBoolean());
+    assertEquals(0.0, bad.get("python_linter_score").asDouble());
+    assertEquals("fatal", bad.get("python_linter_severity").asText());
+    assertEquals("fatal", bad.at("/python_linter_messages/0/type").asText());
+    assertTrue(bad.at("/python_linter_messages/0/message").asText().startsWith("line 1, column 1: "), bad.toString());
+    assertEquals("{\"is_valid\":true,\"error_messages\":\"\"}", check("validator: sql, shape: data-designer", "SELECT 1").toString());
+    JsonNode sql = check("validator: sql, dialect: postgres, shape: data-designer", "SELEC id FORM orders");
+    assertFalse(sql.get("is_valid").asBoolean());
+    assertFalse(sql.get("error_messages").asText().isEmpty(), sql.toString());
+
+    // A template reads the field by Data Designer's name.
+    String spec = """
+        name: v
+        models: {m: sim-small}
+        steps:
+          - {name: code, kind: llm-code, model: m, language: python, prompt: p}
+          - {name: code_check, kind: validator, validator: python, target: code, shape: data-designer}
+          - {name: needs_revision, kind: expression, expr: "{{ not code_check.is_valid }}", type: bool}
+        """;
+    RecordRun run = new RecordRun(spec, "{}", 0);
+    assertInstanceOf(StepPlanner.Finish.class, run.run(c -> "```python\ndef f(:\n```"));
+    assertTrue(run.row().get("needs_revision").asBoolean(), run.row().toString());
+  }
+
+  @Test
   void onFailErrorMakesTheRecordAnErrorRowNamingTheValidator() {
     String spec = """
         name: v

@@ -22,7 +22,8 @@ import java.util.Set;
 /**
  * {@code kind: llm-judge}: a model scores an answer on named rubrics. The rubric follows the prompt;
  * the answer must be {@code {score_name: {reasoning, score}}} with each score one of its options'
- * keys (an integer where the keys are numbers), sent and checked as a JSON Schema, with the
+ * keys (an integer where the keys are numbers, unless {@code text_scores}, as Data Designer writes
+ * them), sent and checked as a JSON Schema, with the
  * correction and restart loop of {@code llm-structured}.
  */
 public final class JudgeKind implements StepKind {
@@ -40,6 +41,7 @@ public final class JudgeKind implements StepKind {
   @Override
   public ObjectNode schema() {
     return Json.object("{\"required\": [\"scores\"], \"properties\": {" + ModelConfig.PROPERTIES + ", " + ModelConfig.CORRECTIONS + """
+        , "text_scores": {"type": "boolean", "description": "Scores are the options' keys as text even where they are numbers ('3', not 3), as Data Designer writes them."}
         , "scores": {"type": "array", "minItems": 1, "description": "The rubrics.",
             "items": {"type": "object", "required": ["name", "options"], "additionalProperties": false, "properties": {
               "name": {"type": "string", "description": "The score's name (a key of the value)."},
@@ -55,20 +57,22 @@ public final class JudgeKind implements StepKind {
     List<Score> scores = new ArrayList<>();
     Set<String> names = new HashSet<>();
     JsonNode list = step.config().get("scores");
+    boolean text = step.config().path("text_scores").asBoolean(false);
     for (int i = 0; i < list.size(); i++) {
       JsonNode s = list.get(i);
       if (!names.add(s.get("name").asText())) {
         problems.at(step, "scores[" + i + "].name", "score `" + s.get("name").asText() + "` is named twice");
       }
       scores.add(new Score(s.get("name").asText(), s.path("description").asText(""), Json.MAPPER.convertValue(s.get("options"),
-          new com.fasterxml.jackson.core.type.TypeReference<java.util.LinkedHashMap<String, String>>() {})));
+          new com.fasterxml.jackson.core.type.TypeReference<java.util.LinkedHashMap<String, String>>() {}), text));
     }
     return new Logic(step, config, scores);
   }
 
-  record Score(String name, String description, Map<String, String> options) {
+  /** {@code text}: the keys stay text even where they are numbers. */
+  record Score(String name, String description, Map<String, String> options, boolean text) {
     boolean numeric() {
-      return options.keySet().stream().allMatch(k -> k.matches("-?\\d+"));
+      return !text && options.keySet().stream().allMatch(k -> k.matches("-?\\d+"));
     }
 
     JsonNode key(String k) {
@@ -131,6 +135,8 @@ public final class JudgeKind implements StepKind {
           // "5" for 5: what models often write; the option is meant.
           if (s.numeric() && score.isTextual() && s.options().containsKey(score.asText().strip())) {
             ((ObjectNode) value.get(s.name())).set("score", s.key(score.asText().strip()));
+          } else if (!s.numeric() && score.isIntegralNumber() && s.options().containsKey(score.asText())) {
+            ((ObjectNode) value.get(s.name())).set("score", s.key(score.asText()));
           }
         }
       });

@@ -19,7 +19,7 @@ import java.util.Map;
  * {@code kind: validator}: checks another step's value (or a record field) locally, without a
  * subprocess: {@code regex}, {@code length}, {@code json}, {@code json-schema}, {@code sql} (JSqlParser,
  * with dialects), {@code python} (Python 3 syntax through tree-sitter-python). The value is
- * {@code {valid, errors}}. {@code on_fail}: {@code keep} (the default:
+ * {@code {valid, errors}}, or with {@code shape: data-designer} Data Designer's (see {@link #dataDesigner}). {@code on_fail}: {@code keep} (the default:
  * the row says so), {@code error} (the record becomes an error row naming the validator and why), or
  * {@code regenerate} (the target step, a model step, asks again with the errors, up to its
  * {@code max_restarts}; then the record fails).
@@ -49,7 +49,8 @@ public final class ValidatorKind implements StepKind {
           "max": {"type": "integer", "minimum": 0, "description": "length: the most characters (or words)."},
           "unit": {"enum": ["chars", "words"], "description": "length: count characters (default) or words."},
           "schema": {"type": "object", "description": "json-schema: the JSON Schema the value must meet."},
-          "dialect": {"enum": %s, "description": "sql: the dialect (default ansi)."}
+          "dialect": {"enum": %s, "description": "sql: the dialect (default ansi)."},
+          "shape": {"enum": ["skein", "data-designer"], "description": "skein (default): the value is {valid, errors}; data-designer: Data Designer's, {is_valid, python_linter_score, python_linter_severity, python_linter_messages} for python, {is_valid, error_messages} for the others."}
         }}""".formatted(Json.MAPPER.valueToTree(Validators.NAMES), Json.MAPPER.valueToTree(Validators.DIALECTS)));
   }
 
@@ -58,10 +59,31 @@ public final class ValidatorKind implements StepKind {
     String validator = step.text("validator");
     String onFail = step.config().path("on_fail").asText("keep");
     Validators.Check check = Validators.compile(validator, step.config(), (key, message) -> problems.at(step, key, message));
-    return new Logic(step.name(), step.text("target"), onFail, check);
+    boolean dataDesigner = step.config().path("shape").asText("skein").equals("data-designer");
+    return new Logic(step.name(), step.text("target"), onFail, check, dataDesigner ? validator : null);
   }
 
-  private record Logic(String name, String target, String onFail, Validators.Check check) implements StepLogic {
+  /**
+   * Data Designer's value for {@code validator}'s {@code errors}. Python: its linter's fields, from
+   * Skein's syntax check (no linter runs): a syntax error is a {@code fatal} message and scores 0 as
+   * pylint's formula does; code without one scores 10 with severity {@code none}. The others:
+   * {@code error_messages}, one line per error ({@code ""} when valid), as its SQL validator writes them.
+   */
+  static ObjectNode dataDesigner(String validator, List<String> errors) {
+    ObjectNode result = Json.MAPPER.createObjectNode().put("is_valid", errors.isEmpty());
+    if (!validator.equals("python")) {
+      return result.put("error_messages", String.join("\n", errors));
+    }
+    result.put("python_linter_score", errors.isEmpty() ? 10.0 : 0.0);
+    result.put("python_linter_severity", errors.isEmpty() ? "none" : "fatal");
+    ArrayNode messages = result.putArray("python_linter_messages");
+    errors.forEach(e -> messages.addObject().put("type", "fatal").put("message", e));
+    return result;
+  }
+
+  /** {@code dataDesignerShape}: the validator's name when the value takes Data Designer's shape, else null. */
+  private record Logic(String name, String target, String onFail, Validators.Check check, String dataDesignerShape)
+      implements StepLogic {
 
     @Override
     public Map<String, String> templates() {
@@ -88,6 +110,9 @@ public final class ValidatorKind implements StepKind {
       List<String> errors = check == null ? List.of() : check.errors(value);
       if (!errors.isEmpty() && onFail.equals("error")) {
         return new Outcome.Failed(ModelStep.VALIDATION_FAILED, "validator " + name + " (" + target + "): " + String.join("; ", errors));
+      }
+      if (dataDesignerShape != null) {
+        return new Outcome.Value(dataDesigner(dataDesignerShape, errors));
       }
       ObjectNode result = Json.MAPPER.createObjectNode().put("valid", errors.isEmpty());
       ArrayNode list = result.putArray("errors");

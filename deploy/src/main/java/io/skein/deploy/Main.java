@@ -3,14 +3,14 @@ package io.skein.deploy;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
 
-/** {@code java -jar skein.jar <run|validate|preview|schema|node|simulate|bench|jobs|status|tokens>}: Skein's command line. */
+/** {@code java -jar skein.jar <run|validate|preview|schema|node|simulate|bench|jobs|status|tokens|import>}: Skein's command line. */
 @Command(
     name = "skein",
     mixinStandardHelpOptions = true,
     version = "Skein 0.1.0",
     description = "A durable, distributed engine for LLM data pipelines.",
     subcommands = {RunCommand.class, ValidateCommand.class, PreviewCommand.class, SchemaCommand.class, NodeCommand.class,
-        SimulateCommand.class, BenchCommand.class, JobsCommand.class, StatusCommand.class, TokensCommand.class})
+        SimulateCommand.class, BenchCommand.class, JobsCommand.class, StatusCommand.class, TokensCommand.class, ImportCommand.class})
 public final class Main implements java.util.concurrent.Callable<Integer> {
 
   public static void main(String[] args) {

@@ -1,0 +1,106 @@
+package io.skein.deploy;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.TreeSet;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import picocli.CommandLine;
+
+/**
+ * The configs Data Designer's own write_config produced (fixtures/data-designer), converted by
+ * {@code skein import data-designer} and run by {@code skein run} against the simulator (which
+ * serves their model names with simulate-all): every column Data Designer wrote in every row of
+ * its run is in every row of Skein's, under the same name, and nothing else but the row's id.
+ */
+class DataDesignerImportTest {
+
+  private static final Path FIXTURES = Path.of(System.getProperty("user.dir")).resolve("../fixtures/data-designer").normalize();
+
+  @TempDir
+  Path dir;
+
+  /** Imports {@code config} beside the test's files and runs it; the rows. */
+  private List<JsonNode> importAndRun(String config, String... importArgs) throws Exception {
+    Path spec = dir.resolve(config.replaceAll("\\.(yaml|json)$", "") + ".skein.yaml");
+    List<String> args = new ArrayList<>(List.of("data-designer", FIXTURES.resolve(config).toString(), "-o", spec.toString()));
+    args.addAll(List.of(importArgs));
+    assertEquals(0, new CommandLine(new ImportCommand()).execute(args.toArray(String[]::new)), "the import converts and validates");
+    Path out = dir.resolve("rows.jsonl");
+    Files.writeString(dir.resolve("sim.conf"), "skein.simulator { latency = 5ms, reasoning = on }\n");
+    try (SkeinProcess run = SkeinProcess.start(dir.resolve("run.log"), Map.of("SKEIN_SIMULATE_ALL", "on"), "run", spec.toString(),
+        "--output", out.toString(), "--data-dir", dir.resolve("data").toString(), "--config", dir.resolve("sim.conf").toString())) {
+      assertEquals(0, run.awaitExit(Duration.ofMinutes(3)), run.output());
+    }
+    Path errors = RunCommand.errorsBeside(out);
+    assertFalse(Files.exists(errors) && Files.size(errors) > 0, "no error rows: " + (Files.exists(errors) ? Files.readString(errors) : ""));
+    List<JsonNode> rows = new ArrayList<>();
+    for (String line : Files.readAllLines(out)) {
+      rows.add(Http.JSON.readTree(line));
+    }
+    return rows;
+  }
+
+  private static void everyRowHas(List<JsonNode> rows, Set<String> columns) {
+    for (JsonNode row : rows) {
+      Set<String> keys = new TreeSet<>();
+      row.fieldNames().forEachRemaining(keys::add);
+      keys.remove("id");
+      assertEquals(new TreeSet<>(columns), keys, row.toString());
+    }
+  }
+
+  @Test
+  void theSupportTicketsConfigRunsWithEveryColumn() throws Exception {
+    List<JsonNode> rows = importAndRun("fixture_support_tickets.yaml", "--num-records", "12");
+    assertEquals(12, rows.size());
+    everyRowHas(rows, Set.of("product_area", "plan", "customer_message", "screenshot_url", "ticket_id", "opened_at", "first_reply_at",
+        "refund_amount", "priority", "key_account", "channel", "csat_stars", "refund_requested", "agent_signature", "triage_note",
+        "triage_note__trace", "ticket_summary", "agent_reply", "reply_review", "reply_state", "resolution"));
+    for (JsonNode row : rows) {
+      assertTrue(row.get("ticket_id").asText().matches("TKT-[0-9A-F]{8}"), row.toString());
+      boolean phone = row.get("channel").asText().equals("phone");
+      assertEquals(phone, row.get("agent_reply").isNull(), "skip.when and propagate_skip: " + row);
+      assertEquals(phone, row.get("resolution").isNull(), row.toString());
+      assertEquals(phone ? "phone" : "written", row.get("reply_state").asText(), "propagate_skip: false still computes it");
+      assertEquals(row.get("refund_amount").asDouble() > 0, row.get("refund_requested").asBoolean(), row.toString());
+      assertTrue(row.get("ticket_summary").get("next_steps").isArray(), "the structured column is JSON");
+      assertTrue(row.at("/reply_review/Empathy/score").isTextual() || phone, row.toString());
+    }
+    assertTrue(rows.stream().anyMatch(r -> r.get("channel").asText().equals("phone"))
+        && rows.stream().anyMatch(r -> !r.get("channel").asText().equals("phone")), "both kinds of row were made");
+  }
+
+  @Test
+  void theScienceTutorConfigRunsWithEveryColumn() throws Exception {
+    List<JsonNode> rows = importAndRun("fixture_science_tutor.yaml", "--num-records", "8");
+    assertEquals(8, rows.size());
+    everyRowHas(rows, Set.of("learner_profile", "session_id", "session_start", "subject", "subtopic", "difficulty", "session_minutes",
+        "prior_questions", "explanation_style", "student_name", "session_hours", "grade", "is_stretch_goal", "demo_code",
+        "explanation", "explanation__trace", "explanation__reasoning_content", "quiz", "explanation_review", "demo_code_check",
+        "accuracy_points", "needs_revision"));
+    for (JsonNode row : rows) {
+      assertTrue(row.get("demo_code_check").has("is_valid"), "the validator has Data Designer's fields: " + row);
+      assertTrue(row.get("session_minutes").isInt(), "convert_to: int");
+      assertEquals(1, row.get("explanation__trace").size(), "with_trace: last_message");
+      assertTrue(row.at("/explanation_review/Accuracy/score").isTextual(), "judge scores are the options' keys: " + row);
+    }
+  }
+
+  @Test
+  void theJsonConfigRunsAsTheYamlDoes() throws Exception {
+    List<JsonNode> rows = importAndRun("fixture_support_tickets.json", "--num-records", "3");
+    assertEquals(3, rows.size());
+    assertTrue(rows.get(0).has("reply_state") && rows.get(0).has("triage_note__trace"));
+  }
+}

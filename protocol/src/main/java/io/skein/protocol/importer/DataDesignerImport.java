@@ -1,0 +1,168 @@
+package io.skein.protocol.importer;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.node.ArrayNode;
+import com.fasterxml.jackson.databind.node.JsonNodeFactory;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import java.util.ArrayList;
+import java.util.List;
+
+/**
+ * A config written by Data Designer's {@code write_config} (top-level {@code data_designer:} with
+ * {@code columns}, {@code model_configs}, {@code seed_config}, {@code processors},
+ * {@code constraints}, {@code tool_configs}; and {@code library_version}) as a Skein spec: each column
+ * a step ({@link DataDesignerColumns}), each model config a model alias, the seed dataset the input,
+ * the processors Skein's. What cannot carry over is a {@link Gap}, named by column, and the rest
+ * still converts. Pure: JSON in, JSON out; the caller reads and writes files.
+ *
+ * <p>Written over Jackson's tree rather than bound to classes: Data Designer's config changes between
+ * versions, and a field this importer does not know must be reported, not fail the import.
+ */
+public final class DataDesignerImport {
+
+  private static final JsonNodeFactory NODES = JsonNodeFactory.instance;
+
+  /** Records made when the config has no seed dataset and the caller gives no number. */
+  public static final int DEFAULT_RECORDS = 10;
+
+  public record Converted(ObjectNode spec, List<Gap> gaps) {}
+
+  private DataDesignerImport() {}
+
+  /** Whether {@code root} is a Data Designer config rather than a Skein spec. */
+  public static boolean isConfig(JsonNode root) {
+    return root != null && root.path("data_designer").path("columns").isArray();
+  }
+
+  /**
+   * The spec named {@code name}; {@code numRecords} plays the part of Data Designer's
+   * {@code create(num_records=...)} (null: the seed dataset's rows, or {@value #DEFAULT_RECORDS}).
+   */
+  public static Converted convert(JsonNode root, String name, Integer numRecords) {
+    if (!isConfig(root)) {
+      throw new IllegalArgumentException("not a Data Designer config: it has no `data_designer.columns` list");
+    }
+    JsonNode config = root.get("data_designer");
+    List<Gap> gaps = new ArrayList<>();
+    ObjectNode spec = NODES.objectNode().put("name", name);
+    spec.set("models", models(config.path("model_configs"), gaps));
+    spec.set("input", input(config.path("seed_config"), numRecords, gaps));
+    ArrayNode steps = spec.putArray("steps");
+    for (JsonNode column : config.path("columns")) {
+      if (!column.path("column_type").asText().equals("seed-dataset")) {
+        DataDesignerColumns.step(column, gaps).ifPresent(steps::add);
+      }
+    }
+    ArrayNode processors = processors(config.path("processors"), gaps);
+    if (!processors.isEmpty()) {
+      spec.set("processors", processors);
+    }
+    unsupported(config, gaps);
+    return new Converted(spec, List.copyOf(gaps));
+  }
+
+  private static ObjectNode models(JsonNode configs, List<Gap> gaps) {
+    ObjectNode models = NODES.objectNode();
+    for (JsonNode m : configs) {
+      String alias = m.path("alias").asText();
+      String where = "model_configs." + alias;
+      JsonNode params = m.path("inference_parameters");
+      ObjectNode model = models.putObject(alias).put("model", m.path("model").asText());
+      String generation = params.path("generation_type").asText("chat-completion");
+      if (!generation.equals("chat-completion")) {
+        gaps.add(Gap.differs(where, "generation_type `" + generation + "`: Skein makes chat completions only"));
+      }
+      for (String key : List.of("temperature", "top_p")) {
+        JsonNode value = params.path(key);
+        if (value.isNumber()) {
+          model.set(key, value);
+        } else if (value.isObject()) {
+          double mean = Distributions.mean(value);
+          model.put(key, mean);
+          gaps.add(Gap.differs(where, key + " is a " + value.path("distribution_type").asText() + " distribution, sampled per"
+              + " request by Data Designer; Skein sends its mean, " + mean));
+        }
+      }
+      for (String key : List.of("max_tokens", "timeout")) {
+        if (params.hasNonNull(key)) {
+          model.set(key, params.get(key));
+        }
+      }
+      if (params.path("extra_body").isObject() && !params.get("extra_body").isEmpty()) {
+        model.set("params", params.get("extra_body"));
+      }
+      if (params.hasNonNull("max_parallel_requests")) {
+        gaps.add(Gap.differs(where, "max_parallel_requests: " + params.get("max_parallel_requests").asText() + " is the server's"
+            + " to set in Skein (skein.models.providers.\"" + m.path("model").asText() + "\".max-concurrency), across the cluster"));
+      }
+    }
+    return models;
+  }
+
+  private static ObjectNode input(JsonNode seed, Integer numRecords, List<Gap> gaps) {
+    ObjectNode input = NODES.objectNode();
+    boolean seeded = false;
+    if (seed.isObject()) {
+      JsonNode source = seed.path("source");
+      String type = source.path("seed_type").asText();
+      if (type.equals("local") && source.hasNonNull("path")) {
+        input.put("file", source.get("path").asText());
+        seeded = true;
+        String sampling = seed.path("sampling_strategy").asText("ordered");
+        input.put("sampling", sampling);
+        if (seed.hasNonNull("selection_strategy")) {
+          gaps.add(Gap.differs("seed_config", "selection_strategy (" + selection(seed.get("selection_strategy"))
+              + ") is not built in Skein yet: every row of the file is used"));
+        }
+      } else {
+        gaps.add(Gap.dropped("seed_config", "a `" + type + "` seed dataset needs the network or a service; save it as a local"
+            + " JSONL, CSV or Parquet file and point seed_config at it"));
+      }
+    }
+    if (numRecords != null) {
+      input.put("num_records", numRecords);
+    } else if (!seeded) {
+      input.put("num_records", DEFAULT_RECORDS);
+    }
+    return input;
+  }
+
+  /** A selection strategy in words: an index range or a partition block. */
+  private static String selection(JsonNode s) {
+    if (s.has("num_partitions")) {
+      return "partition " + s.path("index").asInt() + " of " + s.path("num_partitions").asInt();
+    }
+    return "rows " + s.path("start").asText("0") + " to " + s.path("end").asText("the last");
+  }
+
+  private static ArrayNode processors(JsonNode processors, List<Gap> gaps) {
+    ArrayNode out = NODES.arrayNode();
+    for (JsonNode p : processors) {
+      String type = p.path("processor_type").asText();
+      String name = p.path("name").asText(type);
+      switch (type) {
+        case "drop_columns" -> out.addObject().set("drop", p.path("column_names"));
+        case "schema_transform" -> out.addObject().put("name", name).set("template", p.path("template"));
+        default -> gaps.add(Gap.dropped("processors." + name, "processor type `" + type + "` is not built in Skein"));
+      }
+    }
+    return out;
+  }
+
+  /** Parts of the config Skein has no counterpart for yet. */
+  private static void unsupported(JsonNode config, List<Gap> gaps) {
+    JsonNode constraints = config.path("constraints");
+    for (int i = 0; i < constraints.size(); i++) {
+      JsonNode c = constraints.get(i);
+      gaps.add(Gap.dropped("constraints[" + i + "]", c.path("constraint_type").asText() + " on `"
+          + c.path("target_column").asText() + "`: sampler constraints are not built in Skein yet"));
+    }
+    for (JsonNode tool : config.path("tool_configs")) {
+      gaps.add(Gap.dropped("tool_configs." + tool.path("tool_alias").asText(tool.path("name").asText()),
+          "MCP tools are not built in Skein yet"));
+    }
+    if (config.path("profilers").isArray() && !config.get("profilers").isEmpty()) {
+      gaps.add(Gap.dropped("profilers", "Skein has no profilers"));
+    }
+  }
+}

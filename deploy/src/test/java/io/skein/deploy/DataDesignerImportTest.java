@@ -77,6 +77,12 @@ class DataDesignerImportTest {
       assertTrue(row.get("ticket_summary").get("next_steps").isArray(), "the structured column is JSON");
       assertTrue(row.at("/reply_review/Empathy/score").isTextual() || phone, row.toString());
     }
+    List<String> seed = Files.readAllLines(FIXTURES.resolve("seed_support_tickets.jsonl"));
+    for (int i = 0; i < rows.size(); i++) {
+      JsonNode seedRow = Http.JSON.readTree(seed.get(2 + i % 8));
+      assertEquals(seedRow.get("customer_message"), rows.get(i).get("customer_message"),
+          "selection_strategy {start: 2, end: 9}, ordered: rows 2 to 9, then 2 again");
+    }
     assertTrue(rows.stream().anyMatch(r -> r.get("channel").asText().equals("phone"))
         && rows.stream().anyMatch(r -> !r.get("channel").asText().equals("phone")), "both kinds of row were made");
   }
@@ -89,6 +95,11 @@ class DataDesignerImportTest {
         "prior_questions", "explanation_style", "student_name", "session_hours", "grade", "is_stretch_goal", "demo_code",
         "explanation", "explanation__trace", "explanation__reasoning_content", "quiz", "explanation_review", "demo_code_check",
         "accuracy_points", "needs_revision"));
+    List<String> profiles = Files.readAllLines(FIXTURES.resolve("seed_learner_profiles.csv")).subList(1, 9);
+    Set<String> secondHalf = new TreeSet<>(profiles.subList(4, 8).stream().map(p -> p.replaceAll("^\"|\"$", "")).toList());
+    Set<String> used = new TreeSet<>();
+    rows.forEach(r -> used.add(r.get("learner_profile").asText()));
+    assertEquals(secondHalf, used, "selection_strategy {index: 1, num_partitions: 2}: the second half of the 8 rows, each used");
     for (JsonNode row : rows) {
       assertTrue(row.get("demo_code_check").has("is_valid"), "the validator has Data Designer's fields: " + row);
       assertTrue(row.get("session_minutes").isInt(), "convert_to: int");

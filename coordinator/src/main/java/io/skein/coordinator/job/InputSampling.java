@@ -1,6 +1,7 @@
 package io.skein.coordinator.job;
 
 import io.skein.coordinator.store.JobStore.InputRow;
+import io.skein.protocol.spec.InputSpec;
 import java.util.ArrayList;
 import java.util.Iterator;
 import java.util.List;
@@ -12,20 +13,28 @@ import java.util.SplittableRandom;
  * more records are asked for than the file has, as Data Designer does), {@code shuffle} (a
  * permutation drawn from the spec's seed, a new one each cycle) or {@code replace} (drawn with
  * replacement); {@code count} records (null: one per row), at most {@code limit}. Records are
- * numbered anew from 0, and a row drawn again has its {@code id} suffixed with {@code -<repeat>}. Ordered input without a count streams; the others read every row first.
+ * numbered anew from 0, and a row drawn again has its {@code id} suffixed with {@code -<repeat>}.
+ * A {@code selection} keeps only its rows before any is drawn (shuffled within it, as Data Designer
+ * does). Ordered input without a count or a selection streams; the others read every row first.
  */
 public final class InputSampling {
 
   private InputSampling() {}
 
   public static Iterator<InputRow> apply(Iterator<InputRow> rows, String sampling, Long count, Long limit, long seed) {
+    return apply(rows, sampling, count, limit, seed, null);
+  }
+
+  public static Iterator<InputRow> apply(Iterator<InputRow> rows, String sampling, Long count, Long limit, long seed,
+      InputSpec.Selection selection) {
     String how = sampling == null ? "ordered" : sampling;
     long max = limit == null ? Long.MAX_VALUE : limit;
-    if (how.equals("ordered") && count == null) {
+    if (how.equals("ordered") && count == null && selection == null) {
       return renumber(rows, max);
     }
-    List<InputRow> all = new ArrayList<>();
-    rows.forEachRemaining(all::add);
+    List<InputRow> read = new ArrayList<>();
+    rows.forEachRemaining(read::add);
+    List<InputRow> all = selection == null ? read : selected(read, selection);
     long wanted = Math.min(max, count == null ? all.size() : count);
     if (all.isEmpty()) {
       return List.<InputRow>of().iterator();
@@ -62,6 +71,11 @@ public final class InputSampling {
         return new InputRow(i++, repeat == 0 ? row.record() : repeated(row.record(), repeat), row.error());
       }
     };
+  }
+
+  private static List<InputRow> selected(List<InputRow> rows, InputSpec.Selection selection) {
+    long[] range = selection.rows(rows.size());
+    return range[0] > range[1] || range[0] >= rows.size() ? List.of() : rows.subList((int) range[0], (int) range[1] + 1);
   }
 
   private static final com.fasterxml.jackson.databind.ObjectMapper JSON = new com.fasterxml.jackson.databind.ObjectMapper();

@@ -205,7 +205,8 @@ public final class JobService {
       rows = InputLines.fromRecords(spec.input().records(), fields);
     }
     return rows == null ? null
-        : InputSampling.apply(RecordIds.checked(rows), spec.input().sampling(), spec.input().numRecords(), spec.input().limit(), spec.seed());
+        : InputSampling.apply(RecordIds.checked(rows), spec.input().sampling(), spec.input().numRecords(), spec.input().limit(), spec.seed(),
+            spec.input().selection());
   }
 
   /**

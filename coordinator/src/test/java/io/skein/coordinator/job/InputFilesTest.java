@@ -130,12 +130,17 @@ class InputFilesTest {
   }
 
   private static List<String> drawn(String sampling, Long count, Long limit, long seed) {
+    return drawn(4, sampling, count, limit, seed, null);
+  }
+
+  private static List<String> drawn(int size, String sampling, Long count, Long limit, long seed,
+      io.skein.protocol.spec.InputSpec.Selection selection) {
     List<InputRow> rows = new ArrayList<>();
-    for (int i = 0; i < 4; i++) {
+    for (int i = 0; i < size; i++) {
       rows.add(new InputRow(i, "{\"i\":" + i + "}", null));
     }
     List<String> out = new ArrayList<>();
-    Iterator<InputRow> it = InputSampling.apply(rows.iterator(), sampling, count, limit, seed);
+    Iterator<InputRow> it = InputSampling.apply(rows.iterator(), sampling, count, limit, seed, selection);
     long index = 0;
     while (it.hasNext()) {
       InputRow r = it.next();
@@ -159,6 +164,23 @@ class InputFilesTest {
     assertEquals(40, replaced.size());
     assertTrue(new HashSet<>(replaced).size() <= 4);
     assertEquals(5, drawn("replace", 40L, 5L, 3).size(), "limit caps the count");
+  }
+
+  @Test
+  void aSelectionTakesItsRowsBeforeAnyIsDrawnAsDataDesignerDoes() {
+    var range = io.skein.protocol.spec.InputSpec.Selection.range(2, 9);
+    assertEquals(List.of("2", "3", "4", "5", "6", "7", "8", "9", "2", "3"), drawn(12, "ordered", 10L, null, 1, range),
+        "rows 2 to 9, both included, then again from 2 (the support-tickets fixture)");
+    assertEquals(List.of("2", "3", "4", "5", "6", "7", "8", "9"), drawn(12, null, null, null, 1, range));
+    assertEquals(List.of("2", "3"), drawn(4, null, null, null, 1, io.skein.protocol.spec.InputSpec.Selection.range(2, 9)),
+        "a range past the end stops at the last row");
+    var secondHalf = io.skein.protocol.spec.InputSpec.Selection.partition(1, 2);
+    assertEquals(List.of("4", "5", "6", "7"), drawn(8, null, null, null, 1, secondHalf), "block 1 of 2: the second half");
+    assertEquals(List.of("6", "7", "8", "9"), drawn(10, null, null, null, 1, io.skein.protocol.spec.InputSpec.Selection.partition(2, 3)),
+        "the last block takes the remainder (10 // 3 = 3 a block)");
+    List<String> shuffled = drawn(8, "shuffle", 8L, null, 5, secondHalf);
+    assertEquals(Set.of("4", "5", "6", "7"), new HashSet<>(shuffled.subList(0, 4)), "shuffled within the selection");
+    assertEquals(Set.of("4", "5", "6", "7"), new HashSet<>(shuffled));
   }
 
   @Test

@@ -110,9 +110,8 @@ public final class DataDesignerImport {
         seeded = true;
         String sampling = seed.path("sampling_strategy").asText("ordered");
         input.put("sampling", sampling);
-        if (seed.hasNonNull("selection_strategy")) {
-          gaps.add(Gap.differs("seed_config", "selection_strategy (" + selection(seed.get("selection_strategy"))
-              + ") is not built in Skein yet: every row of the file is used"));
+        if (seed.path("selection_strategy").isObject()) {
+          input.set("selection", seed.get("selection_strategy"));
         }
       } else {
         gaps.add(Gap.dropped("seed_config", "a `" + type + "` seed dataset needs the network or a service; save it as a local"
@@ -125,14 +124,6 @@ public final class DataDesignerImport {
       input.put("num_records", DEFAULT_RECORDS);
     }
     return input;
-  }
-
-  /** A selection strategy in words: an index range or a partition block. */
-  private static String selection(JsonNode s) {
-    if (s.has("num_partitions")) {
-      return "partition " + s.path("index").asInt() + " of " + s.path("num_partitions").asInt();
-    }
-    return "rows " + s.path("start").asText("0") + " to " + s.path("end").asText("the last");
   }
 
   private static ArrayNode processors(JsonNode processors, List<Gap> gaps) {

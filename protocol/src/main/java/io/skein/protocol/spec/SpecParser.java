@@ -39,7 +39,7 @@ public final class SpecParser {
       Set.of("name", "seed", "models", "input", "steps", "output", "processors", "retry", "max_in_flight", "cache", "files");
   private static final Set<String> MODEL_KEYS =
       Set.of("model", "temperature", "max_tokens", "top_p", "stop", "timeout", "params");
-  private static final Set<String> INPUT_KEYS = Set.of("file", "records", "num_records", "fields", "sampling", "limit");
+  private static final Set<String> INPUT_KEYS = Set.of("file", "records", "num_records", "fields", "sampling", "limit", "selection");
   /** The longest spec name (the job row keeps 255 characters). */
   public static final int MAX_NAME = 200;
   /** The most samples a step may ask for. */
@@ -243,7 +243,34 @@ public final class SpecParser {
       error("input.sampling", "samples the rows of a file or of records; give input.file or input.records");
     }
     Long limit = node.has("limit") ? integer(node.get("limit"), "input.limit", 1) : null;
-    return new InputSpec(file, records, numRecords, fields, sampling, limit);
+    InputSpec.Selection selection = node.has("selection") ? selection(node.get("selection")) : null;
+    if (selection != null && !node.has("file") && !node.has("records")) {
+      error("input.selection", "selects rows of a file or of records; give input.file or input.records");
+    }
+    return new InputSpec(file, records, numRecords, fields, sampling, limit, selection);
+  }
+
+  /** {@code {start, end}} or {@code {index, num_partitions}}, as Data Designer's selection strategies. */
+  private InputSpec.Selection selection(JsonNode node) {
+    String path = "input.selection";
+    if (node.isObject() && node.has("start") && node.has("end") && node.size() == 2) {
+      long start = integer(node.get("start"), path + ".start", 0);
+      long end = integer(node.get("end"), path + ".end", 0);
+      if (start > end) {
+        error(path + ".end", "must not be below start (both rows are included, counted from 0)");
+      }
+      return InputSpec.Selection.range(start, end);
+    }
+    if (node.isObject() && node.has("num_partitions") && node.size() <= 2 && (node.size() == 1 || node.has("index"))) {
+      long partitions = integer(node.get("num_partitions"), path + ".num_partitions", 1);
+      long index = node.has("index") ? integer(node.get("index"), path + ".index", 0) : 0;
+      if (index >= partitions) {
+        error(path + ".index", "must be below num_partitions (blocks are counted from 0)");
+      }
+      return InputSpec.Selection.partition((int) index, (int) partitions);
+    }
+    error(path, "must be {start, end} (rows, both included, from 0) or {index, num_partitions} (a block of equal blocks)");
+    return null;
   }
 
   private List<StepSpec> readSteps(JsonNode node) {

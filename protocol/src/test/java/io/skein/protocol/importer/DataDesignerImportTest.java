@@ -48,7 +48,8 @@ class DataDesignerImportTest {
         steps.get("refund_amount").get("params").toString());
     assertEquals("scipy", steps.get("csat_raw").get("sampler").asText());
 
-    assertEquals("{\"file\":\"seed_support_tickets.jsonl\",\"sampling\":\"ordered\"}", spec.get("input").toString(),
+    assertEquals("{\"file\":\"seed_support_tickets.jsonl\",\"sampling\":\"ordered\",\"selection\":{\"end\":9,\"start\":2}}",
+        spec.get("input").toString(),
         "a seeded config without num_records takes the seed's rows");
     JsonNode model = spec.at("/models/helpdesk-llm");
     assertEquals("mistralai/mistral-small-24b-instruct", model.get("model").asText());
@@ -120,15 +121,15 @@ class DataDesignerImportTest {
 
     assertEquals("tutoring_sft", converted.spec().at("/processors/0/name").asText());
     assertEquals("{{ explanation }}", converted.spec().at("/processors/0/template/messages/2/content").asText());
-    assertEquals("{\"file\":\"seed_learner_profiles.csv\",\"sampling\":\"shuffle\",\"num_records\":10}",
+    assertEquals("{\"file\":\"seed_learner_profiles.csv\",\"sampling\":\"shuffle\",\"selection\":{\"index\":1,"
+        + "\"num_partitions\":2},\"num_records\":10}",
         converted.spec().get("input").toString());
 
     Map<String, List<String>> gaps = converted.gaps().stream()
         .collect(Collectors.groupingBy(Gap::where, java.util.LinkedHashMap::new, Collectors.mapping(Gap::reason, Collectors.toList())));
-    assertEquals(List.of("model_configs.tutor-llm", "model_configs.grader-llm", "seed_config",
+    assertEquals(List.of("model_configs.tutor-llm", "model_configs.grader-llm",
         "demo_code_check", "constraints[0]"), new ArrayList<>(gaps.keySet()), converted.gaps().toString());
     assertTrue(gaps.get("constraints[0]").get(0).startsWith("scalar_inequality on `session_minutes`"));
-    assertTrue(gaps.get("seed_config").get(0).startsWith("selection_strategy (partition 1 of 2)"), gaps.get("seed_config").toString());
   }
 
   @Test

@@ -121,6 +121,16 @@ class SpecParserTest {
     InputSpec drawn = SpecParser.parse(EXAMPLE.replace("file: records.jsonl", "file: r.parquet\n  num_records: 50\n  sampling: replace\n  limit: 20"))
         .input();
     assertEquals(new InputSpec("r.parquet", null, 50L, List.of(), "replace", 20L), drawn);
+    assertEquals(InputSpec.Selection.range(2, 9), SpecParser.parse(EXAMPLE.replace("file: records.jsonl",
+        "file: r.jsonl\n  selection: {start: 2, end: 9}")).input().selection());
+    assertEquals(InputSpec.Selection.partition(1, 2), SpecParser.parse(EXAMPLE.replace("file: records.jsonl",
+        "file: r.jsonl\n  selection: {index: 1, num_partitions: 2}")).input().selection());
+    assertTrue(errorAt(EXAMPLE.replace("file: records.jsonl", "file: r.jsonl\n  selection: {start: 5, end: 2}"), "input.selection.end")
+        .message().contains("must not be below start"));
+    assertTrue(errorAt(EXAMPLE.replace("file: records.jsonl", "file: r.jsonl\n  selection: {index: 2, num_partitions: 2}"),
+        "input.selection.index").message().contains("below num_partitions"));
+    assertTrue(errorAt(EXAMPLE.replace("file: records.jsonl", "file: r.jsonl\n  selection: {first: 2}"), "input.selection")
+        .message().contains("{start, end}"));
     assertTrue(errorAt(EXAMPLE.replace("name: tone", "name: tone\n    n: 0"), "steps[2] (tone).n").message().contains("at least 1"));
     assertTrue(errorAt(EXAMPLE.replace("name: tone", "name: tone\n    n: 5000"), "steps[2] (tone).n").message().contains("at most 1000"));
     assertTrue(errorAt(EXAMPLE.replace("name: tone", "name: tone\n    with_trace: every"), "steps[2] (tone).with_trace").message()

@@ -58,6 +58,10 @@ final class RunCommand implements Callable<Integer> {
       description = "Write a stage's rows to FILE (repeatable; default: beside the output, <name>.<stage>.jsonl; the last stage's go to --output).")
   java.util.Map<String, Path> stageFiles = new java.util.LinkedHashMap<>();
 
+  @Option(names = "--num-records", description = "For a Data Designer config: the records to make, as create(num_records=...)"
+      + " (default: every seed row, or 10 without a seed).")
+  Integer numRecords;
+
   @Option(names = "--limit", description = "Run only the first N records.")
   Long limit;
 
@@ -84,7 +88,7 @@ final class RunCommand implements Callable<Integer> {
     if (quiet) {
       quietLogs();
     }
-    SpecFile file = SpecFile.forCommand("run", specFile);
+    SpecFile file = SpecFile.forCommand("run", specFile, numRecords);
     if (file == null) {
       return 2;
     }

@@ -45,7 +45,26 @@ final class SpecFile {
 
   /** Throws {@link SpecException} for a bad spec, {@link IOException} when it or a file it names cannot be read. */
   static SpecFile read(Path path) throws IOException {
+    return read(path, null, gap -> { });
+  }
+
+  /**
+   * As {@link #read(Path)}; a Data Designer config (found by its shape) is converted first, each
+   * part that does not carry over told to {@code gaps}, {@code numRecords} as its
+   * create(num_records=...). {@code numRecords} for a Skein spec is an error.
+   */
+  static SpecFile read(Path path, Integer numRecords, java.util.function.Consumer<io.skein.protocol.importer.Gap> gaps)
+      throws IOException {
     JsonNode tree = SpecParser.readTree(Files.readString(path));
+    if (io.skein.protocol.importer.DataDesignerImport.isConfig(tree)) {
+      String name = path.getFileName().toString().replaceAll("\\.(ya?ml|json)$", "").replaceAll("[^A-Za-z0-9_.-]", "-");
+      var converted = io.skein.protocol.importer.DataDesignerImport.convert(tree, name, numRecords);
+      converted.gaps().forEach(gaps);
+      tree = converted.spec();
+    } else if (numRecords != null) {
+      throw new SpecException(List.of(new SpecError("--num-records", "is for Data Designer configs; a Skein spec says"
+          + " input.num_records (or run it with --limit)")));
+    }
     Path dir = path.toAbsolutePath().getParent();
     List<SpecError> errors = new ArrayList<>();
     inlineSchemas(tree.path("steps"), "steps", dir, errors);
@@ -108,11 +127,16 @@ final class SpecFile {
    * otherwise) and reads the spec, or prints why it cannot and answers null (exit code 2).
    */
   static SpecFile forCommand(String command, Path path) {
+    return forCommand(command, path, null);
+  }
+
+  /** As above; a Data Designer config is converted, saying what did not carry over. */
+  static SpecFile forCommand(String command, Path path, Integer numRecords) {
     if (System.getProperty("SKEIN_LOG_LEVEL") == null && System.getenv("SKEIN_LOG_LEVEL") == null) {
       System.setProperty("SKEIN_LOG_LEVEL", "WARN");
     }
     try {
-      return read(path);
+      return read(path, numRecords, gap -> System.err.println("skein " + command + ": Data Designer config: " + gap));
     } catch (IOException e) {
       System.err.println("skein " + command + ": cannot read " + path + ": " + e.getMessage());
     } catch (SpecException e) {

@@ -109,6 +109,50 @@ class DataDesignerImportTest {
   }
 
   @Test
+  void skeinRunTakesTheConfigAsItIs() throws Exception {
+    Path out = dir.resolve("direct.jsonl");
+    Files.writeString(dir.resolve("sim.conf"), "skein.simulator { latency = 5ms }\n");
+    try (SkeinProcess run = SkeinProcess.start(dir.resolve("direct.log"), Map.of("SKEIN_SIMULATE_ALL", "on"), "run",
+        FIXTURES.resolve("fixture_support_tickets.yaml").toString(), "--num-records", "4", "--output", out.toString(),
+        "--data-dir", dir.resolve("data").toString(), "--config", dir.resolve("sim.conf").toString())) {
+      assertEquals(0, run.awaitExit(Duration.ofMinutes(3)), run.output());
+      assertTrue(run.output().contains("skein run: Data Designer config: triage_note: multi_modal_context"), run.output());
+    }
+    List<String> rows = Files.readAllLines(out);
+    assertEquals(4, rows.size(), "--num-records as create(num_records=...)");
+    assertTrue(Http.JSON.readTree(rows.get(0)).has("triage_note__trace"));
+  }
+
+  @Test
+  void theHttpApiTakesTheConfigWithItsSeedRows() throws Exception {
+    Path config = dir.resolve("node.conf");
+    Files.writeString(config, "skein.simulator.latency = 5ms\nskein.models.simulate-all = on\n");
+    try (SkeinNode node = SkeinNode.start(new NodeOptions(dir.resolve("node"), config, null, null, null, "127.0.0.1", 0, List.of(), 0, true))) {
+      Http http = new Http(node.httpPort());
+      String yaml = Files.readString(FIXTURES.resolve("fixture_support_tickets.yaml"));
+      String seed = Files.readString(FIXTURES.resolve("seed_support_tickets.jsonl"));
+      Http.Response created = http.multipart("/jobs?num_records=5", yaml, seed);
+      assertEquals(201, created.status(), created.body());
+      JsonNode notCarried = created.json().get("not_carried_over");
+      assertTrue(notCarried.isArray() && notCarried.toString().contains("\"where\":\"triage_note\""), created.body());
+      JsonNode done = http.awaitState(created.json().get("id").asText(), "succeeded", Duration.ofMinutes(2));
+      assertEquals(5, done.get("succeeded").asInt());
+      List<JsonNode> rows = http.get("/jobs/" + created.json().get("id").asText() + "/results").lines();
+      assertEquals(Http.JSON.readTree(seed.split("\n")[2]).get("customer_message"), rows.get(0).get("customer_message"),
+          "the selection starts at row 2 of the rows sent");
+      assertTrue(rows.get(0).has("reply_state") && rows.get(0).has("ticket_summary"));
+
+      Http.Response bad = http.multipart("/jobs?num_records=none", yaml, seed);
+      assertEquals(400, bad.status(), bad.body());
+      assertTrue(bad.json().get("detail").asText().contains("num_records"), bad.body());
+      Http.Response notDd = http.post("/jobs?num_records=3", "application/yaml",
+          "name: x\nmodels: {m: sim-small}\ninput: {num_records: 2}\nsteps: [{name: a, model: m, prompt: hi}]");
+      assertEquals(400, notDd.status(), notDd.body());
+      assertTrue(notDd.json().get("detail").asText().contains("is for Data Designer configs"), notDd.body());
+    }
+  }
+
+  @Test
   void theJsonConfigRunsAsTheYamlDoes() throws Exception {
     List<JsonNode> rows = importAndRun("fixture_support_tickets.json", "--num-records", "3");
     assertEquals(3, rows.size());

@@ -78,9 +78,10 @@ public final class JobRoutes {
   public Route route(Route metrics) {
     Route jobRoutes = pathPrefix("jobs", () -> concat(
         pathEnd(() -> concat(
-            post(() -> extractRequest(this::submit)),
+            post(() -> parameterOptional("num_records", n -> extractRequest(r -> submit(r, n.orElse(null))))),
             get(this::list))),
-        path("preview", () -> post(() -> parameterOptional("n", n -> extractRequest(r -> preview(r, n.orElse("5")))))),
+        path("preview", () -> post(() -> parameterOptional("n", n -> parameterOptional("num_records",
+            records -> extractRequest(r -> preview(r, n.orElse("5"), records.orElse(null))))))),
         pathPrefix(PathMatchers.segment(), this::job)));
     Route health = path("health", () -> get(() -> complete(HttpResponse.create()
         .withEntity(HttpEntities.create(ContentTypes.APPLICATION_JSON, "{\"status\":\"ok\"}")))));
@@ -131,16 +132,22 @@ public final class JobRoutes {
     return Problems.notFound(stage == null ? "no job `" + id + "`" : "no job `" + id + "` with a stage `" + stage + "`");
   }
 
-  private Route submit(HttpRequest request) {
-    CompletionStage<HttpResponse> response = submissions.parse(request).thenCompose(jobs::submit).thenApply(job ->
-        HttpResponse.create().withStatus(StatusCodes.CREATED)
-            .addHeader(Location.create("/jobs/" + job.id()))
-            .withEntity(HttpEntities.create(ContentTypes.APPLICATION_JSON, JSON.createObjectNode().put("id", job.id()).toString())));
+  /** A spec, or a Data Designer config ({@code numRecords}: its create(num_records=...)), as a new job. */
+  private Route submit(HttpRequest request, String numRecords) {
+    CompletionStage<HttpResponse> response = submissions.parse(request).thenApply(s -> Imports.of(s, numRecords))
+        .thenCompose(imported -> jobs.submit(imported.submission()).thenApply(job -> {
+          var body = JSON.createObjectNode().put("id", job.id());
+          if (imported.gapsJson() != null) {
+            body.set("not_carried_over", imported.gapsJson());
+          }
+          return HttpResponse.create().withStatus(StatusCodes.CREATED).addHeader(Location.create("/jobs/" + job.id()))
+              .withEntity(HttpEntities.create(ContentTypes.APPLICATION_JSON, body.toString()));
+        }));
     return completeWithFuture(response.exceptionally(JobRoutes::problem));
   }
 
   /** {@code POST /jobs/preview?n=5}: the rows of the first n records, as a JSON array, keeping no job. */
-  private Route preview(HttpRequest request, String n) {
+  private Route preview(HttpRequest request, String n, String numRecords) {
     int count;
     try {
       count = Integer.parseInt(n);
@@ -150,7 +157,8 @@ public final class JobRoutes {
     if (count < 1 || count > MAX_PREVIEW) {
       return complete(Problems.of(StatusCodes.BAD_REQUEST, "n must be between 1 and " + MAX_PREVIEW + ", got " + count));
     }
-    CompletionStage<HttpResponse> response = submissions.parse(request).thenCompose(s -> jobs.preview(s, count)).thenApply(rows -> {
+    CompletionStage<HttpResponse> response = submissions.parse(request).thenApply(s -> Imports.of(s, numRecords).submission())
+        .thenCompose(s -> jobs.preview(s, count)).thenApply(rows -> {
       ArrayNode array = JSON.createArrayNode();
       rows.forEach(array::add);
       return json(array);

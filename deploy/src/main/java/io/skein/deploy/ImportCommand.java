@@ -20,16 +20,8 @@ import picocli.CommandLine.Parameters;
 /** {@code skein import data-designer CONFIG}: a Data Designer config as a Skein spec. */
 @Command(name = "import", mixinStandardHelpOptions = true, description = "Convert another tool's config into a Skein spec.",
     subcommands = ImportCommand.DataDesigner.class)
-final class ImportCommand implements Callable<Integer> {
+final class ImportCommand extends ParentCommand {
 
-  @picocli.CommandLine.Spec
-  picocli.CommandLine.Model.CommandSpec spec;
-
-  @Override
-  public Integer call() {
-    spec.commandLine().usage(System.err);
-    return 2;
-  }
 
   @Command(name = "data-designer", mixinStandardHelpOptions = true,
       description = {"Convert a config written by Data Designer's write_config (YAML or JSON) into a Skein spec, say what did"

@@ -25,18 +25,10 @@ import picocli.CommandLine.Parameters;
  */
 @Command(name = "jobs", mixinStandardHelpOptions = true, description = "List or delete the jobs a store keeps.",
     subcommands = {JobsCommand.ListJobs.class, JobsCommand.DeleteJobs.class})
-final class JobsCommand implements Callable<Integer> {
+final class JobsCommand extends ParentCommand {
 
   private static final ObjectMapper JSON = new ObjectMapper();
 
-  @picocli.CommandLine.Spec
-  picocli.CommandLine.Model.CommandSpec spec;
-
-  @Override
-  public Integer call() {
-    spec.commandLine().usage(System.err);
-    return 2;
-  }
 
   /** Where the jobs are: a server, or the local store. */
   static final class Target {

@@ -11,16 +11,8 @@ import picocli.CommandLine.Option;
  */
 @Command(name = "tokens", mixinStandardHelpOptions = true, description = "Make API tokens for the HTTP API.",
     subcommands = TokensCommand.NewToken.class)
-final class TokensCommand implements Callable<Integer> {
+final class TokensCommand extends ParentCommand {
 
-  @picocli.CommandLine.Spec
-  picocli.CommandLine.Model.CommandSpec spec;
-
-  @Override
-  public Integer call() {
-    spec.commandLine().usage(System.err);
-    return 2;
-  }
 
   @Command(name = "new", mixinStandardHelpOptions = true,
       description = "Print a new random token, and the skein.http.auth.tokens entry that accepts it.")

@@ -44,7 +44,7 @@ final class ImportCommand extends ParentCommand {
     @Override
     public Integer call() throws Exception {
       JsonNode root = SpecParser.readTree(Files.readString(config));
-      var converted = DataDesignerImport.convert(root, name(config), numRecords);
+      var converted = DataDesignerImport.convert(root, SpecFile.importedName(config), numRecords);
       for (Gap gap : converted.gaps()) {
         System.err.println("skein import: " + gap);
       }
@@ -85,12 +85,6 @@ final class ImportCommand extends ParentCommand {
         Path relative = to.relativize(seed);
         ((ObjectNode) spec.get("input")).put("file", relative.startsWith("..") ? seed.toString() : relative.toString());
       }
-    }
-
-    private static String name(Path config) {
-      String file = config.getFileName().toString();
-      int dot = file.lastIndexOf('.');
-      return (dot > 0 ? file.substring(0, dot) : file).replaceAll("[^A-Za-z0-9_.-]", "-");
     }
 
     private String header(JsonNode root, int gaps) {

@@ -57,8 +57,7 @@ final class SpecFile {
       throws IOException {
     JsonNode tree = SpecParser.readTree(Files.readString(path));
     if (io.skein.protocol.importer.DataDesignerImport.isConfig(tree)) {
-      String name = path.getFileName().toString().replaceAll("\\.(ya?ml|json)$", "").replaceAll("[^A-Za-z0-9_.-]", "-");
-      var converted = io.skein.protocol.importer.DataDesignerImport.convert(tree, name, numRecords);
+      var converted = io.skein.protocol.importer.DataDesignerImport.convert(tree, importedName(path), numRecords);
       converted.gaps().forEach(gaps);
       tree = converted.spec();
     } else if (numRecords != null) {
@@ -126,6 +125,11 @@ final class SpecFile {
    * For a command that runs a spec: quiets Skein's log to warnings (unless SKEIN_LOG_LEVEL says
    * otherwise) and reads the spec, or prints why it cannot and answers null (exit code 2).
    */
+  /** The name of the spec converted from a Data Designer config: the config's file name without its extension. */
+  static String importedName(Path config) {
+    return config.getFileName().toString().replaceAll("\\.(ya?ml|json)$", "").replaceAll("[^A-Za-z0-9_.-]", "-");
+  }
+
   static SpecFile forCommand(String command, Path path) {
     return forCommand(command, path, null);
   }

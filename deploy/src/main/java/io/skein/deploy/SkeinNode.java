@@ -157,6 +157,9 @@ public final class SkeinNode implements AutoCloseable {
             sink.close();
             cache.close();
           }).thenApply(done -> Done.getInstance()));
+      // Close the client pools before the actors go, or each still-open pool logs "shut down unexpectedly" with a trace.
+      CoordinatedShutdown.get(system).addTask(CoordinatedShutdown.PhaseBeforeActorSystemTerminate(), "skein-close-pools",
+          () -> Http.get(system).shutdownAllConnectionPools().thenApply(done -> Done.getInstance()));
       List<String> resumed = jobs.resumeRunning().toCompletableFuture().get(30, TimeUnit.SECONDS);
       if (!resumed.isEmpty()) {
         log.info("resuming {} running job(s): {}", resumed.size(), resumed);

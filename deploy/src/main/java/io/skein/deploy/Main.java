@@ -1,7 +1,9 @@
 package io.skein.deploy;
 
 import picocli.CommandLine;
+import java.nio.file.Path;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
 
 /** {@code java -jar skein.jar <run|validate|preview|schema|node|simulate|bench|jobs|status|tokens|import>}: Skein's command line. */
 @Command(
@@ -20,9 +22,32 @@ public final class Main implements java.util.concurrent.Callable<Integer> {
       System.setProperty("java.util.concurrent.ForkJoinPool.common.parallelism",
           String.valueOf(Math.max(2, Runtime.getRuntime().availableProcessors())));
     }
-    int code = new CommandLine(new Main()).setCaseInsensitiveEnumValuesAllowed(true)
-        .setExecutionExceptionHandler(Main::failed).execute(args);
+    Main main = new Main();
+    int code = new CommandLine(main).setCaseInsensitiveEnumValuesAllowed(true)
+        .setExecutionExceptionHandler(Main::failed)
+        .setExecutionStrategy(parsed -> main.usePlugins(parsed) ? new CommandLine.RunLast().execute(parsed) : 2)
+        .execute(args);
     System.exit(code);
+  }
+
+  @Option(names = "--plugins", paramLabel = "PATH", scope = CommandLine.ScopeType.INHERIT,
+      description = "Step kinds written in Java: a jar, or a directory of jars (default: $SKEIN_PLUGINS).")
+  Path plugins;
+
+  /** Adds the plugins' step kinds before any command reads a spec; false (having said why) if they do not load. */
+  private boolean usePlugins(CommandLine.ParseResult parsed) {
+    String env = System.getenv("SKEIN_PLUGINS");
+    Path path = plugins != null ? plugins : env == null || env.isBlank() ? null : Path.of(env);
+    if (path == null) {
+      return true;
+    }
+    try {
+      io.skein.worker.step.StepKinds.usePlugins(path);
+      return true;
+    } catch (IllegalArgumentException e) {
+      parsed.commandSpec().commandLine().getErr().println("skein: --plugins " + path + ": " + e.getMessage());
+      return false;
+    }
   }
 
   /** A command that throws says what went wrong in a line, not a stack trace (SKEIN_DEBUG=1 prints it too). */

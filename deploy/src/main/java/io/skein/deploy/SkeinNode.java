@@ -134,6 +134,10 @@ public final class SkeinNode implements AutoCloseable {
               skein.getDuration("job.tick")),
           "cluster-watch", org.apache.pekko.actor.typed.Props.empty());
 
+      if (!io.skein.worker.step.StepKinds.plugins().isEmpty()) {
+        log.info("step kinds from plugins: {}", io.skein.worker.step.StepKinds.plugins().stream()
+            .map(k -> k.name() + " (" + k.getClass().getName() + ")").toList());
+      }
       ServerBinding binding = null;
       if (options.httpPort() != null) {
         ApiTokens tokens = ApiTokens.from(skein.getConfig("http.auth"), SkeinNode::env);

@@ -131,6 +131,10 @@ final class RecordView {
         } catch (TemplateException e) {
           return new Settled(List.of(), computed, skipped, false, StepPlanner.TEMPLATE_ERROR,
               "steps." + step.name() + ": " + e.getMessage(), step.name());
+        } catch (RuntimeException e) {
+          // A kind that throws (a plugin's, say) is a bug in the kind: this record fails, the node goes on.
+          return new Settled(List.of(), computed, skipped, false, RecordWorker.STEP_ERROR,
+              "steps." + step.name() + ": the " + step.spec().kind() + " step failed: " + e, step.name());
         }
       }
     }

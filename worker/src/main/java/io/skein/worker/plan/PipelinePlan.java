@@ -193,7 +193,7 @@ public final class PipelinePlan {
         problems.at(s, "kind", "unknown step kind `" + s.kind() + "`" + SpecParser.suggest(s.kind(), known)
             + " (known: " + String.join(", ", known) + ")");
       } else if (StepKinds.check(kind, s, problems)) {
-        logics.put(s.name(), kind.compile(s, context, problems));
+        compile(kind, s, context, problems).ifPresent(logic -> logics.put(s.name(), logic));
       }
     }
     errors.addAll(problems.errors());
@@ -201,6 +201,21 @@ public final class PipelinePlan {
   }
 
   /** The steps {@code s} reads (its condition, templates and names, the conversation it continues); unknown names are errors. */
+  /** A kind's logic for a step; a kind (a plugin's, say) that throws or gives none is a problem at the step, not a crash. */
+  private static java.util.Optional<StepLogic> compile(StepKind kind, StepSpec s, SpecContext context, Problems problems) {
+    int before = problems.size();
+    try {
+      StepLogic logic = kind.compile(s, context, problems);
+      if (logic == null && problems.size() == before) {
+        problems.at(s, "", "the " + kind.name() + " kind (" + kind.getClass().getName() + ") made nothing of this step");
+      }
+      return java.util.Optional.ofNullable(logic);
+    } catch (RuntimeException e) {
+      problems.at(s, "", "the " + kind.name() + " kind (" + kind.getClass().getName() + ") failed on this step: " + e);
+      return java.util.Optional.empty();
+    }
+  }
+
   private static Set<String> dependsOn(StepSpec s, StepLogic logic, Map<String, StepLogic> logics, Set<String> stepNames,
       Set<String> inputFields, List<SpecError> errors) {
     String path = s.path();

@@ -116,11 +116,17 @@ class DataDesignerImportTest {
         FIXTURES.resolve("fixture_support_tickets.yaml").toString(), "--num-records", "4", "--output", out.toString(),
         "--data-dir", dir.resolve("data").toString(), "--config", dir.resolve("sim.conf").toString())) {
       assertEquals(0, run.awaitExit(Duration.ofMinutes(3)), run.output());
-      assertTrue(run.output().contains("skein run: Data Designer config: triage_note: multi_modal_context"), run.output());
+      assertFalse(run.output().contains("multi_modal_context"), "the screenshot carries over: " + run.output());
     }
     List<String> rows = Files.readAllLines(out);
     assertEquals(4, rows.size(), "--num-records as create(num_records=...)");
-    assertTrue(Http.JSON.readTree(rows.get(0)).has("triage_note__trace"));
+    for (String line : rows) {
+      JsonNode row = Http.JSON.readTree(line);
+      JsonNode asked = row.get("triage_note__trace").get(1);
+      assertEquals("user", asked.get("role").asText(), row.toString());
+      assertEquals("[\"" + row.get("screenshot_url").asText() + "\"]", asked.get("images").toString(), "sent with the prompt: " + row);
+      assertTrue(row.get("triage_note").asText().contains("Seen 1 image."), "the simulator got it: " + row);
+    }
   }
 
   @Test
@@ -134,7 +140,7 @@ class DataDesignerImportTest {
       Http.Response created = http.multipart("/jobs?num_records=5", yaml, seed);
       assertEquals(201, created.status(), created.body());
       JsonNode notCarried = created.json().get("not_carried_over");
-      assertTrue(notCarried.isArray() && notCarried.toString().contains("\"where\":\"triage_note\""), created.body());
+      assertTrue(notCarried.isArray() && notCarried.toString().contains("\"where\":\"reply_draft\""), created.body());
       JsonNode done = http.awaitState(created.json().get("id").asText(), "succeeded", Duration.ofMinutes(2));
       assertEquals(5, done.get("succeeded").asInt());
       List<JsonNode> rows = http.get("/jobs/" + created.json().get("id").asText() + "/results").lines();

@@ -40,7 +40,65 @@ final class ChatWire {
     if (!format.equals("text") && !format.equals("json_object") && !format.equals("json_schema")) {
       return "`response_format.type` must be text, json_object or json_schema, got `" + format + "`";
     }
+    int i = 0;
+    for (JsonNode m : req.path("messages")) {
+      String wrong = contentRefusal(m.path("content"), "messages[" + i++ + "].content");
+      if (wrong != null) {
+        return wrong;
+      }
+    }
     return null;
+  }
+
+  private static final java.util.regex.Pattern IMAGE_URL =
+      java.util.regex.Pattern.compile("https?://\\S+|data:image/(png|jpeg|gif|webp);base64,[A-Za-z0-9+/]+=*");
+
+  /** A message's content: a string, or content parts (text, and images by http(s) URL or base64 data: URI). */
+  private static String contentRefusal(JsonNode content, String at) {
+    if (!content.isArray()) {
+      return null;
+    }
+    for (int p = 0; p < content.size(); p++) {
+      JsonNode part = content.get(p);
+      String type = part.path("type").asText();
+      if (type.equals("text") && part.path("text").isTextual()) {
+        continue;
+      }
+      if (!type.equals("image_url")) {
+        return at + "[" + p + "]: a content part is {type: text, text} or {type: image_url, image_url: {url}}";
+      }
+      String url = part.path("image_url").path("url").asText("");
+      if (!IMAGE_URL.matcher(url).matches()) {
+        return at + "[" + p + "].image_url.url: not an http(s) URL or a base64 data:image URI";
+      }
+      if (url.startsWith("data:")) {
+        try {
+          java.util.Base64.getDecoder().decode(url.substring(url.indexOf(',') + 1));
+        } catch (IllegalArgumentException e) {
+          return at + "[" + p + "].image_url.url: invalid base64: " + e.getMessage();
+        }
+      }
+    }
+    return null;
+  }
+
+  /** A message's text: its content, or its text parts joined. */
+  static String text(JsonNode content) {
+    if (!content.isArray()) {
+      return content.asText("");
+    }
+    StringBuilder text = new StringBuilder();
+    content.forEach(part -> text.append(part.path("text").asText("")));
+    return text.toString();
+  }
+
+  /** How many images a message's content carries. */
+  static int images(JsonNode content) {
+    int n = 0;
+    for (JsonNode part : content) {
+      n += part.path("type").asText().equals("image_url") ? 1 : 0;
+    }
+    return n;
   }
 
   static int choices(JsonNode req) {

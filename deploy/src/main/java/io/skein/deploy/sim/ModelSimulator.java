@@ -242,15 +242,20 @@ public final class ModelSimulator {
           "<html><body><h1>502 Bad Gateway</h1></body></html>"));
     }
 
+    /** What an image counts for in the prompt's tokens (OpenAI's low-detail image). */
+    private static final int IMAGE_TOKENS = 85;
+
     private ObjectNode answer(JsonNode req, long fingerprint, int occurrence) {
       String lastUser = "";
       long promptTokens = 0;
       boolean answeredBefore = false;
+      int images = 0;
       for (JsonNode m : req.get("messages")) {
-        String content = m.path("content").asText("");
-        promptTokens += words(content);
+        String content = ChatWire.text(m.path("content"));
+        promptTokens += words(content) + IMAGE_TOKENS * ChatWire.images(m.path("content"));
         if (m.path("role").asText().equals("user")) {
           lastUser = content;
+          images = ChatWire.images(m.path("content"));
         }
         answeredBefore |= m.path("role").asText().equals("assistant");
       }
@@ -273,6 +278,10 @@ public final class ModelSimulator {
           produced++;
         }
         text.append(':');
+      }
+      if (images > 0) {
+        // What a vision model would show: it saw them.
+        text.append(text.length() == 0 ? "" : " ").append("Seen ").append(images).append(images == 1 ? " image." : " images.");
       }
       boolean sentenceStart = text.length() == 0;
       while (produced < Math.min(wanted, max)) {

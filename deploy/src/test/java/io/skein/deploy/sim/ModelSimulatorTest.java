@@ -221,6 +221,26 @@ class ModelSimulatorTest {
   }
 
   @Test
+  void imagesComeAsContentPartsAndWhatIsNoImageIsRefused() throws Exception {
+    String png = "data:image/png;base64," + java.util.Base64.getEncoder().encodeToString(new byte[] {(byte) 0x89, 'P', 'N', 'G'});
+    String body = """
+        {"model": "sim-large", "max_tokens": 30, "messages": [{"role": "user", "content": [
+          {"type": "text", "text": "What is in these?"},
+          {"type": "image_url", "image_url": {"url": "https://img.example.com/a.png"}},
+          {"type": "image_url", "image_url": {"url": "%s"}}]}]}
+        """.formatted(png);
+    Answer seen = post(plain, body);
+    assertEquals(200, seen.status(), seen.raw().body());
+    assertTrue(seen.content().startsWith("Regarding is in these: Seen 2 images."), seen.content());
+    assertTrue(seen.json().at("/usage/prompt_tokens").asInt() >= 2 * 85, "each image counts in the prompt's tokens");
+
+    Answer bad = post(plain, body.replace("https://img.example.com/a.png", "file:///etc/passwd"));
+    assertEquals(400, bad.status());
+    assertEquals("messages[0].content[1].image_url.url: not an http(s) URL or a base64 data:image URI",
+        bad.json().at("/error/message").asText());
+  }
+
+  @Test
   void answersInTheOpenAiChatCompletionShape() throws Exception {
     long before = System.currentTimeMillis() / 1000;
     Answer answer = post(plain, chat("How do I reset my password?", 1, null));

@@ -2,6 +2,7 @@ package io.skein.protocol.importer;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.JsonNodeFactory;
+import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import java.util.List;
 import java.util.Map;
@@ -143,12 +144,29 @@ final class DataDesignerColumns {
     if (column.path("extract_reasoning_content").asBoolean(false)) {
       step.put("extract_reasoning_content", true);
     }
-    JsonNode context = column.path("multi_modal_context");
-    if (context.isArray() && !context.isEmpty()) {
-      gaps.add(Gap.differs(name, "multi_modal_context: images are not sent yet (Skein's `images:` is not built); the prompt"
-          + " goes as text alone"));
-    }
+    images(column.path("multi_modal_context"), name, gaps).ifPresent(images -> step.set("images", images));
     return Optional.of(step);
+  }
+
+  /** multi_modal_context's images as `images: [{field, type, format}]`; audio and video are not sent (a gap each). */
+  private static Optional<ArrayNode> images(JsonNode contexts, String name, List<Gap> gaps) {
+    ArrayNode images = NODES.arrayNode();
+    for (JsonNode c : contexts) {
+      String modality = c.path("modality").asText("image");
+      if (!modality.equals("image")) {
+        gaps.add(Gap.differs(name, "multi_modal_context: " + modality + " (`" + c.path("column_name").asText()
+            + "`) is not sent: Skein sends images only"));
+        continue;
+      }
+      ObjectNode image = images.addObject().put("field", c.path("column_name").asText());
+      if (c.hasNonNull("data_type")) {
+        image.put("type", c.get("data_type").asText());
+      }
+      if (c.hasNonNull("image_format")) {
+        image.put("format", c.get("image_format").asText());
+      }
+    }
+    return images.isEmpty() ? Optional.empty() : Optional.of(images);
   }
 
   private static Optional<ObjectNode> validation(JsonNode column, String name, List<Gap> gaps) {

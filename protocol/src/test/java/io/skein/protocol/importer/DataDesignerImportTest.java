@@ -83,7 +83,9 @@ class DataDesignerImportTest {
     assertEquals("str", steps.get("resolution").get("type").asText());
     assertEquals("[{\"drop\":[\"csat_raw\"]}]", spec.get("processors").toString());
 
-    assertEquals(1, gapsOf(converted.gaps(), "triage_note").size(), "the screenshot is not sent: " + converted.gaps());
+    assertEquals("[{\"field\":\"screenshot_url\",\"type\":\"url\"}]", steps.get("triage_note").get("images").toString(),
+        "multi_modal_context: the screenshot goes with the prompt");
+    assertEquals(0, gapsOf(converted.gaps(), "triage_note").size(), converted.gaps().toString());
     assertTrue(gapsOf(converted.gaps(), "reply_draft").get(0).contains("skip.value"));
     assertTrue(gapsOf(converted.gaps(), "model_configs.helpdesk-llm").get(0).contains("max_parallel_requests"));
   }

@@ -30,6 +30,8 @@ public final class CallRequests {
 
   /** Tokens a call is assumed to generate when its model sets no max_tokens (budgets settle on actual usage). */
   static final long DEFAULT_COMPLETION_ESTIMATE = 512;
+  /** An image in the token estimate, as characters (4 a token): about what a 1024x1024 image costs at high detail. */
+  static final long IMAGE_CHARS = 4 * 800;
 
   private CallRequests() {}
 
@@ -55,7 +57,15 @@ public final class CallRequests {
       if (schema != null && provider.schemaInPrompt() && i == messages.size() - 1) {
         content = content + "\n\nAnswer with only a JSON value (no other text) that conforms to this JSON Schema:\n" + schema;
       }
-      array.addObject().put("role", m.role()).put("content", content);
+      ObjectNode message = array.addObject().put("role", m.role());
+      if (m.images() == null) {
+        message.put("content", content);
+      } else {
+        // OpenAI's content parts: the text, then each image by URL (a data: URI for base64).
+        ArrayNode parts = message.putArray("content");
+        parts.addObject().put("type", "text").put("text", content);
+        m.images().forEach(url -> parts.addObject().put("type", "image_url").putObject("image_url").put("url", url));
+      }
     }
     if (schema != null && !provider.schemaInPrompt()) {
       ObjectNode format = body.putObject("response_format").put("type", "json_schema");
@@ -83,7 +93,7 @@ public final class CallRequests {
     String text = body.toString();
     long promptChars = 0;
     for (ChatMessage m : messages) {
-      promptChars += m.content().length();
+      promptChars += m.content().length() + (m.images() == null ? 0 : m.images().size() * IMAGE_CHARS);
     }
     long estimatedTokens = promptChars / 4 + (model.maxTokens() != null ? model.maxTokens() : DEFAULT_COMPLETION_ESTIMATE);
     String fingerprint = sha256(provider.name() + "\n" + provider.baseUrl() + "\n" + provider.model() + "\n" + recordKey + "\n" + id + "\n" + text);

@@ -168,7 +168,10 @@ public final class Rows {
   private static ArrayNode messages(List<ChatMessage> messages) {
     ArrayNode out = JSON.createArrayNode();
     for (ChatMessage m : messages) {
-      out.addObject().put("role", m.role()).put("content", m.content());
+      ObjectNode message = out.addObject().put("role", m.role()).put("content", m.content());
+      if (m.images() != null) {
+        m.images().forEach(message.putArray("images")::add);
+      }
     }
     return out;
   }

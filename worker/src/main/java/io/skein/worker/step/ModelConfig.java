@@ -20,7 +20,7 @@ import java.util.Set;
  */
 public record ModelConfig(
     ModelSpec model, String system, String prompt, List<MessageTemplate> messages, String continueFrom,
-    int maxCorrections, int maxRestarts) {
+    int maxCorrections, int maxRestarts, List<Images.Source> images) {
 
   /** The JSON Schema properties of these keys, for a kind's {@link StepKind#schema()}. */
   public static final String PROPERTIES = """
@@ -31,8 +31,8 @@ public record ModelConfig(
         "items": {"type": "object", "additionalProperties": false, "required": ["role", "content"],
           "properties": {"role": {"enum": ["system", "user", "assistant"]}, "content": {"type": "string"}}}},
       "continue": {"type": "string", "description": "Append `prompt` to the conversation of this model step (multi-turn)."},
-      "max_restarts": {"type": "integer", "minimum": 0, "description": "How many times the conversation may start over (or a validator with on_fail: regenerate may send it back) before the record fails."}
-      """;
+      "max_restarts": {"type": "integer", "minimum": 0, "description": "How many times the conversation may start over (or a validator with on_fail: regenerate may send it back) before the record fails."},
+      """ + Images.PROPERTY;
 
   public static final String CORRECTIONS = """
       "max_correction_steps": {"type": "integer", "minimum": 0, "description": "How many times an answer that breaks the schema goes back to the model, with the errors, in the same conversation (default 2)."}
@@ -78,7 +78,7 @@ public record ModelConfig(
     }
     int corrections = c.has("max_correction_steps") ? c.get("max_correction_steps").asInt() : defaultCorrections;
     int restarts = c.has("max_restarts") ? c.get("max_restarts").asInt() : defaultRestarts;
-    return new ModelConfig(model, system, prompt, messages, continueFrom, corrections, restarts);
+    return new ModelConfig(model, system, prompt, messages, continueFrom, corrections, restarts, Images.read(step));
   }
 
   /** A continued step uses the model of the conversation it continues unless it names one. */
@@ -105,6 +105,12 @@ public record ModelConfig(
         out.put("messages[" + i + "].content", messages.get(i).content());
       }
     }
+    out.putAll(Images.templates(images));
     return out;
+  }
+
+  /** The fields {@code images} reads without a template, by key. */
+  public Map<String, String> names() {
+    return Images.names(images);
   }
 }

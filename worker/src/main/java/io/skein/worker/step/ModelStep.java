@@ -88,6 +88,11 @@ public abstract class ModelStep implements StepLogic {
   }
 
   @Override
+  public Map<String, String> names() {
+    return config.names();
+  }
+
+  @Override
   public boolean local() {
     return false;
   }
@@ -233,9 +238,11 @@ public abstract class ModelStep implements StepLogic {
       for (int i = 0; i < ms.size(); i++) {
         lastUser = ms.get(i).role().equals("user") ? i : lastUser;
       }
+      List<String> images = Images.resolve(config.images(), context);
       for (int i = 0; i < ms.size(); i++) {
         String content = t.render(ms.get(i).content(), context);
-        out.add(new ChatMessage(ms.get(i).role(), i == lastUser && extra != null ? content + "\n\n" + extra : content));
+        out.add(new ChatMessage(ms.get(i).role(), i == lastUser && extra != null ? content + "\n\n" + extra : content,
+            i == lastUser ? images : null));
       }
       return out;
     }
@@ -243,7 +250,7 @@ public abstract class ModelStep implements StepLogic {
       out.add(ChatMessage.system(t.render(config.system(), context)));
     }
     String prompt = t.render(config.prompt(), context);
-    out.add(ChatMessage.user(extra == null ? prompt : prompt + "\n\n" + extra));
+    out.add(ChatMessage.user(extra == null ? prompt : prompt + "\n\n" + extra).withImages(Images.resolve(config.images(), context)));
     return out;
   }
 }

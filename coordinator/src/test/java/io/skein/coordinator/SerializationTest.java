@@ -66,11 +66,27 @@ class SerializationTest {
     roundTrip(new JobProtocol.JobPaused("model `m` refused 3 records", 7));
     roundTrip(new JobProtocol.JobResumed(8));
     roundTrip(new JobProtocol.JobStarted(2000, 1000, 5));
+    roundTrip(new JobProtocol.JobStarted(3000, 1000, 5, 1000));
     roundTrip(new JobProtocol.Dispatched(1000));
     roundTrip(new JobProtocol.Progress(500));
     roundTrip(new JobProtocol.JobEnded(JobProtocol.JobState.SUCCEEDED, null, 9));
-    roundTrip(new CoordinatorState(2000, 1000, 1000, 500, null, null, 0));
-    roundTrip(new CoordinatorState(2000, 1000, 1000, 500, null, "paused by request", 0));
-    roundTrip(new CoordinatorState(2000, 1000, 2000, 2000, JobProtocol.JobState.CANCELLED, null, 99));
+    roundTrip(new CoordinatorState(2000, 1000, 1000, 500, null, null, 0, 0));
+    roundTrip(new CoordinatorState(3000, 1000, 1000, 500, null, null, 0, 1000));
+    roundTrip(new CoordinatorState(2000, 1000, 1000, 500, null, "paused by request", 0, 0));
+    roundTrip(new CoordinatorState(2000, 1000, 2000, 2000, JobProtocol.JobState.CANCELLED, null, 99, 0));
+  }
+
+  /** A journal written before `target` (JobStarted and snapshots without it) reads as a job without one. */
+  @Test
+  void eventsAndSnapshotsFromBeforeTargetsReadAsJobsWithoutOne() throws Exception {
+    var serialization = SerializationExtension.get(testKit.system().classicSystem());
+    var cbor = new com.fasterxml.jackson.dataformat.cbor.databind.CBORMapper();
+    var started = new JobProtocol.JobStarted(2000, 64, 5, 1000);
+    var serializer = (org.apache.pekko.serialization.SerializerWithStringManifest) serialization.findSerializerFor(started);
+    byte[] old = cbor.writeValueAsBytes(java.util.Map.of("total", 2000, "window", 64, "atMillis", 5));
+    assertEquals(new JobProtocol.JobStarted(2000, 64, 5, 0), serializer.fromBinary(old, serializer.manifest(started)));
+    var state = new CoordinatorState(2000, 64, 100, 50, null, null, 0, 1000);
+    byte[] oldState = cbor.writeValueAsBytes(java.util.Map.of("total", 2000, "window", 64, "upTo", 100, "low", 50, "resumedAt", 0));
+    assertEquals(new CoordinatorState(2000, 64, 100, 50, null, null, 0, 0), serializer.fromBinary(oldState, serializer.manifest(state)));
   }
 }

@@ -100,7 +100,8 @@ final class RunCommand implements Callable<Integer> {
       return 2;
     }
     PipelineSpec last = file.staged == null ? spec : file.staged.last().spec();
-    List<String> unknown = datasets.keySet().stream().filter(d -> last.datasets().stream().noneMatch(p -> p.name().equals(d))).toList();
+    List<String> unknown = datasets.keySet().stream().filter(d -> last.datasets().stream().noneMatch(p -> p.name().equals(d))
+        && !(d.equals("extras") && last.target() != null)).toList();
     if (!unknown.isEmpty()) {
       System.err.println("skein run: the " + (file.staged == null ? "spec" : "last stage") + " has no dataset " + unknown + " (its datasets: "
           + last.datasets().stream().map(io.skein.protocol.spec.ProcessorSpec::name).toList() + ")");
@@ -114,6 +115,10 @@ final class RunCommand implements Callable<Integer> {
     }
     // What the job is made of, as `skein status` will compare it: before --limit is written into the spec.
     var parts = io.skein.coordinator.job.Fingerprints.of(tree.deepCopy(), inputFingerprint(tree, inputFile), limit);
+    if (limit != null && spec.target() != null) {
+      System.err.println("skein run: --limit: a spec with `target` runs records until that many pass; max_records bounds it");
+      return 2;
+    }
     if (!file.readsInput && (limit != null || input != null)) {
       System.err.println("skein run: --limit and --input are about the spec's input, and no stage of this spec reads it"
           + " (its first stage explodes the setup row)");
@@ -122,7 +127,7 @@ final class RunCommand implements Callable<Integer> {
     if (limit != null && spec.input().numRecords() != null && inputFile == null) {
       ((ObjectNode) tree.get("input")).put("num_records", Math.min(limit, spec.input().numRecords()));
     }
-    if (file.readsInput && inputFile == null && spec.input().records() == null && spec.input().numRecords() == null) {
+    if (file.readsInput && inputFile == null && spec.input().records() == null && spec.input().numRecords() == null && spec.target() == null) {
       System.err.println("skein run: no records: pass --input FILE, or give input.file, input.records or input.num_records in the spec");
       return 2;
     }
@@ -206,8 +211,16 @@ final class RunCommand implements Callable<Integer> {
       long outRows = Export.write(() -> new JobService.RowsReader(node.store(), lastId, true, annotated), out, format);
       long errRows = Export.write(() -> new JobService.RowsReader(node.store(), lastId, false, annotated), err, format);
       writeDatasets(node, lastId, last, out, datasets, extension);
+      if (last.target() != null) {
+        Path extras = datasets.getOrDefault("extras", beside(out, ".extras" + extension));
+        long n = Export.write(() -> JobService.RowsReader.extras(node.store(), lastId, annotated), extras, format);
+        System.err.printf("extras (passed beyond target %d): %d rows -> %s%n", last.target().rows(), n, extras);
+      }
       System.err.printf("%s %s: %d output rows -> %s, %d error rows -> %s, %d calls, %d tokens%n",
           done.id(), done.state().wireName(), outRows, out, errRows, err, done.counts().calls(), done.counts().tokens());
+      if (done.state() != JobState.SUCCEEDED && done.reason() != null) {
+        System.err.printf("%s %s because %s%n", done.id(), done.state().wireName(), done.reason());
+      }
       return done.state() == JobState.SUCCEEDED ? 0 : 1;
     }
   }

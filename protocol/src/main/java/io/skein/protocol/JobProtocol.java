@@ -29,9 +29,14 @@ public final class JobProtocol {
   public interface Event extends CborSerializable {}
 
   /** {@code total} is {@link #OPEN} for a stage whose records are made while it runs (see the feed in the job's row). */
-  public record JobStarted(long total, int window, long atMillis) implements Event {
+  /** {@code target}: the rows a job with {@code target:} runs records for (0: none; journals before it have none). */
+  public record JobStarted(long total, int window, long atMillis, long target) implements Event {
     /** The total of a stage fed while it runs: its feed says how many records there are so far, and when no more will come. */
     public static final long OPEN = Long.MAX_VALUE;
+
+    public JobStarted(long total, int window, long atMillis) {
+      this(total, window, atMillis, 0);
+    }
   }
 
   /** Records with index below {@code upTo} may have been sent; persisted before they are. */

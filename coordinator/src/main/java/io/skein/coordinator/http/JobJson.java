@@ -24,6 +24,13 @@ public final class JobJson {
     n.put("in_flight", j.state().isTerminal() ? 0 : j.inFlight());
     n.put("calls", j.counts().calls());
     n.put("tokens", j.counts().tokens());
+    long target = j.target();
+    if (target > 0) {
+      long inFlight = j.state().isTerminal() ? 0 : j.inFlight();
+      n.putObject("target").put("rows", target).put("passed", j.counts().succeeded()).put("failed", j.counts().failed())
+          .put("started", j.counts().done() + inFlight).put("max_records", j.total())
+          .put("extras", Math.max(0, j.counts().succeeded() - target));
+    }
     n.put("created_at", java.time.Instant.ofEpochMilli(j.createdAt()).toString());
     n.put("updated_at", java.time.Instant.ofEpochMilli(j.updatedAt()).toString());
     if (j.finishedAt() != null) {

@@ -213,14 +213,24 @@ public final class JobRoutes {
     }, blocking).exceptionally(JobRoutes::problem));
   }
 
-  /** {@code GET /jobs/{id}/datasets/{name}}: a processor's dataset as NDJSON, in record order. */
+  /** The dataset of a job with a target that holds the rows passed beyond it. */
+  static final String EXTRAS = "extras";
+
+  /** {@code GET /jobs/{id}/datasets/{name}}: a processor's dataset (or a target's {@code extras}) as NDJSON, in record order. */
   private Route dataset(String id, String stage, String name) {
     return completeWithFuture(rowsOf(id, stage).thenApply(job -> {
       if (job.isEmpty()) {
         return noRows(id, stage);
       }
-      List<String> names = SpecParser.parse(SpecParser.readTree(job.get().spec())).datasets().stream()
-          .map(io.skein.protocol.spec.ProcessorSpec::name).toList();
+      if (name.equals(EXTRAS) && job.get().target() > 0) {
+        var extras = jobs.extrasRows(job.get().id()).map(line -> ByteString.fromString(line + "\n"));
+        return HttpResponse.create().withEntity(HttpEntities.createChunked(NDJSON, extras));
+      }
+      List<String> names = new java.util.ArrayList<>(SpecParser.parse(SpecParser.readTree(job.get().spec())).datasets().stream()
+          .map(io.skein.protocol.spec.ProcessorSpec::name).toList());
+      if (job.get().target() > 0) {
+        names.add(EXTRAS);
+      }
       if (!names.contains(name)) {
         return Problems.notFound("job `" + id + "` has no dataset `" + name + "`" + SpecParser.suggest(name, names)
             + " (its datasets: " + names + ")");

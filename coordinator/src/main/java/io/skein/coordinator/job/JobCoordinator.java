@@ -157,6 +157,8 @@ public final class JobCoordinator extends EventSourcedBehavior<Command, Event, C
   private boolean starved;
   private final Set<Long> endedAhead = new HashSet<>();
   private final Map<Long, Long> inFlight = new HashMap<>();
+  /** With a target: the persisted dispatch mark at (re)start, below which every record must end before the job does. */
+  private long mustFinish;
   /** Records waiting for a resume (not in flight, not ended), with what refused them. */
   private final Map<Long, RecordBlocked> blocked = new LinkedHashMap<>();
   /** The last write of the job row failed: the next tick writes it again. */
@@ -266,7 +268,7 @@ public final class JobCoordinator extends EventSourcedBehavior<Command, Event, C
     }
     boolean fed = job.stage() != null && FeedSpec.parse(job.stage().feed()).streams();
     return Effect()
-        .persist(new JobStarted(fed ? JobStarted.OPEN : job.total(), job.maxInFlight(), System.currentTimeMillis()))
+        .persist(new JobStarted(fed ? JobStarted.OPEN : job.total(), job.maxInFlight(), System.currentTimeMillis(), job.target()))
         .thenRun(started -> {
           waitingForStart.forEach(r -> r.tell(StatusReply.ack()));
           waitingForStart.clear();
@@ -314,6 +316,7 @@ public final class JobCoordinator extends EventSourcedBehavior<Command, Event, C
     known = streams ? 0 : state.total();
     closed = !streams;
     feeding = false;
+    mustFinish = state.upTo();
     advanceLow();
     ready = true;
     dirty = true;
@@ -328,7 +331,8 @@ public final class JobCoordinator extends EventSourcedBehavior<Command, Event, C
     if (!ready || state.hasEnded() || finishing) {
       return Effect().none();
     }
-    if (low >= known && closed) {
+    long startable = startable(state);
+    if (low >= startable && closed) {
       return conclude(state);
     }
     if (state.pausedNow()) {
@@ -339,7 +343,7 @@ public final class JobCoordinator extends EventSourcedBehavior<Command, Event, C
     if (streams && !starved && known - sentUpTo < window) {
       feed();
     }
-    while (inFlight.size() < window && sentUpTo < Math.min(state.upTo(), known)) {
+    while (inFlight.size() < window && sentUpTo < Math.min(state.upTo(), startable)) {
       long index = sentUpTo++;
       if (index >= low && !endedAhead.contains(index) && !blocked.containsKey(index)) {
         inFlight.put(index, now);
@@ -347,9 +351,9 @@ public final class JobCoordinator extends EventSourcedBehavior<Command, Event, C
       }
     }
     long span = Math.max(10L * state.window(), 10_000);
-    boolean room = inFlight.size() < window && sentUpTo < known && state.upTo() - low < span;
+    boolean room = inFlight.size() < window && sentUpTo < startable && state.upTo() - low < span;
     if (room && sentUpTo >= state.upTo()) {
-      long next = Math.min(known, state.upTo() + Math.max(state.window(), 64));
+      long next = Math.min(startable, state.upTo() + Math.max(state.window(), 64));
       return Effect().persist(new Dispatched(next)).thenRun(s -> context.getSelf().tell(Fill.INSTANCE));
     }
     if (!blocked.isEmpty() && inFlight.isEmpty()) {
@@ -357,6 +361,12 @@ public final class JobCoordinator extends EventSourcedBehavior<Command, Event, C
       return pause(blockedReason());
     }
     return Effect().none();
+  }
+
+  /** The index below which records may be sent: every known record, or, with a target, as {@link Targets} decides. */
+  private long startable(CoordinatorState state) {
+    return state.target() <= 0 ? known
+        : Targets.startable(state.target(), known, counts.succeeded(), counts.failed(), sentUpTo, mustFinish);
   }
 
   /** Moves a streaming stage's feed, one move at a time. */
@@ -509,6 +519,11 @@ public final class JobCoordinator extends EventSourcedBehavior<Command, Event, C
       // Not a success a person should have to discover in the error rows.
       end = JobState.FAILED;
       reason = "every one of its " + cmd.counts().failed() + " records failed: its error rows say why";
+    }
+    String shortfall = state.target() <= 0 ? null : Targets.shortfall(state.target(), known, cmd.counts().succeeded());
+    if (end == JobState.SUCCEEDED && shortfall != null) {
+      end = JobState.FAILED;
+      reason = shortfall;
     }
     String why = reason;
     return Effect()

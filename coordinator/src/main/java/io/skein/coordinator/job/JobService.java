@@ -137,8 +137,8 @@ public final class JobService {
   /** Stores the records a submission brings (or its spec holds or draws) as job {@code id}'s inputs, gathering their fields. */
   Stored storeInputs(java.sql.Connection c, String id, Submission submission, PipelineSpec spec, Set<String> fields)
       throws java.sql.SQLException {
-    Long asked = spec.input().numRecords() == null ? null
-        : Math.min(spec.input().numRecords(), spec.input().limit() == null ? Long.MAX_VALUE : spec.input().limit());
+    Long drawn = drawn(spec);
+    Long asked = drawn == null ? null : Math.min(drawn, spec.input().limit() == null ? Long.MAX_VALUE : spec.input().limit());
     if (asked != null && asked > maxRecords) {
       // Checked before any record is drawn: records cycled up to num_records would otherwise be made first.
       throw tooMany("input.num_records", String.valueOf(asked));
@@ -160,7 +160,7 @@ public final class JobService {
       store.insertInputs(c, id, batch);
       return new Stored(false, total);
     }
-    if (spec.input().numRecords() != null) {
+    if (drawn != null) {
       return new Stored(true, asked);
     }
     if (spec.input().file() != null) {
@@ -205,8 +205,13 @@ public final class JobService {
       rows = InputLines.fromRecords(spec.input().records(), fields);
     }
     return rows == null ? null
-        : InputSampling.apply(RecordIds.checked(rows), spec.input().sampling(), spec.input().numRecords(), spec.input().limit(), spec.seed(),
+        : InputSampling.apply(RecordIds.checked(rows), spec.input().sampling(), drawn(spec), spec.input().limit(), spec.seed(),
             spec.input().selection());
+  }
+
+  /** How many records are drawn: {@code num_records}, or, with a target, its pool of {@code max_records}; null: as many as given. */
+  private static Long drawn(PipelineSpec spec) {
+    return spec.target() != null ? Long.valueOf(spec.target().maxRecords()) : spec.input().numRecords();
   }
 
   /**
@@ -397,6 +402,13 @@ public final class JobService {
     };
   }
 
+  /** The extras of a job with a target (rows passed beyond it) as NDJSON lines in index order. */
+  public Source<String, NotUsed> extrasRows(String jobId) {
+    return Source.unfoldAsync(RowsReader.extras(store, jobId, false), reader -> reader.nextAsync()
+            .thenApply(page -> page.isEmpty() ? Optional.<Pair<RowsReader, List<String>>>empty() : Optional.of(Pair.create(reader, page))))
+        .mapConcat(lines -> lines);
+  }
+
   /** One of a job's extra datasets as NDJSON lines in index order. */
   public Source<String, NotUsed> datasetRows(String jobId, String dataset) {
     return Source.unfoldAsync(RowsReader.dataset(store, jobId, dataset), reader -> reader.nextAsync()
@@ -413,30 +425,61 @@ public final class JobService {
     private final Boolean ok;
     private final boolean annotated;
     private final String dataset;
+    private final boolean extras;
     private long after = -1;
     private boolean finished;
+    /** With a target: the index of the last output row (rows past it are extras); MAX_VALUE for none; null until read. */
+    private Long lastOutput;
 
     public RowsReader(JobStore store, String jobId, Boolean ok, boolean annotated) {
-      this(store, jobId, ok, annotated, null);
+      this(store, jobId, ok, annotated, null, false);
     }
 
-    private RowsReader(JobStore store, String jobId, Boolean ok, boolean annotated, String dataset) {
+    private RowsReader(JobStore store, String jobId, Boolean ok, boolean annotated, String dataset, boolean extras) {
       this.store = store;
       this.jobId = jobId;
       this.ok = ok;
       this.annotated = annotated;
       this.dataset = dataset;
+      this.extras = extras;
     }
 
     /** The rows of one of the spec's extra datasets (of succeeded records), in index order. */
     public static RowsReader dataset(JobStore store, String jobId, String name) {
-      return new RowsReader(store, jobId, true, false, name);
+      return new RowsReader(store, jobId, true, false, name, false);
+    }
+
+    /** The {@code extras} of a job with a target: rows that passed beyond its target's, in index order. */
+    public static RowsReader extras(JobStore store, String jobId, boolean annotated) {
+      return new RowsReader(store, jobId, true, annotated, null, true);
+    }
+
+    /** Where output rows end: past the target-th row of a job with a target (which output and datasets stop at). */
+    private CompletionStage<Long> lastOutput() {
+      if (lastOutput != null || !Boolean.TRUE.equals(ok)) {
+        return java.util.concurrent.CompletableFuture.completedFuture(lastOutput == null ? Long.MAX_VALUE : lastOutput);
+      }
+      return store.job(jobId).thenCompose(job -> {
+        long target = job.map(JobInfo::target).orElse(0L);
+        return target <= 0 ? java.util.concurrent.CompletableFuture.completedFuture(java.util.OptionalLong.empty())
+            : store.nthOutputIndex(jobId, target);
+      }).thenApply(n -> {
+        lastOutput = n.isPresent() ? n.getAsLong() : Long.MAX_VALUE;
+        if (extras) {
+          after = lastOutput == Long.MAX_VALUE ? after : lastOutput;
+          finished = lastOutput == Long.MAX_VALUE;
+        }
+        return lastOutput;
+      });
     }
 
     /** What annotated rows carry of their job: its spec's fingerprint, the stage, when the job started and ended. */
     private String provenance;
 
     public CompletionStage<List<String>> nextAsync() {
+      if (lastOutput == null && Boolean.TRUE.equals(ok)) {
+        return lastOutput().thenCompose(last -> nextAsync());
+      }
       if (finished) {
         return java.util.concurrent.CompletableFuture.completedFuture(List.of());
       }
@@ -447,10 +490,15 @@ public final class JobService {
         });
       }
       var page = dataset == null ? store.results(jobId, ok, after, PAGE, annotated) : store.datasetRows(jobId, dataset, after, PAGE);
+      long last = extras || lastOutput == null ? Long.MAX_VALUE : lastOutput;
       return page.thenApply(rows -> {
         finished = rows.size() < PAGE;
         List<String> lines = new ArrayList<>(rows.size());
         for (JobStore.LedgerRow r : rows) {
+          if (r.index() > last) {
+            finished = true;
+            break;
+          }
           after = r.index();
           if (r.row() != null) {
             lines.add(annotated ? merge(merge(r.row(), r.detail()), provenance) : r.row());

@@ -62,6 +62,17 @@ public record JobInfo(
         finishedAt, coordinator, null, null);
   }
 
+  /** The rows its spec's {@code target:} asks for; 0 without one. */
+  public long target() {
+    try {
+      return spec == null ? 0 : TARGET_READER.readTree(spec).path("target").asLong(0);
+    } catch (com.fasterxml.jackson.core.JsonProcessingException e) {
+      return 0;
+    }
+  }
+
+  private static final com.fasterxml.jackson.databind.ObjectMapper TARGET_READER = new com.fasterxml.jackson.databind.ObjectMapper();
+
   /** Records ended well and badly, and the calls and tokens they took. */
   public record Counts(long succeeded, long failed, long calls, long tokens) {
     public static final Counts ZERO = new Counts(0, 0, 0, 0);

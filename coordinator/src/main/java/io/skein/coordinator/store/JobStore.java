@@ -450,6 +450,24 @@ public final class JobStore {
     });
   }
 
+  /**
+   * The index of a job's {@code rows}-th output row (by index), or empty when it has fewer: where
+   * the output of a job with a target ends and its extras begin.
+   */
+  public CompletionStage<java.util.OptionalLong> nthOutputIndex(String jobId, long rows) {
+    return db.async(c -> {
+      try (PreparedStatement ps = c.prepareStatement(
+          "SELECT idx FROM skein_results WHERE job_id = ? AND ok = ? ORDER BY idx LIMIT 1 OFFSET ?")) {
+        ps.setString(1, jobId);
+        ps.setBoolean(2, true);
+        ps.setLong(3, rows - 1);
+        try (ResultSet rs = ps.executeQuery()) {
+          return rs.next() ? java.util.OptionalLong.of(rs.getLong(1)) : java.util.OptionalLong.empty();
+        }
+      }
+    });
+  }
+
   /** A page of one extra dataset's rows after {@code afterIndex}, in index order: (index, row) of succeeded records. */
   public CompletionStage<List<LedgerRow>> datasetRows(String jobId, String dataset, long afterIndex, int limit) {
     return db.async(c -> {

@@ -23,7 +23,8 @@ public record PipelineSpec(
     Integer maxInFlight,
     boolean cache,
     List<ProcessorSpec> processors,
-    Map<String, String> files) {
+    Map<String, String> files,
+    TargetSpec target) {
 
   /** The extra datasets, in spec order. */
   public List<ProcessorSpec> datasets() {

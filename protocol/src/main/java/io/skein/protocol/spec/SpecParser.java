@@ -36,7 +36,8 @@ public final class SpecParser {
       Set.of("id", "messages", "index", "input", "calls", "timings", "error", "steps");
 
   public static final Set<String> TOP_KEYS =
-      Set.of("name", "seed", "models", "input", "steps", "output", "processors", "retry", "max_in_flight", "cache", "files");
+      Set.of("name", "seed", "models", "input", "steps", "output", "processors", "retry", "max_in_flight", "cache", "files", "target",
+          "max_records");
   private static final Set<String> MODEL_KEYS =
       Set.of("model", "temperature", "max_tokens", "top_p", "stop", "timeout", "params");
   private static final Set<String> INPUT_KEYS = Set.of("file", "records", "num_records", "fields", "sampling", "limit", "selection");
@@ -127,7 +128,30 @@ public final class SpecParser {
     boolean cache = !root.has("cache") || bool(root.get("cache"), "cache");
     List<ProcessorSpec> processors = readProcessors(root.get("processors"));
     Map<String, String> files = readFiles(root.get("files"));
-    return new PipelineSpec(name, seed, models, input, steps, output, retry, maxInFlight, cache, processors, files);
+    return new PipelineSpec(name, seed, models, input, steps, output, retry, maxInFlight, cache, processors, files, readTarget(root, input));
+  }
+
+  /** {@code target} and {@code max_records}: the rows wanted, and the records that may be started for them. */
+  private TargetSpec readTarget(JsonNode root, InputSpec input) {
+    if (!root.has("target")) {
+      if (root.has("max_records")) {
+        error("max_records", "bounds the records a `target` may start; give `target: N` (the rows wanted) too");
+      }
+      return null;
+    }
+    long rows = integer(root.get("target"), "target", 1);
+    long max = root.has("max_records") ? integer(root.get("max_records"), "max_records", 1) : rows * TargetSpec.DEFAULT_FACTOR;
+    if (max < rows) {
+      error("max_records", "is " + max + ", fewer than the " + rows + " rows `target` asks for");
+    }
+    if (input != null && input.numRecords() != null) {
+      error("input.num_records", "a spec with `target` makes records until that many pass (at most max_records):"
+          + " leave out num_records");
+    }
+    if (input != null && input.limit() != null) {
+      error("input.limit", "a spec with `target` is bounded by max_records: leave out input.limit");
+    }
+    return new TargetSpec(rows, max);
   }
 
   /**

@@ -139,6 +139,19 @@ class SpecParserTest {
   }
 
   @Test
+  void aTargetTakesThePlaceOfNumRecordsAndIsBoundedByMaxRecords() {
+    String base = "name: t\nmodels: {m: {model: x}}\nsteps: [{name: a, model: m, prompt: hi}]\n";
+    TargetSpec target = SpecParser.parse(base + "target: 100\n").target();
+    assertEquals(new TargetSpec(100, 300), target, "max_records defaults to 3 x target");
+    assertEquals(new TargetSpec(100, 150), SpecParser.parse(base + "target: 100\nmax_records: 150\n").target());
+    assertEquals(null, SpecParser.parse(base + "input: {num_records: 3}\n").target());
+    assertTrue(errorAt(base + "target: 100\nmax_records: 50\n", "max_records").message().contains("fewer than the 100 rows"));
+    assertTrue(errorAt(base + "max_records: 50\n", "max_records").message().contains("give `target: N`"));
+    assertTrue(errorAt(base + "target: 10\ninput: {num_records: 5}\n", "input.num_records").message().contains("leave out num_records"));
+    assertTrue(errorAt(base + "target: 0\n", "target").message().contains("1"));
+  }
+
+  @Test
   void everyProblemIsReportedAtOnce() {
     String spec = "name: x\nmodels: {m: s}\nsteps:\n  - {name: a, model: n, prompt: p, drop: maybe}\n  - {name: a, prompt: q}\nextra: 1";
     assertEquals(3, errors(spec).size(), errors(spec).toString());

@@ -354,7 +354,14 @@ public final class JobService {
     return store.job(id).thenCompose(job -> job.isEmpty()
         ? java.util.concurrent.CompletableFuture.completedFuture(Optional.empty())
         : store.stages().stages(id).thenCombine(store.stages().feeds(id),
-            (stages, feeds) -> Optional.of(io.skein.coordinator.http.JobJson.status(job.get(), stages, feeds))));
+            (stages, feeds) -> io.skein.coordinator.http.JobJson.status(job.get(), stages, feeds))
+            .thenCombine(job.get().dedupes() ? store.duplicates(id) : java.util.concurrent.CompletableFuture.completedFuture(-1L),
+                (status, duplicates) -> {
+                  if (duplicates >= 0) {
+                    status.putObject("dedupe").put("duplicates", duplicates);
+                  }
+                  return Optional.of(status);
+                }));
   }
 
   public CompletionStage<List<JobInfo>> jobs() {

@@ -64,10 +64,19 @@ public record JobInfo(
 
   /** The rows its spec's {@code target:} asks for; 0 without one. */
   public long target() {
+    return specKey("target").asLong(0);
+  }
+
+  /** Whether its spec has {@code dedupe:}. */
+  public boolean dedupes() {
+    return specKey("dedupe").isObject();
+  }
+
+  private com.fasterxml.jackson.databind.JsonNode specKey(String key) {
     try {
-      return spec == null ? 0 : TARGET_READER.readTree(spec).path("target").asLong(0);
+      return spec == null ? com.fasterxml.jackson.databind.node.MissingNode.getInstance() : TARGET_READER.readTree(spec).path(key);
     } catch (com.fasterxml.jackson.core.JsonProcessingException e) {
-      return 0;
+      return com.fasterxml.jackson.databind.node.MissingNode.getInstance();
     }
   }
 

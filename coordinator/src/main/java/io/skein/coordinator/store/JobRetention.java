@@ -149,7 +149,7 @@ public final class JobRetention {
       }
     }
     deleteJournal(c, ids);
-    for (String table : List.of("skein_results", "skein_inputs", "skein_feeds")) {
+    for (String table : List.of("skein_results", "skein_inputs", "skein_feeds", "skein_dedupe", "skein_dedupe_bands")) {
       try (PreparedStatement ps = c.prepareStatement("DELETE FROM " + table + " WHERE job_id = ?")) {
         ps.setString(1, jobId);
         ps.executeUpdate();

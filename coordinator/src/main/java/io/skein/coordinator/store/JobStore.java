@@ -468,6 +468,19 @@ public final class JobStore {
     });
   }
 
+  /** How many of a job's records its {@code dedupe} found duplicates. */
+  public CompletionStage<Long> duplicates(String jobId) {
+    return db.async(c -> {
+      try (PreparedStatement ps = c.prepareStatement("SELECT COUNT(*) FROM skein_dedupe WHERE job_id = ? AND duplicate_of IS NOT NULL")) {
+        ps.setString(1, jobId);
+        try (ResultSet rs = ps.executeQuery()) {
+          rs.next();
+          return rs.getLong(1);
+        }
+      }
+    });
+  }
+
   /** A page of one extra dataset's rows after {@code afterIndex}, in index order: (index, row) of succeeded records. */
   public CompletionStage<List<LedgerRow>> datasetRows(String jobId, String dataset, long afterIndex, int limit) {
     return db.async(c -> {

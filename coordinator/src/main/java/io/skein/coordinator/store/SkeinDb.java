@@ -254,6 +254,23 @@ public final class SkeinDb implements AutoCloseable {
       s.execute("CREATE INDEX IF NOT EXISTS skein_cache_created ON skein_cache (created_at)");
       // Added with processors: a record's rows of the spec's extra datasets, {name: row}.
       s.execute("ALTER TABLE skein_results ADD COLUMN IF NOT EXISTS datasets TEXT");
+      // Added with dedupe: each checked record's signature and verdict, and the band hashes of those accepted.
+      s.execute("""
+          CREATE TABLE IF NOT EXISTS skein_dedupe (
+            job_id VARCHAR(64) NOT NULL,
+            idx BIGINT NOT NULL,
+            signature TEXT NOT NULL,
+            duplicate_of BIGINT,
+            similarity DOUBLE PRECISION,
+            PRIMARY KEY (job_id, idx)
+          )""");
+      s.execute("""
+          CREATE TABLE IF NOT EXISTS skein_dedupe_bands (
+            job_id VARCHAR(64) NOT NULL,
+            band_hash BIGINT NOT NULL,
+            idx BIGINT NOT NULL,
+            PRIMARY KEY (job_id, band_hash, idx)
+          )""");
     }
     return null;
   }

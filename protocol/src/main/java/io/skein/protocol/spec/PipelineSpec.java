@@ -24,7 +24,8 @@ public record PipelineSpec(
     boolean cache,
     List<ProcessorSpec> processors,
     Map<String, String> files,
-    TargetSpec target) {
+    TargetSpec target,
+    DedupeSpec dedupe) {
 
   /** The extra datasets, in spec order. */
   public List<ProcessorSpec> datasets() {

@@ -37,7 +37,7 @@ public final class SpecParser {
 
   public static final Set<String> TOP_KEYS =
       Set.of("name", "seed", "models", "input", "steps", "output", "processors", "retry", "max_in_flight", "cache", "files", "target",
-          "max_records");
+          "max_records", "dedupe");
   private static final Set<String> MODEL_KEYS =
       Set.of("model", "temperature", "max_tokens", "top_p", "stop", "timeout", "params");
   private static final Set<String> INPUT_KEYS = Set.of("file", "records", "num_records", "fields", "sampling", "limit", "selection");
@@ -128,7 +128,8 @@ public final class SpecParser {
     boolean cache = !root.has("cache") || bool(root.get("cache"), "cache");
     List<ProcessorSpec> processors = readProcessors(root.get("processors"));
     Map<String, String> files = readFiles(root.get("files"));
-    return new PipelineSpec(name, seed, models, input, steps, output, retry, maxInFlight, cache, processors, files, readTarget(root, input));
+    return new PipelineSpec(name, seed, models, input, steps, output, retry, maxInFlight, cache, processors, files, readTarget(root, input),
+        DedupeSpec.read(root.get("dedupe"), this::error));
   }
 
   /** {@code target} and {@code max_records}: the rows wanted, and the records that may be started for them. */

@@ -16,6 +16,8 @@ import io.skein.protocol.RecordProtocol.RecordReport;
 import io.skein.protocol.RecordProtocol.RecordStarted;
 import io.skein.protocol.RecordProtocol.RecordSucceeded;
 import io.skein.protocol.RecordProtocol.ValuesComputed;
+import io.skein.protocol.spec.DedupeSpec;
+import io.skein.worker.dedupe.Deduper;
 import io.skein.worker.gateway.ModelAccess;
 import io.skein.worker.gateway.ModelGateway;
 import io.skein.worker.gateway.ModelOutcome;
@@ -68,10 +70,10 @@ public final class RecordWorker extends EventSourcedBehavior<Command, Event, Rec
 
   /** What a record needs from its node: the job store, the ledger, the models, and where call timings and counts go. */
   public record Deps(RecordSource source, ResultSink sink, ModelAccess models, Duration stopTimeout, CallTimer timer,
-      Duration callDeadline, Duration callGrace, RecordMeters meters) {
+      Duration callDeadline, Duration callGrace, RecordMeters meters, Deduper deduper) {
     public Deps(RecordSource source, ResultSink sink, ModelAccess models, Duration stopTimeout, CallTimer timer,
         Duration callDeadline, Duration callGrace) {
-      this(source, sink, models, stopTimeout, timer, callDeadline, callGrace, RecordMeters.NONE);
+      this(source, sink, models, stopTimeout, timer, callDeadline, callGrace, RecordMeters.NONE, Deduper.NONE);
     }
 
     public Deps(RecordSource source, ResultSink sink, ModelAccess models, Duration stopTimeout, CallTimer timer) {
@@ -90,6 +92,14 @@ public final class RecordWorker extends EventSourcedBehavior<Command, Event, Rec
 
   /** Error type of a record whose step's kind failed on an answer (a bug in the kind, said in the message). */
   public static final String STEP_ERROR = "step_error";
+
+  /** Error type of a record whose {@code dedupe} field is too close to one accepted before it. */
+  public static final String DUPLICATE = "duplicate";
+
+  private record Deduped(Deduper.Verdict verdict, Throwable error, Rows.Rendered rendered) implements Command {}
+
+  /** A dedupe check is out: the record ends when it answers. */
+  private boolean deduping;
 
   private record Pending(StepPlanner.PlannedCall call, long plannedNanos) {}
 
@@ -233,6 +243,7 @@ public final class RecordWorker extends EventSourcedBehavior<Command, Event, Rec
         .onCommand(ContextFailed.class, this::onContextFailed)
         .onCommand(Reload.class, (state, cmd) -> { load(); return Effect().none(); })
         .onCommand(RowSaved.class, this::onRowSaved)
+        .onCommand(Deduped.class, this::onDeduped)
         .onCommand(Overdue.class, this::onOverdue)
         .onCommand(RecordProtocol.Cancel.class, this::onCancel)
         .onCommand(RecordProtocol.Stop.class, this::onStop)
@@ -377,8 +388,8 @@ public final class RecordWorker extends EventSourcedBehavior<Command, Event, Rec
       if (planned.renderError() != null) {
         return fail(new RecordFailed(StepPlanner.TEMPLATE_ERROR, planned.renderError(), null, now));
       }
-      Rows.Rendered rendered = planned.rendered();
-      return Effect().persist(new RecordSucceeded(now)).thenRun(s -> save(Rows.success(jobId, loaded, s, rendered)));
+      DedupeSpec dedupe = loaded.plan().spec().dedupe();
+      return dedupe == null ? succeed(planned.rendered()) : dedupe(state, dedupe, planned.rendered());
     }
     if (decision instanceof StepPlanner.Fail f) {
       return fail(new RecordFailed(f.errorType(), f.message(), f.step(), now));
@@ -399,6 +410,41 @@ public final class RecordWorker extends EventSourcedBehavior<Command, Event, Rec
     }
     send(proceed, now);
     return Effect().none();
+  }
+
+  private Effect<Event, RecordState> succeed(Rows.Rendered rendered) {
+    return Effect().persist(new RecordSucceeded(System.currentTimeMillis())).thenRun(s -> save(Rows.success(jobId, loaded, s, rendered)));
+  }
+
+  /** With {@code dedupe}: the record ends once the job-wide check has said whether its text is new. */
+  private Effect<Event, RecordState> dedupe(RecordState state, DedupeSpec spec, Rows.Rendered rendered) {
+    String text = Rows.text(loaded, state, spec.field());
+    if (text == null) {
+      return succeed(rendered); // nothing to compare: a skipped or null field is never a duplicate
+    }
+    if (!deduping) {
+      deduping = true;
+      context.pipeToSelf(deps.deduper().check(jobId, index, spec, text), (verdict, error) -> new Deduped(verdict, error, rendered));
+    }
+    return Effect().none();
+  }
+
+  private Effect<Event, RecordState> onDeduped(RecordState state, Deduped cmd) {
+    deduping = false;
+    if (state.isTerminal() || stopping) {
+      return stopping && inFlight.isEmpty() ? Effect().stop() : Effect().none();
+    }
+    if (cmd.error() != null) {
+      context.getLog().warn("record {}: the dedupe check failed, trying again: {}", recordKey, cmd.error().toString());
+      timers.startSingleTimer("dedupe", Drive.INSTANCE, Duration.ofSeconds(1));
+      return Effect().none();
+    }
+    if (cmd.verdict().unique()) {
+      return succeed(cmd.rendered());
+    }
+    String field = loaded.plan().spec().dedupe().field();
+    return fail(new RecordFailed(DUPLICATE, String.format(java.util.Locale.ROOT, "`%s` is a duplicate of record %d's (similarity %.2f)",
+        field, cmd.verdict().of(), cmd.verdict().similarity()), null, System.currentTimeMillis()));
   }
 
   private void send(StepPlanner.Proceed proceed, long now) {

@@ -176,6 +176,15 @@ public final class Rows {
     return out;
   }
 
+  /** The text of a record's field or step value, for dedupe: a string as it is, other JSON as JSON; null when there is none. */
+  static String text(RecordContext ctx, RecordState state, String field) {
+    Object value = new RecordView(ctx.plan(), ctx.input(), state).context().get(field);
+    if (value == null) {
+      return null;
+    }
+    return value instanceof String s ? s : JSON.valueToTree(value).toString();
+  }
+
   /** What the kind of the call's step reads from its answer, to persist with it. */
   static JsonNode interpret(RecordContext ctx, RecordState state, CallId id, String answer) {
     RecordView view = new RecordView(ctx.plan(), ctx.input(), state);

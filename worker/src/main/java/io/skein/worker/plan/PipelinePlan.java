@@ -165,6 +165,12 @@ public final class PipelinePlan {
       }
     }
     OutputChecks.check(spec, stepNames, inputFields, errors);
+    if (spec.dedupe() != null && !stepNames.contains(spec.dedupe().field()) && !inputFields.contains(spec.dedupe().field())) {
+      Set<String> known = new LinkedHashSet<>(stepNames);
+      known.addAll(inputFields);
+      errors.add(new SpecError("dedupe.field", "unknown name `" + spec.dedupe().field() + "`" + SpecParser.suggest(spec.dedupe().field(), known)
+          + " (steps: " + stepNames + ", record fields: " + inputFields + ")"));
+    }
     OutputChecks.processors(spec, stepNames, inputFields, errors);
     findCycle(deps).ifPresent(cycle -> errors.add(new SpecError(
         spec.step(cycle.get(0)).map(StepSpec::path).orElse("steps"),

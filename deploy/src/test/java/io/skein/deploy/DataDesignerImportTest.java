@@ -103,6 +103,7 @@ class DataDesignerImportTest {
     for (JsonNode row : rows) {
       assertTrue(row.get("demo_code_check").has("is_valid"), "the validator has Data Designer's fields: " + row);
       assertTrue(row.get("session_minutes").isInt(), "convert_to: int");
+      assertTrue(row.get("session_minutes").asInt() >= 15, "the constraint session_minutes >= 15: " + row);
       assertEquals(1, row.get("explanation__trace").size(), "with_trace: last_message");
       assertTrue(row.at("/explanation_review/Accuracy/score").isTextual(), "judge scores are the options' keys: " + row);
     }

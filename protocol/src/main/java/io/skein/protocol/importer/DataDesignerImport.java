@@ -57,6 +57,7 @@ public final class DataDesignerImport {
     if (!processors.isEmpty()) {
       spec.set("processors", processors);
     }
+    constraints(config.path("constraints"), steps, gaps);
     unsupported(config, gaps);
     return new Converted(spec, List.copyOf(gaps));
   }
@@ -140,14 +141,36 @@ public final class DataDesignerImport {
     return out;
   }
 
-  /** Parts of the config Skein has no counterpart for yet. */
-  private static void unsupported(JsonNode config, List<Gap> gaps) {
-    JsonNode constraints = config.path("constraints");
+  private static final java.util.Map<String, String> OPERATORS = java.util.Map.of("lt", "<", "le", "<=", "gt", ">", "ge", ">=");
+
+  /**
+   * constraints as the target sampler's {@code accept}: {@code scalar_inequality} against a number,
+   * {@code column_inequality} against another column (a name), several on one column joined by {@code and}.
+   */
+  private static void constraints(JsonNode constraints, ArrayNode steps, List<Gap> gaps) {
     for (int i = 0; i < constraints.size(); i++) {
       JsonNode c = constraints.get(i);
-      gaps.add(Gap.dropped("constraints[" + i + "]", c.path("constraint_type").asText() + " on `"
-          + c.path("target_column").asText() + "`: sampler constraints are not built in Skein yet"));
+      String target = c.path("target_column").asText();
+      String operator = OPERATORS.get(c.path("operator").asText());
+      JsonNode rhs = c.path("rhs");
+      ObjectNode step = null;
+      for (JsonNode s : steps) {
+        if (s.path("name").asText().equals(target) && s.path("kind").asText().equals("sampler")) {
+          step = (ObjectNode) s;
+        }
+      }
+      if (step == null || operator == null) {
+        gaps.add(Gap.dropped("constraints[" + i + "]", c.path("constraint_type").asText() + " on `" + target + "`: "
+            + (operator == null ? "operator `" + c.path("operator").asText() + "` is not lt, le, gt or ge" : "`" + target + "` is not a sampler column")));
+        continue;
+      }
+      String condition = target + " " + operator + " " + rhs.asText();
+      step.put("accept", step.has("accept") ? step.get("accept").asText() + " and " + condition : condition);
     }
+  }
+
+  /** Parts of the config Skein has no counterpart for yet. */
+  private static void unsupported(JsonNode config, List<Gap> gaps) {
     for (JsonNode tool : config.path("tool_configs")) {
       gaps.add(Gap.dropped("tool_configs." + tool.path("tool_alias").asText(tool.path("name").asText()),
           "MCP tools are not built in Skein yet"));

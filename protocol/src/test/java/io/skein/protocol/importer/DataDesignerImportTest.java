@@ -129,9 +129,30 @@ class DataDesignerImportTest {
 
     Map<String, List<String>> gaps = converted.gaps().stream()
         .collect(Collectors.groupingBy(Gap::where, java.util.LinkedHashMap::new, Collectors.mapping(Gap::reason, Collectors.toList())));
-    assertEquals(List.of("model_configs.tutor-llm", "model_configs.grader-llm",
-        "demo_code_check", "constraints[0]"), new ArrayList<>(gaps.keySet()), converted.gaps().toString());
-    assertTrue(gaps.get("constraints[0]").get(0).startsWith("scalar_inequality on `session_minutes`"));
+    assertEquals(List.of("model_configs.tutor-llm", "model_configs.grader-llm", "demo_code_check"), new ArrayList<>(gaps.keySet()),
+        converted.gaps().toString());
+    assertEquals("session_minutes >= 15.0", steps.get("session_minutes").get("accept").asText(), "the scalar_inequality constraint");
+  }
+
+  @Test
+  void constraintsBecomeTheSamplersAcceptJoinedWhenSeveral() throws Exception {
+    JsonNode config = SpecParser.readTree("""
+        data_designer:
+          columns:
+            - {name: start, column_type: sampler, sampler_type: uniform, params: {low: 0, high: 10}}
+            - {name: end, column_type: sampler, sampler_type: uniform, params: {low: 0, high: 20}}
+            - {name: note, column_type: expression, expr: "{{ end - start }}"}
+          constraints:
+            - {constraint_type: column_inequality, target_column: end, operator: gt, rhs: start}
+            - {constraint_type: scalar_inequality, target_column: end, operator: le, rhs: 18}
+            - {constraint_type: scalar_inequality, target_column: note, operator: lt, rhs: 3}
+            - {target_column: start, operator: ne, rhs: 2}
+        """);
+    var converted = DataDesignerImport.convert(config, "c", 5);
+    Map<String, JsonNode> steps = steps(converted.spec());
+    assertEquals("end > start and end <= 18", steps.get("end").get("accept").asText());
+    assertEquals("[constraints[2]: scalar_inequality on `note`: `note` is not a sampler column, constraints[3]:  on `start`: operator"
+        + " `ne` is not lt, le, gt or ge]", converted.gaps().stream().map(g -> g.where() + ": " + g.reason()).toList().toString());
   }
 
   @Test

@@ -248,6 +248,8 @@ public final class PipelinePlan {
     if (dependsOn.remove(s.name())) {
       errors.add(new SpecError(path, "step `" + s.name() + "` refers to its own output"));
     }
+    logic.ownValueTemplates().forEach((key, template) -> refs(template, path + "." + key, stepNames, inputFields, dependsOn, errors));
+    dependsOn.remove(s.name());
     return dependsOn;
   }
 

@@ -20,6 +20,14 @@ public interface StepLogic {
    */
   Map<String, String> templates();
 
+  /**
+   * Templates that read the step's own value by its name (a sampler's {@code accept}: the drawn
+   * candidate), by key: their other names are dependencies, the step's own is not.
+   */
+  default Map<String, String> ownValueTemplates() {
+    return Map.of();
+  }
+
   /** Names the step reads without a template (a validator's target, a subcategory's parent), by key. */
   default Map<String, String> names() {
     return Map.of();

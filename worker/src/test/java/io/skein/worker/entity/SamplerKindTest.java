@@ -201,6 +201,31 @@ class SamplerKindTest {
   }
 
   @Test
+  void acceptDrawsAgainUntilTheValueMeetsItAgainstANumberOrAnotherStep() {
+    String steps = """
+          - {name: start, kind: sampler, sampler: uniform, low: 0, high: 60, convert_to: int}
+          - {name: end, kind: sampler, sampler: uniform, low: 0, high: 100, convert_to: int, accept: "end > start and end <= 90"}
+          - {name: minutes, kind: sampler, sampler: gaussian, mean: 40, stddev: 10, convert_to: int, accept: "minutes >= 35"}
+        """;
+    boolean redrawn = false;
+    for (long i = 0; i < 200; i++) {
+      JsonNode row = row(steps, i);
+      assertTrue(row.get("end").asInt() > row.get("start").asInt() && row.get("end").asInt() <= 90, row.toString());
+      assertTrue(row.get("minutes").asInt() >= 35, row.toString());
+      assertEquals(row, row(steps, i), "the same draws each time");
+      redrawn |= !row.get("minutes").equals(row("  - {name: minutes, kind: sampler, sampler: gaussian, mean: 40, stddev: 10, convert_to: int}\n",
+          i).get("minutes"));
+    }
+    assertTrue(redrawn, "values that did not meet accept were drawn again");
+
+    RecordRun never = new RecordRun(HEAD + "  - {name: x, kind: sampler, sampler: uniform, low: 0, high: 1, accept: \"x > 2\", max_draws: 50}\n",
+        "{}", 0);
+    StepPlanner.Fail fail = assertInstanceOf(StepPlanner.Fail.class, never.run(c -> "unused"));
+    assertEquals("sampler_rejected", fail.errorType());
+    assertTrue(fail.message().contains("no draw of `x` met accept (x > 2) in 50 draws"), fail.message());
+  }
+
+  @Test
   void sampledValuesArePersistedOnceAndReadFromTheJournalAfterThat() {
     RecordRun run = new RecordRun(HEAD + "  - {name: price, kind: sampler, sampler: uniform, low: 1, high: 2}\n"
         + "  - {name: ask, model: m, prompt: \"Price {{ price }}\"}\n", "{}", 0);

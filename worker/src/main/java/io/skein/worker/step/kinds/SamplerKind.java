@@ -22,11 +22,15 @@ import java.util.SplittableRandom;
  * (spec seed, record index, step, sample) and persisted when drawn. Parameters are given on the step
  * or under {@code params:} (Data Designer's shape); {@code conditional:} maps conditions to
  * parameters that replace them when the condition holds (the first that holds wins);
- * {@code convert_to} turns the value into an int, a float, a str, or (datetimes) a strftime pattern.
+ * {@code convert_to} turns the value into an int, a float, a str, or (datetimes) a strftime pattern;
+ * {@code accept} is a condition the (converted) value must meet, the step's own name standing for it:
+ * the sampler draws again, from the same stream, until it holds (Data Designer's constraints), at
+ * most {@code max_draws} times.
  */
 public final class SamplerKind implements StepKind {
 
-  private static final Set<String> OWN_KEYS = Set.of("sampler", "params", "conditional", "convert_to");
+  private static final Set<String> OWN_KEYS = Set.of("sampler", "params", "conditional", "convert_to", "accept", "max_draws");
+  private static final int MAX_DRAWS = 1000;
 
   @Override
   public String name() {
@@ -46,6 +50,8 @@ public final class SamplerKind implements StepKind {
           "params": {"type": "object", "description": "The sampler's parameters (as Data Designer gives them); they may also be keys of the step. binomial's n goes here."},
           "conditional": {"type": "object", "additionalProperties": {"type": "object"}, "description": "Condition (Jinja, without braces) -> parameters that replace the step's when it holds; the first that holds wins."},
           "convert_to": {"type": "string", "description": "int, float or str; for datetime and timedelta a strftime pattern such as %%Y-%%m-%%d."},
+          "accept": {"type": "string", "description": "A condition (Jinja, without braces) the drawn value must meet, the step's own name standing for it (`price < 100`, `end_date > start_date`): the sampler draws again until it holds."},
+          "max_draws": {"type": "integer", "minimum": 1, "maximum": 100000, "description": "With accept: how many draws before the record fails (default 1000)."},
           "values": {"type": ["array", "object"], "description": "category: the values; subcategory: a mapping from each value of the parent step to its list."},
           "weights": {"type": "array", "items": {"type": "number", "minimum": 0}, "description": "category: one weight per value (normalized)."},
           "category": {"type": "string", "description": "subcategory: the step whose value picks the list."},
@@ -97,10 +103,17 @@ public final class SamplerKind implements StepKind {
         problems.at(step, "convert_to", problem);
       }
     }
-    return new Logic(sampler, params, conditional, convertTo);
+    int maxDraws = step.config().path("max_draws").asInt(MAX_DRAWS);
+    return new Logic(sampler, params, conditional, convertTo, step.text("accept"), maxDraws);
   }
 
-  private record Logic(String sampler, ObjectNode params, Map<String, ObjectNode> conditional, String convertTo) implements StepLogic {
+  private record Logic(String sampler, ObjectNode params, Map<String, ObjectNode> conditional, String convertTo, String accept,
+      int maxDraws) implements StepLogic {
+
+    @Override
+    public Map<String, String> ownValueTemplates() {
+      return accept == null ? Map.of() : Map.of("accept", "{{ " + accept + " }}");
+    }
 
     @Override
     public Map<String, String> templates() {
@@ -130,11 +143,25 @@ public final class SamplerKind implements StepKind {
     public Outcome next(SampleView view) {
       JsonNode p = Samplers.effective(params, conditional,
           c -> "1".equals(Templates.get().render("{% if " + c + " %}1{% endif %}", view.context())));
+      SplittableRandom random = new SplittableRandom(view.seed());
       try {
-        return new Outcome.Value(Conversions.convert(Samplers.draw(sampler, p, new SplittableRandom(view.seed()), view), convertTo));
+        for (int draw = 0; draw < (accept == null ? 1 : maxDraws); draw++) {
+          JsonNode value = Conversions.convert(Samplers.draw(sampler, p, random, view), convertTo);
+          if (accept == null || accepted(value, view)) {
+            return new Outcome.Value(value);
+          }
+        }
       } catch (RuntimeException e) {
         return new Outcome.Failed("sampler_error", e.getMessage());
       }
+      return new Outcome.Failed("sampler_rejected", "no draw of `" + view.step() + "` met accept (" + accept + ") in " + maxDraws
+          + " draws");
+    }
+
+    private boolean accepted(JsonNode value, SampleView view) {
+      Map<String, Object> context = new java.util.HashMap<>(view.context());
+      context.put(view.step(), Json.plain(value));
+      return "1".equals(Templates.get().render("{% if " + accept + " %}1{% endif %}", context));
     }
   }
 }

@@ -78,10 +78,7 @@ public final class DataDesignerImport {
         if (value.isNumber()) {
           model.set(key, value);
         } else if (value.isObject()) {
-          double mean = Distributions.mean(value);
-          model.put(key, mean);
-          gaps.add(Gap.differs(where, key + " is a " + value.path("distribution_type").asText() + " distribution, sampled per"
-              + " request by Data Designer; Skein sends its mean, " + mean));
+          model.set(key, Distributions.skein(value));
         }
       }
       for (String key : List.of("max_tokens", "timeout")) {

@@ -6,7 +6,8 @@ import java.util.Map;
 /**
  * A model alias as a spec declares it: the server-side model it resolves to ({@code model}, bound
  * to a provider by the server's config, never a URL) and the sampling parameters sent with every
- * call. {@code params} passes further OpenAI-compatible fields through unchanged.
+ * call (temperature and top_p may instead be drawn per call from a distribution). {@code params}
+ * passes further OpenAI-compatible fields through unchanged.
  */
 public record ModelSpec(
     String alias,
@@ -16,4 +17,13 @@ public record ModelSpec(
     Double topP,
     List<String> stop,
     Integer timeoutSeconds,
-    Map<String, Object> params) {}
+    Map<String, Object> params,
+    ParamDistribution temperatureDistribution,
+    ParamDistribution topPDistribution) {
+
+  /** With fixed sampling parameters. */
+  public ModelSpec(String alias, String model, Double temperature, Integer maxTokens, Double topP, List<String> stop,
+      Integer timeoutSeconds, Map<String, Object> params) {
+    this(alias, model, temperature, maxTokens, topP, stop, timeoutSeconds, params, null, null);
+  }
+}

@@ -212,8 +212,12 @@ public final class SpecParser {
       if (model != null && (model.contains("://") || model.contains("/v1"))) {
         error(path + ".model", "names a model, not an endpoint: endpoints are bound in the server's config");
       }
-      Double temperature = m.has("temperature") ? number(m.get("temperature"), path + ".temperature", 0, 2) : null;
-      Double topP = m.has("top_p") ? number(m.get("top_p"), path + ".top_p", 0, 1) : null;
+      boolean drawnTemperature = m.path("temperature").isObject();
+      boolean drawnTopP = m.path("top_p").isObject();
+      Double temperature = m.has("temperature") && !drawnTemperature ? number(m.get("temperature"), path + ".temperature", 0, 2) : null;
+      Double topP = m.has("top_p") && !drawnTopP ? number(m.get("top_p"), path + ".top_p", 0, 1) : null;
+      ParamDistribution temperatures = drawnTemperature ? ParamDistribution.read(m.get("temperature"), path + ".temperature", 0, 2, this::error) : null;
+      ParamDistribution topPs = drawnTopP ? ParamDistribution.read(m.get("top_p"), path + ".top_p", 0, 1, this::error) : null;
       Integer maxTokens = m.has("max_tokens") ? (int) integer(m.get("max_tokens"), path + ".max_tokens", 1) : null;
       Integer timeout = m.has("timeout") ? seconds(duration(m.get("timeout"), path + ".timeout"), path + ".timeout") : null;
       List<String> stop = m.has("stop") ? stringList(m.get("stop"), path + ".stop") : List.of();
@@ -225,7 +229,7 @@ public final class SpecParser {
           error(path + ".params", "must be a mapping of extra request fields");
         }
       }
-      models.put(alias, new ModelSpec(alias, model, temperature, maxTokens, topP, stop, timeout, params));
+      models.put(alias, new ModelSpec(alias, model, temperature, maxTokens, topP, stop, timeout, params, temperatures, topPs));
     }
     return models;
   }

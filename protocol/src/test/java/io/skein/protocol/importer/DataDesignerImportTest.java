@@ -116,8 +116,11 @@ class DataDesignerImportTest {
     assertEquals("subject", steps.get("subtopic").at("/params/category").asText());
 
     JsonNode tutor = converted.spec().at("/models/tutor-llm");
-    assertEquals(0.7, tutor.get("temperature").asDouble(), "the uniform distribution's mean");
-    assertEquals(0.95, tutor.get("top_p").asDouble(), "the manual distribution's weighted mean");
+    assertEquals("uniform", tutor.at("/temperature/distribution").asText(), "drawn per call, as Data Designer does: " + tutor);
+    assertTrue(tutor.at("/temperature/low").asDouble() < tutor.at("/temperature/high").asDouble(), tutor.toString());
+    assertEquals("manual", tutor.at("/top_p/distribution").asText(), tutor.toString());
+    assertTrue(tutor.at("/top_p/values").isArray(), tutor.toString());
+    SpecParser.parse(converted.spec());
     assertEquals("{\"chat_template_kwargs\":{\"enable_thinking\":true}}", tutor.get("params").toString());
     assertFalse(tutor.has("timeout"), "timeout: null is left to the server");
 

@@ -152,6 +152,25 @@ class SpecParserTest {
   }
 
   @Test
+  void temperatureAndTopPMayBeDistributionsDrawnPerCall() {
+    String head = "name: t\nsteps: [{name: a, model: m, prompt: hi}]\nmodels:\n  m: {model: x, ";
+    ModelSpec m = SpecParser.parse(head + "temperature: {distribution: uniform, low: 0.2, high: 0.8}, top_p: 0.9}\n").models().get("m");
+    assertEquals(null, m.temperature());
+    assertEquals(new ParamDistribution("uniform", 0.2, 0.8, List.of(), List.of()), m.temperatureDistribution());
+    assertEquals(0.9, m.topP());
+    double t = m.temperatureDistribution().sample(42);
+    assertTrue(t >= 0.2 && t <= 0.8 && t == m.temperatureDistribution().sample(42), "deterministic per seed: " + t);
+    assertTrue(errorAt(head + "temperature: {distribution: uniform, low: 0.9, high: 0.2}}\n", "models.m.temperature").message()
+        .contains("low < high"));
+    assertTrue(errorAt(head + "top_p: {distribution: manual, values: [0.5, 1.5]}}\n", "models.m.top_p.values").message()
+        .contains("between 0.0 and 1.0"));
+    assertTrue(errorAt(head + "top_p: {distribution: manual, values: [0.5, 0.6], weights: [1]}}\n", "models.m.top_p.weights")
+        .message().contains("one weight"));
+    assertTrue(errorAt(head + "temperature: {distribution: normal}}\n", "models.m.temperature.distribution").message()
+        .contains("not one of [uniform, manual]"));
+  }
+
+  @Test
   void everyProblemIsReportedAtOnce() {
     String spec = "name: x\nmodels: {m: s}\nsteps:\n  - {name: a, model: n, prompt: p, drop: maybe}\n  - {name: a, prompt: q}\nextra: 1";
     assertEquals(3, errors(spec).size(), errors(spec).toString());

@@ -71,11 +71,16 @@ public final class CallRequests {
       ObjectNode format = body.putObject("response_format").put("type", "json_schema");
       format.putObject("json_schema").put("name", id.step()).put("strict", true).set("schema", schema);
     }
+    long seed = seed(specSeed, index, id);
     if (model.temperature() != null) {
       body.put("temperature", model.temperature());
+    } else if (model.temperatureDistribution() != null) {
+      body.put("temperature", model.temperatureDistribution().sample(seed));
     }
     if (model.topP() != null) {
       body.put("top_p", model.topP());
+    } else if (model.topPDistribution() != null) {
+      body.put("top_p", model.topPDistribution().sample(seed * 31 + 7));
     }
     if (model.maxTokens() != null) {
       body.put("max_tokens", model.maxTokens());
@@ -84,7 +89,7 @@ public final class CallRequests {
       ArrayNode stop = body.putArray("stop");
       model.stop().forEach(stop::add);
     }
-    body.put("seed", seed(specSeed, index, id));
+    body.put("seed", seed);
     for (Map.Entry<String, Object> e : new TreeMap<>(model.params()).entrySet()) {
       if (!body.has(e.getKey())) {
         body.set(e.getKey(), JSON.valueToTree(e.getValue()));

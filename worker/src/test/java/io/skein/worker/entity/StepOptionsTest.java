@@ -69,6 +69,33 @@ class StepOptionsTest {
   }
 
   @Test
+  void aTemperatureDistributionIsDrawnPerCallAndTheSameForTheSameCall() throws Exception {
+    String spec = """
+        name: t
+        models:
+          m: {model: sim-small, temperature: {distribution: uniform, low: 0.5, high: 0.9}, top_p: {distribution: manual, values: [0.8, 0.95], weights: [1, 3]}}
+        steps:
+          - {name: answers, model: m, prompt: "Answer: {{ question }}", n: 40}
+        """;
+    RecordRun run = new RecordRun(spec, "{\"question\": \"why?\"}", 2);
+    run.run(c -> "a");
+    var provider = new io.skein.worker.gateway.Provider("p", "http://p/v1", null, "m", 1, java.time.Duration.ofSeconds(1));
+    Set<Double> temperatures = new HashSet<>();
+    int high = 0;
+    for (StepPlanner.PlannedCall c : run.sentFor("answers")) {
+      var body = new com.fasterxml.jackson.databind.ObjectMapper().readTree(CallRequests.build("j/2", 2, 0, c, provider, true).body());
+      double t = body.get("temperature").asDouble();
+      assertTrue(t >= 0.5 && t <= 0.9, body.toString());
+      temperatures.add(t);
+      high += body.get("top_p").asDouble() == 0.95 ? 1 : 0;
+      assertTrue(List.of(0.8, 0.95).contains(body.get("top_p").asDouble()), body.toString());
+      assertEquals(body.toString(), CallRequests.build("j/2", 2, 0, c, provider, true).body(), "a retry sends the same request");
+    }
+    assertTrue(temperatures.size() > 30, "each call its own temperature: " + temperatures);
+    assertTrue(high > 20 && high < 40, "top_p 0.95 three times as often as 0.8: " + high + " of 40");
+  }
+
+  @Test
   void nSamplesAreSeparateCallsWithTheirOwnSeedsAndTheValueIsAList() {
     String spec = """
         name: n

@@ -57,8 +57,17 @@ final class BenchCommand implements Callable<Integer> {
   int warmup;
 
   @Option(names = "--pipeline", split = ",", defaultValue = "plain,kinds",
-      description = "plain (3 text calls) and/or kinds (samplers, structured with 20%% bad first answers, judge) (default: ${DEFAULT-VALUE}).")
+      description = "plain (3 text calls), kinds (samplers, structured with 20%% bad first answers, judge), and Data Designer configs"
+          + " run as imported: dd-chat (a 4-call multi-turn chat), dd-sql (text-to-SQL: task, query, SQL check, judge)"
+          + " (default: ${DEFAULT-VALUE}).")
   List<String> pipelines;
+
+  @Option(names = "--max-concurrency", description = "Calls at once per model (Data Designer's max_parallel_requests;"
+      + " default: twice --in-flight, at least 256).")
+  Integer maxConcurrency;
+
+  /** The Data Designer configs of the dd-* pipelines, in write_config's shape. */
+  private static final Map<String, String> DD_CONFIGS = Map.of("dd-chat", "bench/dd_multi_turn_chat.yaml", "dd-sql", "bench/dd_text_to_sql.yaml");
 
   private static final String KINDS_SPEC = """
       name: bench-kinds
@@ -97,16 +106,16 @@ final class BenchCommand implements Callable<Integer> {
 
   private int jobsRun;
 
-  record Result(String pipeline, String db, long latencyMs, int records, double seconds, long calls, double p50Ms, double p99Ms,
-      long peakHeapMb) {}
+  record Result(String pipeline, String db, long latencyMs, int records, double seconds, long calls, long requests, double p50Ms,
+      double p99Ms, long peakHeapMb) {}
 
   @Override
   public Integer call() throws Exception {
     System.setProperty("SKEIN_LOG_LEVEL", "WARN");
     List<Result> results = new ArrayList<>();
     for (String pipeline : pipelines) {
-      if (!pipeline.equals("plain") && !pipeline.equals("kinds")) {
-        throw new IllegalArgumentException("unknown pipeline " + pipeline + " (plain, kinds)");
+      if (!pipeline.equals("plain") && !pipeline.equals("kinds") && !DD_CONFIGS.containsKey(pipeline)) {
+        throw new IllegalArgumentException("unknown pipeline " + pipeline + " (plain, kinds, dd-chat, dd-sql)");
       }
       for (String db : databases) {
         for (long latency : latencies) {
@@ -138,22 +147,23 @@ final class BenchCommand implements Callable<Integer> {
             "skein.simulator.latency", latencyMs + "ms",
             "skein.simulator.jitter", 0.0,
             "skein.simulator.bad-json-rate", pipeline.equals("kinds") ? 0.2 : 0.0,
-            "skein.models.default-max-concurrency", Math.max(256, inFlight * 2),
+            "skein.models.default-max-concurrency", maxConcurrency != null ? maxConcurrency : Math.max(256, inFlight * 2),
+            "skein.models.simulate-all", DD_CONFIGS.containsKey(pipeline),
             "skein.job.max-in-flight", inFlight));
     try (SkeinNode node = SkeinNode.start(options, recorder)) {
-      String spec = pipeline.equals("kinds") ? KINDS_SPEC : SPEC;
       if (warmup > 0) {
-        runJob(node, spec, warmup);
+        runJob(node, spec(pipeline, warmup));
       }
       recorder.reset();
       HeapWatch heap = new HeapWatch();
       heap.start();
+      long requestsBefore = node.simulator().stats().requests();
       long start = System.nanoTime();
-      JobInfo done = runJob(node, spec, records);
+      JobInfo done = runJob(node, spec(pipeline, records));
       double seconds = (System.nanoTime() - start) / 1e9;
       heap.interrupt();
-      return new Result(pipeline, db, latencyMs, records, seconds, done.counts().calls(), recorder.percentile(50), recorder.percentile(99),
-          heap.peak.get() / (1024 * 1024));
+      return new Result(pipeline, db, latencyMs, records, seconds, done.counts().calls(), node.simulator().stats().requests() - requestsBefore,
+          recorder.percentile(50), recorder.percentile(99), heap.peak.get() / (1024 * 1024));
     } finally {
       if (schema != null) {
         try (Connection c = DriverManager.getConnection(pgUrl); Statement s = c.createStatement()) {
@@ -163,10 +173,24 @@ final class BenchCommand implements Callable<Integer> {
     }
   }
 
-  private JobInfo runJob(SkeinNode node, String specTemplate, int n) throws Exception {
-    // A seed of its own per job: every request is new, so the response cache is looked up and
-    // written but never answers (the cost a first run pays).
-    JsonNode spec = new YAMLMapper().readTree(String.format(Locale.ROOT, specTemplate, ++jobsRun, inFlight, n));
+  /**
+   * The pipeline's spec for {@code n} records, with a seed of its own per job: every request is new,
+   * so the response cache is looked up and written but never answers (the cost a first run pays).
+   * A dd-* pipeline is its Data Designer config as `skein import` converts it.
+   */
+  private JsonNode spec(String pipeline, int n) throws Exception {
+    jobsRun++;
+    if (!DD_CONFIGS.containsKey(pipeline)) {
+      return new YAMLMapper().readTree(String.format(Locale.ROOT, pipeline.equals("kinds") ? KINDS_SPEC : SPEC, jobsRun, inFlight, n));
+    }
+    try (var in = BenchCommand.class.getResourceAsStream(DD_CONFIGS.get(pipeline))) {
+      JsonNode config = new YAMLMapper().readTree(in);
+      var spec = (com.fasterxml.jackson.databind.node.ObjectNode) io.skein.protocol.importer.DataDesignerImport.convert(config, pipeline, n).spec();
+      return spec.put("seed", jobsRun).put("max_in_flight", inFlight);
+    }
+  }
+
+  private JobInfo runJob(SkeinNode node, JsonNode spec) throws Exception {
     JobInfo job = node.jobs().submit(new JobService.Submission(spec, null, null, null)).toCompletableFuture().get(5, TimeUnit.MINUTES);
     while (true) {
       JobInfo now = node.store().job(job.id()).toCompletableFuture().get(30, TimeUnit.SECONDS).orElseThrow();
@@ -185,12 +209,12 @@ final class BenchCommand implements Callable<Integer> {
 
   static String table(List<Result> results) {
     StringBuilder sb = new StringBuilder();
-    sb.append("| pipeline | database | model latency | records | records/s | calls/s | calls/record | Skein time per call p50 | p99 | peak heap |\n");
-    sb.append("| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |\n");
+    sb.append("| pipeline | database | model latency | records | records/s | calls/s | calls/record | requests/record | Skein time per call p50 | p99 | peak heap |\n");
+    sb.append("| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |\n");
     for (Result r : results) {
-      sb.append(String.format(Locale.ROOT, "| %s | %s | %d ms | %d | %.0f | %.0f | %.2f | %.1f ms | %.1f ms | %d MiB |%n",
+      sb.append(String.format(Locale.ROOT, "| %s | %s | %d ms | %d | %.1f | %.0f | %.2f | %.2f | %.1f ms | %.1f ms | %d MiB |%n",
           r.pipeline(), r.db(), r.latencyMs(), r.records(), r.records() / r.seconds(), r.calls() / r.seconds(),
-          (double) r.calls() / r.records(), r.p50Ms(), r.p99Ms(), r.peakHeapMb()));
+          (double) r.calls() / r.records(), (double) r.requests() / r.records(), r.p50Ms(), r.p99Ms(), r.peakHeapMb()));
     }
     return sb.toString();
   }

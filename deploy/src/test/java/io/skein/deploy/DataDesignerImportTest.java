@@ -141,7 +141,7 @@ class DataDesignerImportTest {
       Http.Response created = http.multipart("/jobs?num_records=5", yaml, seed);
       assertEquals(201, created.status(), created.body());
       JsonNode notCarried = created.json().get("not_carried_over");
-      assertTrue(notCarried.isArray() && notCarried.toString().contains("\"where\":\"reply_draft\""), created.body());
+      assertTrue(notCarried.isArray() && notCarried.toString().contains("\"where\":\"model_configs.helpdesk-llm\""), created.body());
       JsonNode done = http.awaitState(created.json().get("id").asText(), "succeeded", Duration.ofMinutes(2));
       assertEquals(5, done.get("succeeded").asInt());
       List<JsonNode> rows = http.get("/jobs/" + created.json().get("id").asText() + "/results").lines();

@@ -64,7 +64,7 @@ final class DataDesignerColumns {
     if (skip.isObject() && skip.hasNonNull("when")) {
       step.put("when", "not (" + withoutBraces(skip.get("when").asText()) + ")");
       if (skip.hasNonNull("value")) {
-        gaps.add(Gap.differs(name, "skip.value: a skipped step's value is null in Skein, not " + skip.get("value")));
+        step.set("skip_value", skip.get("value"));
       }
     } else if (!column.path("propagate_skip").asBoolean(true)) {
       // A step with a `when` of its own is not skipped with the steps it reads: propagate_skip: false.

@@ -48,7 +48,7 @@ public final class SpecParser {
 
   /** The keys every step has; the others belong to its kind. */
   public static final Set<String> STEP_KEYS =
-      Set.of("name", "kind", "when", "n", "drop", "with_trace", "extract_reasoning", "extract_reasoning_content");
+      Set.of("name", "kind", "when", "n", "drop", "with_trace", "extract_reasoning", "extract_reasoning_content", "skip_value");
   private static final Set<String> OUTPUT_KEYS = Set.of("messages", "fields");
   private static final Set<String> RETRY_KEYS =
       Set.of("max_attempts", "initial_backoff", "max_backoff", "pause_after");
@@ -345,6 +345,9 @@ public final class SpecParser {
           || s.has("extract_reasoning_content") && bool(s.get("extract_reasoning_content"), path + ".extract_reasoning_content");
       ObjectNode config = ((ObjectNode) s).deepCopy();
       config.remove(STEP_KEYS);
+      if (s.has("skip_value")) {
+        config.set("skip_value", s.get("skip_value")); // read by the planner, whatever the kind
+      }
       steps.add(new StepSpec(name, kind, i, when, n, drop, trace, reasoning, config));
     }
     return steps;

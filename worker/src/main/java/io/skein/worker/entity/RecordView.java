@@ -28,7 +28,7 @@ import java.util.Map;
  */
 final class RecordView {
 
-  /** A finished step: its value (a list for n > 1), the reasoning models gave (text, a list, or null), or skipped. */
+  /** A finished step: its value (a list for n > 1; a skipped step's skip_value or JSON null), the reasoning models gave (text, a list, or null), and whether it was skipped. */
   record Resolved(JsonNode value, JsonNode reasoning, boolean skipped) {}
 
   /** A call a step wants now. */
@@ -56,7 +56,7 @@ final class RecordView {
     context.putIfAbsent(PipelinePlan.INDEX, input.index());
     for (PipelinePlan.Step s : plan.steps()) {
       if (state.isSkipped(s.name())) {
-        resolve(s.name(), new Resolved(null, null, true));
+        resolve(s.name(), new Resolved(s.skipValue(), null, true));
       } else if (state.hasValue(s.name())) {
         resolve(s.name(), new Resolved(state.value(s.name()), null, false));
       } else if (state.memo(s.name()) != null) {
@@ -84,7 +84,7 @@ final class RecordView {
 
   private void resolve(String step, Resolved r) {
     resolved.put(step, r);
-    context.put(step, r.skipped() ? null : Json.plain(r.value()));
+    context.put(step, r.value() == null || r.value().isNull() ? null : Json.plain(r.value()));
   }
 
   /** Walks the graph as far as the record's state allows, computing what needs no model. */
@@ -102,7 +102,7 @@ final class RecordView {
         }
         try {
           if (skips(step)) {
-            resolve(step.name(), new Resolved(null, null, true));
+            resolve(step.name(), new Resolved(step.skipValue(), null, true));
             skipped.add(step.name());
             progress = true;
             continue;
@@ -211,7 +211,7 @@ final class RecordView {
     @Override
     public JsonNode value(String name) {
       Resolved r = resolved.get(name);
-      return r == null ? null : r.value();
+      return r == null || r.value() == null || (r.skipped() && r.value().isNull()) ? null : r.value();
     }
 
     @Override

@@ -144,7 +144,7 @@ public final class Rows {
 
   private static void putStep(ObjectNode row, RecordView view, PipelinePlan.Step s) {
     RecordView.Resolved r = view.resolved(s.name());
-    row.set(s.name(), r == null || r.skipped() ? NullNode.getInstance() : r.value());
+    row.set(s.name(), r == null || r.value() == null ? NullNode.getInstance() : r.value());
     String trace = s.spec().withTrace();
     if (!"none".equals(trace)) {
       row.set(s.name() + "__trace", r == null || r.skipped() ? NullNode.getInstance() : trace(view, s, "all".equals(trace)));

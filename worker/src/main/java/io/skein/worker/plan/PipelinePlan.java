@@ -53,6 +53,12 @@ public final class PipelinePlan {
     public ModelSpec model() {
       return logic.model();
     }
+
+    /** The value the step takes when skipped: its {@code skip_value}, or JSON null. */
+    public com.fasterxml.jackson.databind.JsonNode skipValue() {
+      com.fasterxml.jackson.databind.JsonNode v = spec.config().get("skip_value");
+      return v == null ? com.fasterxml.jackson.databind.node.NullNode.getInstance() : v;
+    }
   }
 
   private final PipelineSpec spec;

@@ -37,7 +37,8 @@ public final class StepKinds {
   static final String STEP_PROPERTIES = """
       "name": {"type": "string", "pattern": "^[A-Za-z_][A-Za-z0-9_]*$", "description": "The step's name: its value is the record field of that name."},
       "kind": {"type": "string", "description": "What the step does (default llm)."},
-      "when": {"type": "string", "description": "A condition (Jinja, without braces); when false the step is skipped and its value is null. Steps that read a skipped step are skipped too, unless they have a `when` of their own."},
+      "when": {"type": "string", "description": "A condition (Jinja, without braces); when false the step is skipped and its value is null (or skip_value). Steps that read a skipped step are skipped too, unless they have a `when` of their own."},
+      "skip_value": {"description": "The value the step takes when it is skipped (default null): Data Designer's skip.value."},
       "n": {"type": "integer", "minimum": 1, "maximum": 1000, "description": "That many independent samples (separate calls with their own seeds); the value is a list."},
       "drop": {"type": "boolean", "description": "Computed, and readable by later steps, but left out of the row."},
       "with_trace": {"enum": ["none", "last", "all", "last_message", "all_messages"], "description": "Adds `<name>__trace`: the final answer (last) or the whole conversation (all) as chat messages."},

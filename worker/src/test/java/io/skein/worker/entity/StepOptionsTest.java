@@ -69,6 +69,27 @@ class StepOptionsTest {
   }
 
   @Test
+  void aSkippedStepTakesItsSkipValueWhichLaterStepsRead() {
+    String spec = """
+        name: w
+        models: {m: sim-small}
+        steps:
+          - {name: draft, model: m, prompt: "Write about {{ topic }}", when: "channel != 'phone'", skip_value: "(answered on a call)"}
+          - {name: reply, model: m, prompt: "Polish {{ draft }}", skip_value: {kind: none}}
+          - {name: state, kind: expression, expr: "{{ draft }}", when: "true"}
+        """;
+    RecordRun phone = new RecordRun(spec, "{\"topic\": \"tea\", \"channel\": \"phone\"}", 0);
+    var decision = phone.run(c -> "text");
+    assertInstanceOf(StepPlanner.Finish.class, decision, decision.toString());
+    assertEquals(0, phone.sent.size());
+    JsonNode row = phone.row();
+    assertEquals("(answered on a call)", row.get("draft").asText(), row.toString());
+    assertEquals("{\"kind\":\"none\"}", row.get("reply").toString(), "a step skipped with what it reads takes its own skip_value");
+    assertEquals("(answered on a call)", row.get("state").asText(), "a later step reads the skip value");
+    assertTrue(phone.state.isSkipped("draft"));
+  }
+
+  @Test
   void aTemperatureDistributionIsDrawnPerCallAndTheSameForTheSameCall() throws Exception {
     String spec = """
         name: t

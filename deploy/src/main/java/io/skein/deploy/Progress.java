@@ -47,15 +47,22 @@ final class Progress {
     }
   }
 
+  /** The bar: records done of the total, or, for a job with a target, rows passed of the target. */
   static String line(JobInfo job, long startDone, double seconds) {
+    long target = job.target();
     long done = job.counts().done();
-    double fraction = job.total() == 0 ? 1 : (double) done / job.total();
+    long goal = target > 0 ? target : job.total();
+    long reached = target > 0 ? Math.min(job.counts().succeeded(), target) : done;
+    double fraction = goal == 0 ? 1 : (double) reached / goal;
     int width = 24;
     int filled = (int) Math.round(fraction * width);
     double rate = seconds > 0 ? (done - startDone) / seconds : 0;
-    String eta = rate > 0 && !job.state().isTerminal() ? duration((job.total() - done) / rate) : "-";
-    return String.format(Locale.ROOT, "[%s%s] %3.0f%% %d/%d records (%d failed) | %s calls | %s tokens | %.1f rec/s | ETA %s   ",
-        "#".repeat(filled), ".".repeat(width - filled), fraction * 100, done, job.total(), job.counts().failed(),
+    double reachRate = target > 0 && done > 0 ? rate * job.counts().succeeded() / done : rate;
+    String eta = reachRate > 0 && !job.state().isTerminal() ? duration((goal - reached) / reachRate) : "-";
+    String what = target > 0 ? String.format(Locale.ROOT, "%d/%d rows passed (%d failed, of at most %d records)", reached, goal,
+        job.counts().failed(), job.total()) : String.format(Locale.ROOT, "%d/%d records (%d failed)", done, goal, job.counts().failed());
+    return String.format(Locale.ROOT, "[%s%s] %3.0f%% %s | %s calls | %s tokens | %.1f rec/s | ETA %s   ",
+        "#".repeat(filled), ".".repeat(width - filled), fraction * 100, what,
         compact(job.counts().calls()), compact(job.counts().tokens()), rate, eta);
   }
 

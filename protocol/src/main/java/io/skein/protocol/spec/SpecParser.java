@@ -128,7 +128,11 @@ public final class SpecParser {
     boolean cache = !root.has("cache") || bool(root.get("cache"), "cache");
     List<ProcessorSpec> processors = readProcessors(root.get("processors"));
     Map<String, String> files = readFiles(root.get("files"));
-    return new PipelineSpec(name, seed, models, input, steps, output, retry, maxInFlight, cache, processors, files, readTarget(root, input),
+    TargetSpec target = readTarget(root, input);
+    if (target != null && processors.stream().anyMatch(p -> "extras".equals(p.name()))) {
+      error("processors", "`extras` is the dataset a job with `target` keeps the rows passed beyond it in: name this dataset otherwise");
+    }
+    return new PipelineSpec(name, seed, models, input, steps, output, retry, maxInFlight, cache, processors, files, target,
         DedupeSpec.read(root.get("dedupe"), this::error));
   }
 

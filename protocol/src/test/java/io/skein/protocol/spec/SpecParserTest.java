@@ -149,6 +149,8 @@ class SpecParserTest {
     assertTrue(errorAt(base + "max_records: 50\n", "max_records").message().contains("give `target: N`"));
     assertTrue(errorAt(base + "target: 10\ninput: {num_records: 5}\n", "input.num_records").message().contains("leave out num_records"));
     assertTrue(errorAt(base + "target: 0\n", "target").message().contains("1"));
+    assertTrue(errorAt(base + "target: 5\nprocessors: [{name: extras, template: {a: \"{{ a }}\"}}]\n", "processors").message()
+        .contains("name this dataset otherwise"));
   }
 
   @Test

@@ -4,8 +4,6 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.fasterxml.jackson.databind.JsonNode;
-import java.nio.file.Files;
-import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
 import java.util.Set;
@@ -21,9 +19,7 @@ class DedupeTest {
 
   @Test
   void repeatedQuestionsAreRejectedAndReplacedUntilTheTargetIsMet() throws Exception {
-    Path dir = Files.createTempDirectory("skein-dedupe-test");
-    Path config = Files.writeString(dir.resolve("sim.conf"), "skein.simulator { latency = 5ms }\n");
-    try (SkeinNode node = SkeinNode.start(new NodeOptions(dir.resolve("data"), config, null, null, null, "127.0.0.1", 0, List.of(), 0, true))) {
+    try (SkeinNode node = TestNodes.withSimulatorLatency("dedupe-test", "5ms")) {
       Http http = new Http(node.httpPort());
       String spec = """
           name: distinct

@@ -36,9 +36,7 @@ class TargetTest {
 
   @Test
   void theOutputHasExactlyTheRowsAskedForAndWhatPassedBeyondIsKept() throws Exception {
-    Path dir = Files.createTempDirectory("skein-target-test");
-    Path config = Files.writeString(dir.resolve("sim.conf"), "skein.simulator { latency = 20ms }\n");
-    try (SkeinNode node = SkeinNode.start(new NodeOptions(dir.resolve("data"), config, null, null, null, "127.0.0.1", 0, List.of(), 0, true))) {
+    try (SkeinNode node = TestNodes.withSimulatorLatency("target-test", "20ms")) {
       Http http = new Http(node.httpPort());
       Http.Response created = http.post("/jobs", "application/yaml", SPEC);
       assertEquals(201, created.status(), created.body());

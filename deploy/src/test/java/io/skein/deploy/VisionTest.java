@@ -4,8 +4,6 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.fasterxml.jackson.databind.JsonNode;
-import java.nio.file.Files;
-import java.nio.file.Path;
 import java.time.Duration;
 import java.util.Base64;
 import java.util.List;
@@ -23,9 +21,7 @@ class VisionTest {
 
   @Test
   void imagesGoWithThePromptAndWhatIsNoImageIsAnErrorRow() throws Exception {
-    Path dir = Files.createTempDirectory("skein-vision-test");
-    Path config = Files.writeString(dir.resolve("sim.conf"), "skein.simulator { latency = 2ms }\n");
-    try (SkeinNode node = SkeinNode.start(new NodeOptions(dir.resolve("data"), config, null, null, null, "127.0.0.1", 0, List.of(), 0, true))) {
+    try (SkeinNode node = TestNodes.withSimulatorLatency("vision-test", "2ms")) {
       Http http = new Http(node.httpPort());
       String spec = """
           name: vision

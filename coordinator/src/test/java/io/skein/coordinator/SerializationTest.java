@@ -52,6 +52,11 @@ class SerializationTest {
     roundTrip(new RecordProtocol.ValuesComputed(java.util.Map.of("price", new com.fasterxml.jackson.databind.node.IntNode(42),
         "customer", new com.fasterxml.jackson.databind.ObjectMapper().createObjectNode().put("age", 70)), List.of("followup"), 5));
     roundTrip(new RecordProtocol.CallFailed(call, 1, "fp", "skein@127.0.0.1:2551", "rate_limited", true, 429, "slow down", 1000, 5, 98));
+    List<ChatMessage> toolRound = List.of(ChatMessage.assistant("", List.of(new io.skein.protocol.ToolCall("c1", "add", "{\"a\": 1}"))),
+        ChatMessage.tool("c1", "1"));
+    roundTrip(new RecordProtocol.CallSucceeded(call, 1, "fp", "n", "sim-small", toolRound, "", "tool_calls", Usage.NONE, 1, 2, false, null,
+        List.of(new io.skein.protocol.ToolCall("c2", "lookup", "{\"key\": \"k\"}"))));
+    roundTrip(new RecordProtocol.ToolCalled(call, 0, "c2", "lookup", "calc", "the entry for k is amber", false, "n", 4, 5));
     roundTrip(new RecordProtocol.RecordSucceeded(100));
     roundTrip(new RecordProtocol.RecordFailed("unauthorized", "HTTP 401", "answer", 101));
   }

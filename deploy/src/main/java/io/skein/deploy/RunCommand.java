@@ -141,7 +141,9 @@ final class RunCommand implements Callable<Integer> {
       in.put("limit", spec.input().limit() == null ? limit : Math.min(limit, spec.input().limit()));
     }
 
-    NodeOptions options = store.node("127.0.0.1", 0, List.of(), null, true);
+    // The spec is the user's own, run on their machine: the tool servers it names by command may start.
+    NodeOptions options = store.node("127.0.0.1", 0, List.of(), null, true)
+        .withSettings(java.util.Map.of("skein.tools.allow-spec-commands", true));
     SkeinNode node;
     try {
       node = SkeinNode.start(options);

@@ -30,6 +30,9 @@ final class SimulateCommand implements Callable<Integer> {
       description = "Fraction of first answers to structured requests that break the schema or do not parse.") double badJsonRate;
   @Option(names = "--bad-code-rate", defaultValue = "0", description = "Fraction of first code answers that do not parse.") double badCodeRate;
   @Option(names = "--reasoning", description = "Start answers with a <think> block, as reasoning models do.") boolean reasoning;
+  @Option(names = "--tool-rounds", defaultValue = "1",
+      description = "Rounds of tool calls a conversation that offers tools gets before its answer (default: ${DEFAULT-VALUE}).")
+  int toolRounds;
   @Option(names = "--api-key-env", description = "Require `Authorization: Bearer` with the key in this env variable (else 401).") String apiKeyEnv;
 
   @Override
@@ -41,7 +44,7 @@ final class SimulateCommand implements Callable<Integer> {
     }
     ModelSimulator.runForever(
         new SimulatorSettings(latencyMs, jitter, errorRate, rateLimitRate, slowRate, seed, retryAfter, apiKey, maxConcurrent,
-            new SimulatorSettings.Answers(badJsonRate, badCodeRate, reasoning), brokenRate), host, port);
+            new SimulatorSettings.Answers(badJsonRate, badCodeRate, reasoning, toolRounds), brokenRate), host, port);
     return 0;
   }
 }

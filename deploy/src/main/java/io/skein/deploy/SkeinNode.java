@@ -120,11 +120,12 @@ public final class SkeinNode implements AutoCloseable {
       ModelProviders models = new ModelProviders(system, new OpenAiHttpClient(system), SkeinNode::env, simulatorUrl, cache,
           metrics.registry());
 
+      io.skein.worker.tools.McpTools tools = new io.skein.worker.tools.McpTools(skein.getConfig("tools"), SkeinNode::env);
       JdbcRecordSource source = new JdbcRecordSource(store);
       BatchingResultSink sink = new BatchingResultSink(store);
       RecordWorker.init(system, new RecordWorker.Deps(source, sink, models, skein.getDuration("record.stop-timeout"), timer,
           skein.getDuration("record.call-deadline"), skein.getDuration("record.call-grace"), new RecordMeters(metrics.registry()),
-          new io.skein.coordinator.store.JdbcDeduper(db)));
+          new io.skein.coordinator.store.JdbcDeduper(db), tools));
       InFlightShares shares = new InFlightShares(skein.getInt("job.max-records-in-flight-per-node"));
       JobCoordinator.init(system, new JobCoordinator.Deps(store, source::evict, skein.getDuration("job.tick"),
           skein.getDuration("job.ensure-interval"), skein.getInt("job.pause-after-blocked"), shares,
@@ -162,6 +163,9 @@ public final class SkeinNode implements AutoCloseable {
             sink.close();
             cache.close();
           }).thenApply(done -> Done.getInstance()));
+      // MCP servers started for tools (child processes) end with the node.
+      CoordinatedShutdown.get(system).addTask(CoordinatedShutdown.PhaseBeforeActorSystemTerminate(), "skein-close-tools",
+          () -> CompletableFuture.runAsync(tools::close).thenApply(done -> Done.getInstance()));
       // Close the client pools before the actors go, or each still-open pool logs "shut down unexpectedly" with a trace.
       CoordinatedShutdown.get(system).addTask(CoordinatedShutdown.PhaseBeforeActorSystemTerminate(), "skein-close-pools",
           () -> Http.get(system).shutdownAllConnectionPools().thenApply(done -> Done.getInstance()));
@@ -259,7 +263,7 @@ public final class SkeinNode implements AutoCloseable {
     return new SimulatorSettings(sim.getDuration("latency").toMillis(), sim.getDouble("jitter"),
         sim.getDouble("error-rate"), sim.getDouble("rate-limit-rate"), sim.getDouble("slow-rate"), sim.getLong("seed"), 1, null,
         sim.getInt("max-concurrent"), new SimulatorSettings.Answers(sim.getDouble("bad-json-rate"), sim.getDouble("bad-code-rate"),
-        sim.getBoolean("reasoning")), sim.hasPath("broken-rate") ? sim.getDouble("broken-rate") : 0.0);
+        sim.getBoolean("reasoning"), sim.getInt("tool-rounds")), sim.hasPath("broken-rate") ? sim.getDouble("broken-rate") : 0.0);
   }
 
   public ActorSystem<Void> system() {

@@ -104,12 +104,21 @@ public final class RecordProtocol {
       long latencyMillis,
       long atMillis,
       boolean cached,
-      JsonNode result)
+      JsonNode result,
+      @com.fasterxml.jackson.annotation.JsonInclude(com.fasterxml.jackson.annotation.JsonInclude.Include.NON_EMPTY)
+      List<ToolCall> toolCalls)
       implements Event {
 
     public CallSucceeded {
       // Jackson reads a missing or null JsonNode as NullNode; "no result" is null, whichever way it came.
       result = result == null || result.isNull() ? null : result;
+      toolCalls = toolCalls == null ? List.of() : List.copyOf(toolCalls);
+    }
+
+    public CallSucceeded(CallId call, int attempt, String fingerprint, String node, String model, List<ChatMessage> request,
+        String response, String finishReason, Usage usage, long latencyMillis, long atMillis, boolean cached, JsonNode result) {
+      this(call, attempt, fingerprint, node, model, request, response, finishReason, usage, latencyMillis, atMillis, cached, result,
+          List.of());
     }
 
     public CallSucceeded(CallId call, int attempt, String fingerprint, String node, String model, List<ChatMessage> request,
@@ -139,6 +148,15 @@ public final class RecordProtocol {
       long latencyMillis,
       long atMillis)
       implements Event {}
+
+  /**
+   * A tool call a model asked for ({@code toolCalls[index]} of the answer to {@code call}) and what
+   * the tool answered: persisted before the conversation goes on, so a crash in a tool loop repeats
+   * no finished tool call. {@code error}: the tool reported an error, or could not be reached in
+   * time; the model is told so, as a tool's answer, and decides what to do.
+   */
+  public record ToolCalled(CallId call, int index, String toolCallId, String tool, String server, String result, boolean error,
+      String node, long latencyMillis, long atMillis) implements Event {}
 
   public record RecordSucceeded(long atMillis) implements Event {}
 

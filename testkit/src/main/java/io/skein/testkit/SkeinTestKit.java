@@ -62,7 +62,7 @@ public final class SkeinTestKit implements AutoCloseable {
    */
   public static SkeinTestKit start(Map<String, Object> settings) throws Exception {
     Path dir = Files.createTempDirectory("skein-testkit");
-    Map<String, Object> all = new java.util.HashMap<>(Map.of("skein.simulator.latency", "1ms"));
+    Map<String, Object> all = new java.util.HashMap<>(Map.of("skein.simulator.latency", "1ms", "skein.tools.allow-spec-commands", true));
     all.putAll(settings);
     return new SkeinTestKit(dir, SkeinNode.start(NodeOptions.local(dir.resolve("data")).withSettings(all)));
   }

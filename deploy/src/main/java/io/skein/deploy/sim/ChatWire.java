@@ -41,13 +41,53 @@ final class ChatWire {
       return "`response_format.type` must be text, json_object or json_schema, got `" + format + "`";
     }
     int i = 0;
+    java.util.Set<String> asked = new java.util.HashSet<>();
     for (JsonNode m : req.path("messages")) {
-      String wrong = contentRefusal(m.path("content"), "messages[" + i++ + "].content");
+      String at = "messages[" + i++ + "]";
+      if (m.path("role").asText().equals("tool")) {
+        // As OpenAI: a tool message answers a tool call an earlier assistant message made.
+        if (!asked.contains(m.path("tool_call_id").asText())) {
+          return "Invalid parameter: " + at + " with role 'tool' must be a response to a preceding message with 'tool_calls'"
+              + " (no tool call `" + m.path("tool_call_id").asText() + "`)";
+        }
+        continue;
+      }
+      m.path("tool_calls").forEach(c -> asked.add(c.path("id").asText()));
+      if (!m.path("tool_calls").isEmpty() && m.path("content").isNull()) {
+        continue;
+      }
+      String wrong = contentRefusal(m.path("content"), at + ".content");
       if (wrong != null) {
         return wrong;
       }
     }
+    for (JsonNode t : req.path("tools")) {
+      if (!t.path("type").asText().equals("function") || !t.path("function").path("name").isTextual()) {
+        return "`tools` entries must be {type: function, function: {name, description, parameters}}, got " + t;
+      }
+    }
     return null;
+  }
+
+  /**
+   * {@code completion} made an answer that calls tools: one of those offered, or two different ones
+   * when more are offered and the draw says so, each with arguments that fit its parameters' schema.
+   */
+  static ObjectNode toolCalls(ObjectNode completion, JsonNode tools, java.util.SplittableRandom random) {
+    ObjectNode message = (ObjectNode) completion.path("choices").path(0).path("message");
+    ArrayNode calls = message.putArray("tool_calls");
+    int first = random.nextInt(tools.size());
+    int count = tools.size() > 1 && random.nextBoolean() ? 2 : 1;
+    for (int k = 0; k < count; k++) {
+      JsonNode function = tools.get((first + k) % tools.size()).path("function");
+      JsonNode parameters = function.path("parameters").isObject() ? function.get("parameters") : JSON.createObjectNode().put("type", "object");
+      calls.addObject().put("id", "call_" + Long.toHexString(random.nextLong() & 0xffffffffffL)).put("type", "function")
+          .putObject("function").put("name", function.path("name").asText())
+          .put("arguments", SchemaAnswers.conforming(parameters, random).toString());
+    }
+    ((ObjectNode) completion.path("usage")).put("completion_tokens", 12 * count).put("total_tokens",
+        completion.path("usage").path("prompt_tokens").asLong() + 12L * count);
+    return completion;
   }
 
   private static final java.util.regex.Pattern IMAGE_URL =
@@ -122,7 +162,7 @@ final class ChatWire {
     for (JsonNode choice : completion.get("choices")) {
       int index = choice.get("index").asInt();
       out.append(event(completion, index, JSON.createObjectNode().put("role", "assistant").put("content", ""), null));
-      String content = choice.at("/message/content").asText();
+      String content = choice.at("/message/content").isTextual() ? choice.at("/message/content").asText() : "";
       for (int from = 0; from < content.length(); ) {
         int to = content.indexOf(' ', from + 1);
         to = to < 0 ? content.length() : to;

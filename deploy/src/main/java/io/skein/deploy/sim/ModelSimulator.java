@@ -7,6 +7,7 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 import com.typesafe.config.ConfigFactory;
 import java.nio.charset.StandardCharsets;
 import java.security.MessageDigest;
+import java.util.List;
 import java.util.Map;
 import java.util.TreeMap;
 import java.util.concurrent.CompletableFuture;
@@ -250,8 +251,16 @@ public final class ModelSimulator {
       long promptTokens = 0;
       boolean answeredBefore = false;
       int images = 0;
+      int toolRounds = 0;
+      List<String> toolSaid = new java.util.ArrayList<>();
       for (JsonNode m : req.get("messages")) {
         String content = ChatWire.text(m.path("content"));
+        toolRounds += m.path("tool_calls").isEmpty() ? 0 : 1;
+        if (m.path("role").asText().equals("tool")) {
+          toolSaid.add(content);
+        } else if (m.path("role").asText().equals("user")) {
+          toolSaid.clear();
+        }
         promptTokens += words(content) + IMAGE_TOKENS * ChatWire.images(m.path("content"));
         if (m.path("role").asText().equals("user")) {
           lastUser = content;
@@ -260,6 +269,11 @@ public final class ModelSimulator {
         answeredBefore |= m.path("role").asText().equals("assistant");
       }
       java.util.SplittableRandom random = new java.util.SplittableRandom(settings.seed() * 0x9E3779B97F4A7C15L ^ fingerprint);
+      JsonNode tools = req.path("tools");
+      if (tools.isArray() && !tools.isEmpty() && toolRounds < settings.answers().toolRounds()
+          && !"none".equals(req.path("tool_choice").asText())) {
+        return ChatWire.toolCalls(completion(req, fingerprint, null, promptTokens, 0, "tool_calls"), tools, random);
+      }
       double badDraw = uniform(settings.seed(), fingerprint, occurrence, 3);
       String special = KindAnswers.answer(req, lastUser, random, settings.answers(), badDraw, !answeredBefore);
       if (special != null) {
@@ -278,6 +292,10 @@ public final class ModelSimulator {
           produced++;
         }
         text.append(':');
+      }
+      if (!toolSaid.isEmpty()) {
+        // What a model that used tools would show: what they said.
+        text.append(text.length() == 0 ? "" : " ").append("Tools said: ").append(String.join("; ", toolSaid)).append('.');
       }
       if (images > 0) {
         // What a vision model would show: it saw them.
@@ -315,7 +333,7 @@ public final class ModelSimulator {
       ArrayNode choices = root.putArray("choices");
       ObjectNode choice = choices.addObject();
       choice.put("index", 0);
-      choice.putObject("message").put("role", "assistant").put("content", content);
+      choice.putObject("message").put("role", "assistant").put("content", content); // null: tool calls follow
       choice.put("finish_reason", finish);
       root.putObject("usage").put("prompt_tokens", promptTokens).put("completion_tokens", produced)
           .put("total_tokens", promptTokens + produced);

@@ -34,10 +34,16 @@ public record SimulatorSettings(
   /**
    * {@code badJsonRate}: the share of first answers to a structured request (no assistant message
    * yet) that break the schema or do not parse; {@code badCodeRate}: the same for code, which then
-   * does not parse; {@code reasoning}: answers start with a {@code <think>} block.
+   * does not parse; {@code reasoning}: answers start with a {@code <think>} block;
+   * {@code toolRounds}: a request that offers tools is answered with tool calls until the
+   * conversation has had this many rounds of them (0: never).
    */
-  public record Answers(double badJsonRate, double badCodeRate, boolean reasoning) {
+  public record Answers(double badJsonRate, double badCodeRate, boolean reasoning, int toolRounds) {
     public static final Answers GOOD = new Answers(0, 0, false);
+
+    public Answers(double badJsonRate, double badCodeRate, boolean reasoning) {
+      this(badJsonRate, badCodeRate, reasoning, 1);
+    }
   }
 
   public SimulatorSettings(

@@ -221,6 +221,48 @@ class ModelSimulatorTest {
   }
 
   @Test
+  void offeredToolsAreCalledWithArgumentsThatFitThenTheAnswerUsesTheirResults() throws Exception {
+    String tools = """
+        [{"type": "function", "function": {"name": "add", "parameters": {"type": "object", "required": ["a", "b"],
+          "properties": {"a": {"type": "number"}, "b": {"type": "number"}}}}},
+         {"type": "function", "function": {"name": "lookup", "parameters": {"type": "object", "required": ["key"],
+          "properties": {"key": {"type": "string"}}}}}]""";
+    String ask = """
+        {"model": "sim-small", "seed": %d, "tools": %s, "messages": [{"role": "user", "content": "What is 2 + 3?"}]}""";
+    java.util.Set<String> chosen = new java.util.HashSet<>();
+    for (int seed = 0; seed < 8; seed++) {
+      Answer calls = post(plain, ask.formatted(seed, tools));
+      assertEquals(200, calls.status(), calls.raw().body());
+      JsonNode choice = calls.json().at("/choices/0");
+      assertEquals("tool_calls", choice.get("finish_reason").asText());
+      assertTrue(choice.at("/message/content").isNull(), choice.toString());
+      for (JsonNode call : choice.at("/message/tool_calls")) {
+        String name = call.at("/function/name").asText();
+        chosen.add(name);
+        JsonNode args = JSON.readTree(call.at("/function/arguments").asText());
+        assertTrue(name.equals("add") ? args.get("a").isNumber() && args.get("b").isNumber() : args.get("key").isTextual(), call.toString());
+      }
+      assertEquals(calls.raw().body(), post(plain, ask.formatted(seed, tools)).raw().body().replaceAll("\"created\":\\d+",
+          "\"created\":" + calls.json().get("created").asLong()), "the same request, the same tool calls");
+    }
+    assertEquals(java.util.Set.of("add", "lookup"), chosen, "a choice among the offered tools");
+
+    String answered = """
+        {"model": "sim-small", "tools": %s, "messages": [{"role": "user", "content": "What is 2 + 3?"},
+          {"role": "assistant", "content": null, "tool_calls": [{"id": "c1", "type": "function",
+            "function": {"name": "add", "arguments": "{\\"a\\": 2, \\"b\\": 3}"}}]},
+          {"role": "tool", "tool_call_id": "c1", "content": "2 + 3 = 5"}]}""".formatted(tools);
+    Answer done = post(plain, answered);
+    assertEquals(200, done.status(), done.raw().body());
+    assertEquals("stop", done.json().at("/choices/0/finish_reason").asText(), "one round of tools by default, then an answer");
+    assertTrue(done.content().contains("Tools said: 2 + 3 = 5."), done.content());
+
+    Answer orphan = post(plain, answered.replace("\"tool_call_id\": \"c1\"", "\"tool_call_id\": \"c9\""));
+    assertEquals(400, orphan.status(), "a tool message must answer a tool call, as OpenAI says: " + orphan.raw().body());
+    assertTrue(orphan.json().at("/error/message").asText().contains("must be a response to a preceding message with 'tool_calls'"));
+  }
+
+  @Test
   void imagesComeAsContentPartsAndWhatIsNoImageIsRefused() throws Exception {
     String png = "data:image/png;base64," + java.util.Base64.getEncoder().encodeToString(new byte[] {(byte) 0x89, 'P', 'N', 'G'});
     String body = """

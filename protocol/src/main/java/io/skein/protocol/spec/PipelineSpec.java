@@ -10,7 +10,7 @@ import java.util.Optional;
  * {@code cache}: answers may come from, and go to, the response cache (keyed by the exact request).
  * {@code output} is null when the spec gives none: rows then hold every field and step value.
  * {@code files}: texts templates read as {@code files.<name>} (stored with the job, so every node
- * reads the same bytes).
+ * reads the same bytes). {@code tools}: the sets of MCP tools its model steps may offer.
  */
 public record PipelineSpec(
     String name,
@@ -25,7 +25,12 @@ public record PipelineSpec(
     List<ProcessorSpec> processors,
     Map<String, String> files,
     TargetSpec target,
-    DedupeSpec dedupe) {
+    DedupeSpec dedupe,
+    ToolsSpec tools) {
+
+  public PipelineSpec {
+    tools = tools == null ? ToolsSpec.NONE : tools;
+  }
 
   /** The extra datasets, in spec order. */
   public List<ProcessorSpec> datasets() {

@@ -37,7 +37,7 @@ public final class SpecParser {
 
   public static final Set<String> TOP_KEYS =
       Set.of("name", "seed", "models", "input", "steps", "output", "processors", "retry", "max_in_flight", "cache", "files", "target",
-          "max_records", "dedupe");
+          "max_records", "dedupe", "tools");
   private static final Set<String> MODEL_KEYS =
       Set.of("model", "temperature", "max_tokens", "top_p", "stop", "timeout", "params");
   private static final Set<String> INPUT_KEYS = Set.of("file", "records", "num_records", "fields", "sampling", "limit", "selection");
@@ -133,7 +133,7 @@ public final class SpecParser {
       error("processors", "`extras` is the dataset a job with `target` keeps the rows passed beyond it in: name this dataset otherwise");
     }
     return new PipelineSpec(name, seed, models, input, steps, output, retry, maxInFlight, cache, processors, files, target,
-        DedupeSpec.read(root.get("dedupe"), this::error));
+        DedupeSpec.read(root.get("dedupe"), this::error), ToolsSpec.read(root.get("tools"), this::error));
   }
 
   /** {@code target} and {@code max_records}: the rows wanted, and the records that may be started for them. */

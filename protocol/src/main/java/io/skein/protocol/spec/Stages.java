@@ -30,8 +30,8 @@ public final class Stages {
   /** The stage a spec with setup and plain steps runs them in. */
   public static final String MAIN = "main";
   public static final Set<String> TOP_KEYS =
-      Set.of("name", "seed", "models", "input", "files", "setup", "stages", "steps", "output", "processors", "retry", "max_in_flight", "cache");
-  private static final Set<String> SHARED_KEYS = Set.of("name", "seed", "models", "files", "retry", "max_in_flight", "cache");
+      Set.of("name", "seed", "models", "input", "files", "setup", "stages", "steps", "output", "processors", "retry", "max_in_flight", "cache", "tools");
+  private static final Set<String> SHARED_KEYS = Set.of("name", "seed", "models", "files", "retry", "max_in_flight", "cache", "tools");
   private static final Set<String> STAGE_KEYS =
       Set.of("name", "from", "explode", "filter", "steps", "output", "processors", "max_in_flight", "retry");
   /** A stage's job id is {@code <job id>.<stage>}, and job ids are kept in 64 characters. */

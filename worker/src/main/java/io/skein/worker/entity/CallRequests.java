@@ -37,7 +37,20 @@ public final class CallRequests {
 
   public static ModelRequest build(String recordKey, long index, long specSeed, StepPlanner.PlannedCall call, Provider provider,
       boolean cache) {
-    return build(recordKey, index, specSeed, call.id(), call.attempt(), call.model(), provider, call.messages(), call.schema(), cache);
+    return build(recordKey, index, specSeed, call, provider, cache, List.of());
+  }
+
+  /** {@code tools}: the definitions of the tools the call offers (OpenAI's {@code tools} entries), in order. */
+  public static ModelRequest build(String recordKey, long index, long specSeed, StepPlanner.PlannedCall call, Provider provider,
+      boolean cache, List<ObjectNode> tools) {
+    return build(recordKey, index, specSeed, call.id(), call.attempt(), call.model(), provider, call.messages(), call.schema(), cache,
+        tools);
+  }
+
+  public static ModelRequest build(
+      String recordKey, long index, long specSeed, CallId id, int attempt, ModelSpec model, Provider provider, List<ChatMessage> messages,
+      ObjectNode schema, boolean cache) {
+    return build(recordKey, index, specSeed, id, attempt, model, provider, messages, schema, cache, List.of());
   }
 
   /**
@@ -47,7 +60,7 @@ public final class CallRequests {
    */
   public static ModelRequest build(
       String recordKey, long index, long specSeed, CallId id, int attempt, ModelSpec model, Provider provider, List<ChatMessage> messages,
-      ObjectNode schema, boolean cache) {
+      ObjectNode schema, boolean cache, List<ObjectNode> tools) {
     ObjectNode body = JSON.createObjectNode();
     body.put("model", provider.model());
     ArrayNode array = body.putArray("messages");
@@ -58,6 +71,14 @@ public final class CallRequests {
         content = content + "\n\nAnswer with only a JSON value (no other text) that conforms to this JSON Schema:\n" + schema;
       }
       ObjectNode message = array.addObject().put("role", m.role());
+      if (m.toolCallId() != null) {
+        message.put("tool_call_id", m.toolCallId());
+      }
+      if (m.toolCalls() != null) {
+        ArrayNode calls = message.putArray("tool_calls");
+        m.toolCalls().forEach(c -> calls.addObject().put("id", c.id()).put("type", "function")
+            .putObject("function").put("name", c.name()).put("arguments", c.arguments()));
+      }
       if (m.images() == null) {
         message.put("content", content);
       } else {
@@ -66,6 +87,9 @@ public final class CallRequests {
         parts.addObject().put("type", "text").put("text", content);
         m.images().forEach(url -> parts.addObject().put("type", "image_url").putObject("image_url").put("url", url));
       }
+    }
+    if (!tools.isEmpty()) {
+      tools.forEach(body.putArray("tools")::add);
     }
     if (schema != null && !provider.schemaInPrompt()) {
       ObjectNode format = body.putObject("response_format").put("type", "json_schema");
@@ -97,6 +121,9 @@ public final class CallRequests {
     }
     String text = body.toString();
     long promptChars = 0;
+    for (ObjectNode tool : tools) {
+      promptChars += tool.toString().length();
+    }
     for (ChatMessage m : messages) {
       promptChars += m.content().length() + (m.images() == null ? 0 : m.images().size() * IMAGE_CHARS);
     }

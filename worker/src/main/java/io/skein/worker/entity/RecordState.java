@@ -8,6 +8,7 @@ import io.skein.protocol.RecordProtocol.Event;
 import io.skein.protocol.RecordProtocol.RecordFailed;
 import io.skein.protocol.RecordProtocol.RecordStarted;
 import io.skein.protocol.RecordProtocol.RecordSucceeded;
+import io.skein.protocol.RecordProtocol.ToolCalled;
 import io.skein.protocol.RecordProtocol.ValuesComputed;
 import java.util.ArrayList;
 import java.util.Collections;
@@ -36,6 +37,8 @@ public final class RecordState {
   /** Answers by step and sample, in turn order. */
   private final Map<String, Map<Integer, List<CallSucceeded>>> answers = new HashMap<>();
   private final Map<String, Object> memo = new HashMap<>();
+  /** Tool calls run, by the model call that asked for them and their index in its answer. */
+  private final Map<CallId, Map<Integer, ToolCalled>> tools = new HashMap<>();
   private RecordSucceeded success;
   private RecordFailed failure;
 
@@ -47,6 +50,8 @@ public final class RecordState {
         turns.add(e);
         turns.sort(Comparator.comparingInt(c -> c.call().turn()));
       }
+    } else if (event instanceof ToolCalled e) {
+      tools.computeIfAbsent(e.call(), c -> new HashMap<>()).putIfAbsent(e.index(), e);
     } else if (event instanceof ValuesComputed e) {
       values.putAll(e.values());
       skipped.addAll(e.skipped());
@@ -93,6 +98,18 @@ public final class RecordState {
   /** The answered calls of one sample of a step, in turn order. */
   public List<CallSucceeded> answers(String step, int sample) {
     return answers.getOrDefault(step, Map.of()).getOrDefault(sample, List.of());
+  }
+
+  /** The tool call {@code index} of the answer to {@code call}, once run; else null. */
+  public ToolCalled toolResult(CallId call, int index) {
+    return tools.getOrDefault(call, Map.of()).get(index);
+  }
+
+  /** Every tool call run, in no particular order. */
+  public List<ToolCalled> toolCalls() {
+    List<ToolCalled> out = new ArrayList<>();
+    tools.values().forEach(m -> out.addAll(m.values()));
+    return out;
   }
 
   /** A value computed without a model and persisted, or null. */

@@ -32,7 +32,12 @@ final class RecordView {
   record Resolved(JsonNode value, JsonNode reasoning, boolean skipped) {}
 
   /** A call a step wants now. */
-  record Wanted(PipelinePlan.Step step, Outcome.Call call) {}
+  /** What a step wants now: a model call, or (with {@code call} null) a tool call its model asked for. */
+  record Wanted(PipelinePlan.Step step, Outcome.Call call, Outcome.ToolUse tool) {
+    Wanted(PipelinePlan.Step step, Outcome.Call call) {
+      this(step, call, null);
+    }
+  }
 
   /** How far the record got: calls wanted, values computed now (to persist), steps skipped now, or a failure. */
   record Settled(List<Wanted> calls, Map<String, JsonNode> computed, List<String> skipped, boolean done,
@@ -114,6 +119,8 @@ final class RecordView {
               return new Settled(List.of(), computed, skipped, false, f.errorType(), step.name() + ": " + f.message(), step.name());
             } else if (o instanceof Outcome.Calls c) {
               c.calls().forEach(call -> calls.add(new Wanted(step, call)));
+            } else if (o instanceof Outcome.Tools t) {
+              t.uses().forEach(use -> calls.add(new Wanted(step, null, use)));
             } else {
               values.add((Outcome.Value) o);
             }
@@ -217,6 +224,11 @@ final class RecordView {
     @Override
     public List<CallSucceeded> answers() {
       return state.answers(step.name(), sample);
+    }
+
+    @Override
+    public io.skein.protocol.RecordProtocol.ToolCalled toolResult(CallId call, int index) {
+      return state.toolResult(call, index);
     }
 
     @Override

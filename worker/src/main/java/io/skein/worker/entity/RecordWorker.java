@@ -1,6 +1,7 @@
 package io.skein.worker.entity;
 
 import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.skein.protocol.CallId;
 import io.skein.protocol.RecordProtocol;
 import io.skein.protocol.RecordProtocol.CallFailed;
@@ -15,6 +16,7 @@ import io.skein.protocol.RecordProtocol.RecordProgress;
 import io.skein.protocol.RecordProtocol.RecordReport;
 import io.skein.protocol.RecordProtocol.RecordStarted;
 import io.skein.protocol.RecordProtocol.RecordSucceeded;
+import io.skein.protocol.RecordProtocol.ToolCalled;
 import io.skein.protocol.RecordProtocol.ValuesComputed;
 import io.skein.protocol.spec.DedupeSpec;
 import io.skein.worker.dedupe.Deduper;
@@ -23,8 +25,12 @@ import io.skein.worker.gateway.ModelGateway;
 import io.skein.worker.gateway.ModelOutcome;
 import io.skein.worker.gateway.ModelRequest;
 import io.skein.worker.gateway.Provider;
+import io.skein.worker.step.Outcome;
+import io.skein.worker.tools.ToolAccess;
 import java.time.Duration;
 import java.util.HashMap;
+import java.util.HashSet;
+import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.CompletableFuture;
@@ -70,7 +76,12 @@ public final class RecordWorker extends EventSourcedBehavior<Command, Event, Rec
 
   /** What a record needs from its node: the job store, the ledger, the models, and where call timings and counts go. */
   public record Deps(RecordSource source, ResultSink sink, ModelAccess models, Duration stopTimeout, CallTimer timer,
-      Duration callDeadline, Duration callGrace, RecordMeters meters, Deduper deduper) {
+      Duration callDeadline, Duration callGrace, RecordMeters meters, Deduper deduper, ToolAccess tools) {
+    public Deps(RecordSource source, ResultSink sink, ModelAccess models, Duration stopTimeout, CallTimer timer,
+        Duration callDeadline, Duration callGrace, RecordMeters meters, Deduper deduper) {
+      this(source, sink, models, stopTimeout, timer, callDeadline, callGrace, meters, deduper, ToolAccess.NONE);
+    }
+
     public Deps(RecordSource source, ResultSink sink, ModelAccess models, Duration stopTimeout, CallTimer timer,
         Duration callDeadline, Duration callGrace) {
       this(source, sink, models, stopTimeout, timer, callDeadline, callGrace, RecordMeters.NONE, Deduper.NONE);
@@ -111,7 +122,17 @@ public final class RecordWorker extends EventSourcedBehavior<Command, Event, Rec
 
   private record RowSaved(boolean ok, Throwable error) implements Command {}
 
-  private record NoProvider(String step, String message) implements Command {}
+  /** A call that cannot be sent: no provider serves its model, or its tools cannot be listed. */
+  private record NoProvider(String step, String errorType, String message) implements Command {}
+
+  /** Error type of a record whose step's tools could not be listed (a server that does not start or answer). */
+  public static final String TOOL_ERROR = "tool_error";
+
+  /** A tool call has run. */
+  private record ToolDone(Outcome.ToolUse use, ToolAccess.ToolResult result) implements Command {}
+
+  /** Tool calls running now, by the model call that asked and their index in its answer. */
+  private final Set<String> toolsRunning = new HashSet<>();
 
   /** A call still unanswered at its deadline: first withdraw it at the gateway, then ({@code withdrawn}) forget it. */
   private record Overdue(CallId call, boolean withdrawn) implements Command {}
@@ -228,11 +249,13 @@ public final class RecordWorker extends EventSourcedBehavior<Command, Event, Rec
           return Effect().none();
         })
         .onCommand(NoProvider.class, (state, cmd) -> Effect().none())
+        .onCommand(ToolDone.class, (state, cmd) -> Effect().none())
         .onCommand(Overdue.class, (state, cmd) -> Effect().none())
         .onCommand(RecordProtocol.Cancel.class, (state, cmd) -> Effect().none());
     builder.forState(state -> !state.isStarted())
         .onCommand(GatewayReply.class, this::onLateReply)
-        .onCommand(Drive.class, (state, cmd) -> Effect().none());
+        .onCommand(Drive.class, (state, cmd) -> Effect().none())
+        .onCommand(ToolDone.class, (state, cmd) -> Effect().none());
     builder.forAnyState()
         .onCommand(Ensure.class, this::onEnsure)
         .onCommand(ContextLoaded.class, this::onContextLoaded)
@@ -240,6 +263,7 @@ public final class RecordWorker extends EventSourcedBehavior<Command, Event, Rec
         .onCommand(Drive.class, this::drive)
         .onCommand(Planned.class, this::onPlanned)
         .onCommand(NoProvider.class, this::onNoProvider)
+        .onCommand(ToolDone.class, this::onToolDone)
         .onCommand(ContextFailed.class, this::onContextFailed)
         .onCommand(Reload.class, (state, cmd) -> { load(); return Effect().none(); })
         .onCommand(RowSaved.class, this::onRowSaved)
@@ -449,15 +473,29 @@ public final class RecordWorker extends EventSourcedBehavior<Command, Event, Rec
 
   private void send(StepPlanner.Proceed proceed, long now) {
     boolean caching = loaded.plan().spec().cache() && deps.models().caching();
+    runTools(proceed.tools());
     for (StepPlanner.PlannedCall call : proceed.calls()) {
       Provider provider;
       try {
         provider = deps.models().provider(call.model().model());
       } catch (IllegalArgumentException e) {
-        context.getSelf().tell(new NoProvider(call.id().step(), e.getMessage()));
+        context.getSelf().tell(new NoProvider(call.id().step(), "no_provider", e.getMessage()));
         return;
       }
-      ModelRequest request = CallRequests.build(recordKey, index, loaded.plan().spec().seed(), call, provider, caching);
+      List<ObjectNode> tools = List.of();
+      if (!call.tools().isEmpty()) {
+        // Listed once per server by the node; the first call of a job waits for it, and plans again.
+        var listed = deps.tools().definitions(loaded.plan().spec().tools(), call.tools()).toCompletableFuture();
+        if (!listed.isDone() || listed.isCompletedExceptionally()) {
+          String step = call.id().step();
+          listed.whenComplete((d, e) -> context.getSelf().tell(e == null ? Drive.INSTANCE : new NoProvider(step, TOOL_ERROR,
+              "the tools " + call.tools() + " cannot be listed: " + (e instanceof java.util.concurrent.CompletionException && e.getCause() != null
+                  ? e.getCause().getMessage() : e.getMessage()))));
+          continue;
+        }
+        tools = listed.join();
+      }
+      ModelRequest request = CallRequests.build(recordKey, index, loaded.plan().spec().seed(), call, provider, caching, tools);
       inFlight.put(call.id(), new Pending(call, System.nanoTime()));
       notBefore.remove(call.id());
       deps.models().gateway(call.model().model()).tell(new ModelGateway.Call(request, replies));
@@ -469,7 +507,32 @@ public final class RecordWorker extends EventSourcedBehavior<Command, Event, Rec
   }
 
   private Effect<Event, RecordState> onNoProvider(RecordState state, NoProvider cmd) {
-    return fail(new RecordFailed("no_provider", cmd.message(), cmd.step(), System.currentTimeMillis()));
+    return fail(new RecordFailed(cmd.errorType(), cmd.message(), cmd.step(), System.currentTimeMillis()));
+  }
+
+  /** Starts the tool calls not running yet; each result comes back as a {@link ToolDone}. */
+  private void runTools(List<Outcome.ToolUse> uses) {
+    for (Outcome.ToolUse use : uses) {
+      if (toolsRunning.add(use.call() + "/" + use.index())) {
+        String key = recordKey + "/" + use.call() + "/" + use.index();
+        context.pipeToSelf(deps.tools().call(loaded.plan().spec().tools(), use.toolsets(), use.toolCall(), key),
+            (result, error) -> new ToolDone(use, result != null ? result : ToolAccess.ToolResult.error("the tool call failed: " + error)));
+      }
+    }
+  }
+
+  /** A tool call's result is persisted before the conversation goes on, so a crash never runs it again. */
+  private Effect<Event, RecordState> onToolDone(RecordState state, ToolDone cmd) {
+    Outcome.ToolUse use = cmd.use();
+    toolsRunning.remove(use.call() + "/" + use.index());
+    if (stopping || state.toolResult(use.call(), use.index()) != null) {
+      return stopping && inFlight.isEmpty() ? Effect().stop() : Effect().none();
+    }
+    ToolAccess.ToolResult r = cmd.result();
+    return Effect()
+        .persist(new ToolCalled(use.call(), use.index(), use.toolCall().id(), use.toolCall().name(), r.server(), r.text(), r.error(),
+            node, r.latencyMillis(), System.currentTimeMillis()))
+        .thenRun(this::driveLater);
   }
 
   private Effect<Event, RecordState> fail(RecordFailed failed) {
@@ -496,7 +559,8 @@ public final class RecordWorker extends EventSourcedBehavior<Command, Event, Rec
       long modelNanos = cmd.reply().answeredNanos() - cmd.reply().sentNanos();
       JsonNode result;
       try {
-        result = Rows.interpret(loaded, state, id, ok.text());
+        // An answer that asks for tools is read once the tools have answered and the model has.
+        result = ok.toolCalls().isEmpty() ? Rows.interpret(loaded, state, id, ok.text()) : null;
       } catch (RuntimeException e) {
         // A kind that cannot read an answer is a bug in the kind: fail this record, not the node.
         context.getLog().error("step {} of record {} could not read an answer", id.step(), recordKey, e);
@@ -504,7 +568,7 @@ public final class RecordWorker extends EventSourcedBehavior<Command, Event, Rec
       }
       return Effect()
           .persist(new CallSucceeded(id, request.attempt(), request.fingerprint(), node, request.model(), pending.call().newMessages(),
-              ok.text(), ok.finishReason(), ok.usage(), ok.latencyMillis(), now, ok.cached(), result))
+              ok.text(), ok.finishReason(), ok.usage(), ok.latencyMillis(), now, ok.cached(), result, ok.toolCalls()))
           .thenRun(s -> {
             deps.timer().record(id.step(), System.nanoTime() - pending.plannedNanos() - modelNanos);
             reportProgress(s, null);

@@ -172,6 +172,14 @@ public final class Rows {
       if (m.images() != null) {
         m.images().forEach(message.putArray("images")::add);
       }
+      if (m.toolCalls() != null) {
+        ArrayNode calls = message.putArray("tool_calls");
+        m.toolCalls().forEach(c -> calls.addObject().put("id", c.id()).put("type", "function")
+            .putObject("function").put("name", c.name()).put("arguments", c.arguments()));
+      }
+      if (m.toolCallId() != null) {
+        message.put("tool_call_id", m.toolCallId());
+      }
     }
     return out;
   }

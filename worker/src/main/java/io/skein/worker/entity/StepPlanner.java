@@ -6,6 +6,7 @@ import io.skein.protocol.CallId;
 import io.skein.protocol.ChatMessage;
 import io.skein.protocol.spec.ModelSpec;
 import io.skein.worker.plan.PipelinePlan;
+import io.skein.worker.step.Outcome;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
@@ -31,8 +32,12 @@ public final class StepPlanner {
    * Persist {@code computed} values and {@code skipped} steps (if any), then send {@code calls}; look
    * again at {@code wakeAt} (Long.MAX_VALUE: when a call answers).
    */
-  public record Proceed(List<PlannedCall> calls, long wakeAt, Map<String, JsonNode> computed, List<String> skipped)
-      implements Decision {
+  public record Proceed(List<PlannedCall> calls, long wakeAt, Map<String, JsonNode> computed, List<String> skipped,
+      List<Outcome.ToolUse> tools) implements Decision {
+    public Proceed(List<PlannedCall> calls, long wakeAt, Map<String, JsonNode> computed, List<String> skipped) {
+      this(calls, wakeAt, computed, skipped, List.of());
+    }
+
     public boolean computesValues() {
       return !computed.isEmpty() || !skipped.isEmpty();
     }
@@ -45,9 +50,17 @@ public final class StepPlanner {
   /** A call to {@code model} was refused in a way that blocks the job (see {@code Errors.blocksJob}); wait for a resume. */
   public record Blocked(String model, String step, String errorType, String message, long atMillis) implements Decision {}
 
-  /** A call to make: its identity, model, the messages it adds, the whole conversation to send, and the schema its answer must meet (or null). */
+  /**
+   * A call to make: its identity, model, the messages it adds, the whole conversation to send, the
+   * schema its answer must meet (or null), and the tool sets whose tools it offers.
+   */
   public record PlannedCall(CallId id, ModelSpec model, int attempt, List<ChatMessage> newMessages, List<ChatMessage> messages,
-      ObjectNode schema) {}
+      ObjectNode schema, List<String> tools) {
+    public PlannedCall(CallId id, ModelSpec model, int attempt, List<ChatMessage> newMessages, List<ChatMessage> messages,
+        ObjectNode schema) {
+      this(id, model, attempt, newMessages, messages, schema, List.of());
+    }
+  }
 
   /**
    * {@code resumedAt}: when the job was last resumed; a refusal that blocks the job and is older
@@ -67,8 +80,13 @@ public final class StepPlanner {
     }
     RetryPolicy retry = new RetryPolicy(plan.spec().retry(), state, notBefore, resumedAt);
     List<PlannedCall> calls = new ArrayList<>();
+    List<Outcome.ToolUse> tools = new ArrayList<>();
     long wakeAt = Long.MAX_VALUE;
     for (RecordView.Wanted wanted : settled.calls()) {
+      if (wanted.tool() != null) {
+        tools.add(wanted.tool()); // the record leaves out those already running
+        continue;
+      }
       CallId id = wanted.call().id();
       if (inFlight.contains(id)) {
         continue;
@@ -86,8 +104,8 @@ public final class StepPlanner {
         continue;
       }
       calls.add(new PlannedCall(id, wanted.call().model(), state.failures(id).size() + 1, wanted.call().added(),
-          wanted.call().messages(), wanted.call().schema()));
+          wanted.call().messages(), wanted.call().schema(), wanted.call().tools()));
     }
-    return new Proceed(calls, wakeAt, settled.computed(), settled.skipped());
+    return new Proceed(calls, wakeAt, settled.computed(), settled.skipped(), tools);
   }
 }

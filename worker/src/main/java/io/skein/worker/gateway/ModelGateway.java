@@ -256,7 +256,8 @@ public final class ModelGateway extends AbstractBehavior<ModelGateway.Command> {
       consecutiveFailures = 0;
       window = Math.min(ceiling, window + (slowStart ? 1.0 : 1.0 / Math.max(1.0, window)));
       tokens.adjust(done.call().request().estimatedTokens() - ok.usage().total(), now);
-      if (done.call().request().cacheKey() != null) {
+      if (done.call().request().cacheKey() != null && ok.toolCalls().isEmpty()) {
+        // The cache keeps answers' text; an answer that asks for tools is asked again on a rerun.
         cache.put(done.call().request().cacheKey(), ok);
       }
     }

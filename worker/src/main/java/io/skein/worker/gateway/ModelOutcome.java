@@ -1,6 +1,8 @@
 package io.skein.worker.gateway;
 
+import io.skein.protocol.ToolCall;
 import io.skein.protocol.Usage;
+import java.util.List;
 
 /**
  * What one attempt of a call came to. The gateway makes single attempts; the record decides what
@@ -9,8 +11,20 @@ import io.skein.protocol.Usage;
  */
 public sealed interface ModelOutcome {
 
-  /** An answer; {@code cached}: from the response cache, not the provider. */
-  record Ok(String text, String finishReason, Usage usage, long latencyMillis, boolean cached) implements ModelOutcome {
+  /**
+   * An answer; {@code cached}: from the response cache, not the provider; {@code toolCalls}: the
+   * tools the model asks to call before it answers (its text may then be empty).
+   */
+  record Ok(String text, String finishReason, Usage usage, long latencyMillis, boolean cached, List<ToolCall> toolCalls)
+      implements ModelOutcome {
+    public Ok {
+      toolCalls = toolCalls == null ? List.of() : List.copyOf(toolCalls);
+    }
+
+    public Ok(String text, String finishReason, Usage usage, long latencyMillis, boolean cached) {
+      this(text, finishReason, usage, latencyMillis, cached, List.of());
+    }
+
     public Ok(String text, String finishReason, Usage usage, long latencyMillis) {
       this(text, finishReason, usage, latencyMillis, false);
     }

@@ -108,7 +108,8 @@ public final class OpenAiHttpClient implements ModelClient {
       JsonNode root = JSON.readTree(text);
       JsonNode choice = root.path("choices").path(0);
       JsonNode content = choice.path("message").path("content");
-      if (!content.isTextual()) {
+      java.util.List<io.skein.protocol.ToolCall> toolCalls = toolCalls(choice.path("message").path("tool_calls"));
+      if (!content.isTextual() && toolCalls.isEmpty()) {
         return new ModelOutcome.Failed(ModelOutcome.Errors.INVALID_RESPONSE, true, 200,
             "the response has no choices[0].message.content: " + ModelOutcome.Errors.abbreviate(text, 200), 0, latency);
       }
@@ -116,14 +117,29 @@ public final class OpenAiHttpClient implements ModelClient {
       // Reasoning models served by vLLM and others send their reasoning apart; it travels in front of
       // the answer as a <think> block, as other models write it, and step kinds take it out again.
       JsonNode reasoning = choice.path("message").path("reasoning_content");
+      String said = content.isTextual() ? content.asText() : "";
       String answer = reasoning.isTextual() && !reasoning.asText().isBlank()
-          ? "<think>" + reasoning.asText() + "</think>\n" + content.asText() : content.asText();
+          ? "<think>" + reasoning.asText() + "</think>\n" + said : said;
       return new ModelOutcome.Ok(answer, choice.path("finish_reason").asText(null),
-          new Usage(usage.path("prompt_tokens").asLong(0), usage.path("completion_tokens").asLong(0)), latency);
+          new Usage(usage.path("prompt_tokens").asLong(0), usage.path("completion_tokens").asLong(0)), latency, false, toolCalls);
     } catch (Exception e) {
       return new ModelOutcome.Failed(ModelOutcome.Errors.INVALID_RESPONSE, true, 200,
           "the response is not JSON: " + ModelOutcome.Errors.abbreviate(text, 200), 0, latency);
     }
+  }
+
+  /** {@code message.tool_calls}: the function calls a model asks for (other kinds of tool call are left out). */
+  private static java.util.List<io.skein.protocol.ToolCall> toolCalls(JsonNode calls) {
+    java.util.List<io.skein.protocol.ToolCall> out = new java.util.ArrayList<>();
+    for (JsonNode c : calls) {
+      JsonNode function = c.path("function");
+      if (function.path("name").isTextual()) {
+        JsonNode args = function.path("arguments");
+        out.add(new io.skein.protocol.ToolCall(c.path("id").asText("call_" + out.size()), function.get("name").asText(),
+            args.isTextual() ? args.asText() : args.isMissingNode() || args.isNull() ? "{}" : args.toString()));
+      }
+    }
+    return out;
   }
 
   private static long retryAfterMillis(HttpResponse response) {

@@ -16,11 +16,13 @@ import java.util.Set;
  * The keys every model step has: its model alias, {@code system} and {@code prompt} or the whole
  * {@code messages}, {@code continue} (append to another step's conversation), and how often it may
  * ask again: {@code max_correction_steps} (the errors go back in the same conversation) and
- * {@code max_restarts} (the conversation starts over, or a validator sends it back).
+ * {@code max_restarts} (the conversation starts over, or a validator sends it back); {@code tools}
+ * (sets of MCP tools the model may call, from the spec's {@code tools:}) and the rounds of tool calls
+ * one conversation may make (the smallest {@code max_tool_turns} of those sets).
  */
 public record ModelConfig(
     ModelSpec model, String system, String prompt, List<MessageTemplate> messages, String continueFrom,
-    int maxCorrections, int maxRestarts, List<Images.Source> images) {
+    int maxCorrections, int maxRestarts, List<Images.Source> images, List<String> tools, int maxToolTurns) {
 
   /** The JSON Schema properties of these keys, for a kind's {@link StepKind#schema()}. */
   public static final String PROPERTIES = """
@@ -32,6 +34,7 @@ public record ModelConfig(
           "properties": {"role": {"enum": ["system", "user", "assistant"]}, "content": {"type": "string"}}}},
       "continue": {"type": "string", "description": "Append `prompt` to the conversation of this model step (multi-turn)."},
       "max_restarts": {"type": "integer", "minimum": 0, "description": "How many times the conversation may start over (or a validator with on_fail: regenerate may send it back) before the record fails."},
+      "tools": {"type": "array", "minItems": 1, "items": {"type": "string"}, "description": "Sets of MCP tools (names under the spec's `tools`) the model may call before it answers."},
       """ + Images.PROPERTY;
 
   public static final String CORRECTIONS = """
@@ -78,7 +81,21 @@ public record ModelConfig(
     }
     int corrections = c.has("max_correction_steps") ? c.get("max_correction_steps").asInt() : defaultCorrections;
     int restarts = c.has("max_restarts") ? c.get("max_restarts").asInt() : defaultRestarts;
-    return new ModelConfig(model, system, prompt, messages, continueFrom, corrections, restarts, Images.read(step));
+    List<String> tools = new ArrayList<>();
+    int maxToolTurns = Integer.MAX_VALUE;
+    for (JsonNode t : c.path("tools")) {
+      var set = ctx.spec().tools().get(t.asText());
+      if (set == null) {
+        String hint = SpecParser.suggest(t.asText(), ctx.spec().tools().sets().keySet());
+        problems.at(step, "tools", "names tool set `" + t.asText() + "`, which the spec's `tools` does not declare"
+            + (hint.isEmpty() ? " (it declares " + new java.util.TreeSet<>(ctx.spec().tools().sets().keySet()) + ")" : hint));
+      } else {
+        tools.add(t.asText());
+        maxToolTurns = Math.min(maxToolTurns, set.maxToolTurns());
+      }
+    }
+    return new ModelConfig(model, system, prompt, messages, continueFrom, corrections, restarts, Images.read(step), tools,
+        tools.isEmpty() ? 0 : maxToolTurns);
   }
 
   /** A continued step uses the model of the conversation it continues unless it names one. */

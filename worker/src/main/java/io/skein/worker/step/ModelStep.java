@@ -28,6 +28,10 @@ public abstract class ModelStep implements StepLogic {
   /** Error type of a record whose step got no acceptable answer within its corrections and restarts. */
   public static final String INVALID_OUTPUT = "invalid_output";
   public static final String VALIDATION_FAILED = "validation_failed";
+  /** Error type of a record whose model kept asking for tools after its {@code max_tool_turns} were spent and it was told so. */
+  public static final String TOOL_TURNS_EXCEEDED = "tool_turns_exceeded";
+  /** What a tool call beyond {@code max_tool_turns} is answered, without running it (as Data Designer does). */
+  static final String TOOL_TURNS_SPENT = "Tool call refused: this conversation has used all its tool turns. Answer now, without calling tools.";
 
   protected final StepSpec step;
   protected final ModelConfig config;
@@ -117,7 +121,7 @@ public abstract class ModelStep implements StepLogic {
     List<ChatMessage> messages = new ArrayList<>(r.base);
     messages.addAll(added);
     CallId id = new CallId(step.name(), view.sample(), view.answers().size());
-    return new Outcome.Calls(new Outcome.Call(id, config.model(), added, messages, answerSchema()));
+    return new Outcome.Calls(new Outcome.Call(id, config.model(), added, messages, answerSchema(), config.tools()));
   }
 
   @Override
@@ -181,10 +185,28 @@ public abstract class ModelStep implements StepLogic {
     r.base = start;
     int corrections = 0;
     int restarts = 0;
+    int toolTurns = 0;
     for (CallSucceeded answer : view.answers()) {
       List<ChatMessage> sent = new ArrayList<>(r.base);
       sent.addAll(answer.request());
       r.sent.add(sent);
+      if (!answer.toolCalls().isEmpty()) {
+        toolTurns++;
+        if (toolTurns > config.maxToolTurns() + 1) {
+          r.outcome = new Outcome.Failed(TOOL_TURNS_EXCEEDED, "the model asked for tools again after its " + config.maxToolTurns()
+              + " tool turns were spent and it was told to answer");
+          return r;
+        }
+        List<Outcome.ToolUse> waiting = new ArrayList<>();
+        List<ChatMessage> answered = withToolResults(view, answer, sent, toolTurns > config.maxToolTurns(), waiting);
+        if (!waiting.isEmpty()) {
+          r.outcome = new Outcome.Tools(waiting);
+          return r;
+        }
+        r.base = answered;
+        r.nextAdded = List.of();
+        continue;
+      }
       JsonNode result = answer.result();
       if (result == null || result.path("ok").asBoolean(false)) {
         r.outcome = new Outcome.Value(value(answer), result == null ? null : result.path("reasoning").textValue());
@@ -201,6 +223,7 @@ public abstract class ModelStep implements StepLogic {
       } else if (restarts < config.maxRestarts()) {
         restarts++;
         corrections = 0;
+        toolTurns = regenerate ? toolTurns : 0;
         r.base = regenerate ? answered : start;
         r.nextAdded = regenerate ? List.of(ChatMessage.user(correction(errors))) : null;
       } else {
@@ -211,6 +234,29 @@ public abstract class ModelStep implements StepLogic {
       }
     }
     return r;
+  }
+
+  /**
+   * The conversation after an answer that asks for tools: the answer, then each tool's result, as
+   * the journal has it ({@code refused}: the turns are spent, so each is answered with a refusal and
+   * nothing runs); the tool calls without a result yet go to {@code waiting}.
+   */
+  private List<ChatMessage> withToolResults(SampleView view, CallSucceeded answer, List<ChatMessage> sent, boolean refused,
+      List<Outcome.ToolUse> waiting) {
+    List<ChatMessage> out = new ArrayList<>(sent);
+    out.add(ChatMessage.assistant(Reasoning.strip(answer.response()), answer.toolCalls()));
+    for (int i = 0; i < answer.toolCalls().size(); i++) {
+      io.skein.protocol.ToolCall call = answer.toolCalls().get(i);
+      var done = refused ? null : view.toolResult(answer.call(), i);
+      if (refused) {
+        out.add(ChatMessage.tool(call.id(), TOOL_TURNS_SPENT));
+      } else if (done == null) {
+        waiting.add(new Outcome.ToolUse(answer.call(), i, call, config.tools()));
+      } else {
+        out.add(ChatMessage.tool(call.id(), done.result()));
+      }
+    }
+    return out;
   }
 
   /** The value an answer gave: what was read from it, or (journals before step kinds) its text. */

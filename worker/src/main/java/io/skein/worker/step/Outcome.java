@@ -4,6 +4,7 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.skein.protocol.CallId;
 import io.skein.protocol.ChatMessage;
+import io.skein.protocol.ToolCall;
 import io.skein.protocol.spec.ModelSpec;
 import java.util.List;
 
@@ -30,7 +31,23 @@ public sealed interface Outcome {
   /**
    * One model call: its identity, its model, the messages it adds to its conversation (what the
    * journal keeps), the whole conversation it sends, and the JSON Schema its answer must meet
-   * (null: free text), which the request carries as {@code response_format} or as instructions.
+   * (null: free text), which the request carries as {@code response_format} or as instructions;
+   * {@code tools}: the tool sets ({@code tools:} of the spec) whose tools the request offers.
    */
-  record Call(CallId id, ModelSpec model, List<ChatMessage> added, List<ChatMessage> messages, ObjectNode schema) {}
+  record Call(CallId id, ModelSpec model, List<ChatMessage> added, List<ChatMessage> messages, ObjectNode schema, List<String> tools) {
+    public Call {
+      tools = tools == null ? List.of() : List.copyOf(tools);
+    }
+
+    /** A call that offers no tools. */
+    public Call(CallId id, ModelSpec model, List<ChatMessage> added, List<ChatMessage> messages, ObjectNode schema) {
+      this(id, model, added, messages, schema, List.of());
+    }
+  }
+
+  /** Tool calls the model asked for that have no answer yet: the record runs them, then the step goes on. */
+  record Tools(List<ToolUse> uses) implements Outcome {}
+
+  /** The tool call {@code index} of the answer to {@code call}, to run through the step's tool sets. */
+  record ToolUse(CallId call, int index, ToolCall toolCall, List<String> toolsets) {}
 }

@@ -2,7 +2,9 @@ package io.skein.worker.step;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import io.skein.protocol.ChatMessage;
+import io.skein.protocol.CallId;
 import io.skein.protocol.RecordProtocol.CallSucceeded;
+import io.skein.protocol.RecordProtocol.ToolCalled;
 import java.util.List;
 import java.util.Map;
 
@@ -28,6 +30,11 @@ public interface SampleView {
 
   /** This sample's answered calls, in turn order. */
   List<CallSucceeded> answers();
+
+  /** What the tool call {@code index} of the answer to {@code call} came to, or null while it has not run. */
+  default ToolCalled toolResult(CallId call, int index) {
+    return null;
+  }
 
   /** The conversation that gave a finished model step its value (sample 0). */
   List<ChatMessage> conversationOf(String step);

@@ -32,12 +32,17 @@ class DataDesignerImportTest {
 
   /** Imports {@code config} beside the test's files and runs it; the rows. */
   private List<JsonNode> importAndRun(String config, String... importArgs) throws Exception {
+    return importAndRunWith("", config, importArgs);
+  }
+
+  /** The same, with more of the node's config ({@code conf}, HOCON). */
+  private List<JsonNode> importAndRunWith(String conf, String config, String... importArgs) throws Exception {
     Path spec = dir.resolve(config.replaceAll("\\.(yaml|json)$", "") + ".skein.yaml");
     List<String> args = new ArrayList<>(List.of("data-designer", FIXTURES.resolve(config).toString(), "-o", spec.toString()));
     args.addAll(List.of(importArgs));
     assertEquals(0, new CommandLine(new ImportCommand()).execute(args.toArray(String[]::new)), "the import converts and validates");
     Path out = dir.resolve("rows.jsonl");
-    Files.writeString(dir.resolve("sim.conf"), "skein.simulator { latency = 5ms, reasoning = on }\n");
+    Files.writeString(dir.resolve("sim.conf"), "skein.simulator { latency = 5ms, reasoning = on }\n" + conf);
     try (SkeinProcess run = SkeinProcess.start(dir.resolve("run.log"), Map.of("SKEIN_SIMULATE_ALL", "on"), "run", spec.toString(),
         "--output", out.toString(), "--data-dir", dir.resolve("data").toString(), "--config", dir.resolve("sim.conf").toString())) {
       assertEquals(0, run.awaitExit(Duration.ofMinutes(3)), run.output());
@@ -85,6 +90,25 @@ class DataDesignerImportTest {
     }
     assertTrue(rows.stream().anyMatch(r -> r.get("channel").asText().equals("phone"))
         && rows.stream().anyMatch(r -> !r.get("channel").asText().equals("phone")), "both kinds of row were made");
+  }
+
+  @Test
+  void theToolResearchConfigRunsWithEveryColumnAndItsToolsThroughMcp() throws Exception {
+    Path log = dir.resolve("tool-calls.jsonl");
+    List<JsonNode> rows = importAndRunWith("skein.tools.servers.lab-mcp = " + io.skein.deploy.tools.McpServers.hocon(log, 0) + "\n",
+        "fixture_tool_research.yaml", "--num-records", "5");
+    assertEquals(5, rows.size());
+    everyRowHas(rows, Set.of("topic", "findings", "findings__trace", "fact_card"));
+    long toolResults = 0;
+    for (JsonNode row : rows) {
+      JsonNode trace = row.get("findings__trace");
+      assertEquals("tool", trace.get(3).get("role").asText(), "system, user, the tool calls, their results: " + trace);
+      toolResults += trace.findValues("tool_call_id").size();
+      assertTrue(row.get("fact_card").get("checked").isBoolean(), row.toString());
+    }
+    List<JsonNode> calls = io.skein.deploy.tools.McpServers.log(log);
+    assertTrue(calls.stream().allMatch(c -> Set.of("add", "lookup").contains(c.get("tool").asText())), "allow_tools holds: " + calls);
+    assertTrue(calls.size() / 2 > toolResults, "both columns called the tools: " + calls.size() / 2 + " calls, " + toolResults + " in findings");
   }
 
   @Test

@@ -122,11 +122,11 @@ final class DataDesignerColumns {
   }
 
   private static Optional<ObjectNode> llm(JsonNode column, String name, String type, List<Gap> gaps) {
-    if (column.hasNonNull("tool_alias")) {
-      return none(gaps, name, "tool_alias `" + column.get("tool_alias").asText() + "`: MCP tools are not built in Skein yet");
-    }
     ObjectNode step = NODES.objectNode().put("name", name).put("kind", LLM_KINDS.get(type))
         .put("model", column.path("model_alias").asText());
+    if (column.hasNonNull("tool_alias")) {
+      step.putArray("tools").add(column.get("tool_alias").asText());
+    }
     if (column.hasNonNull("system_prompt")) {
       step.put("system", column.get("system_prompt").asText());
     }

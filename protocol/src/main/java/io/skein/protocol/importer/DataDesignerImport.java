@@ -47,6 +47,10 @@ public final class DataDesignerImport {
     ObjectNode spec = NODES.objectNode().put("name", name);
     spec.set("models", models(config.path("model_configs"), gaps));
     spec.set("input", input(config.path("seed_config"), numRecords, gaps));
+    ObjectNode tools = tools(config.path("tool_configs"));
+    if (!tools.isEmpty()) {
+      spec.set("tools", tools);
+    }
     ArrayNode steps = spec.putArray("steps");
     for (JsonNode column : config.path("columns")) {
       if (!column.path("column_type").asText().equals("seed-dataset")) {
@@ -166,12 +170,33 @@ public final class DataDesignerImport {
     }
   }
 
+  /**
+   * {@code tool_configs} as the spec's tool sets: each {@code tool_alias} a set, its
+   * {@code providers} the names of MCP servers of the node's config (Data Designer keeps its MCP
+   * providers outside the config too), {@code allow_tools}, {@code max_tool_call_turns} and
+   * {@code timeout_sec} as they are.
+   */
+  private static ObjectNode tools(JsonNode configs) {
+    ObjectNode out = NODES.objectNode();
+    for (JsonNode t : configs) {
+      ObjectNode set = out.putObject(t.path("tool_alias").asText());
+      ArrayNode servers = set.putArray("servers");
+      t.path("providers").forEach(p -> servers.add(p.asText()));
+      if (t.path("allow_tools").isArray() && !t.get("allow_tools").isEmpty()) {
+        set.set("allow", t.get("allow_tools"));
+      }
+      if (t.hasNonNull("max_tool_call_turns")) {
+        set.put("max_tool_turns", t.get("max_tool_call_turns").asInt());
+      }
+      if (t.hasNonNull("timeout_sec")) {
+        set.put("timeout", (int) Math.ceil(t.get("timeout_sec").asDouble()));
+      }
+    }
+    return out;
+  }
+
   /** Parts of the config Skein has no counterpart for yet. */
   private static void unsupported(JsonNode config, List<Gap> gaps) {
-    for (JsonNode tool : config.path("tool_configs")) {
-      gaps.add(Gap.dropped("tool_configs." + tool.path("tool_alias").asText(tool.path("name").asText()),
-          "MCP tools are not built in Skein yet"));
-    }
     if (config.path("profilers").isArray() && !config.get("profilers").isEmpty()) {
       gaps.add(Gap.dropped("profilers", "Skein has no profilers"));
     }

@@ -174,8 +174,10 @@ class DataDesignerImportTest {
         library_version: 0.9.0rc1
         """);
     var converted = DataDesignerImport.convert(config, "odd", null);
-    assertEquals(List.of("e"), new ArrayList<>(steps(converted.spec()).keySet()));
-    assertEquals(List.of("seed_config", "f", "who", "t", "tool_configs.search"), converted.gaps().stream().map(Gap::where).toList());
+    assertEquals(List.of("t", "e"), new ArrayList<>(steps(converted.spec()).keySet()));
+    assertEquals(List.of("seed_config", "f", "who"), converted.gaps().stream().map(Gap::where).toList());
+    assertEquals("[\"search\"]", steps(converted.spec()).get("t").get("tools").toString(), "tool_alias: the step offers that tool set");
+    assertEquals("{\"search\":{\"servers\":[]}}", converted.spec().get("tools").toString());
     assertTrue(converted.gaps().get(1).reason().contains("Python function"));
     assertTrue(converted.gaps().get(2).reason().contains("person_from_faker"));
     assertEquals(DataDesignerImport.DEFAULT_RECORDS, converted.spec().at("/input/num_records").asInt());

@@ -130,7 +130,8 @@ public final class SkeinNode implements AutoCloseable {
       JobCoordinator.init(system, new JobCoordinator.Deps(store, source::evict, skein.getDuration("job.tick"),
           skein.getDuration("job.ensure-interval"), skein.getInt("job.pause-after-blocked"), shares,
           new io.skein.coordinator.job.StageFeeder(store)));
-      JobService jobs = new JobService(system, store, new Preview(system, models, skein.getDuration("preview.call-timeout")), models);
+      JobService jobs = new JobService(system, store, new Preview(system, models, skein.getDuration("preview.call-timeout"), tools), models,
+          tools);
       io.skein.coordinator.job.RetentionSweep.start(system, jobs.retention(), skein.getConfig("retention"));
       system.systemActorOf(ClusterWatch.create(jobs, models::clusterSize, skein.getDuration("job.ensure-interval"), shares,
               skein.getDuration("job.tick")),

@@ -76,6 +76,16 @@ class ToolsTest {
       assertTrue(started.get(0).startsWith(id + "/"), "the server is told which record's call it runs: " + started.get(0));
       assertEquals(6 * 3, node.simulator().stats().requests(), "each record: two tool rounds and an answer");
 
+      // A preview calls the tools as a job does (and they run on the server).
+      Http.Response preview = http.post("/jobs/preview?n=2", "application/yaml",
+          spec.replace("steps:", "input: {records: [{topic: tides}, {topic: dunes}]}\nsteps:"));
+      assertEquals(200, preview.status(), preview.body());
+      for (JsonNode row : preview.json()) {
+        assertTrue(row.get("answer").asText().contains("Tools said: "), row.toString());
+        assertEquals(2, row.get("answer__trace").findValues("tool_calls").size(), row.toString());
+      }
+      started = McpServers.log(log).stream().filter(c -> c.get("event").asText().equals("start")).map(c -> c.get("key").asText()).toList();
+
       // One turn allowed: the second round is answered with a refusal and runs nothing.
       String one = http.submitJob(spec.replace("max_tool_turns: 3", "max_tool_turns: 1"), Http.topics("u", 3));
       http.awaitState(one, "succeeded", Duration.ofMinutes(2));
@@ -91,20 +101,19 @@ class ToolsTest {
       }
       assertEquals(firstRound, ranSince, "only the first round ran on the server");
 
-      // A command named by a submitted spec is not started on a server node.
-      String inline = http.submitJob("""
-          name: inline
-          models: {m: {model: sim-large}}
-          tools:
-            own: {command: /bin/sh, args: ["-c", "echo hi"]}
-          steps:
-            - {name: answer, model: m, prompt: "Hi {{ topic }}", tools: [own]}
-          """, Http.topics("v", 1));
-      JsonNode failed = http.awaitStatus(inline, "end", s -> s.get("failed").asInt() == 1, Duration.ofMinutes(1));
-      JsonNode error = http.get("/jobs/" + inline + "/errors").lines().get(0);
-      assertEquals("tool_error", error.at("/error/type").asText(), error.toString());
-      assertTrue(error.at("/error/message").asText().contains("does not start commands a submitted spec names"), error.toString());
-      assertFalse(failed.toString().contains("succeeded\":1"), failed.toString());
+      // A command named by a submitted spec is not started on a server node, nor a server it does not have: refused at once.
+      Http.Response refused = http.post("/jobs", "application/json", """
+          {"spec": {"name": "inline", "models": {"m": {"model": "sim-large"}},
+            "tools": {"own": {"command": "/bin/sh", "args": ["-c", "echo hi"]}, "far": {"servers": ["calc", "elsewhere"]}},
+            "steps": [{"name": "answer", "model": "m", "prompt": "Hi", "tools": ["own", "far"]}]},
+           "records": [{"id": "v"}]}""");
+      assertEquals(400, refused.status(), refused.body());
+      assertTrue(refused.contentType().startsWith("application/problem+json"), refused.contentType());
+      assertTrue(refused.body().contains("tools.own") && refused.body().contains("does not start commands a submitted spec names"),
+          refused.body());
+      assertTrue(refused.body().contains("tools.far.servers[1]") && refused.body().contains("no MCP server `elsewhere` is configured"),
+          refused.body());
+      assertFalse(refused.body().contains("servers[0]"), "the configured server is fine: " + refused.body());
     }
   }
 }

@@ -65,6 +65,7 @@ public final class JobService {
     }
   }
 
+  private final io.skein.worker.tools.ToolAccess tools;
   private final ActorSystem<?> system;
   private final JobStore store;
   private final Preview preview;
@@ -85,6 +86,12 @@ public final class JobService {
    * node has no models.
    */
   public JobService(ActorSystem<?> system, JobStore store, Preview preview, ModelAccess models) {
+    this(system, store, preview, models, io.skein.worker.tools.ToolAccess.NONE);
+  }
+
+  /** {@code tools}: the MCP servers this node may reach, which every server a spec names must be one of. */
+  public JobService(ActorSystem<?> system, JobStore store, Preview preview, ModelAccess models, io.skein.worker.tools.ToolAccess tools) {
+    this.tools = tools;
     this.system = system;
     this.store = store;
     this.preview = preview;
@@ -175,12 +182,15 @@ public final class JobService {
         + " per job (skein.job.max-records); split the job, or raise the limit");
   }
 
-  /** Every model the spec names is one this node serves: a misspelled name is refused, not answered by a simulator. */
+  /**
+   * Every model the spec names is one this node serves: a misspelled name is refused, not answered
+   * by a simulator; every MCP server it names is one this node may reach or start.
+   */
   void checkModels(PipelineSpec spec) {
     if (models == null) {
       return;
     }
-    List<SpecError> errors = new ArrayList<>();
+    List<SpecError> errors = new ArrayList<>(tools.problems(spec.tools()));
     spec.models().forEach((alias, model) -> {
       try {
         models.provider(model.model());

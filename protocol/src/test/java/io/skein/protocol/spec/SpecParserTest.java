@@ -154,6 +154,43 @@ class SpecParserTest {
   }
 
   @Test
+  void toolSetsNameTheirServersAllowListAndLimits() {
+    String base = "name: t\nmodels: {m: {model: x}}\nsteps: [{name: a, model: m, prompt: hi}]\n";
+    ToolsSpec tools = SpecParser.parse(base + """
+        tools:
+          lab:
+            servers: [docs, {command: uvx, args: [mcp-server-time], env: {TZ: UTC}}, {url: "https://s.example.com/mcp", api_key_env: S_KEY}]
+            allow: [search]
+            max_tool_turns: 3
+            timeout: 20
+          calc: {url: "http://127.0.0.1:9/sse", transport: sse}
+        """).tools();
+    ToolsSpec.Toolset lab = tools.get("lab");
+    assertEquals(List.of("docs", "uvx mcp-server-time", "https://s.example.com/mcp"), lab.servers().stream().map(ToolsSpec.Server::describe).toList());
+    assertEquals("streamable_http", lab.servers().get(2).transport());
+    assertEquals("S_KEY", lab.servers().get(2).apiKeyEnv());
+    assertEquals(java.util.Map.of("TZ", "UTC"), lab.servers().get(1).env());
+    assertTrue(lab.allows("search") && !lab.allows("delete"));
+    assertEquals(3, lab.maxToolTurns());
+    assertEquals(20, lab.timeoutSeconds());
+    ToolsSpec.Toolset calc = tools.get("calc");
+    assertEquals("sse", calc.servers().get(0).transport());
+    assertTrue(calc.allows("anything"), "no allow-list: every tool");
+    assertEquals(ToolsSpec.DEFAULT_MAX_TOOL_TURNS, calc.maxToolTurns());
+    assertEquals(ToolsSpec.NONE, SpecParser.parse(base).tools());
+
+    assertTrue(errorAt(base + "tools: {x: {allow: [a]}}\n", "tools.x").message().contains("names no MCP server"));
+    assertTrue(errorAt(base + "tools: {x: {command: a, url: \"http://h/mcp\"}}\n", "tools.x").message().contains("exactly one of"));
+    assertTrue(errorAt(base + "tools: {x: {url: \"http://h/mcp\", transport: websocket}}\n", "tools.x.transport").message()
+        .contains("not one of [sse, stdio, streamable_http]"));
+    assertTrue(errorAt(base + "tools: {x: {url: \"ftp://h\"}}\n", "tools.x.url").message().contains("http://"));
+    assertTrue(errorAt(base + "tools: {x: {command: a, max_tool_turns: 0}}\n", "tools.x.max_tool_turns").message().contains("at least 1"));
+    assertTrue(errorAt(base + "tools: {x: {command: a, alow: [b]}}\n", "tools.x.alow").message().contains("did you mean `allow`"));
+    assertTrue(errorAt(base + "tools: {x: {servers: [{command: a, api_key_env: K}]}}\n", "tools.x.servers[0].api_key_env").message()
+        .contains("server reached by URL"));
+  }
+
+  @Test
   void temperatureAndTopPMayBeDistributionsDrawnPerCall() {
     String head = "name: t\nsteps: [{name: a, model: m, prompt: hi}]\nmodels:\n  m: {model: x, ";
     ModelSpec m = SpecParser.parse(head + "temperature: {distribution: uniform, low: 0.2, high: 0.8}, top_p: 0.9}\n").models().get("m");

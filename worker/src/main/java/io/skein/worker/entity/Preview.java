@@ -38,11 +38,18 @@ public final class Preview {
   private final ActorSystem<?> system;
   private final ModelAccess models;
   private final Duration callTimeout;
+  private final io.skein.worker.tools.ToolAccess tools;
 
   public Preview(ActorSystem<?> system, ModelAccess models, Duration callTimeout) {
+    this(system, models, callTimeout, io.skein.worker.tools.ToolAccess.NONE);
+  }
+
+  /** {@code tools}: the node's MCP tools, which a previewed record calls as a job's would. */
+  public Preview(ActorSystem<?> system, ModelAccess models, Duration callTimeout, io.skein.worker.tools.ToolAccess tools) {
     this.system = system;
     this.models = models;
     this.callTimeout = callTimeout;
+    this.tools = tools;
   }
 
   /** The record's row (its output row, or its error row), as a job would write it. */
@@ -71,6 +78,9 @@ public final class Preview {
     if (p.computesValues()) {
       state.apply(new ValuesComputed(p.computed(), p.skipped(), now));
     }
+    if (!p.tools().isEmpty()) {
+      return runTools(ctx, state, p.tools(), key).thenCompose(x -> drive(ctx, state, notBefore, key));
+    }
     if (p.calls().isEmpty()) {
       if (!p.computesValues() && p.wakeAt() == Long.MAX_VALUE) {
         // Nothing to send, compute or wait for: a planner bug; say so rather than spin.
@@ -88,16 +98,43 @@ public final class Preview {
       } catch (IllegalArgumentException e) {
         return failed(ctx, state, new RecordFailed("no_provider", e.getMessage(), call.id().step(), now));
       }
-      ModelRequest request = CallRequests.build(key, ctx.input().index(), ctx.plan().spec().seed(), call, provider,
-          ctx.plan().spec().cache() && models.caching());
-      replies.add(AskPattern.<ModelGateway.Command, ModelGateway.Reply>ask(models.gateway(call.model().model()),
-          replyTo -> new ModelGateway.Call(request, replyTo), callTimeout, system.scheduler()).toCompletableFuture());
+      boolean caching = ctx.plan().spec().cache() && models.caching();
+      CompletableFuture<List<com.fasterxml.jackson.databind.node.ObjectNode>> offered = call.tools().isEmpty()
+          ? CompletableFuture.completedFuture(List.of())
+          : tools.definitions(ctx.plan().spec().tools(), call.tools()).toCompletableFuture();
+      replies.add(offered.thenCompose(defs -> {
+        ModelRequest request = CallRequests.build(key, ctx.input().index(), ctx.plan().spec().seed(), call, provider, caching, defs);
+        return AskPattern.<ModelGateway.Command, ModelGateway.Reply>ask(models.gateway(call.model().model()),
+            replyTo -> new ModelGateway.Call(request, replyTo), callTimeout, system.scheduler());
+      }));
     }
-    return CompletableFuture.allOf(replies.toArray(CompletableFuture[]::new)).thenComposeAsync(done -> {
+    return CompletableFuture.allOf(replies.toArray(CompletableFuture[]::new)).handleAsync((done, error) -> {
       for (int i = 0; i < replies.size(); i++) {
+        if (replies.get(i).isCompletedExceptionally() && !p.calls().get(i).tools().isEmpty()) {
+          return failed(ctx, state, new RecordFailed(RecordWorker.TOOL_ERROR, "the tools " + p.calls().get(i).tools() + " cannot be listed: "
+              + replies.get(i).handle((r, e) -> e.getCause() != null ? e.getCause().getMessage() : e.getMessage()).join(),
+              p.calls().get(i).id().step(), now));
+        }
         apply(ctx, state, notBefore, p.calls().get(i), replies.get(i).join());
       }
       return drive(ctx, state, notBefore, key);
+    }, system.executionContext()).thenCompose(next -> next);
+  }
+
+  /** Runs the tool calls the record waits for, then keeps each result (in order, on one thread) as a job's record would. */
+  private CompletableFuture<Void> runTools(RecordContext ctx, RecordState state, List<io.skein.worker.step.Outcome.ToolUse> uses, String key) {
+    List<CompletableFuture<io.skein.worker.tools.ToolAccess.ToolResult>> runs = new ArrayList<>();
+    for (var use : uses) {
+      runs.add(tools.call(ctx.plan().spec().tools(), use.toolsets(), use.toolCall(), key + "/" + use.call() + "/" + use.index())
+          .toCompletableFuture());
+    }
+    return CompletableFuture.allOf(runs.toArray(CompletableFuture[]::new)).thenRunAsync(() -> {
+      for (int i = 0; i < uses.size(); i++) {
+        var use = uses.get(i);
+        var r = runs.get(i).join();
+        state.apply(new io.skein.protocol.RecordProtocol.ToolCalled(use.call(), use.index(), use.toolCall().id(), use.toolCall().name(),
+            r.server(), r.text(), r.error(), "preview", r.latencyMillis(), System.currentTimeMillis()));
+      }
     }, system.executionContext());
   }
 
@@ -107,7 +144,8 @@ public final class Preview {
     ModelRequest request = reply.request();
     if (reply.outcome() instanceof ModelOutcome.Ok ok) {
       state.apply(new CallSucceeded(call.id(), request.attempt(), request.fingerprint(), "preview", request.model(), call.newMessages(),
-          ok.text(), ok.finishReason(), ok.usage(), ok.latencyMillis(), now, ok.cached(), Rows.interpret(ctx, state, call.id(), ok.text())));
+          ok.text(), ok.finishReason(), ok.usage(), ok.latencyMillis(), now, ok.cached(),
+          ok.toolCalls().isEmpty() ? Rows.interpret(ctx, state, call.id(), ok.text()) : null, ok.toolCalls()));
     } else if (reply.outcome() instanceof ModelOutcome.Failed f) {
       state.apply(new CallFailed(call.id(), request.attempt(), request.fingerprint(), "preview", f.errorType(), f.retryable(), f.status(),
           f.message(), f.retryAfterMillis(), f.latencyMillis(), now));

@@ -108,6 +108,22 @@ public final class McpTools implements ToolAccess, AutoCloseable {
     });
   }
 
+  @Override
+  public List<io.skein.protocol.spec.SpecError> problems(ToolsSpec spec) {
+    List<io.skein.protocol.spec.SpecError> out = new ArrayList<>();
+    spec.sets().forEach((name, set) -> {
+      for (int i = 0; i < set.servers().size(); i++) {
+        try {
+          resolve(set.servers().get(i));
+        } catch (IllegalArgumentException e) {
+          out.add(new io.skein.protocol.spec.SpecError("tools." + name + (set.servers().size() == 1 ? "" : ".servers[" + i + "]"),
+              e.getMessage()));
+        }
+      }
+    });
+    return out;
+  }
+
   /** A tool a call may use, the set that allows it and the server that has it. */
   private record Offered(McpSchema.Tool tool, ToolsSpec.Toolset set, ToolsSpec.Server server, Connection connection) {}
 

@@ -30,6 +30,14 @@ public interface ToolAccess {
    */
   CompletionStage<ToolResult> call(ToolsSpec spec, List<String> sets, ToolCall call, String key);
 
+  /**
+   * What this node cannot do of {@code spec} without reaching any server: a server name its config
+   * does not have, a command it may not start. Checked when a job is submitted.
+   */
+  default List<io.skein.protocol.spec.SpecError> problems(ToolsSpec spec) {
+    return List.of();
+  }
+
   /** What a tool call came to: the server that ran it (null: none did), its text, whether it is an error. */
   record ToolResult(String server, String text, boolean error, long latencyMillis) {
     public static ToolResult error(String text) {

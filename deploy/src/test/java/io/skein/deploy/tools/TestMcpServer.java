@@ -55,16 +55,73 @@ public final class TestMcpServer {
         .serverInfo("skein-test-tools", "1.0")
         .jsonSchemaValidator(new io.skein.worker.tools.McpSchemaValidator())
         .capabilities(McpSchema.ServerCapabilities.builder().tools(true).build())
-        .tools(
+        .tools(tools(delay, log))
+        .build();
+    Thread.currentThread().join();
+  }
+
+  /**
+   * The same tools over HTTP, in this JVM: streamable HTTP at {@code /mcp} (or, with {@code sse},
+   * the older HTTP+SSE transport at {@code /sse}) on an embedded Jetty, answering 401 to a request
+   * without {@code Authorization: Bearer <apiKey>} when a key is given.
+   */
+  public static HttpServer http(boolean sse, String apiKey, Path log) throws Exception {
+    JacksonMcpJsonMapper mapper = new JacksonMcpJsonMapper(JSON);
+    jakarta.servlet.http.HttpServlet servlet;
+    if (sse) {
+      var t = io.modelcontextprotocol.server.transport.HttpServletSseServerTransportProvider.builder().jsonMapper(mapper)
+          .sseEndpoint("/sse").messageEndpoint("/message").build();
+      McpServer.sync(t).serverInfo("skein-test-tools-sse", "1.0").jsonSchemaValidator(new io.skein.worker.tools.McpSchemaValidator())
+          .capabilities(McpSchema.ServerCapabilities.builder().tools(true).build()).tools(tools(0, log.toString())).build();
+      servlet = t;
+    } else {
+      var t = io.modelcontextprotocol.server.transport.HttpServletStreamableServerTransportProvider.builder().jsonMapper(mapper)
+          .mcpEndpoint("/mcp").build();
+      McpServer.sync(t).serverInfo("skein-test-tools-http", "1.0").jsonSchemaValidator(new io.skein.worker.tools.McpSchemaValidator())
+          .capabilities(McpSchema.ServerCapabilities.builder().tools(true).build()).tools(tools(0, log.toString())).build();
+      servlet = t;
+    }
+    org.eclipse.jetty.server.Server jetty = new org.eclipse.jetty.server.Server(new java.net.InetSocketAddress("127.0.0.1", 0));
+    var context = new org.eclipse.jetty.ee11.servlet.ServletContextHandler();
+    var holder = new org.eclipse.jetty.ee11.servlet.ServletHolder(servlet);
+    holder.setAsyncSupported(true);
+    context.addServlet(holder, "/*");
+    if (apiKey != null) {
+      context.addFilter(new org.eclipse.jetty.ee11.servlet.FilterHolder((jakarta.servlet.Filter) (request, response, chain) -> {
+        var http = (jakarta.servlet.http.HttpServletRequest) request;
+        if (("Bearer " + apiKey).equals(http.getHeader("Authorization"))) {
+          chain.doFilter(request, response);
+        } else {
+          ((jakarta.servlet.http.HttpServletResponse) response).sendError(401, "a bearer token is required");
+        }
+      }), "/*", java.util.EnumSet.of(jakarta.servlet.DispatcherType.REQUEST));
+    }
+    jetty.setHandler(context);
+    jetty.start();
+    return new HttpServer(jetty);
+  }
+
+  /** A running HTTP server: its base URL; closing stops it. */
+  public record HttpServer(org.eclipse.jetty.server.Server jetty) implements AutoCloseable {
+    public String url(String path) {
+      return "http://127.0.0.1:" + ((org.eclipse.jetty.server.ServerConnector) jetty.getConnectors()[0]).getLocalPort() + path;
+    }
+
+    @Override
+    public void close() throws Exception {
+      jetty.stop();
+    }
+  }
+
+  private static List<McpServerFeatures.SyncToolSpecification> tools(long delay, String log) {
+    return List.of(
             tool("add", "Adds two numbers.", Map.of("a", Map.of("type", "number"), "b", Map.of("type", "number")), List.of("a", "b"),
                 delay, log, a -> text(format(number(a.get("a"))) + " + " + format(number(a.get("b"))) + " = "
                     + format(number(a.get("a")) + number(a.get("b"))), false)),
             tool("lookup", "Looks a key up in the test dictionary.", Map.of("key", Map.of("type", "string")), List.of("key"),
                 delay, log, a -> text("the entry for " + a.get("key") + " is " + word(String.valueOf(a.get("key"))), false)),
             tool("broken", "A tool whose service is always down.", Map.of(), List.of(), delay, log,
-                a -> text("the service behind this tool is down", true)))
-        .build();
-    Thread.currentThread().join();
+                a -> text("the service behind this tool is down", true)));
   }
 
   private static McpServerFeatures.SyncToolSpecification tool(String name, String description, Map<String, Object> properties,

@@ -46,7 +46,7 @@ final class PreviewCommand implements Callable<Integer> {
     if (file == null) {
       return 2;
     }
-    try (SkeinNode node = SkeinNode.start(store.node("127.0.0.1", 0, List.of(), null, true))) {
+    try (SkeinNode node = SkeinNode.start(store.localNode())) {
       List<JsonNode> rows;
       try {
         rows = node.jobs().preview(file.submission(file.inputFile(input), null, null), records)

@@ -141,9 +141,7 @@ final class RunCommand implements Callable<Integer> {
       in.put("limit", spec.input().limit() == null ? limit : Math.min(limit, spec.input().limit()));
     }
 
-    // The spec is the user's own, run on their machine: the tool servers it names by command may start.
-    NodeOptions options = store.node("127.0.0.1", 0, List.of(), null, true)
-        .withSettings(java.util.Map.of("skein.tools.allow-spec-commands", true));
+    NodeOptions options = store.localNode();
     SkeinNode node;
     try {
       node = SkeinNode.start(options);

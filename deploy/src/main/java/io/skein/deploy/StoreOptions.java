@@ -25,6 +25,14 @@ final class StoreOptions {
   @Option(names = "--db-password", hidden = true)
   String dbPassword;
 
+  /**
+   * The node `skein run` and `skein preview` start for the user's own spec on their own machine: on
+   * 127.0.0.1, with the simulator, and starting the MCP server commands the spec names.
+   */
+  NodeOptions localNode() {
+    return node("127.0.0.1", 0, java.util.List.of(), null, true).withSettings(java.util.Map.of("skein.tools.allow-spec-commands", true));
+  }
+
   NodeOptions node(String host, int port, java.util.List<String> seeds, Integer httpPort, boolean simulator) {
     if (dbPassword != null) {
       throw new picocli.CommandLine.ParameterException(new picocli.CommandLine(this),

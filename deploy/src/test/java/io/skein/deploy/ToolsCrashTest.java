@@ -1,6 +1,7 @@
 package io.skein.deploy;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.fasterxml.jackson.databind.JsonNode;
@@ -22,7 +23,7 @@ import org.junit.jupiter.api.io.TempDir;
  * A `skein run` whose records are in the middle of tool loops (three rounds each, through a stdio
  * MCP server the spec names by command), SIGKILLed and run again: every record ends with its three
  * rounds, and no tool call that had finished before the kill runs again (only those in flight, or
- * answered in the kill's last instant, may).
+ * answered in the kill's last instant, may). `skein preview` of the same spec starts its server too.
  */
 class ToolsCrashTest {
 
@@ -48,21 +49,7 @@ class ToolsCrashTest {
   @Test
   void aKillInTheMiddleOfToolLoopsRepeatsNoFinishedToolCall() throws Exception {
     Path log = dir.resolve("tool-calls.jsonl");
-    Path spec = Files.writeString(dir.resolve("tools.yaml"), """
-        name: tools-after-crash
-        max_in_flight: 40
-        input: {num_records: 40}
-        models: {m: {model: sim-small, max_tokens: 40}}
-        tools:
-          calc:
-            command: %s
-            args: %s
-            env: {TEST_MCP_LOG: %s, TEST_MCP_DELAY_MS: "400"}
-            allow: [add, lookup]
-        steps:
-          - {name: answer, model: m, prompt: "Work out item {{ index }}.", tools: [calc], with_trace: all}
-        """.formatted(JSON.writeValueAsString(McpServers.java()), JSON.writeValueAsString(McpServers.args()),
-        JSON.writeValueAsString(log.toString())));
+    Path spec = spec(log);
     Path out = dir.resolve("out.jsonl");
     String[] args = {"run", spec.toString(), "--output", out.toString(), "--data-dir", dir.resolve("data").toString()};
     Map<String, String> env = Map.of("OPENAI_BASE_URL", sim.simulator.baseUrl(), "SKEIN_LOG_LEVEL", "INFO");
@@ -112,6 +99,45 @@ class ToolsCrashTest {
             "tool call " + key + " ran " + n + " times though it had finished " + (killedAt - ended) + " ms before the kill");
       }
     });
+  }
+
+  /** The spec: 40 records whose step offers the tools of the test MCP server, started from its command. */
+  private Path spec(Path log) throws Exception {
+    return Files.writeString(dir.resolve("tools.yaml"), """
+        name: tools-after-crash
+        max_in_flight: 40
+        input: {num_records: 40}
+        models: {m: {model: sim-small, max_tokens: 40}}
+        tools:
+          calc:
+            command: %s
+            args: %s
+            env: {TEST_MCP_LOG: %s, TEST_MCP_DELAY_MS: "400"}
+            allow: [add, lookup]
+        steps:
+          - {name: answer, model: m, prompt: "Work out item {{ index }}.", tools: [calc], with_trace: all}
+        """.formatted(JSON.writeValueAsString(McpServers.java()), JSON.writeValueAsString(McpServers.args()),
+        JSON.writeValueAsString(log.toString())));
+  }
+
+  @Test
+  void aPreviewStartsTheCommandsOfTheUsersOwnSpec() throws Exception {
+    Path log = dir.resolve("preview-calls.jsonl");
+    try (SkeinProcess preview = SkeinProcess.start(dir.resolve("preview.log"), Map.of("OPENAI_BASE_URL", sim.simulator.baseUrl()),
+        "preview", spec(log).toString(), "-n", "2", "--data-dir", dir.resolve("preview-data").toString())) {
+      assertEquals(0, preview.awaitExit(Duration.ofMinutes(2)), preview.output());
+      List<JsonNode> rows = new java.util.ArrayList<>();
+      for (String line : preview.output().split("\n")) {
+        if (line.startsWith("{")) {
+          rows.add(JSON.readTree(line));
+        }
+      }
+      assertEquals(2, rows.size(), preview.output());
+      for (JsonNode row : rows) {
+        assertEquals(3, row.get("answer__trace").findValues("tool_calls").size(), row.toString());
+      }
+    }
+    assertFalse(McpServers.log(log).isEmpty(), "the tools ran on the server the spec starts");
   }
 
   /** How long ago the first tool call ended (0: none has). */

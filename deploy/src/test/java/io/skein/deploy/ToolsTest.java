@@ -31,7 +31,9 @@ class ToolsTest {
     Path config = Files.writeString(dir.resolve("tools.conf"), """
         skein.simulator { latency = 2ms, tool-rounds = 2 }
         skein.tools.servers.calc = %s
-        """.formatted(McpServers.hocon(log, 0)));
+        skein.tools.start-timeout = 5s
+        skein.tools.servers.gone { command = %s, args = ["-cp", "/nonexistent", "NoSuchServer"] }
+        """.formatted(McpServers.hocon(log, 0), new com.fasterxml.jackson.databind.ObjectMapper().writeValueAsString(McpServers.java())));
     try (SkeinNode node = SkeinNode.start(new NodeOptions(dir.resolve("data"), config, null, null, null, "127.0.0.1", 0, List.of(), 0, true))) {
       Http http = new Http(node.httpPort());
       String spec = """
@@ -100,6 +102,15 @@ class ToolsTest {
         firstRound += row.get("answer__trace").findValues("tool_calls").get(0).size();
       }
       assertEquals(firstRound, ranSince, "only the first round ran on the server");
+
+      // A server that does not start: its records are error rows that say what it wrote.
+      String gone = http.submitJob(spec.replace("servers: [calc]", "servers: [gone]"), Http.topics("w", 2));
+      http.awaitStatus(gone, "end", s -> s.get("failed").asInt() == 2, Duration.ofMinutes(1));
+      for (JsonNode error : http.get("/jobs/" + gone + "/errors").lines()) {
+        assertEquals("tool_error", error.at("/error/type").asText(), error.toString());
+        assertTrue(error.at("/error/message").asText().contains("MCP server gone") && error.at("/error/message").asText()
+            .contains("the server wrote: Error: Could not find or load main class NoSuchServer"), error.toString());
+      }
 
       // A command named by a submitted spec is not started on a server node, nor a server it does not have: refused at once.
       Http.Response refused = http.post("/jobs", "application/json", """

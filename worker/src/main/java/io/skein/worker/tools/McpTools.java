@@ -49,6 +49,7 @@ public final class McpTools implements ToolAccess, AutoCloseable {
 
   private final Map<String, ToolsSpec.Server> configured;
   private final boolean allowSpecCommands;
+  private final Duration startTimeout;
   private final Function<String, String> env;
   private final Map<ToolsSpec.Server, CompletableFuture<Connection>> connections = new ConcurrentHashMap<>();
 
@@ -59,6 +60,7 @@ public final class McpTools implements ToolAccess, AutoCloseable {
   public McpTools(Config config, Function<String, String> env) {
     this.configured = servers(config.getConfig("servers"));
     this.allowSpecCommands = config.getBoolean("allow-spec-commands");
+    this.startTimeout = config.getDuration("start-timeout");
     this.env = env;
   }
 
@@ -184,11 +186,23 @@ public final class McpTools implements ToolAccess, AutoCloseable {
 
   private CompletableFuture<Connection> open(ToolsSpec.Server server) {
     McpAsyncClient client;
+    // The last lines a stdio server wrote to stderr: what a server that does not start says of why.
+    java.util.Deque<String> said = new java.util.concurrent.ConcurrentLinkedDeque<>();
     try {
-      client = McpClient.async(transport(server))
+      McpClientTransport transport = transport(server);
+      if (transport instanceof StdioClientTransport stdio) {
+        stdio.setStdErrorHandler(line -> {
+          LOG.debug("MCP server {}: {}", server.describe(), line);
+          said.addLast(line.length() > 300 ? line.substring(0, 300) + "..." : line);
+          while (said.size() > 5) {
+            said.pollFirst();
+          }
+        });
+      }
+      client = McpClient.async(transport)
           .clientInfo(new McpSchema.Implementation("skein", "0.1.0"))
           .requestTimeout(Duration.ofMinutes(10))
-          .initializationTimeout(Duration.ofSeconds(30))
+          .initializationTimeout(startTimeout)
           .jsonSchemaValidator(new McpSchemaValidator())
           .build();
     } catch (RuntimeException e) {
@@ -203,6 +217,11 @@ public final class McpTools implements ToolAccess, AutoCloseable {
           if (e != null) {
             client.closeGracefully().subscribe(v -> { }, err -> { });
           }
+        })
+        .exceptionallyCompose(e -> {
+          Throwable cause = e instanceof java.util.concurrent.CompletionException && e.getCause() != null ? e.getCause() : e;
+          String why = cause.getMessage() + (said.isEmpty() ? "" : "; the server wrote: " + String.join(" | ", said));
+          return CompletableFuture.failedFuture(new IllegalStateException("MCP server " + server.describe() + ": " + why, cause));
         });
   }
 

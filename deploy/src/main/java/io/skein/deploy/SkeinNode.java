@@ -120,7 +120,8 @@ public final class SkeinNode implements AutoCloseable {
       ModelProviders models = new ModelProviders(system, new OpenAiHttpClient(system), SkeinNode::env, simulatorUrl, cache,
           metrics.registry());
 
-      io.skein.worker.tools.McpTools tools = new io.skein.worker.tools.McpTools(skein.getConfig("tools"), SkeinNode::env);
+      io.skein.worker.tools.McpTools tools = new io.skein.worker.tools.McpTools(skein.getConfig("tools"), SkeinNode::env,
+          metrics.registry());
       JdbcRecordSource source = new JdbcRecordSource(store);
       BatchingResultSink sink = new BatchingResultSink(store);
       RecordWorker.init(system, new RecordWorker.Deps(source, sink, models, skein.getDuration("record.stop-timeout"), timer,

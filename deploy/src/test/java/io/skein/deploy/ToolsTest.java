@@ -24,6 +24,13 @@ import org.junit.jupiter.api.Test;
  */
 class ToolsTest {
 
+  /** {@code skein_tool_calls_seconds_count} of server calc, this tool, outcome ok. */
+  private static long toolCallsCounted(String metrics, String tool) {
+    return metrics.lines().filter(l -> l.startsWith("skein_tool_calls_seconds_count{") && l.contains("tool=\"" + tool + "\"")
+        && l.contains("server=\"calc\"") && l.contains("outcome=\"ok\"")).mapToLong(l -> (long) Double.parseDouble(l.substring(l.lastIndexOf(' ') + 1)))
+        .sum();
+  }
+
   @Test
   void theModelCallsTheServersToolsAndEveryCallRunsOnce() throws Exception {
     Path dir = Files.createTempDirectory("skein-tools");
@@ -77,6 +84,12 @@ class ToolsTest {
       assertEquals(started.size(), new HashSet<>(started).size(), "and ran once: " + started);
       assertTrue(started.get(0).startsWith(id + "/"), "the server is told which record's call it runs: " + started.get(0));
       assertEquals(6 * 3, node.simulator().stats().requests(), "each record: two tool rounds and an answer");
+      String metrics = http.get("/metrics").body();
+      for (String tool : List.of("add", "lookup")) {
+        long ran = calls.stream().filter(c -> c.get("event").asText().equals("start") && c.get("tool").asText().equals(tool)).count();
+        assertEquals(ran, toolCallsCounted(metrics, tool), "/metrics counts each " + tool + " call: " + metrics.lines()
+            .filter(l -> l.startsWith("skein_tool_calls")).toList());
+      }
 
       // A preview calls the tools as a job does (and they run on the server).
       Http.Response preview = http.post("/jobs/preview?n=2", "application/yaml",

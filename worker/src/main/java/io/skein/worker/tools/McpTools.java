@@ -56,8 +56,19 @@ public final class McpTools implements ToolAccess, AutoCloseable {
   /** An open client and the tools its server lists. */
   private record Connection(McpAsyncClient client, List<McpSchema.Tool> tools) {}
 
+  private final io.micrometer.core.instrument.MeterRegistry registry;
+
   /** {@code config}: {@code skein.tools}. */
   public McpTools(Config config, Function<String, String> env) {
+    this(config, env, new io.micrometer.core.instrument.composite.CompositeMeterRegistry());
+  }
+
+  /**
+   * {@code registry}: where each tool call's time goes, {@code skein.tool.calls} by server, tool
+   * and outcome ({@code ok}, or {@code error}: the tool said so, or it failed or timed out).
+   */
+  public McpTools(Config config, Function<String, String> env, io.micrometer.core.instrument.MeterRegistry registry) {
+    this.registry = registry;
     this.configured = servers(config.getConfig("servers"));
     this.allowSpecCommands = config.getBoolean("allow-spec-commands");
     this.startTimeout = config.getDuration("start-timeout");
@@ -99,6 +110,10 @@ public final class McpTools implements ToolAccess, AutoCloseable {
           .handle((result, error) -> {
             long millis = (System.nanoTime() - start) / 1_000_000;
             String server = o.server().describe();
+            boolean failed = error != null || Boolean.TRUE.equals(result.isError());
+            io.micrometer.core.instrument.Timer.builder("skein.tool.calls").description("MCP tool calls, by server, tool and outcome")
+                .tag("server", server).tag("tool", call.name()).tag("outcome", failed ? "error" : "ok").register(registry)
+                .record(Duration.ofNanos(System.nanoTime() - start));
             if (error != null) {
               forget(o.server(), o.connection());
               String why = error instanceof java.util.concurrent.TimeoutException || error.getCause() instanceof java.util.concurrent.TimeoutException

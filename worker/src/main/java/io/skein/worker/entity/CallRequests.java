@@ -75,9 +75,7 @@ public final class CallRequests {
         message.put("tool_call_id", m.toolCallId());
       }
       if (m.toolCalls() != null) {
-        ArrayNode calls = message.putArray("tool_calls");
-        m.toolCalls().forEach(c -> calls.addObject().put("id", c.id()).put("type", "function")
-            .putObject("function").put("name", c.name()).put("arguments", c.arguments()));
+        toolCalls(message, m.toolCalls());
       }
       if (m.images() == null) {
         message.put("content", content);
@@ -132,6 +130,13 @@ public final class CallRequests {
     String cacheKey = cache ? sha256(provider.cacheScope() + "\n" + provider.model() + "\n" + text) : null;
     return new ModelRequest(recordKey, id, attempt, model.model(), text, fingerprint, estimatedTokens, cacheKey,
         model.timeoutSeconds() == null ? null : java.time.Duration.ofSeconds(model.timeoutSeconds()));
+  }
+
+  /** {@code tool_calls} as OpenAI writes them, on {@code message}: the wire and the rows' traces show them alike. */
+  static void toolCalls(ObjectNode message, List<io.skein.protocol.ToolCall> calls) {
+    ArrayNode out = message.putArray("tool_calls");
+    calls.forEach(c -> out.addObject().put("id", c.id()).put("type", "function")
+        .putObject("function").put("name", c.name()).put("arguments", c.arguments()));
   }
 
   /** A non-negative 31-bit seed, stable for (spec seed, record index, step, sample, turn). */

@@ -173,9 +173,7 @@ public final class Rows {
         m.images().forEach(message.putArray("images")::add);
       }
       if (m.toolCalls() != null) {
-        ArrayNode calls = message.putArray("tool_calls");
-        m.toolCalls().forEach(c -> calls.addObject().put("id", c.id()).put("type", "function")
-            .putObject("function").put("name", c.name()).put("arguments", c.arguments()));
+        CallRequests.toolCalls(message, m.toolCalls());
       }
       if (m.toolCallId() != null) {
         message.put("tool_call_id", m.toolCallId());

@@ -27,11 +27,20 @@ final class StoreOptions {
 
   /**
    * The node `skein run` and `skein preview` start for the user's own spec on their own machine: on
-   * 127.0.0.1, with the simulator, and starting the MCP server commands the spec names.
+   * 127.0.0.1, with the simulator, and starting the MCP server commands the spec names. It is a
+   * cluster of one that no other node joins, so it stops without leaving the cluster: leaving is
+   * gossip a member of a real cluster needs (its shards move first), and here it cost ~1 s of every
+   * run's end.
    */
   NodeOptions localNode() {
-    return node("127.0.0.1", 0, java.util.List.of(), null, true).withSettings(java.util.Map.of("skein.tools.allow-spec-commands", true));
+    return node("127.0.0.1", 0, java.util.List.of(), null, true).withSettings(LOCAL_NODE);
   }
+
+  static final java.util.Map<String, Object> LOCAL_NODE = java.util.Map.of(
+      "skein.tools.allow-spec-commands", true,
+      "pekko.coordinated-shutdown.phases.cluster-leave.enabled", false,
+      "pekko.coordinated-shutdown.phases.cluster-exiting.enabled", false,
+      "pekko.remote.artery.advanced.shutdown-flush-timeout", "100ms");
 
   NodeOptions node(String host, int port, java.util.List<String> seeds, Integer httpPort, boolean simulator) {
     if (dbPassword != null) {

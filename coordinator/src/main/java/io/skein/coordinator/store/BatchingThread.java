@@ -18,7 +18,10 @@ import java.util.function.Consumer;
  */
 final class BatchingThread<T> implements AutoCloseable {
 
-  private final LinkedBlockingQueue<T> queue = new LinkedBlockingQueue<>();
+  /** Queued last by {@link #close}: wakes the thread at once, which then drains what is left and ends. */
+  private static final Object CLOSE = new Object();
+
+  private final LinkedBlockingQueue<Object> queue = new LinkedBlockingQueue<>();
   private final int maxBatch;
   private final Consumer<List<T>> handle;
   private final BiConsumer<List<T>, Throwable> failed;
@@ -43,21 +46,34 @@ final class BatchingThread<T> implements AutoCloseable {
     return true;
   }
 
+  @SuppressWarnings("unchecked")
   private void loop() {
+    List<Object> drained = new ArrayList<>(maxBatch);
     List<T> batch = new ArrayList<>(maxBatch);
-    while (running || !queue.isEmpty()) {
+    boolean closing = false;
+    while (true) {
       try {
-        T first = queue.poll(200, TimeUnit.MILLISECONDS);
+        Object first = closing ? queue.poll() : queue.take();
         if (first == null) {
-          continue;
+          return;
         }
-        batch.add(first);
-        queue.drainTo(batch, maxBatch - 1);
-        handle(batch);
-        batch.clear();
+        drained.add(first);
       } catch (InterruptedException e) {
         Thread.currentThread().interrupt();
         return;
+      }
+      queue.drainTo(drained, maxBatch - 1);
+      for (Object item : drained) {
+        if (item == CLOSE) {
+          closing = true;
+        } else {
+          batch.add((T) item);
+        }
+      }
+      drained.clear();
+      if (!batch.isEmpty()) {
+        handle(batch);
+        batch.clear();
       }
     }
   }
@@ -77,6 +93,7 @@ final class BatchingThread<T> implements AutoCloseable {
   @Override
   public void close() {
     running = false;
+    queue.add(CLOSE);
     try {
       thread.join(5_000);
     } catch (InterruptedException e) {

@@ -8,7 +8,10 @@ import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.Test;
 
-/** A batch whose handler throws, even an Error, fails that batch only: later work is still handled. */
+/**
+ * A batch whose handler throws, even an Error, fails that batch only: later work is still handled;
+ * closing hands every item queued before it to the handler, and nothing queued after.
+ */
 class BatchingThreadTest {
 
   private record Item(String name, CompletableFuture<String> done) {}
@@ -33,5 +36,22 @@ class BatchingThreadTest {
         assertEquals("handled " + i.name(), i.done().get(5, TimeUnit.SECONDS), "the thread still runs");
       }
     }
+  }
+
+  @Test
+  void closeHandsOnWhatWasQueuedAndRefusesWhatComesAfter() throws Exception {
+    List<String> handled = new java.util.concurrent.CopyOnWriteArrayList<>();
+    CompletableFuture<Void> release = new CompletableFuture<>();
+    BatchingThread<String> thread = new BatchingThread<>("test-close", 2, batch -> {
+      release.join();
+      handled.addAll(batch);
+    }, (batch, error) -> { });
+    List<String> queued = List.of("a", "b", "c", "d", "e");
+    queued.forEach(thread::add);
+    CompletableFuture<Void> closed = CompletableFuture.runAsync(thread::close);
+    release.complete(null);
+    closed.get(5, TimeUnit.SECONDS);
+    assertEquals(queued, handled, "every item queued before close, in order, in batches of at most 2");
+    assertEquals(false, thread.add("late"), "a closed thread takes nothing");
   }
 }

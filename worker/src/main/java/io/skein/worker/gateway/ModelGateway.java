@@ -57,8 +57,18 @@ public final class ModelGateway extends AbstractBehavior<ModelGateway.Command> {
 
   private record Completed(Call call, ModelOutcome outcome, long sentNanos, long answeredNanos) implements Command {}
 
-  /** Calls a gateway sends at once before any answer has told it what the provider takes. */
+  /** The fewest calls a gateway sends at once before any answer has told it what the provider takes. */
   static final int INITIAL_WINDOW = 32;
+
+  /**
+   * Calls sent at once before the first answer: a quarter of the ceiling (at least {@link
+   * #INITIAL_WINDOW}), so slow start, doubling each round, reaches any ceiling within two rounds: a
+   * fast provider loses at most two rounds' worth of calls to it, and one that cannot take the
+   * ceiling is probed with a quarter of it, not all of it at once.
+   */
+  static int initialWindow(int ceiling) {
+    return Math.min(ceiling, Math.max(INITIAL_WINDOW, ceiling / 4));
+  }
 
   private record LookedUp(Call call, Optional<ModelOutcome.Ok> hit) implements Command {}
 
@@ -183,7 +193,7 @@ public final class ModelGateway extends AbstractBehavior<ModelGateway.Command> {
     int previous = ceiling;
     ceiling = Math.max(1, (int) Math.ceil(provider.maxConcurrency() / (double) m));
     if (previous == 0) {
-      window = Math.min(ceiling, INITIAL_WINDOW);
+      window = initialWindow(ceiling);
     } else {
       window = window >= previous ? ceiling : Math.min(window, ceiling);
     }

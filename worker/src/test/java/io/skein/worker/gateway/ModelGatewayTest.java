@@ -357,6 +357,53 @@ class ModelGatewayTest {
   }
 
   @Test
+  void slowStartReachesAnyCeilingWithinTwoRounds() {
+    for (int ceiling : new int[] {1, 8, 32, 64, 100, 256, 1000, 4096}) {
+      int window = ModelGateway.initialWindow(ceiling);
+      int rounds = 0;
+      while (window < ceiling) {
+        window = Math.min(ceiling, window * 2);
+        rounds++;
+      }
+      assertTrue(rounds <= 2, "ceiling " + ceiling + ": " + rounds + " rounds below it");
+      assertTrue(ModelGateway.initialWindow(ceiling) <= Math.max(ModelGateway.INITIAL_WINDOW, ceiling / 4),
+          "ceiling " + ceiling + ": the first round probes a quarter of it at most (or the floor)");
+    }
+  }
+
+  @Test
+  void aGatewayWithTheDefaultCeilingStartsAtAQuarterOfItAndReachesItInTwoRounds() {
+    List<CompletableFuture<ModelOutcome>> held = new CopyOnWriteArrayList<>();
+    ModelClient client = (p, body) -> {
+      CompletableFuture<ModelOutcome> f = new CompletableFuture<>();
+      held.add(f);
+      return f;
+    };
+    ActorRef<ModelGateway.Command> gateway = testKit.spawn(ModelGateway.create(provider(256), client, ModelGateway.Settings.DEFAULT));
+    TestProbe<ModelGateway.Reply> probe = testKit.createTestProbe();
+    for (int i = 0; i < 1000; i++) {
+      gateway.tell(new ModelGateway.Call(request(i), probe.getRef()));
+    }
+    probe.awaitAssert(() -> {
+      assertEquals(64, held.size(), "a quarter of 256 at first");
+      return null;
+    });
+    int answered = 0;
+    for (int round : new int[] {128, 256}) {
+      int sentBefore = held.size();
+      for (int i = answered; i < sentBefore; i++) {
+        held.get(i).complete(new ModelOutcome.Ok("a", "stop", Usage.NONE, 1));
+        probe.expectMessageClass(ModelGateway.Reply.class);
+      }
+      answered = sentBefore;
+      probe.awaitAssert(() -> {
+        assertEquals(round, held.size() - sentBefore, "a round of answers doubles the calls in flight, up to the ceiling");
+        return null;
+      });
+    }
+  }
+
+  @Test
   void aGatewayStartsWithAFewCallsAndDoublesThemEachRoundUpToItsLimit() {
     List<CompletableFuture<ModelOutcome>> held = new CopyOnWriteArrayList<>();
     ModelClient client = (p, body) -> {

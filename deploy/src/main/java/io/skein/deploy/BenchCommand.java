@@ -104,6 +104,10 @@ final class BenchCommand implements Callable<Integer> {
         - {name: verdict, model: m, prompt: "Judge this answer: {{ answer }}"}
       """;
 
+  @Option(names = "--startup", paramLabel = "RUNS", description = "Instead: time `skein run` of a 1-record, 1-call job RUNS times,"
+      + " as java -jar and as bin/skein (with the class-data-sharing archive), alternating; prints a table.")
+  Integer startupRuns;
+
   private int jobsRun;
 
   record Result(String pipeline, String db, long latencyMs, int records, double seconds, long calls, long requests, double p50Ms,
@@ -111,6 +115,10 @@ final class BenchCommand implements Callable<Integer> {
 
   @Override
   public Integer call() throws Exception {
+    if (startupRuns != null) {
+      System.out.println(StartupBench.run(startupRuns));
+      return 0;
+    }
     System.setProperty("SKEIN_LOG_LEVEL", "WARN");
     List<Result> results = new ArrayList<>();
     for (String pipeline : pipelines) {

@@ -111,7 +111,7 @@ final class BenchCommand implements Callable<Integer> {
   private int jobsRun;
 
   record Result(String pipeline, String db, long latencyMs, int records, double seconds, long calls, long requests, double p50Ms,
-      double p99Ms, long peakHeapMb) {}
+      double p99Ms, double journalP50Ms, double journalP99Ms, long peakHeapMb) {}
 
   @Override
   public Integer call() throws Exception {
@@ -171,7 +171,8 @@ final class BenchCommand implements Callable<Integer> {
       double seconds = (System.nanoTime() - start) / 1e9;
       heap.interrupt();
       return new Result(pipeline, db, latencyMs, records, seconds, done.counts().calls(), node.simulator().stats().requests() - requestsBefore,
-          recorder.percentile(50), recorder.percentile(99), heap.peak.get() / (1024 * 1024));
+          recorder.overhead.percentile(50), recorder.overhead.percentile(99), recorder.journaled.percentile(50),
+          recorder.journaled.percentile(99), heap.peak.get() / (1024 * 1024));
     } finally {
       if (schema != null) {
         try (Connection c = DriverManager.getConnection(pgUrl); Statement s = c.createStatement()) {
@@ -217,30 +218,57 @@ final class BenchCommand implements Callable<Integer> {
 
   static String table(List<Result> results) {
     StringBuilder sb = new StringBuilder();
-    sb.append("| pipeline | database | model latency | records | records/s | calls/s | calls/record | requests/record | Skein time per call p50 | p99 | peak heap |\n");
-    sb.append("| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |\n");
+    sb.append("| pipeline | database | model latency | records | records/s | calls/s | calls/record | requests/record"
+        + " | Skein time per call p50 | p99 | answer to journal p50 | p99 | peak heap |\n");
+    sb.append("| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |\n");
     for (Result r : results) {
-      sb.append(String.format(Locale.ROOT, "| %s | %s | %d ms | %d | %.1f | %.0f | %.2f | %.2f | %.1f ms | %.1f ms | %d MiB |%n",
+      sb.append(String.format(Locale.ROOT, "| %s | %s | %d ms | %d | %.1f | %.0f | %.2f | %.2f | %.1f ms | %.1f ms | %.1f ms | %.1f ms | %d MiB |%n",
           r.pipeline(), r.db(), r.latencyMs(), r.records(), r.records() / r.seconds(), r.calls() / r.seconds(),
-          (double) r.calls() / r.records(), (double) r.requests() / r.records(), r.p50Ms(), r.p99Ms(), r.peakHeapMb()));
+          (double) r.calls() / r.records(), (double) r.requests() / r.records(), r.p50Ms(), r.p99Ms(), r.journalP50Ms(),
+          r.journalP99Ms(), r.peakHeapMb()));
     }
     return sb.toString();
   }
 
-  /** Keeps every call's time in Skein (one long each) to compute exact percentiles. */
+  /** Keeps every call's time in Skein, and from its answer to the journal, to compute exact percentiles. */
   static final class Recorder implements CallTimer {
-    private final long[] samples;
-    private final AtomicLong count = new AtomicLong();
+    final Samples overhead;
+    final Samples journaled;
 
     Recorder(int capacity) {
-      samples = new long[capacity];
+      overhead = new Samples(capacity);
+      journaled = new Samples(capacity);
     }
 
     @Override
     public void record(String step, long overheadNanos) {
+      overhead.add(overheadNanos);
+    }
+
+    @Override
+    public void journaled(String step, long answerToJournalNanos) {
+      journaled.add(answerToJournalNanos);
+    }
+
+    void reset() {
+      overhead.reset();
+      journaled.reset();
+    }
+  }
+
+  /** Up to {@code capacity} durations (one long each), for exact percentiles. */
+  static final class Samples {
+    private final long[] samples;
+    private final AtomicLong count = new AtomicLong();
+
+    Samples(int capacity) {
+      samples = new long[capacity];
+    }
+
+    void add(long nanos) {
       long i = count.getAndIncrement();
       if (i < samples.length) {
-        samples[(int) i] = overheadNanos;
+        samples[(int) i] = nanos;
       }
     }
 

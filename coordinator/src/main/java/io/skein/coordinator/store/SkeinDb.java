@@ -145,6 +145,17 @@ public final class SkeinDb implements AutoCloseable {
     return createTables(c);
   }
 
+  /**
+   * The plugin's H2 script, for a journal written once per model call: payloads as VARBINARY, not
+   * BLOB (H2 keeps a BLOB past 256 bytes in its LOB store, a second map written per row, and most
+   * events are larger), and without the second unique index on {@code ordering} (its UNIQUE
+   * constraint has one). Databases made before keep their tables; both read the same.
+   */
+  static String h2Journal(String ddl) {
+    return ddl.replace(" BLOB", " VARBINARY")
+        .replaceAll("(?s)CREATE UNIQUE INDEX \"event_journal_ordering_idx\"[^;]*;", "");
+  }
+
   private Void createTables(Connection c) throws SQLException {
     String script = dialect == Dialect.POSTGRES ? "schema/postgres/postgres-create-schema.sql" : "schema/h2/h2-create-schema.sql";
     try (var in = SkeinDb.class.getClassLoader().getResourceAsStream(script); Statement s = c.createStatement()) {
@@ -155,6 +166,9 @@ public final class SkeinDb implements AutoCloseable {
           .replace("public.", "").replace("PUBLIC.", "")
           // CONCURRENTLY waits for every open transaction, including nodes waiting for the schema lock.
           .replace(" CONCURRENTLY ", " ");
+      if (dialect == Dialect.H2) {
+        ddl = h2Journal(ddl);
+      }
       for (String statement : ddl.split(";")) {
         if (!statement.isBlank()) {
           try {

@@ -10,4 +10,10 @@ public interface CallTimer {
   CallTimer NONE = (step, nanos) -> {};
 
   void record(String step, long overheadNanos);
+
+  /**
+   * The time from an answer's arrival (its response read by the HTTP client) to its event being in
+   * the journal: what a SIGKILL in between would make Skein pay for again.
+   */
+  default void journaled(String step, long answerToJournalNanos) {}
 }

@@ -570,7 +570,9 @@ public final class RecordWorker extends EventSourcedBehavior<Command, Event, Rec
           .persist(new CallSucceeded(id, request.attempt(), request.fingerprint(), node, request.model(), pending.call().newMessages(),
               ok.text(), ok.finishReason(), ok.usage(), ok.latencyMillis(), now, ok.cached(), result, ok.toolCalls()))
           .thenRun(s -> {
-            deps.timer().record(id.step(), System.nanoTime() - pending.plannedNanos() - modelNanos);
+            long persisted = System.nanoTime();
+            deps.timer().record(id.step(), persisted - pending.plannedNanos() - modelNanos);
+            deps.timer().journaled(id.step(), persisted - cmd.reply().answeredNanos());
             reportProgress(s, null);
             driveLater(s);
           });

@@ -373,65 +373,41 @@ class ModelGatewayTest {
 
   @Test
   void aGatewayWithTheDefaultCeilingStartsAtAQuarterOfItAndReachesItInTwoRounds() {
-    List<CompletableFuture<ModelOutcome>> held = new CopyOnWriteArrayList<>();
-    ModelClient client = (p, body) -> {
-      CompletableFuture<ModelOutcome> f = new CompletableFuture<>();
-      held.add(f);
-      return f;
-    };
-    ActorRef<ModelGateway.Command> gateway = testKit.spawn(ModelGateway.create(provider(256), client, ModelGateway.Settings.DEFAULT));
-    TestProbe<ModelGateway.Reply> probe = testKit.createTestProbe();
-    for (int i = 0; i < 1000; i++) {
-      gateway.tell(new ModelGateway.Call(request(i), probe.getRef()));
-    }
-    probe.awaitAssert(() -> {
-      assertEquals(64, held.size(), "a quarter of 256 at first");
-      return null;
-    });
-    int answered = 0;
-    for (int round : new int[] {128, 256}) {
-      int sentBefore = held.size();
-      for (int i = answered; i < sentBefore; i++) {
-        held.get(i).complete(new ModelOutcome.Ok("a", "stop", Usage.NONE, 1));
-        probe.expectMessageClass(ModelGateway.Reply.class);
-      }
-      answered = sentBefore;
-      probe.awaitAssert(() -> {
-        assertEquals(round, held.size() - sentBefore, "a round of answers doubles the calls in flight, up to the ceiling");
-        return null;
-      });
-    }
+    assertSlowStart(256, 1000, 64, 128, 256);
   }
 
   @Test
   void aGatewayStartsWithAFewCallsAndDoublesThemEachRoundUpToItsLimit() {
+    assertSlowStart(100, 300, ModelGateway.INITIAL_WINDOW, 64, 100);
+  }
+
+  /** {@code calls} sent to a gateway of {@code ceiling}: {@code first} go out, then each round of answers lets {@code rounds} go. */
+  private void assertSlowStart(int ceiling, int calls, int first, int... rounds) {
     List<CompletableFuture<ModelOutcome>> held = new CopyOnWriteArrayList<>();
     ModelClient client = (p, body) -> {
       CompletableFuture<ModelOutcome> f = new CompletableFuture<>();
       held.add(f);
       return f;
     };
-    ActorRef<ModelGateway.Command> gateway = testKit.spawn(ModelGateway.create(provider(100), client, ModelGateway.Settings.DEFAULT));
+    ActorRef<ModelGateway.Command> gateway = testKit.spawn(ModelGateway.create(provider(ceiling), client, ModelGateway.Settings.DEFAULT));
     TestProbe<ModelGateway.Reply> probe = testKit.createTestProbe();
-    for (int i = 0; i < 300; i++) {
+    for (int i = 0; i < calls; i++) {
       gateway.tell(new ModelGateway.Call(request(i), probe.getRef()));
     }
     probe.awaitAssert(() -> {
-      assertEquals(ModelGateway.INITIAL_WINDOW, held.size());
+      assertEquals(first, held.size(), "calls sent before any answer");
       return null;
     });
-    int[] expected = {64, 100};
     int answered = 0;
-    for (int round : expected) {
+    for (int round : rounds) {
       int sentBefore = held.size();
       for (int i = answered; i < sentBefore; i++) {
         held.get(i).complete(new ModelOutcome.Ok("a", "stop", Usage.NONE, 1));
         probe.expectMessageClass(ModelGateway.Reply.class);
       }
       answered = sentBefore;
-      int inFlightNow = round;
       probe.awaitAssert(() -> {
-        assertEquals(inFlightNow, held.size() - sentBefore, "a round of answers doubles the calls in flight, up to the limit");
+        assertEquals(round, held.size() - sentBefore, "a round of answers doubles the calls in flight, up to the limit");
         return null;
       });
     }

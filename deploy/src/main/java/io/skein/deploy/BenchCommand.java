@@ -108,6 +108,10 @@ final class BenchCommand implements Callable<Integer> {
       + " as java -jar and as bin/skein (with the class-data-sharing archive), alternating; prints a table.")
   Integer startupRuns;
 
+  @Option(names = "--simulator-jvm", description = "Run the simulator in a JVM of its own (java -jar skein.jar simulate),"
+      + " not in the node's: the node's cores are then shared with another process, as with a real local model server.")
+  boolean simulatorJvm;
+
   private int jobsRun;
 
   record Result(String pipeline, String db, long latencyMs, int records, double seconds, long calls, long requests, double p50Ms,
@@ -150,30 +154,41 @@ final class BenchCommand implements Callable<Integer> {
       throw new IllegalArgumentException("unknown database " + db + " (h2, postgres)");
     }
     Recorder recorder = new Recorder(records * 6 + warmup * 6);
+    double badJson = pipeline.equals("kinds") ? 0.2 : 0.0;
+    ExternalSimulator external = simulatorJvm ? ExternalSimulator.start(latencyMs, badJson) : null;
+    Map<String, Object> settings = new java.util.HashMap<>(Map.of(
+        "skein.simulator.latency", latencyMs + "ms",
+        "skein.simulator.jitter", 0.0,
+        "skein.simulator.bad-json-rate", badJson,
+        "skein.models.default-max-concurrency", maxConcurrency != null ? maxConcurrency : Math.max(256, inFlight * 2),
+        "skein.models.simulate-all", DD_CONFIGS.containsKey(pipeline),
+        "skein.job.max-in-flight", inFlight));
+    if (external != null) {
+      settings.put("skein.simulator.embedded", false);
+      settings.put("skein.models.simulator-url", external.baseUrl());
+    }
     NodeOptions options = new NodeOptions(dir.resolve("data"), null, dbUrl, null, null, "127.0.0.1", 0, List.of(), null, true)
-        .withSettings(Map.of(
-            "skein.simulator.latency", latencyMs + "ms",
-            "skein.simulator.jitter", 0.0,
-            "skein.simulator.bad-json-rate", pipeline.equals("kinds") ? 0.2 : 0.0,
-            "skein.models.default-max-concurrency", maxConcurrency != null ? maxConcurrency : Math.max(256, inFlight * 2),
-            "skein.models.simulate-all", DD_CONFIGS.containsKey(pipeline),
-            "skein.job.max-in-flight", inFlight));
+        .withSettings(settings);
     try (SkeinNode node = SkeinNode.start(options, recorder)) {
+      java.util.function.LongSupplier answered = external != null ? external::requests : () -> node.simulator().stats().requests();
       if (warmup > 0) {
         runJob(node, spec(pipeline, warmup));
       }
       recorder.reset();
       HeapWatch heap = new HeapWatch();
       heap.start();
-      long requestsBefore = node.simulator().stats().requests();
+      long requestsBefore = answered.getAsLong();
       long start = System.nanoTime();
       JobInfo done = runJob(node, spec(pipeline, records));
       double seconds = (System.nanoTime() - start) / 1e9;
       heap.interrupt();
-      return new Result(pipeline, db, latencyMs, records, seconds, done.counts().calls(), node.simulator().stats().requests() - requestsBefore,
+      return new Result(pipeline, db, latencyMs, records, seconds, done.counts().calls(), answered.getAsLong() - requestsBefore,
           recorder.overhead.percentile(50), recorder.overhead.percentile(99), recorder.journaled.percentile(50),
           recorder.journaled.percentile(99), heap.peak.get() / (1024 * 1024));
     } finally {
+      if (external != null) {
+        external.close();
+      }
       if (schema != null) {
         try (Connection c = DriverManager.getConnection(pgUrl); Statement s = c.createStatement()) {
           s.execute("DROP SCHEMA " + schema + " CASCADE");

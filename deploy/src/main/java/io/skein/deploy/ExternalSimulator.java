@@ -28,12 +28,12 @@ final class ExternalSimulator implements AutoCloseable {
   }
 
   static ExternalSimulator start(long latencyMs, double badJsonRate) throws Exception {
-    Path jar = Path.of(ExternalSimulator.class.getProtectionDomain().getCodeSource().getLocation().toURI());
+    Path jar = RunningJar.path();
     int port;
     try (ServerSocket socket = new ServerSocket(0)) {
       port = socket.getLocalPort();
     }
-    List<String> command = new ArrayList<>(List.of(ProcessHandle.current().info().command().orElse("java"), "-jar", jar.toString(),
+    List<String> command = new ArrayList<>(List.of(RunningJar.java(), "-jar", jar.toString(),
         "simulate", "--port", String.valueOf(port), "--latency-ms", String.valueOf(latencyMs), "--jitter", "0",
         "--bad-json-rate", String.valueOf(badJsonRate)));
     Process process = new ProcessBuilder(command).redirectErrorStream(true).redirectOutput(ProcessBuilder.Redirect.DISCARD).start();

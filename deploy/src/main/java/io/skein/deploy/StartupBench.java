@@ -30,13 +30,13 @@ final class StartupBench {
 
   /** The table of wall times; a run that does not exit 0 within a minute stops the bench, saying why. */
   static String run(int runs) throws Exception {
-    Path jar = Path.of(StartupBench.class.getProtectionDomain().getCodeSource().getLocation().toURI());
+    Path jar = RunningJar.path();
     if (!jar.toString().endsWith(".jar")) {
       throw new IllegalStateException("bench --startup times the jar: run it as java -jar skein.jar bench --startup N");
     }
     Path dir = Files.createTempDirectory("skein-startup");
     Path spec = Files.writeString(dir.resolve("one.yaml"), SPEC);
-    String java = ProcessHandle.current().info().command().orElse("java");
+    String java = RunningJar.java();
     Map<String, List<String>> variants = new LinkedHashMap<>();
     variants.put("java -jar skein.jar run", List.of(java, "-jar", jar.toString()));
     Path launcher = launcher(jar);

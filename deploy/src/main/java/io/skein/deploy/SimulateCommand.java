@@ -26,6 +26,12 @@ final class SimulateCommand implements Callable<Integer> {
   @Option(names = "--max-concurrent", defaultValue = "0",
       description = "Answer 429 to requests beyond this many at once, like a provider's concurrency quota (default: no limit).")
   int maxConcurrent;
+  @Option(names = "--requests-per-minute", defaultValue = "0",
+      description = "OpenAI's requests-per-minute limit: a bucket of N refilled continuously; beyond it 429 with retry-after-ms (default: no limit).")
+  int requestsPerMinute;
+  @Option(names = "--tokens-per-minute", defaultValue = "0",
+      description = "OpenAI's tokens-per-minute limit; a request counts its prompt's words plus max_tokens (16 if unset) x n (default: no limit).")
+  long tokensPerMinute;
   @Option(names = "--bad-json-rate", defaultValue = "0",
       description = "Fraction of first answers to structured requests that break the schema or do not parse.") double badJsonRate;
   @Option(names = "--bad-code-rate", defaultValue = "0", description = "Fraction of first code answers that do not parse.") double badCodeRate;
@@ -44,7 +50,8 @@ final class SimulateCommand implements Callable<Integer> {
     }
     ModelSimulator.runForever(
         new SimulatorSettings(latencyMs, jitter, errorRate, rateLimitRate, slowRate, seed, retryAfter, apiKey, maxConcurrent,
-            new SimulatorSettings.Answers(badJsonRate, badCodeRate, reasoning, toolRounds), brokenRate), host, port);
+            new SimulatorSettings.Answers(badJsonRate, badCodeRate, reasoning, toolRounds), brokenRate)
+            .withRateLimits(requestsPerMinute, tokensPerMinute), host, port);
     return 0;
   }
 }

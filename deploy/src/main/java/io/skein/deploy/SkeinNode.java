@@ -265,7 +265,9 @@ public final class SkeinNode implements AutoCloseable {
     return new SimulatorSettings(sim.getDuration("latency").toMillis(), sim.getDouble("jitter"),
         sim.getDouble("error-rate"), sim.getDouble("rate-limit-rate"), sim.getDouble("slow-rate"), sim.getLong("seed"), 1, null,
         sim.getInt("max-concurrent"), new SimulatorSettings.Answers(sim.getDouble("bad-json-rate"), sim.getDouble("bad-code-rate"),
-        sim.getBoolean("reasoning"), sim.getInt("tool-rounds")), sim.hasPath("broken-rate") ? sim.getDouble("broken-rate") : 0.0);
+        sim.getBoolean("reasoning"), sim.getInt("tool-rounds")), sim.hasPath("broken-rate") ? sim.getDouble("broken-rate") : 0.0)
+        .withRateLimits(sim.hasPath("requests-per-minute") ? sim.getInt("requests-per-minute") : 0,
+            sim.hasPath("tokens-per-minute") ? sim.getLong("tokens-per-minute") : 0);
   }
 
   public ActorSystem<Void> system() {

@@ -16,6 +16,7 @@ import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.Executor;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.LongAdder;
+import java.util.function.LongSupplier;
 import org.apache.pekko.actor.typed.ActorSystem;
 import org.apache.pekko.actor.typed.javadsl.Behaviors;
 import org.apache.pekko.http.javadsl.Http;
@@ -44,9 +45,12 @@ public final class ModelSimulator {
 
   /**
    * Requests received, answers sent by status, requests received but not yet answered (now and at
-   * most), and requests by the Skein node that sent them ({@code X-Skein-Node}).
+   * most), requests by the Skein node that sent them ({@code X-Skein-Node}), and 429s by what
+   * refused them ({@code requests}, {@code tokens}: the per-minute limits; {@code concurrency};
+   * {@code injected}: the rate-limit-rate's).
    */
-  public record Stats(long requests, Map<String, Long> byStatus, long inFlight, long maxInFlight, Map<String, Long> byNode) {}
+  public record Stats(
+      long requests, Map<String, Long> byStatus, long inFlight, long maxInFlight, Map<String, Long> byNode, Map<String, Long> rateLimitedBy) {}
 
   private static final ObjectMapper JSON = new ObjectMapper();
   private static final String[] WORDS = (
@@ -70,7 +74,15 @@ public final class ModelSimulator {
 
   /** Binds on host:port (0: any free port). */
   public static CompletionStage<ModelSimulator> start(ActorSystem<?> system, SimulatorSettings settings, String host, int port) {
-    Handler handler = new Handler(settings, Materializer.matFromSystem(system), system.executionContext());
+    return start(system, settings, host, port, System::nanoTime);
+  }
+
+  /** As above, with the clock (nanoseconds) the rate limits refill by, so tests drive it. */
+  static CompletionStage<ModelSimulator> start(
+      ActorSystem<?> system, SimulatorSettings settings, String host, int port, LongSupplier nanoClock) {
+    Handler handler = new Handler(settings, Materializer.matFromSystem(system), system.executionContext(),
+        settings.requestsPerMinute() > 0 || settings.tokensPerMinute() > 0
+            ? new RateBuckets(settings.requestsPerMinute(), settings.tokensPerMinute(), nanoClock) : null);
     return Http.get(system).newServerAt(host, port).bind(handler::handle)
         .thenApply(binding -> new ModelSimulator(binding, host, handler));
   }
@@ -81,7 +93,9 @@ public final class ModelSimulator {
         ConfigFactory.parseString("pekko.actor.provider = local\npekko.loglevel = WARNING").withFallback(ConfigFactory.load()));
     ModelSimulator simulator = start(system, settings, host, port).toCompletableFuture().get(30, TimeUnit.SECONDS);
     System.out.println("Simulator listening on " + simulator.baseUrl() + " (latency " + settings.latencyMillis() + " ms, 429 rate "
-        + settings.rateLimitRate() + ", 500 rate " + settings.errorRate() + ", seed " + settings.seed() + ")");
+        + settings.rateLimitRate() + ", 500 rate " + settings.errorRate() + ", seed " + settings.seed()
+        + (settings.requestsPerMinute() > 0 ? ", " + settings.requestsPerMinute() + " requests/min" : "")
+        + (settings.tokensPerMinute() > 0 ? ", " + settings.tokensPerMinute() + " tokens/min" : "") + ")");
     system.getWhenTerminated().toCompletableFuture().get();
   }
 
@@ -100,7 +114,9 @@ public final class ModelSimulator {
     handler.byStatus.forEach((status, n) -> byStatus.put(String.valueOf(status), n.sum()));
     Map<String, Long> byNode = new TreeMap<>();
     handler.byNode.forEach((node, n) -> byNode.put(node, n.sum()));
-    return new Stats(handler.requests.sum(), byStatus, inFlight, maxInFlight, byNode);
+    Map<String, Long> rateLimitedBy = new TreeMap<>();
+    handler.rateLimitedBy.forEach((cause, n) -> rateLimitedBy.put(cause, n.sum()));
+    return new Stats(handler.requests.sum(), byStatus, inFlight, maxInFlight, byNode, rateLimitedBy);
   }
 
   /**
@@ -125,13 +141,18 @@ public final class ModelSimulator {
     final java.util.concurrent.atomic.AtomicLong maxInFlight = new java.util.concurrent.atomic.AtomicLong();
     final Map<String, LongAdder> byNode = new ConcurrentHashMap<>();
     final Map<Integer, LongAdder> byStatus = new ConcurrentHashMap<>();
+    /** 429s by what refused them: the per-minute limits, the concurrency quota, the injected ones. */
+    final Map<String, LongAdder> rateLimitedBy = new ConcurrentHashMap<>();
     private final Map<String, Integer> seen = new ConcurrentHashMap<>();
+    /** Null without per-minute limits. */
+    private final RateBuckets buckets;
     volatile boolean outage;
 
-    Handler(SimulatorSettings settings, Materializer materializer, Executor executor) {
+    Handler(SimulatorSettings settings, Materializer materializer, Executor executor, RateBuckets buckets) {
       this.settings = settings;
       this.materializer = materializer;
       this.executor = executor;
+      this.buckets = buckets;
     }
 
     CompletionStage<HttpResponse> handle(HttpRequest request) {
@@ -157,9 +178,10 @@ public final class ModelSimulator {
         if (settings.maxConcurrent() > 0 && inFlight.get() > settings.maxConcurrent()) {
           request.discardEntityBytes(materializer);
           byStatus.computeIfAbsent(429, s -> new LongAdder()).increment();
+          rateLimitedBy.computeIfAbsent("concurrency", s -> new LongAdder()).increment();
           inFlight.decrementAndGet();
-          return done(error(429, "rate_limit_exceeded", "more than " + settings.maxConcurrent() + " requests at once")
-              .addHeader(RawHeader.create("retry-after-ms", "200")));
+          return done(limits(error(429, "rate_limit_exceeded", "more than " + settings.maxConcurrent() + " requests at once")
+              .addHeader(RawHeader.create("retry-after-ms", "200")), peek()));
         }
         return request.entity().toStrict(10_000, materializer)
             .thenCompose(strict -> complete(strict.getData().toArray()))
@@ -183,14 +205,19 @@ public final class ModelSimulator {
       try {
         req = JSON.readTree(body);
       } catch (Exception e) {
-        return done(error(400, "invalid_request_error", "the body is not JSON: " + e.getMessage()));
+        return done(limits(error(400, "invalid_request_error", "the body is not JSON: " + e.getMessage()), peek()));
       }
       if (req == null || !req.path("messages").isArray() || req.path("messages").isEmpty()) {
-        return done(error(400, "invalid_request_error", "`messages` must be a non-empty list"));
+        return done(limits(error(400, "invalid_request_error", "`messages` must be a non-empty list"), peek()));
       }
       String refused = ChatWire.refusal(req);
       if (refused != null) {
-        return done(error(400, "invalid_request_error", refused));
+        return done(limits(error(400, "invalid_request_error", refused), peek()));
+      }
+      RateBuckets.Decision admission = buckets == null ? null : buckets.admit(admissionTokens(req));
+      if (admission != null && !admission.admitted()) {
+        rateLimitedBy.computeIfAbsent(admission.refusedBy().name().toLowerCase(java.util.Locale.ROOT), s -> new LongAdder()).increment();
+        return done(limits(rateLimited(admission, req.path("model").asText("sim-small"), admissionTokens(req)), admission));
       }
       // How the answer travels (streamed or not) does not change what it is.
       long fingerprint = req.has("stream") || req.has("stream_options")
@@ -203,6 +230,7 @@ public final class ModelSimulator {
       long delay = Math.max(0, Math.round(settings.latencyMillis() * (1 + settings.jitter() * (2 * spread - 1))));
       HttpResponse response;
       if (fault < settings.rateLimitRate()) {
+        rateLimitedBy.computeIfAbsent("injected", s -> new LongAdder()).increment();
         response = error(429, "rate_limit_exceeded", "simulated rate limit")
             .addHeader(RawHeader.create("Retry-After", String.valueOf(settings.retryAfterSeconds())));
       } else if (fault < settings.rateLimitRate() + settings.errorRate()) {
@@ -222,6 +250,7 @@ public final class ModelSimulator {
                 ChatWire.events(completion, req.path("stream_options").path("include_usage").asBoolean(false))))
             : json(200, completion);
       }
+      response = limits(response, admission);
       if (delay == 0) {
         return done(response);
       }
@@ -243,12 +272,74 @@ public final class ModelSimulator {
           "<html><body><h1>502 Bad Gateway</h1></body></html>"));
     }
 
+    private RateBuckets.Decision peek() {
+      return buckets == null ? null : buckets.peek();
+    }
+
+    /** What a completion without {@code max_tokens} counts for at admission (the legacy completions' default). */
+    private static final int DEFAULT_MAX_TOKENS = 16;
+
+    /**
+     * What OpenAI counts against tokens-per-minute when it admits a request, before anything is
+     * generated: the prompt's tokens (as {@code usage} will report them) plus the most the answer may
+     * take, {@code max_tokens} for each of the {@code n} choices.
+     */
+    static long admissionTokens(JsonNode req) {
+      JsonNode max = req.hasNonNull("max_tokens") ? req.get("max_tokens") : req.path("max_completion_tokens");
+      return promptTokens(req) + (max.isIntegralNumber() ? max.asLong() : DEFAULT_MAX_TOKENS) * ChatWire.choices(req);
+    }
+
+    /** The prompt's tokens: the words of the messages' text and {@link #IMAGE_TOKENS} an image. */
+    static long promptTokens(JsonNode req) {
+      long tokens = 0;
+      for (JsonNode m : req.path("messages")) {
+        tokens += words(ChatWire.text(m.path("content"))) + IMAGE_TOKENS * ChatWire.images(m.path("content"));
+      }
+      return tokens;
+    }
+
+    /** OpenAI's 429 for a per-minute limit, worded as OpenAI words it, with when to come back. */
+    private static HttpResponse rateLimited(RateBuckets.Decision d, String model, long tokens) {
+      boolean byRequests = d.refusedBy() == RateBuckets.Limit.REQUESTS;
+      RateBuckets.Level level = byRequests ? d.requests() : d.tokens();
+      String per = byRequests ? "requests per min (RPM)" : "tokens per min (TPM)";
+      long requested = byRequests ? 1 : tokens;
+      if (d.retryAfterMillis() < 0) {
+        return error(429, "rate_limit_exceeded", "Request too large for " + model + " on " + per + ": Limit " + level.limit()
+            + ", Requested " + requested + ". The input or output tokens must be reduced in order to run successfully.");
+      }
+      return error(429, "rate_limit_exceeded", "Rate limit reached for " + per + " on " + model + ": Limit " + level.limit()
+          + ", Used " + (level.limit() - level.remaining()) + ", Requested " + requested + ". Please try again in "
+          + RateBuckets.goDuration(d.retryAfterMillis()) + ".")
+          .addHeader(RawHeader.create("retry-after-ms", String.valueOf(d.retryAfterMillis())))
+          .addHeader(RawHeader.create("Retry-After", String.valueOf((d.retryAfterMillis() + 999) / 1000)));
+    }
+
+    /** OpenAI's {@code x-ratelimit-*} headers for the limits that are set. */
+    private static HttpResponse limits(HttpResponse response, RateBuckets.Decision d) {
+      if (d == null) {
+        return response;
+      }
+      HttpResponse r = response;
+      if (d.requests() != null) {
+        r = r.addHeader(RawHeader.create("x-ratelimit-limit-requests", String.valueOf(d.requests().limit())))
+            .addHeader(RawHeader.create("x-ratelimit-remaining-requests", String.valueOf(d.requests().remaining())))
+            .addHeader(RawHeader.create("x-ratelimit-reset-requests", RateBuckets.goDuration(d.requests().resetMillis())));
+      }
+      if (d.tokens() != null) {
+        r = r.addHeader(RawHeader.create("x-ratelimit-limit-tokens", String.valueOf(d.tokens().limit())))
+            .addHeader(RawHeader.create("x-ratelimit-remaining-tokens", String.valueOf(d.tokens().remaining())))
+            .addHeader(RawHeader.create("x-ratelimit-reset-tokens", RateBuckets.goDuration(d.tokens().resetMillis())));
+      }
+      return r;
+    }
+
     /** What an image counts for in the prompt's tokens (OpenAI's low-detail image). */
     private static final int IMAGE_TOKENS = 85;
 
     private ObjectNode answer(JsonNode req, long fingerprint, int occurrence) {
       String lastUser = "";
-      long promptTokens = 0;
+      long promptTokens = promptTokens(req);
       boolean answeredBefore = false;
       int images = 0;
       int toolRounds = 0;
@@ -261,7 +352,6 @@ public final class ModelSimulator {
         } else if (m.path("role").asText().equals("user")) {
           toolSaid.clear();
         }
-        promptTokens += words(content) + IMAGE_TOKENS * ChatWire.images(m.path("content"));
         if (m.path("role").asText().equals("user")) {
           lastUser = content;
           images = ChatWire.images(m.path("content"));
@@ -364,6 +454,8 @@ public final class ModelSimulator {
       root.put("max_in_flight", max);
       ObjectNode nodes = root.putObject("by_node");
       new TreeMap<>(byNode).forEach((node, n) -> nodes.put(node, n.sum()));
+      ObjectNode limited = root.putObject("rate_limited_by");
+      new TreeMap<>(rateLimitedBy).forEach((cause, n) -> limited.put(cause, n.sum()));
       return root;
     }
 

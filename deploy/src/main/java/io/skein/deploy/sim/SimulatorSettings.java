@@ -7,11 +7,23 @@ package io.skein.deploy.sim;
  * {@code Authorization: Bearer <apiKey>} are answered 401, as a real provider would. With
  * {@code maxConcurrent} above 0, a request arriving while that many are being answered gets a 429
  * ({@code retry-after-ms: 200}), as a provider with a concurrency quota does; these follow timing,
- * not the seed. {@code answers} says how it answers what step kinds ask for.
+ * not the seed. {@code answers} says how it answers what step kinds ask for. With
+ * {@code requestsPerMinute} or {@code tokensPerMinute} above 0 it enforces OpenAI's per-minute
+ * limits: each is a bucket holding a minute's worth, full at start and refilled continuously; a
+ * request that finds too little is answered 429 at once with {@code retry-after-ms}, and every
+ * completion response says where the buckets stand in OpenAI's {@code x-ratelimit-*} headers (see
+ * {@link RateBuckets}), so clients that pace themselves by those headers can be tried locally.
  */
 public record SimulatorSettings(
     long latencyMillis, double jitter, double errorRate, double rateLimitRate, double slowRate, long seed, int retryAfterSeconds,
-    String apiKey, int maxConcurrent, Answers answers, double brokenRate) {
+    String apiKey, int maxConcurrent, Answers answers, double brokenRate, int requestsPerMinute, long tokensPerMinute) {
+
+  public SimulatorSettings(
+      long latencyMillis, double jitter, double errorRate, double rateLimitRate, double slowRate, long seed, int retryAfterSeconds,
+      String apiKey, int maxConcurrent, Answers answers, double brokenRate) {
+    this(latencyMillis, jitter, errorRate, rateLimitRate, slowRate, seed, retryAfterSeconds, apiKey, maxConcurrent, answers, brokenRate,
+        0, 0);
+  }
 
   public SimulatorSettings(
       long latencyMillis, double jitter, double errorRate, double rateLimitRate, double slowRate, long seed, int retryAfterSeconds,
@@ -26,7 +38,19 @@ public record SimulatorSettings(
    */
   public SimulatorSettings withBrokenRate(double rate) {
     return new SimulatorSettings(latencyMillis, jitter, errorRate, rateLimitRate, slowRate, seed, retryAfterSeconds, apiKey, maxConcurrent,
-        answers, rate);
+        answers, rate, requestsPerMinute, tokensPerMinute);
+  }
+
+  /**
+   * OpenAI's per-minute limits (0: none). A request counts 1 against {@code requestsPerMinute} and,
+   * against {@code tokensPerMinute}, what OpenAI counts at admission before anything is generated:
+   * its prompt's tokens (here the words of the messages' text, 85 an image, as {@code usage} reports
+   * them) plus {@code max_tokens} (or {@code max_completion_tokens}; 16 when neither is given) times
+   * {@code n}.
+   */
+  public SimulatorSettings withRateLimits(int requestsPerMinute, long tokensPerMinute) {
+    return new SimulatorSettings(latencyMillis, jitter, errorRate, rateLimitRate, slowRate, seed, retryAfterSeconds, apiKey, maxConcurrent,
+        answers, brokenRate, requestsPerMinute, tokensPerMinute);
   }
 
   public static final SimulatorSettings DEFAULT = new SimulatorSettings(0, 0.0, 0.0, 0.0, 0.0, 1, 1, null);
@@ -54,7 +78,7 @@ public record SimulatorSettings(
 
   public SimulatorSettings withAnswers(Answers answers) {
     return new SimulatorSettings(latencyMillis, jitter, errorRate, rateLimitRate, slowRate, seed, retryAfterSeconds, apiKey, maxConcurrent,
-        answers, brokenRate);
+        answers, brokenRate, requestsPerMinute, tokensPerMinute);
   }
 
   public SimulatorSettings(

@@ -22,6 +22,7 @@ import java.util.Set;
 import java.util.TreeSet;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicLong;
 import org.apache.pekko.actor.typed.ActorSystem;
 import org.apache.pekko.actor.typed.javadsl.Behaviors;
 import org.junit.jupiter.api.AfterAll;
@@ -580,6 +581,108 @@ class ModelSimulatorTest {
       assertEquals(200, post(quota, chat("alone", 9, 10)).status(), "a request within the quota is answered");
     } finally {
       quota.stop().toCompletableFuture().get(10, TimeUnit.SECONDS);
+    }
+  }
+
+  private static ModelSimulator start(SimulatorSettings settings, AtomicLong nanoClock) throws Exception {
+    return ModelSimulator.start(system, settings, "127.0.0.1", 0, nanoClock::get).toCompletableFuture().get(10, TimeUnit.SECONDS);
+  }
+
+  private static String header(Answer answer, String name) {
+    return answer.raw().headers().firstValue(name).orElse(null);
+  }
+
+  @Test
+  void aRequestsPerMinuteLimitAdmitsAMinutesWorthAtOnceThenRefusesUntilTheBucketRefills() throws Exception {
+    AtomicLong clock = new AtomicLong();
+    ModelSimulator limited = start(SimulatorSettings.DEFAULT.withRateLimits(60, 0), clock);
+    try {
+      for (int i = 1; i <= 60; i++) {
+        Answer ok = post(limited, chat("question " + i, i, 10));
+        assertEquals(200, ok.status());
+        assertEquals("60", header(ok, "x-ratelimit-limit-requests"));
+        assertEquals(String.valueOf(60 - i), header(ok, "x-ratelimit-remaining-requests"), "counts down: request " + i);
+        assertEquals(RateBuckets.goDuration(i * 1000L), header(ok, "x-ratelimit-reset-requests"));
+        assertEquals(null, header(ok, "x-ratelimit-limit-tokens"), "no token limit, no token headers");
+      }
+      Answer refused = post(limited, chat("one too many", 61, 10));
+      assertEquals(429, refused.status());
+      assertEquals("1000", header(refused, "retry-after-ms"));
+      assertEquals("1", header(refused, "Retry-After"));
+      assertEquals("0", header(refused, "x-ratelimit-remaining-requests"));
+      assertEquals("1m0s", header(refused, "x-ratelimit-reset-requests"));
+      assertEquals("rate_limit_exceeded", refused.json().path("error").path("type").asText());
+      assertTrue(refused.json().path("error").path("message").asText().startsWith("Rate limit reached for requests"),
+          refused.raw().body());
+
+      clock.addAndGet(TimeUnit.SECONDS.toNanos(1));
+      Answer later = post(limited, chat("one too many", 61, 10));
+      assertEquals(200, later.status(), "after the time it was told, it gets in");
+      assertEquals("0", header(later, "x-ratelimit-remaining-requests"));
+      assertEquals(1L, limited.stats().rateLimitedBy().get("requests"));
+      assertEquals(1, get(limited, "/stats").json().path("rate_limited_by").path("requests").asLong());
+    } finally {
+      limited.stop().toCompletableFuture().get(10, TimeUnit.SECONDS);
+    }
+  }
+
+  @Test
+  void aTokensPerMinuteLimitCountsThePromptAndMaxTokensAndRefusesWhatExceedsWhatIsLeft() throws Exception {
+    AtomicLong clock = new AtomicLong();
+    ModelSimulator limited = start(SimulatorSettings.DEFAULT.withRateLimits(0, 1000), clock);
+    try {
+      Answer first = post(limited, chat("hello there", 1, 400));
+      assertEquals(200, first.status());
+      long counted = first.json().path("usage").path("prompt_tokens").asLong() + 400;
+      assertEquals(408, counted, "the system prompt's 6 words, the user's 2, and max_tokens");
+      assertEquals("1000", header(first, "x-ratelimit-limit-tokens"));
+      assertEquals("592", header(first, "x-ratelimit-remaining-tokens"));
+      assertEquals("24.48s", header(first, "x-ratelimit-reset-tokens"), "408 tokens at 1000 a minute");
+      assertEquals(null, header(first, "x-ratelimit-limit-requests"), "no request limit, no request headers");
+      assertEquals("184", header(post(limited, chat("hello there", 2, 400)), "x-ratelimit-remaining-tokens"));
+
+      Answer refused = post(limited, chat("hello there", 3, 400));
+      assertEquals(429, refused.status());
+      assertEquals("13440", header(refused, "retry-after-ms"), "224 tokens short at 1000 a minute");
+      assertEquals("14", header(refused, "Retry-After"));
+      assertEquals("184", header(refused, "x-ratelimit-remaining-tokens"), "a refused request takes nothing");
+      assertTrue(refused.json().path("error").path("message").asText().startsWith("Rate limit reached for tokens"),
+          refused.raw().body());
+
+      Answer small = post(limited, chat("hello there", 4, null));
+      assertEquals(200, small.status(), "without max_tokens a request counts 16 for its answer");
+      assertEquals("160", header(small, "x-ratelimit-remaining-tokens"));
+
+      Answer tooLarge = post(limited, chat("hello there", 5, 2000));
+      assertEquals(429, tooLarge.status());
+      assertEquals(null, header(tooLarge, "retry-after-ms"), "no wait makes a request larger than the limit fit");
+      assertTrue(tooLarge.json().path("error").path("message").asText().startsWith("Request too large"), tooLarge.raw().body());
+      assertEquals(2L, limited.stats().rateLimitedBy().get("tokens"));
+    } finally {
+      limited.stop().toCompletableFuture().get(10, TimeUnit.SECONDS);
+    }
+  }
+
+  @Test
+  void aRequestRefusedForConcurrencyTakesNothingFromThePerMinuteLimits() throws Exception {
+    AtomicLong clock = new AtomicLong();
+    ModelSimulator limited = start(new SimulatorSettings(500, 0, 0, 0, 0, 1, 1, null, 2).withRateLimits(60, 0), clock);
+    try {
+      List<CompletableFuture<Answer>> answers = new ArrayList<>();
+      for (int i = 0; i < 6; i++) {
+        answers.add(postAsync(limited, chat("question " + i, i, 10)));
+      }
+      int ok = 0;
+      for (CompletableFuture<Answer> a : answers) {
+        Answer answer = a.get(30, TimeUnit.SECONDS);
+        ok += answer.status() == 200 ? 1 : 0;
+        assertTrue(header(answer, "x-ratelimit-remaining-requests") != null, "every answer says where the limit stands");
+      }
+      assertEquals(6 - ok, limited.stats().rateLimitedBy().get("concurrency").intValue());
+      assertEquals(String.valueOf(60 - ok - 1), header(post(limited, chat("alone", 9, 10)), "x-ratelimit-remaining-requests"),
+          "only the " + ok + " answered requests took from the bucket");
+    } finally {
+      limited.stop().toCompletableFuture().get(10, TimeUnit.SECONDS);
     }
   }
 }

@@ -214,10 +214,11 @@ public final class ModelSimulator {
       if (refused != null) {
         return done(limits(error(400, "invalid_request_error", refused), peek()));
       }
-      RateBuckets.Decision admission = buckets == null ? null : buckets.admit(admissionTokens(req));
+      long tokens = admissionTokens(req);
+      RateBuckets.Decision admission = buckets == null ? null : buckets.admit(tokens);
       if (admission != null && !admission.admitted()) {
         rateLimitedBy.computeIfAbsent(admission.refusedBy().name().toLowerCase(java.util.Locale.ROOT), s -> new LongAdder()).increment();
-        return done(limits(rateLimited(admission, req.path("model").asText("sim-small"), admissionTokens(req)), admission));
+        return done(limits(rateLimited(admission, req.path("model").asText("sim-small"), tokens), admission));
       }
       // How the answer travels (streamed or not) does not change what it is.
       long fingerprint = req.has("stream") || req.has("stream_options")

@@ -57,6 +57,10 @@ class SerializationTest {
     roundTrip(new RecordProtocol.CallSucceeded(call, 1, "fp", "n", "sim-small", toolRound, "", "tool_calls", Usage.NONE, 1, 2, false, null,
         List.of(new io.skein.protocol.ToolCall("c2", "lookup", "{\"key\": \"k\"}"))));
     roundTrip(new RecordProtocol.ToolCalled(call, 0, "c2", "lookup", "calc", "the entry for k is amber", false, "n", 4, 5));
+    // The server that answered, of a model's several.
+    roundTrip(new RecordProtocol.CallSucceeded(call, 1, "fp", "n", "sim-small", request, "text", "stop", Usage.NONE, 1, 2, false, null,
+        List.of(), "vllm-a"));
+    roundTrip(new RecordProtocol.CallFailed(call, 1, "fp", "n", "server_error", true, 502, "bad gateway", 0, 5, 98, "vllm-b"));
     roundTrip(new RecordProtocol.RecordSucceeded(100));
     roundTrip(new RecordProtocol.RecordFailed("unauthorized", "HTTP 401", "answer", 101));
   }

@@ -89,7 +89,9 @@ public final class RecordProtocol {
    * response cache (an earlier identical request), so the call cost nothing. {@code result} is what
    * the step's kind read from the answer when it arrived (a parsed value, or the errors that make
    * it ask again), so a replay, or a newer version of Skein, decides exactly as the record did;
-   * journals written before step kinds have none, and their answer is its text.
+   * journals written before step kinds have none, and their answer is its text. {@code endpoint}:
+   * the server that answered, of those behind the model's name (null: the cache did, or a journal
+   * written before it was recorded).
    */
   public record CallSucceeded(
       CallId call,
@@ -106,8 +108,17 @@ public final class RecordProtocol {
       boolean cached,
       JsonNode result,
       @com.fasterxml.jackson.annotation.JsonInclude(com.fasterxml.jackson.annotation.JsonInclude.Include.NON_EMPTY)
-      List<ToolCall> toolCalls)
+      List<ToolCall> toolCalls,
+      @com.fasterxml.jackson.annotation.JsonInclude(com.fasterxml.jackson.annotation.JsonInclude.Include.NON_NULL)
+      String endpoint)
       implements Event {
+
+    public CallSucceeded(CallId call, int attempt, String fingerprint, String node, String model, List<ChatMessage> request,
+        String response, String finishReason, Usage usage, long latencyMillis, long atMillis, boolean cached, JsonNode result,
+        List<ToolCall> toolCalls) {
+      this(call, attempt, fingerprint, node, model, request, response, finishReason, usage, latencyMillis, atMillis, cached, result,
+          toolCalls, null);
+    }
 
     public CallSucceeded {
       // Jackson reads a missing or null JsonNode as NullNode; "no result" is null, whichever way it came.
@@ -134,7 +145,10 @@ public final class RecordProtocol {
    */
   public record ValuesComputed(Map<String, JsonNode> values, List<String> skipped, long atMillis) implements Event {}
 
-  /** One failed attempt of a call; the worker decides from these whether and when to try again. */
+  /**
+   * One failed attempt of a call; the worker decides from these whether and when to try again.
+   * {@code endpoint}: the server that answered so, or null (none was reached, or an older journal).
+   */
   public record CallFailed(
       CallId call,
       int attempt,
@@ -146,8 +160,16 @@ public final class RecordProtocol {
       String message,
       long retryAfterMillis,
       long latencyMillis,
-      long atMillis)
-      implements Event {}
+      long atMillis,
+      @com.fasterxml.jackson.annotation.JsonInclude(com.fasterxml.jackson.annotation.JsonInclude.Include.NON_NULL)
+      String endpoint)
+      implements Event {
+
+    public CallFailed(CallId call, int attempt, String fingerprint, String node, String errorType, boolean retryable, int status,
+        String message, long retryAfterMillis, long latencyMillis, long atMillis) {
+      this(call, attempt, fingerprint, node, errorType, retryable, status, message, retryAfterMillis, latencyMillis, atMillis, null);
+    }
+  }
 
   /**
    * A tool call a model asked for ({@code toolCalls[index]} of the answer to {@code call}) and what

@@ -8,6 +8,7 @@ import io.skein.protocol.ChatMessage;
 import io.skein.protocol.spec.ModelSpec;
 import io.skein.worker.gateway.ModelRequest;
 import io.skein.worker.gateway.Provider;
+import io.skein.worker.gateway.TokenEstimates;
 import java.nio.charset.StandardCharsets;
 import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
@@ -118,14 +119,14 @@ public final class CallRequests {
       }
     }
     String text = body.toString();
-    long promptChars = 0;
+    long promptTokens = 0;
     for (ObjectNode tool : tools) {
-      promptChars += tool.toString().length();
+      promptTokens += TokenEstimates.count(provider.model(), tool.toString());
     }
     for (ChatMessage m : messages) {
-      promptChars += m.content().length() + (m.images() == null ? 0 : m.images().size() * IMAGE_CHARS);
+      promptTokens += TokenEstimates.count(provider.model(), m.content()) + (m.images() == null ? 0 : m.images().size() * IMAGE_CHARS / 4);
     }
-    long estimatedTokens = promptChars / 4 + (model.maxTokens() != null ? model.maxTokens() : DEFAULT_COMPLETION_ESTIMATE);
+    long estimatedTokens = promptTokens + (model.maxTokens() != null ? model.maxTokens() : DEFAULT_COMPLETION_ESTIMATE);
     String fingerprint = sha256(provider.name() + "\n" + provider.baseUrl() + "\n" + provider.model() + "\n" + recordKey + "\n" + id + "\n" + text);
     String cacheKey = cache ? sha256(provider.cacheScope() + "\n" + provider.model() + "\n" + text) : null;
     return new ModelRequest(recordKey, id, attempt, model.model(), text, fingerprint, estimatedTokens, cacheKey,

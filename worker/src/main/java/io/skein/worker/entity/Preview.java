@@ -145,10 +145,10 @@ public final class Preview {
     if (reply.outcome() instanceof ModelOutcome.Ok ok) {
       state.apply(new CallSucceeded(call.id(), request.attempt(), request.fingerprint(), "preview", request.model(), call.newMessages(),
           ok.text(), ok.finishReason(), ok.usage(), ok.latencyMillis(), now, ok.cached(),
-          ok.toolCalls().isEmpty() ? Rows.interpret(ctx, state, call.id(), ok.text()) : null, ok.toolCalls()));
+          ok.toolCalls().isEmpty() ? Rows.interpret(ctx, state, call.id(), ok.text()) : null, ok.toolCalls(), reply.endpoint()));
     } else if (reply.outcome() instanceof ModelOutcome.Failed f) {
       state.apply(new CallFailed(call.id(), request.attempt(), request.fingerprint(), "preview", f.errorType(), f.retryable(), f.status(),
-          f.message(), f.retryAfterMillis(), f.latencyMillis(), now));
+          f.message(), f.retryAfterMillis(), f.latencyMillis(), now, reply.endpoint()));
     } else {
       notBefore.put(call.id(), now + ((ModelOutcome.NotSent) reply.outcome()).delayMillis());
     }

@@ -568,7 +568,8 @@ public final class RecordWorker extends EventSourcedBehavior<Command, Event, Rec
       }
       return Effect()
           .persist(new CallSucceeded(id, request.attempt(), request.fingerprint(), node, request.model(), pending.call().newMessages(),
-              ok.text(), ok.finishReason(), ok.usage(), ok.latencyMillis(), now, ok.cached(), result, ok.toolCalls()))
+              ok.text(), ok.finishReason(), ok.usage(), ok.latencyMillis(), now, ok.cached(), result, ok.toolCalls(),
+              cmd.reply().endpoint()))
           .thenRun(s -> {
             long persisted = System.nanoTime();
             deps.timer().record(id.step(), persisted - pending.plannedNanos() - modelNanos);
@@ -580,7 +581,7 @@ public final class RecordWorker extends EventSourcedBehavior<Command, Event, Rec
     if (outcome instanceof ModelOutcome.Failed f) {
       return Effect()
           .persist(new CallFailed(id, request.attempt(), request.fingerprint(), node, f.errorType(), f.retryable(), f.status(),
-              f.message(), f.retryAfterMillis(), f.latencyMillis(), now))
+              f.message(), f.retryAfterMillis(), f.latencyMillis(), now, cmd.reply().endpoint()))
           .thenRun(s -> {
             reportProgress(s, RetryPolicy.waitingFor(s.allFailures().get(id), request.model()));
             driveLater(s);

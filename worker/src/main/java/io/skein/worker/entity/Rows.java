@@ -266,6 +266,9 @@ public final class Rows {
       }
       c.put("model", ok.model());
       c.put("node", ok.node());
+      if (ok.endpoint() != null) {
+        c.put("endpoint", ok.endpoint());
+      }
       c.put("fingerprint", ok.fingerprint());
       PipelinePlan.Step step = view.plan().step(id.step());
       c.set("messages", messages(step == null ? ok.request() : step.logic().sent(view.sample(id), id)));
@@ -285,6 +288,9 @@ public final class Rows {
         ObjectNode fn = failures.addObject();
         fn.put("attempt", f.attempt());
         fn.put("node", f.node());
+        if (f.endpoint() != null) {
+          fn.put("endpoint", f.endpoint());
+        }
         fn.put("error_type", f.errorType());
         fn.put("status", f.status());
         fn.put("message", f.message());

@@ -52,6 +52,17 @@ final class Budget {
     }
   }
 
+  /**
+   * What the provider says of its own bucket: {@code available} now, refilled at {@code perMilli}
+   * up to {@code capacity}. Replaces what this budget thought, whatever it was.
+   */
+  void observe(double available, double perMilli, double capacity, long now) {
+    this.perMilli = Math.max(perMilli, Double.MIN_NORMAL);
+    this.capacity = Math.max(1, capacity);
+    this.available = Math.min(this.capacity, available);
+    this.updatedAt = now;
+  }
+
   /** Milliseconds until {@code amount} is there. */
   long millisUntil(double amount, long now) {
     if (unlimited()) {

@@ -1,6 +1,10 @@
 package io.skein.worker.gateway;
 
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ObjectNode;
 import java.time.Duration;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionStage;
 import java.util.HashMap;
 import java.util.HashSet;
 import java.util.Map;
@@ -15,20 +19,18 @@ import org.apache.pekko.actor.typed.javadsl.Receive;
 import org.apache.pekko.actor.typed.javadsl.TimerScheduler;
 
 /**
- * One per node per model: owns this node's share of the provider's limits (calls in flight,
- * requests and tokens per minute, each divided by the cluster's up members and re-divided as they
- * come and go), the calls waiting for them (served round-robin between jobs, in order within a
- * job), and a circuit breaker that stops sending when the provider keeps failing. A call with a
- * cache key is first looked up in the response cache: a hit is answered at once, taking no slot
- * and no budget; an answer from the provider is stored there.
+ * One per node per model: the calls waiting to be sent (served round-robin between jobs, in order
+ * within a job) and the servers they go to ({@link Lanes}): for each, this node's share of its limits
+ * (calls in flight, requests and tokens per minute, divided by the cluster's up members and
+ * re-divided as they come and go), the concurrency adapted to its 429s, the budgets its rate-limit
+ * headers report, and a circuit breaker. A call with a cache key is first looked up in the response
+ * cache: a hit is answered at once, taking no slot and no budget; an answer from a server is stored
+ * there, under a key that names the model, not the server.
  *
- * <p>The concurrency actually used adapts to the provider. It starts at 32 (or the configured share,
- * if lower) and grows by one per answer — doubling each round — until the first 429 or the share;
- * from then on (AIMD) a 429 for a call sent since the last cut cuts it by 30%, and each answer
- * grows it by 1/limit, so a full round of answers adds one call. A provider that refuses more
- * than it admits is thus asked at about the rate it takes, instead of spending calls on 429s. It makes one attempt per request and answers with the outcome; retrying
- * is the record's business. A record that stops cancels its waiting calls, so nothing is sent on
- * behalf of a record that has moved to another node.
+ * <p>It makes one attempt per request and answers with the outcome and the server that gave it;
+ * retrying is the record's business (a retry goes to whichever server can take it). A record that
+ * stops cancels its waiting calls, so nothing is sent on behalf of a record that has moved to
+ * another node.
  */
 public final class ModelGateway extends AbstractBehavior<ModelGateway.Command> {
 
@@ -48,27 +50,21 @@ public final class ModelGateway extends AbstractBehavior<ModelGateway.Command> {
   /** The cluster now has {@code members} up members: take 1/members of each limit. */
   public record Resize(int members) implements Command {}
 
-  /** The outcome, with when the request left and its answer came back ({@link System#nanoTime}; 0 if never sent). */
-  public record Reply(ModelRequest request, ModelOutcome outcome, long sentNanos, long answeredNanos) {
+  /**
+   * The outcome, with when the request left and its answer came back ({@link System#nanoTime}; 0 if
+   * never sent) and the name of the server that gave it (null: none did — the cache, or not sent).
+   */
+  public record Reply(ModelRequest request, ModelOutcome outcome, long sentNanos, long answeredNanos, String endpoint) {
     public Reply(ModelRequest request, ModelOutcome outcome) {
-      this(request, outcome, 0, 0);
+      this(request, outcome, 0, 0, null);
+    }
+
+    public Reply(ModelRequest request, ModelOutcome outcome, long sentNanos, long answeredNanos) {
+      this(request, outcome, sentNanos, answeredNanos, null);
     }
   }
 
-  private record Completed(Call call, ModelOutcome outcome, long sentNanos, long answeredNanos) implements Command {}
-
-  /** The fewest calls a gateway sends at once before any answer has told it what the provider takes. */
-  static final int INITIAL_WINDOW = 32;
-
-  /**
-   * Calls sent at once before the first answer: a quarter of the ceiling (at least {@link
-   * #INITIAL_WINDOW}), so slow start, doubling each round, reaches any ceiling within two rounds: a
-   * fast provider loses at most two rounds' worth of calls to it, and one that cannot take the
-   * ceiling is probed with a quarter of it, not all of it at once.
-   */
-  static int initialWindow(int ceiling) {
-    return Math.min(ceiling, Math.max(INITIAL_WINDOW, ceiling / 4));
-  }
+  private record Completed(Call call, Lane lane, Lane.Sent sent, ModelClient.Answered answer, long answeredNanos) implements Command {}
 
   private record LookedUp(Call call, Optional<ModelOutcome.Ok> hit) implements Command {}
 
@@ -120,19 +116,8 @@ public final class ModelGateway extends AbstractBehavior<ModelGateway.Command> {
   private final Map<ActorRef<Reply>, Integer> lookups = new HashMap<>();
   private final Set<ActorRef<Reply>> cancelledInLookup = new HashSet<>();
   private final FairQueue<Call> waiting = new FairQueue<>(c -> jobOf(c.request().recordKey()));
-  private final Budget requests;
-  private final Budget tokens;
-  /** This node's share of the configured concurrency: the most the adaptive limit may reach. */
-  private int ceiling;
-  /** The adaptive limit, below the ceiling after 429s; calls in flight stay under its floor. */
-  private double window;
-  private long lastCutNanos;
-  /** Until the first 429: grow by one per answer (doubling per round) rather than one per round. */
-  private boolean slowStart = true;
+  private final Lanes lanes;
   private long lastCutLoggedMillis;
-  private int inFlight;
-  private int consecutiveFailures;
-  private long openUntil;
   private final Runnable onIdleStop;
   private final GatewayMeters meters;
   private long lastBusyNanos = System.nanoTime();
@@ -148,10 +133,7 @@ public final class ModelGateway extends AbstractBehavior<ModelGateway.Command> {
     this.client = client;
     this.settings = settings;
     this.cache = cache;
-    long now = System.currentTimeMillis();
-    this.requests = new Budget(0, now);
-    this.tokens = new Budget(0, now);
-    share(members, now);
+    this.lanes = new Lanes(provider.servers(), members, System.currentTimeMillis());
     publish();
   }
 
@@ -164,7 +146,7 @@ public final class ModelGateway extends AbstractBehavior<ModelGateway.Command> {
         .onMessage(Cancel.class, this::onCancel)
         .onMessage(Resize.class, this::onResize)
         .onMessage(GetStats.class, get -> {
-          get.replyTo().tell(new Stats(provider.name(), ceiling, limit(), inFlight, waiting.size()));
+          get.replyTo().tell(new Stats(provider.name(), lanes.ceiling(), lanes.limit(), lanes.inFlight(), waiting.size()));
           return this;
         })
         .onMessageEquals(BudgetRefilled.INSTANCE, this::drain)
@@ -175,7 +157,7 @@ public final class ModelGateway extends AbstractBehavior<ModelGateway.Command> {
   /** Stops once nothing has waited, been in flight or been looked up for {@code idleAfter}. */
   private Behavior<Command> onIdleCheck() {
     long now = System.nanoTime();
-    if (inFlight > 0 || !waiting.isEmpty() || !lookups.isEmpty()) {
+    if (lanes.inFlight() > 0 || !waiting.isEmpty() || !lookups.isEmpty()) {
       lastBusyNanos = now;
       return this;
     }
@@ -185,20 +167,6 @@ public final class ModelGateway extends AbstractBehavior<ModelGateway.Command> {
     getContext().getLog().debug("gateway for {} idle for {}: stopping", provider.name(), settings.idleAfter());
     onIdleStop.run();
     return Behaviors.stopped();
-  }
-
-  /** This node's share of the cluster-wide limits. */
-  private void share(int members, long now) {
-    int m = Math.max(1, members);
-    int previous = ceiling;
-    ceiling = Math.max(1, (int) Math.ceil(provider.maxConcurrency() / (double) m));
-    if (previous == 0) {
-      window = initialWindow(ceiling);
-    } else {
-      window = window >= previous ? ceiling : Math.min(window, ceiling);
-    }
-    requests.resize(provider.requestsPerMinute() / (double) m, now);
-    tokens.resize(provider.tokensPerMinute() / (double) m, now);
   }
 
   private Behavior<Command> onCall(Call call) {
@@ -234,10 +202,10 @@ public final class ModelGateway extends AbstractBehavior<ModelGateway.Command> {
 
   private Behavior<Command> enqueue(Call call) {
     long now = System.currentTimeMillis();
-    if (now < openUntil) {
+    if (lanes.allOpen(now)) {
       meters.notSent("circuit_open");
       call.replyTo().tell(new Reply(call.request(),
-          new ModelOutcome.NotSent("circuit open for " + provider.name(), openUntil - now)));
+          new ModelOutcome.NotSent("circuit open for " + provider.name(), lanes.openFor(now))));
     } else if (waiting.size() >= settings.maxQueued()) {
       meters.notSent("queue_full");
       call.replyTo().tell(new Reply(call.request(), new ModelOutcome.NotSent("gateway queue full", 1000)));
@@ -249,29 +217,28 @@ public final class ModelGateway extends AbstractBehavior<ModelGateway.Command> {
   }
 
   private Behavior<Command> onCompleted(Completed done) {
-    inFlight--;
-    meters.completed(done.outcome());
+    ModelOutcome outcome = done.answer().outcome();
+    meters.completed(outcome);
     long now = System.currentTimeMillis();
-    if (done.outcome() instanceof ModelOutcome.Failed limited && limited.errorType().equals(ModelOutcome.Errors.RATE_LIMITED)) {
-      cut(done.sentNanos(), now);
-    } else if (done.outcome() instanceof ModelOutcome.Failed failed && serverSide(failed)) {
-      if (++consecutiveFailures >= settings.failures()) {
-        openUntil = now + settings.openFor().toMillis();
-        consecutiveFailures = 0;
-        getContext().getLog().warn("circuit opened for {} after {} consecutive failures; last: {}",
-            provider.name(), settings.failures(), failed.message());
-        rejectWaiting("circuit open for " + provider.name(), settings.openFor().toMillis());
-      }
-    } else if (done.outcome() instanceof ModelOutcome.Ok ok) {
-      consecutiveFailures = 0;
-      window = Math.min(ceiling, window + (slowStart ? 1.0 : 1.0 / Math.max(1.0, window)));
-      tokens.adjust(done.call().request().estimatedTokens() - ok.usage().total(), now);
-      if (done.call().request().cacheKey() != null && ok.toolCalls().isEmpty()) {
-        // The cache keeps answers' text; an answer that asks for tools is asked again on a rerun.
-        cache.put(done.call().request().cacheKey(), ok);
+    Lane.Change change = lanes.answered(done.lane(), outcome, done.answer().limits(), done.sent(), now, System.nanoTime(),
+        settings.failures(), settings.openFor().toMillis());
+    String server = done.lane().endpoint().name();
+    if (change == Lane.Change.CUT && now - lastCutLoggedMillis > 10_000) {
+      lastCutLoggedMillis = now;
+      getContext().getLog().info("{} ({}) rate-limits this node; sending at most {} calls at once (of {})", provider.name(), server,
+          done.lane().limit(), done.lane().ceiling());
+    } else if (change == Lane.Change.OPENED) {
+      getContext().getLog().warn("circuit opened for {} ({}) after consecutive failures; last: {}", provider.name(), server,
+          ((ModelOutcome.Failed) outcome).message());
+      if (lanes.allOpen(now)) {
+        rejectWaiting("circuit open for " + provider.name(), lanes.openFor(now));
       }
     }
-    done.call().replyTo().tell(new Reply(done.call().request(), done.outcome(), done.sentNanos(), done.answeredNanos()));
+    if (outcome instanceof ModelOutcome.Ok ok && done.call().request().cacheKey() != null && ok.toolCalls().isEmpty()) {
+      // The cache keeps answers' text; an answer that asks for tools is asked again on a rerun.
+      cache.put(done.call().request().cacheKey(), ok);
+    }
+    done.call().replyTo().tell(new Reply(done.call().request(), outcome, done.sent().atNanos(), done.answeredNanos(), server));
     return drain();
   }
 
@@ -291,54 +258,32 @@ public final class ModelGateway extends AbstractBehavior<ModelGateway.Command> {
     return slash < 0 ? recordKey : recordKey.substring(0, slash);
   }
 
-  /** A 429: cut the window, once per round (429s for calls sent before the last cut say nothing new). */
-  private void cut(long sentNanos, long nowMillis) {
-    if (sentNanos < lastCutNanos) {
-      return;
-    }
-    slowStart = false;
-    window = Math.max(1, window * 0.7);
-    lastCutNanos = System.nanoTime();
-    if (nowMillis - lastCutLoggedMillis > 10_000) {
-      lastCutLoggedMillis = nowMillis;
-      getContext().getLog().info("{} rate-limits this node; sending at most {} calls at once (of {})", provider.name(),
-          limit(), ceiling);
-    }
-  }
-
-  /** Calls this node may have in flight now. */
-  private int limit() {
-    return Math.max(1, (int) window);
-  }
-
   private Behavior<Command> onResize(Resize resize) {
-    share(resize.members(), System.currentTimeMillis());
+    lanes.share(resize.members(), System.currentTimeMillis());
     return drain();
   }
 
-  /** Sends waiting calls, taking turns between jobs, while this node's share of every limit allows. */
+  /** Sends waiting calls, taking turns between jobs, each to a server whose limits allow it now. */
   private Behavior<Command> drain() {
     long now = System.currentTimeMillis();
-    while (inFlight < limit() && !waiting.isEmpty()) {
-      Call next = waiting.peek();
-      long estimate = next.request().estimatedTokens();
-      if (!requests.tryTake(1, now)) {
-        waitFor(requests.millisUntil(1, now));
+    while (!waiting.isEmpty()) {
+      long estimate = waiting.peek().request().estimatedTokens();
+      Lane lane = lanes.pick(estimate, now);
+      if (lane == null) {
+        long wait = lanes.readyIn(estimate, now);
+        if (wait != Long.MAX_VALUE) {
+          waitFor(wait);
+        }
         break;
       }
-      if (!tokens.tryTake(estimate, now)) {
-        requests.adjust(1, now);
-        waitFor(tokens.millisUntil(estimate, now));
-        break;
-      }
-      send(waiting.poll());
+      send(waiting.poll(), lane, now);
     }
     publish();
     return this;
   }
 
   private void publish() {
-    meters.state(ceiling, limit(), inFlight, waiting.size());
+    meters.state(lanes.ceiling(), lanes.limit(), lanes.inFlight(), waiting.size());
   }
 
   private void waitFor(long millis) {
@@ -356,26 +301,38 @@ public final class ModelGateway extends AbstractBehavior<ModelGateway.Command> {
     publish();
   }
 
-  private static boolean serverSide(ModelOutcome.Failed f) {
-    return f.errorType().equals(ModelOutcome.Errors.SERVER_ERROR)
-        || f.errorType().equals(ModelOutcome.Errors.TIMEOUT)
-        || f.errorType().equals(ModelOutcome.Errors.CONNECTION);
-  }
-
-  private void send(Call call) {
-    inFlight++;
-    long sent = System.nanoTime();
-    Provider to = call.request().timeout() == null ? provider : provider.withRequestTimeout(call.request().timeout());
-    java.util.concurrent.CompletionStage<ModelOutcome> outcome;
+  private void send(Call call, Lane lane, long now) {
+    long nanos = System.nanoTime();
+    Lane.Sent sent = lane.send(call.request().estimatedTokens(), now, nanos);
+    Provider server = lane.endpoint().target();
+    Provider to = call.request().timeout() == null ? server : server.withRequestTimeout(call.request().timeout());
+    CompletionStage<ModelClient.Answered> answer;
     try {
-      outcome = client.complete(to, call.request().body());
+      answer = client.send(to, bodyFor(server, call.request().body()));
     } catch (RuntimeException e) {
       // A client that throws (a request it cannot even build) answers this call; the gateway goes on.
-      outcome = java.util.concurrent.CompletableFuture.failedFuture(e);
+      answer = CompletableFuture.failedFuture(e);
     }
-    var answered = outcome.thenApply(o -> new Completed(call, o, sent, System.nanoTime()));
+    var answered = answer.thenApply(a -> new Completed(call, lane, sent, a, System.nanoTime()));
     getContext().pipeToSelf(answered, (done, error) -> done != null ? done
-        : new Completed(call, new ModelOutcome.Failed(ModelOutcome.Errors.CONNECTION, true, 0, String.valueOf(error), 0, 0),
-            sent, System.nanoTime()));
+        : new Completed(call, lane, sent, new ModelClient.Answered(
+            new ModelOutcome.Failed(ModelOutcome.Errors.CONNECTION, true, 0, String.valueOf(error), 0, 0), RateLimits.NONE),
+            System.nanoTime()));
   }
+
+  /** The body as {@code server} takes it: the model's name there, where it serves the model under another. */
+  private String bodyFor(Provider server, String body) {
+    if (server.model().equals(provider.model())) {
+      return body;
+    }
+    try {
+      ObjectNode json = (ObjectNode) JSON.readTree(body);
+      json.put("model", server.model());
+      return json.toString();
+    } catch (java.io.IOException | ClassCastException e) {
+      return body;
+    }
+  }
+
+  private static final ObjectMapper JSON = new ObjectMapper();
 }

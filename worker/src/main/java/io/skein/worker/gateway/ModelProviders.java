@@ -129,18 +129,19 @@ public final class ModelProviders implements ModelAccess {
     String path = "providers." + ConfigUtil.quoteString(model);
     if (config.hasPath(path)) {
       Config p = config.getConfig(path);
-      String base = checkedUrl(p.getString("base-url"), "skein.models." + path + ".base-url");
-      return new Provider(
-          model,
-          base,
-          p.hasPath("api-key-env") ? p.getString("api-key-env") : null,
-          p.hasPath("model") ? p.getString("model") : model,
-          p.hasPath("max-concurrency") ? p.getInt("max-concurrency") : concurrency,
-          p.hasPath("request-timeout") ? p.getDuration("request-timeout") : timeout,
-          p.hasPath("requests-per-minute") ? p.getLong("requests-per-minute") : 0,
-          p.hasPath("tokens-per-minute") ? p.getLong("tokens-per-minute") : 0,
-          p.hasPath("structured-output") && p.getString("structured-output").equals("prompt"),
-          base);
+      String where = "skein.models." + path;
+      String served = p.hasPath("model") ? p.getString("model") : model;
+      boolean schemaInPrompt = p.hasPath("structured-output") && p.getString("structured-output").equals("prompt");
+      if (p.hasPath("endpoints")) {
+        List<Endpoint> endpoints = endpoints(model, p, where, served, concurrency, timeout);
+        // The model's name stands for its servers: fingerprints and cache keys do not name any one of them.
+        String scope = "endpoints:" + model;
+        Provider first = endpoints.get(0).target();
+        return new Provider(model, scope, null, served, first.maxConcurrency(), first.requestTimeout(), 0, 0, schemaInPrompt, scope,
+            endpoints);
+      }
+      String base = checkedUrl(p.getString("base-url"), where + ".base-url");
+      return server(model, base, p, served, concurrency, timeout, schemaInPrompt);
     }
     String base = env.apply("OPENAI_BASE_URL");
     if (base != null && !base.isBlank()) {
@@ -152,6 +153,56 @@ public final class ModelProviders implements ModelAccess {
     throw new IllegalArgumentException("no provider serves model `" + model + "`: add skein.models.providers.\"" + model
         + "\" to the server's config, or set OPENAI_BASE_URL (and OPENAI_API_KEY)"
         + (simulatorUrl.isBlank() ? "" : "; the built-in simulator serves `" + SIMULATED_PREFIX + "*` names (all names with skein.models.simulate-all = on)"));
+  }
+
+  /** One server's provider: {@code c}'s keys, or the model's where {@code c} has none. */
+  private static Provider server(String model, String base, Config c, String served, int concurrency, Duration timeout,
+      boolean schemaInPrompt) {
+    return new Provider(
+        model,
+        base,
+        c.hasPath("api-key-env") ? c.getString("api-key-env") : null,
+        served,
+        c.hasPath("max-concurrency") ? c.getInt("max-concurrency") : concurrency,
+        c.hasPath("request-timeout") ? c.getDuration("request-timeout") : timeout,
+        c.hasPath("requests-per-minute") ? c.getLong("requests-per-minute") : 0,
+        c.hasPath("tokens-per-minute") ? c.getLong("tokens-per-minute") : 0,
+        schemaInPrompt,
+        base);
+  }
+
+  /**
+   * {@code endpoints = [{base-url, name, weight, model, api-key-env, max-concurrency, request-timeout,
+   * requests-per-minute, tokens-per-minute}, ...]}: each server's own keys, the model entry's
+   * otherwise (so {@code max-concurrency} there is each server's), names unique.
+   */
+  private static List<Endpoint> endpoints(String model, Config p, String where, String served, int concurrency, Duration timeout) {
+    List<? extends Config> list = p.getConfigList("endpoints");
+    if (list.isEmpty()) {
+      throw new IllegalArgumentException(where + ".endpoints is empty: list the servers that serve `" + model + "`");
+    }
+    Config inherited = p.withoutPath("endpoints").withoutPath("base-url");
+    List<Endpoint> out = new ArrayList<>();
+    java.util.Set<String> names = new java.util.HashSet<>();
+    for (int i = 0; i < list.size(); i++) {
+      Config e = list.get(i).withFallback(inherited);
+      String at = where + ".endpoints[" + i + "]";
+      if (!e.hasPath("base-url")) {
+        throw new IllegalArgumentException(at + " has no base-url");
+      }
+      String base = checkedUrl(e.getString("base-url"), at + ".base-url");
+      String name = list.get(i).hasPath("name") ? list.get(i).getString("name") : Endpoint.nameOf(base);
+      if (!names.add(name)) {
+        throw new IllegalArgumentException(at + ": another endpoint is named `" + name + "`; give each a distinct name");
+      }
+      double weight = e.hasPath("weight") ? e.getDouble("weight") : 1;
+      if (!(weight > 0)) {
+        throw new IllegalArgumentException(at + ".weight must be above 0, not " + weight);
+      }
+      out.add(new Endpoint(name, server(model, base, e, e.hasPath("model") ? e.getString("model") : served, concurrency, timeout, false),
+          weight));
+    }
+    return out;
   }
 
   /** Model names the built-in simulator serves without being asked to serve every name. */

@@ -61,6 +61,11 @@ public final class OpenAiHttpClient implements ModelClient {
 
   @Override
   public CompletionStage<ModelOutcome> complete(Provider provider, String body) {
+    return send(provider, body).thenApply(Answered::outcome);
+  }
+
+  @Override
+  public CompletionStage<Answered> send(Provider provider, String body) {
     long start = System.nanoTime();
     HttpRequest request = HttpRequest.POST(provider.completionsUrl())
         .withEntity(ContentTypes.APPLICATION_JSON, body.getBytes(StandardCharsets.UTF_8))
@@ -70,28 +75,29 @@ public final class OpenAiHttpClient implements ModelClient {
       request = request.addHeader(Authorization.oauth2(key));
     }
     long timeoutMillis = provider.requestTimeout().toMillis();
-    CompletableFuture<ModelOutcome> future =
+    CompletableFuture<Answered> future =
         http.singleRequest(request, http.defaultClientHttpsContext(), pool, log)
             .thenComposeAsync(response -> read(response, timeoutMillis, start, key), executor)
             .toCompletableFuture();
     return future
         .orTimeout(timeoutMillis, TimeUnit.MILLISECONDS)
-        .exceptionallyAsync(error -> failure(error, provider, start), executor);
+        .exceptionallyAsync(error -> new Answered(failure(error, provider, start), RateLimits.NONE), executor);
   }
 
-  private CompletionStage<ModelOutcome> read(HttpResponse response, long timeoutMillis, long start, String key) {
+  private CompletionStage<Answered> read(HttpResponse response, long timeoutMillis, long start, String key) {
+    RateLimits limits = RateLimits.from(name -> response.getHeader(name).map(org.apache.pekko.http.javadsl.model.HttpHeader::value));
     return response.entity().toStrict(timeoutMillis, materializer).thenApplyAsync(strict -> {
       String text = strict.getData().utf8String();
       long latency = (System.nanoTime() - start) / 1_000_000;
       int status = response.status().intValue();
       if (status != 200) {
         long retryAfter = retryAfterMillis(response);
-        return ModelOutcome.Errors.fromStatus(status, redact(text, key), retryAfter, latency);
+        return new Answered(ModelOutcome.Errors.fromStatus(status, redact(text, key), retryAfter, latency), limits);
       }
       ModelOutcome outcome = parse(text, latency);
-      return outcome instanceof ModelOutcome.Failed f
+      return new Answered(outcome instanceof ModelOutcome.Failed f
           ? new ModelOutcome.Failed(f.errorType(), f.retryable(), f.status(), redact(f.message(), key), f.retryAfterMillis(), latency)
-          : outcome;
+          : outcome, limits);
     }, executor);
   }
 

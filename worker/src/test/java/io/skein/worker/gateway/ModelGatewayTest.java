@@ -359,14 +359,14 @@ class ModelGatewayTest {
   @Test
   void slowStartReachesAnyCeilingWithinTwoRounds() {
     for (int ceiling : new int[] {1, 8, 32, 64, 100, 256, 1000, 4096}) {
-      int window = ModelGateway.initialWindow(ceiling);
+      int window = Lane.initialWindow(ceiling);
       int rounds = 0;
       while (window < ceiling) {
         window = Math.min(ceiling, window * 2);
         rounds++;
       }
       assertTrue(rounds <= 2, "ceiling " + ceiling + ": " + rounds + " rounds below it");
-      assertTrue(ModelGateway.initialWindow(ceiling) <= Math.max(ModelGateway.INITIAL_WINDOW, ceiling / 4),
+      assertTrue(Lane.initialWindow(ceiling) <= Math.max(Lane.INITIAL_WINDOW, ceiling / 4),
           "ceiling " + ceiling + ": the first round probes a quarter of it at most (or the floor)");
     }
   }
@@ -378,7 +378,7 @@ class ModelGatewayTest {
 
   @Test
   void aGatewayStartsWithAFewCallsAndDoublesThemEachRoundUpToItsLimit() {
-    assertSlowStart(100, 300, ModelGateway.INITIAL_WINDOW, 64, 100);
+    assertSlowStart(100, 300, Lane.INITIAL_WINDOW, 64, 100);
   }
 
   /** {@code calls} sent to a gateway of {@code ceiling}: {@code first} go out, then each round of answers lets {@code rounds} go. */
@@ -467,5 +467,43 @@ class ModelGatewayTest {
     gateway.tell(new ModelGateway.Call(slow, probe.getRef()));
     assertInstanceOf(ModelOutcome.Ok.class, probe.expectMessageClass(ModelGateway.Reply.class).outcome(), "the gateway still serves");
     assertEquals(List.of(Duration.ofSeconds(5), Duration.ofSeconds(7)), timeouts, "a spec's timeout reaches the client");
+  }
+
+  @Test
+  void aModelWithSeveralServersSpreadsItsCallsFailsOverAndNamesTheServerThatAnswered() {
+    Provider a = new Provider("m", "http://a.invalid/v1", null, "m", 100, Duration.ofSeconds(5));
+    Provider b = new Provider("m", "http://b.invalid/v1", null, "m-served-as", 100, Duration.ofSeconds(5));
+    Provider model = new Provider("m", "endpoints:m", null, "m", 100, Duration.ofSeconds(5), 0, 0, false, "endpoints:m",
+        List.of(new Endpoint("a", a, 1), new Endpoint("b", b, 1)));
+    List<String> bodiesAtB = new CopyOnWriteArrayList<>();
+    java.util.concurrent.atomic.AtomicBoolean aDown = new java.util.concurrent.atomic.AtomicBoolean();
+    ModelClient client = (p, body) -> {
+      if (p.baseUrl().contains("b.invalid")) {
+        bodiesAtB.add(body);
+        return CompletableFuture.completedFuture(new ModelOutcome.Ok("from b", "stop", Usage.NONE, 1));
+      }
+      return CompletableFuture.completedFuture(aDown.get()
+          ? ModelOutcome.Errors.fromStatus(502, "bad gateway", 0, 1) : new ModelOutcome.Ok("from a", "stop", Usage.NONE, 1));
+    };
+    ActorRef<ModelGateway.Command> gateway = testKit.spawn(ModelGateway.create(model, client, ModelGateway.Settings.DEFAULT));
+    TestProbe<ModelGateway.Reply> probe = testKit.createTestProbe();
+    java.util.Map<String, Integer> answeredBy = new java.util.TreeMap<>();
+    for (int i = 0; i < 20; i++) {
+      gateway.tell(new ModelGateway.Call(request(i), probe.getRef()));
+      answeredBy.merge(probe.expectMessageClass(ModelGateway.Reply.class).endpoint(), 1, Integer::sum);
+    }
+    assertEquals(java.util.Map.of("a", 10, "b", 10), answeredBy, "equal weights, equal shares");
+    assertTrue(bodiesAtB.stream().allMatch(body -> body.contains("\"model\":\"m-served-as\"")),
+        "b gets the model under the name it serves it as: " + bodiesAtB.get(0));
+
+    aDown.set(true);
+    answeredBy.clear();
+    for (int i = 0; i < 40; i++) {
+      gateway.tell(new ModelGateway.Call(request(100 + i), probe.getRef()));
+      ModelGateway.Reply reply = probe.expectMessageClass(ModelGateway.Reply.class);
+      answeredBy.merge(reply.endpoint() + (reply.outcome() instanceof ModelOutcome.Ok ? "" : " failed"), 1, Integer::sum);
+    }
+    assertEquals(Lanes.FAILOVER_AFTER, answeredBy.get("a failed"), "a is left after its failures in a row: " + answeredBy);
+    assertEquals(40 - Lanes.FAILOVER_AFTER, answeredBy.get("b"), answeredBy.toString());
   }
 }

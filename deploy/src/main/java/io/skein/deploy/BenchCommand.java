@@ -112,10 +112,15 @@ final class BenchCommand implements Callable<Integer> {
       + " not in the node's: the node's cores are then shared with another process, as with a real local model server.")
   boolean simulatorJvm;
 
+  @Option(names = "--journal-ceiling", description = "After each run, insert the job's journal events again with plain JDBC"
+      + " batches (" + JournalCeiling.BATCH + " rows, " + JournalCeiling.CONNECTIONS + " connections) into a copy of the table, and"
+      + " print the events/s Skein reached against that ceiling.")
+  boolean journalCeiling;
+
   private int jobsRun;
 
   record Result(String pipeline, String db, long latencyMs, int records, double seconds, long calls, long requests, double p50Ms,
-      double p99Ms, double journalP50Ms, double journalP99Ms, long peakHeapMb) {}
+      double p99Ms, double journalP50Ms, double journalP99Ms, long peakHeapMb, JournalCeiling.Measured ceiling) {}
 
   @Override
   public Integer call() throws Exception {
@@ -137,6 +142,10 @@ final class BenchCommand implements Callable<Integer> {
       }
     }
     System.out.println(table(results));
+    if (journalCeiling) {
+      System.out.println();
+      System.out.println(ceilingTable(results));
+    }
     return 0;
   }
 
@@ -182,9 +191,11 @@ final class BenchCommand implements Callable<Integer> {
       JobInfo done = runJob(node, spec(pipeline, records));
       double seconds = (System.nanoTime() - start) / 1e9;
       heap.interrupt();
-      return new Result(pipeline, db, latencyMs, records, seconds, done.counts().calls(), answered.getAsLong() - requestsBefore,
+      long requests = answered.getAsLong() - requestsBefore;
+      JournalCeiling.Measured ceiling = journalCeiling ? JournalCeiling.measure(node.store().db(), done.id()) : null;
+      return new Result(pipeline, db, latencyMs, records, seconds, done.counts().calls(), requests,
           recorder.overhead.percentile(50), recorder.overhead.percentile(99), recorder.journaled.percentile(50),
-          recorder.journaled.percentile(99), heap.peak.get() / (1024 * 1024));
+          recorder.journaled.percentile(99), heap.peak.get() / (1024 * 1024), ceiling);
     } finally {
       if (external != null) {
         external.close();
@@ -241,6 +252,19 @@ final class BenchCommand implements Callable<Integer> {
           r.pipeline(), r.db(), r.latencyMs(), r.records(), r.records() / r.seconds(), r.calls() / r.seconds(),
           (double) r.calls() / r.records(), (double) r.requests() / r.records(), r.p50Ms(), r.p99Ms(), r.journalP50Ms(),
           r.journalP99Ms(), r.peakHeapMb()));
+    }
+    return sb.toString();
+  }
+
+  /** The events each job persisted per second, against the same events inserted with plain JDBC. */
+  static String ceilingTable(List<Result> results) {
+    StringBuilder sb = new StringBuilder();
+    sb.append("| pipeline | database | model latency | events | events/call | Skein events/s | plain JDBC events/s (ceiling) | Skein / ceiling |\n");
+    sb.append("| --- | --- | --- | --- | --- | --- | --- | --- |\n");
+    for (Result r : results) {
+      JournalCeiling.Measured c = r.ceiling();
+      sb.append(String.format(Locale.ROOT, "| %s | %s | %d ms | %d | %.2f | %.0f | %.0f | %.2f |%n", r.pipeline(), r.db(), r.latencyMs(),
+          c.events(), (double) c.events() / r.calls(), c.events() / r.seconds(), c.perSecond(), c.events() / r.seconds() / c.perSecond()));
     }
     return sb.toString();
   }

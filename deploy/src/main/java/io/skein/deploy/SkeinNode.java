@@ -130,7 +130,7 @@ public final class SkeinNode implements AutoCloseable {
       InFlightShares shares = new InFlightShares(skein.getInt("job.max-records-in-flight-per-node"));
       JobCoordinator.init(system, new JobCoordinator.Deps(store, source::evict, skein.getDuration("job.tick"),
           skein.getDuration("job.ensure-interval"), skein.getInt("job.pause-after-blocked"), shares,
-          new io.skein.coordinator.job.StageFeeder(store)));
+          new io.skein.coordinator.job.StageFeeder(store), skein.getInt("job.max-starting")));
       JobService jobs = new JobService(system, store, new Preview(system, models, skein.getDuration("preview.call-timeout"), tools), models,
           tools);
       io.skein.coordinator.job.RetentionSweep.start(system, jobs.retention(), skein.getConfig("retention"));
@@ -258,7 +258,26 @@ public final class SkeinNode implements AutoCloseable {
       base = base.withFallback(ConfigFactory.parseFile(options.configFile().toFile()));
     }
     // Resolved only now, so ${skein.db.url} and friends in the bundled files see these values.
-    return ClusterJoin.settle(ConfigFactory.load(base.withFallback(ConfigFactory.parseResourcesAnySyntax("application"))), options.host());
+    return ClusterJoin.settle(sizedForRecordsInFlight(ConfigFactory.load(base.withFallback(ConfigFactory.parseResourcesAnySyntax("application")))),
+        options.host());
+  }
+
+  /**
+   * The journal's write queue holds a persist of every record this node may have in flight (and
+   * its coordinators'), and an entity's stash the reports of as many records (a coordinator stashes
+   * them while it persists): a node configured for more records than these hold would fail persists
+   * with "queue buffer was full" and drop records' reports under load.
+   */
+  static Config sizedForRecordsInFlight(Config config) {
+    int records = config.getInt("skein.job.max-records-in-flight-per-node");
+    Map<String, Object> sizes = new java.util.HashMap<>();
+    if (config.getInt("jdbc-journal.bufferSize") < records + 1000) {
+      sizes.put("jdbc-journal.bufferSize", records + 1000);
+    }
+    if (config.getInt("pekko.persistence.typed.stash-capacity") < 2 * records) {
+      sizes.put("pekko.persistence.typed.stash-capacity", 2 * records);
+    }
+    return sizes.isEmpty() ? config : ConfigFactory.parseMap(sizes).withFallback(config);
   }
 
   private static SimulatorSettings simulatorSettings(Config sim) {

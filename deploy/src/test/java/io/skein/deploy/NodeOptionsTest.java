@@ -23,6 +23,16 @@ class NodeOptionsTest {
   }
 
   @Test
+  void theJournalQueueAndStashesHoldWhatEveryRecordTheNodeMayRunSends() {
+    NodeOptions options = new NodeOptions(Path.of("d"), null, "jdbc:h2:mem:buffer", null, null, "127.0.0.1", 0, List.of(), 0, false);
+    assertEquals(20_000, SkeinNode.config(options).getInt("jdbc-journal.bufferSize"), "the default holds the default 4,000");
+    assertEquals(8000, SkeinNode.config(options).getInt("pekko.persistence.typed.stash-capacity"));
+    var many = SkeinNode.config(options.withSettings(java.util.Map.of("skein.job.max-records-in-flight-per-node", 50_000)));
+    assertEquals(51_000, many.getInt("jdbc-journal.bufferSize"));
+    assertEquals(100_000, many.getInt("pekko.persistence.typed.stash-capacity"));
+  }
+
+  @Test
   void thePasswordNeverShows() {
     NodeOptions options = new NodeOptions(Path.of("d"), null, "jdbc:postgresql://db:5432/skein?user=app&password=hunter2", "app",
         "s3cr3t-pw", "127.0.0.1", 2551, List.of(), 8080, false);

@@ -86,9 +86,20 @@ public final class JobCoordinator extends EventSourcedBehavior<Command, Event, C
 
   public static final EntityTypeKey<Command> ENTITY_TYPE_KEY = EntityTypeKey.create(Command.class, "Job");
 
-  /** {@code ensureInterval}: how long a record may stay silent before it is sent Ensure again. */
+  /**
+   * {@code ensureInterval}: how long a record may stay silent before it is sent Ensure again;
+   * {@code maxStarting}: records sent to start and not yet heard from, at most — a window of tens of
+   * thousands opens as fast as records start, not in one burst of recoveries and first writes that
+   * the journal would time out on.
+   */
   public record Deps(JobStore store, java.util.function.Consumer<String> onEnded, Duration tick, Duration ensureInterval,
-      int pauseAfterBlocked, InFlightShares shares, StageFeeder feeder) {}
+      int pauseAfterBlocked, InFlightShares shares, StageFeeder feeder, int maxStarting) {
+
+    public Deps(JobStore store, java.util.function.Consumer<String> onEnded, Duration tick, Duration ensureInterval,
+        int pauseAfterBlocked, InFlightShares shares, StageFeeder feeder) {
+      this(store, onEnded, tick, ensureInterval, pauseAfterBlocked, shares, feeder, 1000);
+    }
+  }
 
   /** The most source rows one move of a stage's feed reads. */
   private static final int FEED_ROWS = 1000;
@@ -157,6 +168,8 @@ public final class JobCoordinator extends EventSourcedBehavior<Command, Event, C
   private boolean starved;
   private final Set<Long> endedAhead = new HashSet<>();
   private final Map<Long, Long> inFlight = new HashMap<>();
+  /** Records sent to start (first Ensure) that have not reported yet: at most {@code deps.maxStarting()}. */
+  private final Set<Long> starting = new HashSet<>();
   /** With a target: the persisted dispatch mark at (re)start, below which every record must end before the job does. */
   private long mustFinish;
   /** Records waiting for a resume (not in flight, not ended), with what refused them. */
@@ -309,6 +322,7 @@ public final class JobCoordinator extends EventSourcedBehavior<Command, Event, C
     endedAhead.clear();
     endedAhead.addAll(finished);
     inFlight.clear();
+    starting.clear();
     blocked.clear();
     live.clear();
     counts = initial;
@@ -343,10 +357,11 @@ public final class JobCoordinator extends EventSourcedBehavior<Command, Event, C
     if (streams && !starved && known - sentUpTo < window) {
       feed();
     }
-    while (inFlight.size() < window && sentUpTo < Math.min(state.upTo(), startable)) {
+    while (inFlight.size() < window && starting.size() < deps.maxStarting() && sentUpTo < Math.min(state.upTo(), startable)) {
       long index = sentUpTo++;
       if (index >= low && !endedAhead.contains(index) && !blocked.containsKey(index)) {
         inFlight.put(index, now);
+        starting.add(index);
         ensure(index, state);
       }
     }
@@ -412,6 +427,7 @@ public final class JobCoordinator extends EventSourcedBehavior<Command, Event, C
     if (!ready || state.hasEnded() || report.index() < low || endedAhead.contains(report.index())) {
       return Effect().none();
     }
+    boolean started = starting.remove(report.index());
     if (report instanceof RecordBlocked b) {
       return onRecordBlocked(state, b);
     }
@@ -420,7 +436,7 @@ public final class JobCoordinator extends EventSourcedBehavior<Command, Event, C
         live.report(p);
         dirty = true;
       }
-      return Effect().none();
+      return started ? fill(state) : Effect().none();
     }
     RecordOutcome o = (RecordOutcome) report;
     live.ended(o.index());

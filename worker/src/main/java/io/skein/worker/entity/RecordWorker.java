@@ -170,6 +170,8 @@ public final class RecordWorker extends EventSourcedBehavior<Command, Event, Rec
   private RecordContext loaded;
   private ActorRef<RecordReport> replyTo;
   private boolean startRequested;
+  /** This incarnation has told its coordinator that it runs. */
+  private boolean announced;
   /** When the job was last resumed, as the latest Ensure said; refusals before it are tried again. */
   private long resumedAt;
   private boolean blockedReported;
@@ -320,14 +322,29 @@ public final class RecordWorker extends EventSourcedBehavior<Command, Event, Rec
     return proceed(state);
   }
 
-  /** Starts or continues a record that has not ended, depending on where the journal left it. */
+  /**
+   * Starts or continues a record that has not ended, depending on where the journal left it, and
+   * tells the coordinator once it has (it starts a window's records as fast as they start).
+   */
   private Effect<Event, RecordState> proceed(RecordState state) {
     if (!state.isStarted()) {
       return startRequested && !stopping
-          ? Effect().persist(new RecordStarted(System.currentTimeMillis())).thenRun(this::driveLater)
+          ? Effect().persist(new RecordStarted(System.currentTimeMillis())).thenRun(s -> {
+            announce(s);
+            driveLater(s);
+          })
           : Effect().none();
     }
+    announce(state);
     return drive(state, Drive.INSTANCE);
+  }
+
+  /** The first report of this incarnation: the coordinator counts the record as started. */
+  private void announce(RecordState state) {
+    if (!announced && replyTo != null) {
+      announced = true;
+      reportProgress(state, null);
+    }
   }
 
   private Effect<Event, RecordState> onContextFailed(RecordState state, ContextFailed cmd) {

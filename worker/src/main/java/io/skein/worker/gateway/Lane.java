@@ -43,6 +43,7 @@ final class Lane {
   private final Budget tokens;
   private final Budget reportedRequests;
   private final Budget reportedTokens;
+  private final int connections;
   private int members = 1;
   private int ceiling;
   private double window;
@@ -56,9 +57,10 @@ final class Lane {
   /** Moving average of answer times in ms; 0 until the first answer. */
   private double latencyMillis;
 
-  Lane(Endpoint endpoint, boolean alone, int members, long now) {
+  Lane(Endpoint endpoint, boolean alone, int members, int connections, long now) {
     this.endpoint = endpoint;
     this.alone = alone;
+    this.connections = Math.max(1, connections);
     this.requests = new Budget(0, now);
     this.tokens = new Budget(0, now);
     this.reportedRequests = new Budget(0, now);
@@ -70,13 +72,16 @@ final class Lane {
     return endpoint;
   }
 
-  /** This node's share of the server's limits when the cluster has {@code members} up members. */
+  /**
+   * This node's share of the server's limits when the cluster has {@code members} up members, and
+   * never more calls at once than this node has connections to it.
+   */
   void share(int members, long now) {
     int m = Math.max(1, members);
     this.members = m;
     Provider p = endpoint.target();
     int previous = ceiling;
-    ceiling = Math.max(1, (int) Math.ceil(p.maxConcurrency() / (double) m));
+    ceiling = Math.max(1, Math.min(connections, (int) Math.ceil(p.maxConcurrency() / (double) m)));
     window = previous == 0 ? initialWindow(ceiling) : window >= previous ? ceiling : Math.min(window, ceiling);
     requests.resize(p.requestsPerMinute() / (double) m, now);
     tokens.resize(p.tokensPerMinute() / (double) m, now);

@@ -19,7 +19,12 @@ final class Lanes {
   static final int FAILOVER_AFTER = 5;
 
   Lanes(List<Endpoint> endpoints, int members, long now) {
-    endpoints.forEach(e -> lanes.add(new Lane(e, endpoints.size() == 1, members, now)));
+    this(endpoints, members, Integer.MAX_VALUE, now);
+  }
+
+  /** {@code connections}: the most calls any one server is sent at once from this node. */
+  Lanes(List<Endpoint> endpoints, int members, int connections, long now) {
+    endpoints.forEach(e -> lanes.add(new Lane(e, endpoints.size() == 1, members, connections, now)));
     current = new double[lanes.size()];
   }
 

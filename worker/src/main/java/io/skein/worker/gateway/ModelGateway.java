@@ -74,13 +74,20 @@ public final class ModelGateway extends AbstractBehavior<ModelGateway.Command> {
    * Breaker settings: opens after {@code failures} consecutive server-side failures, for
    * {@code openFor}; at most {@code maxQueued} calls wait; a gateway with nothing to do for
    * {@code idleAfter} stops (the next call for its model makes a new one), so the gateways of a node
-   * are bounded by the models in use, however many names requests have named.
+   * are bounded by the models in use, however many names requests have named. {@code connections}:
+   * the most calls a server is sent at once from this node, whatever its limit — the HTTP client's
+   * connections to it, one call each: a call beyond them would wait in the client's queue, where its
+   * request timeout already runs, instead of here, where waiting costs nothing.
    */
-  public record Settings(int failures, Duration openFor, int maxQueued, Duration idleAfter) {
+  public record Settings(int failures, Duration openFor, int maxQueued, Duration idleAfter, int connections) {
     public static final Settings DEFAULT = new Settings(50, Duration.ofSeconds(5), 200_000);
 
     public Settings(int failures, Duration openFor, int maxQueued) {
       this(failures, openFor, maxQueued, Duration.ofMinutes(10));
+    }
+
+    public Settings(int failures, Duration openFor, int maxQueued, Duration idleAfter) {
+      this(failures, openFor, maxQueued, idleAfter, Integer.MAX_VALUE);
     }
   }
 
@@ -133,7 +140,7 @@ public final class ModelGateway extends AbstractBehavior<ModelGateway.Command> {
     this.client = client;
     this.settings = settings;
     this.cache = cache;
-    this.lanes = new Lanes(provider.servers(), members, System.currentTimeMillis());
+    this.lanes = new Lanes(provider.servers(), members, settings.connections(), System.currentTimeMillis());
     publish();
   }
 

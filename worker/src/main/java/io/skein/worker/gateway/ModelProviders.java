@@ -69,7 +69,8 @@ public final class ModelProviders implements ModelAccess {
     Config breaker = config.getConfig("circuit-breaker");
     this.gatewaySettings = new ModelGateway.Settings(
         breaker.getInt("max-failures"), breaker.getDuration("open-for"), config.getInt("max-queued-calls"),
-        config.hasPath("gateway-idle-timeout") ? config.getDuration("gateway-idle-timeout") : Duration.ofMinutes(10));
+        config.hasPath("gateway-idle-timeout") ? config.getDuration("gateway-idle-timeout") : Duration.ofMinutes(10),
+        system.settings().config().getInt("skein.http-client.max-connections"));
     this.caching = cache != ResponseCache.NONE && config.getBoolean("cache");
   }
 

@@ -54,7 +54,7 @@ public final class OpenAiHttpClient implements ModelClient {
     Duration idle = config.getDuration("idle-timeout");
     this.pool = ConnectionPoolSettings.create(system.classicSystem())
         .withMaxConnections(config.getInt("max-connections"))
-        .withMaxOpenRequests(config.getInt("max-open-requests"))
+        .withMaxOpenRequests(openRequests(config.getInt("max-open-requests"), config.getInt("max-connections")))
         .withIdleTimeout(idle)
         .withConnectionSettings(ClientConnectionSettings.create(system.classicSystem()).withIdleTimeout(idle));
   }
@@ -99,6 +99,17 @@ public final class OpenAiHttpClient implements ModelClient {
           ? new ModelOutcome.Failed(f.errorType(), f.retryable(), f.status(), redact(f.message(), key), f.retryAfterMillis(), latency)
           : outcome, limits);
     }, executor);
+  }
+
+  /**
+   * A host's pool takes at most this many requests at once (a power of two, as Pekko HTTP wants):
+   * the configured number, or, if the connections are more, enough for a call on each (a gateway
+   * sends a server no more calls at once than there are connections; several models on one host
+   * share its pool, and a call the full pool refuses is answered NotSent).
+   */
+  static int openRequests(int configured, int connections) {
+    int most = Math.max(configured, connections);
+    return Integer.highestOneBit(most) == most ? most : Integer.highestOneBit(most) << 1;
   }
 
   /**
@@ -174,6 +185,11 @@ public final class OpenAiHttpClient implements ModelClient {
   private static ModelOutcome failure(Throwable error, Provider provider, long start) {
     Throwable cause = error instanceof CompletionException && error.getCause() != null ? error.getCause() : error;
     long latency = (System.nanoTime() - start) / 1_000_000;
+    if (cause instanceof org.apache.pekko.stream.BufferOverflowException) {
+      // Refused here, before any byte left: no attempt spent, no failure of the provider's.
+      return new ModelOutcome.NotSent("this node's connection pool for " + provider.name()
+          + " is full (skein.http-client.max-open-requests)", 200);
+    }
     if (cause instanceof TimeoutException || cause instanceof java.util.concurrent.TimeoutException) {
       return new ModelOutcome.Failed(ModelOutcome.Errors.TIMEOUT, true, 0,
           "no answer from " + provider.name() + " within " + provider.requestTimeout().toSeconds() + " s", 0, latency);

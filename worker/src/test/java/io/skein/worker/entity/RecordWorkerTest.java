@@ -454,7 +454,9 @@ class RecordWorkerTest {
     assertNull(ledger.get(11L), "the record has not failed");
     probe.expectNoMessage(Duration.ofMillis(100));
     var reports = progress.getOrDefault(probe, java.util.List.of());
-    assertTrue(!reports.isEmpty() && reports.stream().allMatch(p -> p.waitingFor() != null
+    assertTrue(reports.size() > 1, "it said it started, then what it waits for: " + reports);
+    assertEquals(new RecordProtocol.RecordProgress("job9", 11, 0, 0, null), reports.get(0), "started, before any call");
+    assertTrue(reports.stream().skip(1).allMatch(p -> p.waitingFor() != null
         && p.waitingFor().startsWith("model `sim-small` is unavailable (HTTP 503) since")), "while it waits it says for what: " + reports);
   }
 }

@@ -140,4 +140,14 @@ class LanesTest {
     // Refill: 57,000 tokens in 57 s, half of it for this node: 500 a second.
     assertEquals(1000, lanes.readyIn(1000, 0));
   }
+
+  @Test
+  void aServerIsNeverSentMoreCallsAtOnceThanTheNodeHasConnectionsToIt() {
+    Lanes lanes = new Lanes(List.of(endpoint("a", 1, 100_000)), 1, 3, 0);
+    for (int i = 0; i < 3; i++) {
+      lanes.pick(10, 0).send(10, 0, i);
+    }
+    assertNull(lanes.pick(10, 0), "a fourth call waits here, where no request timeout runs");
+    assertEquals(3, lanes.ceiling());
+  }
 }

@@ -52,4 +52,79 @@ class OpenAiHttpClientTest {
       server.stop(0);
     }
   }
+
+  @Test
+  void theServersRateLimitHeadersComeWithItsAnswer() throws Exception {
+    HttpServer server = HttpServer.create(new InetSocketAddress("127.0.0.1", 0), 0);
+    server.createContext("/v1/chat/completions", exchange -> {
+      byte[] body = "{\"choices\": [{\"message\": {\"content\": \"hi\"}, \"finish_reason\": \"stop\"}]}".getBytes(StandardCharsets.UTF_8);
+      exchange.getResponseHeaders().add("x-ratelimit-limit-requests", "600");
+      exchange.getResponseHeaders().add("x-ratelimit-remaining-requests", "17");
+      exchange.getResponseHeaders().add("x-ratelimit-reset-requests", "58.3s");
+      exchange.sendResponseHeaders(200, body.length);
+      exchange.getResponseBody().write(body);
+      exchange.close();
+    });
+    server.start();
+    try {
+      OpenAiHttpClient client = new OpenAiHttpClient(testKit.system(), name -> null);
+      Provider provider = new Provider("p", "http://127.0.0.1:" + server.getAddress().getPort() + "/v1", null, "m", 4, Duration.ofSeconds(10));
+      ModelClient.Answered answered = client.send(provider, "{}").toCompletableFuture().get(30, TimeUnit.SECONDS);
+      assertInstanceOf(ModelOutcome.Ok.class, answered.outcome());
+      assertEquals(new RateLimits(600, 17, 58_300, -1, -1, -1), answered.limits());
+    } finally {
+      server.stop(0);
+    }
+  }
+
+  @Test
+  void thePoolTakesACallOnEachConnectionAtLeast() {
+    assertEquals(4096, OpenAiHttpClient.openRequests(4096, 1024));
+    assertEquals(8192, OpenAiHttpClient.openRequests(4096, 5000));
+    assertEquals(8, OpenAiHttpClient.openRequests(5, 2), "a power of two, as Pekko HTTP wants");
+  }
+
+  @Test
+  void aRequestTheFullPoolRefusesIsNotSentRatherThanFailed() throws Exception {
+    var config = com.typesafe.config.ConfigFactory.parseString("""
+        skein.http-client {max-connections = 1, max-open-requests = 2}
+        """).withFallback(com.typesafe.config.ConfigFactory.load());
+    ActorTestKit small = ActorTestKit.create("small-pool", config);
+    java.util.concurrent.CountDownLatch release = new java.util.concurrent.CountDownLatch(1);
+    HttpServer server = HttpServer.create(new InetSocketAddress("127.0.0.1", 0), 0);
+    server.setExecutor(java.util.concurrent.Executors.newCachedThreadPool());
+    server.createContext("/v1/chat/completions", exchange -> {
+      try {
+        release.await(30, TimeUnit.SECONDS);
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+      }
+      byte[] body = "{\"choices\": [{\"message\": {\"content\": \"hi\"}}]}".getBytes(StandardCharsets.UTF_8);
+      exchange.sendResponseHeaders(200, body.length);
+      exchange.getResponseBody().write(body);
+      exchange.close();
+    });
+    server.start();
+    try {
+      OpenAiHttpClient client = new OpenAiHttpClient(small.system(), name -> null);
+      Provider provider = new Provider("p", "http://127.0.0.1:" + server.getAddress().getPort() + "/v1", null, "m", 1, Duration.ofSeconds(30));
+      java.util.List<java.util.concurrent.CompletableFuture<ModelOutcome>> calls = new java.util.ArrayList<>();
+      for (int i = 0; i < 8; i++) {
+        calls.add(client.complete(provider, "{}").toCompletableFuture());
+      }
+      ModelOutcome refused = java.util.concurrent.CompletableFuture.anyOf(calls.toArray(java.util.concurrent.CompletableFuture[]::new))
+          .thenApply(ModelOutcome.class::cast).get(30, TimeUnit.SECONDS);
+      ModelOutcome.NotSent notSent = assertInstanceOf(ModelOutcome.NotSent.class, refused, "the pool holds 2; the others are refused at once");
+      assertTrue(notSent.reason().contains("skein.http-client.max-open-requests"), notSent.reason());
+      release.countDown();
+      for (var call : calls) {
+        ModelOutcome outcome = call.get(30, TimeUnit.SECONDS);
+        assertTrue(outcome instanceof ModelOutcome.Ok || outcome instanceof ModelOutcome.NotSent, outcome.toString());
+      }
+    } finally {
+      release.countDown();
+      server.stop(0);
+      small.shutdownTestKit();
+    }
+  }
 }

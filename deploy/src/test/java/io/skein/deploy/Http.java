@@ -129,22 +129,93 @@ final class Http {
       });
       sender.setDaemon(true);
       sender.start();
-      byte[] answer = socket.getInputStream().readAllBytes();
-      String text = new String(answer, java.nio.charset.StandardCharsets.UTF_8);
-      int end = text.indexOf("\r\n\r\n");
-      if (end < 0) {
-        throw new java.io.IOException("no complete answer: " + text);
-      }
-      String[] lines = text.substring(0, end).split("\r\n");
-      int status = Integer.parseInt(lines[0].split(" ")[1]);
-      String type = "";
-      for (String line : lines) {
-        if (line.toLowerCase(java.util.Locale.ROOT).startsWith("content-type:")) {
-          type = line.substring("content-type:".length()).strip();
-        }
-      }
-      return new Response(status, type, text.substring(end + 4));
+      return answer(socket.getInputStream());
     }
+  }
+
+  /**
+   * A POST whose body is streamed from {@code body} in chunks ({@code Transfer-Encoding: chunked}, no
+   * declared length), over a plain socket that reads the answer while the body is still being sent (a
+   * server refusing a body past its limit answers and closes). Reads at most 60 s.
+   */
+  Response rawStream(String path, String contentType, java.io.InputStream body) throws Exception {
+    return rawStream(path, contentType, body, -1);
+  }
+
+  /** The same with a declared {@code Content-Length} ({@code length} bytes), as curl -F sends a file; -1: chunked. */
+  Response rawStream(String path, String contentType, java.io.InputStream body, long length) throws Exception {
+    URI uri = URI.create(base);
+    boolean chunked = length < 0;
+    try (java.net.Socket socket = new java.net.Socket(uri.getHost(), uri.getPort())) {
+      socket.setSoTimeout(60_000);
+      var out = new java.io.BufferedOutputStream(socket.getOutputStream(), 1 << 16);
+      out.write(("POST " + path + " HTTP/1.1\r\nHost: " + uri.getHost() + "\r\nContent-Type: " + contentType
+          + (chunked ? "\r\nTransfer-Encoding: chunked" : "\r\nContent-Length: " + length)
+          + "\r\nConnection: close\r\n\r\n").getBytes(java.nio.charset.StandardCharsets.US_ASCII));
+      out.flush();
+      Thread sender = new Thread(() -> {
+        byte[] chunk = new byte[1 << 16];
+        try (body) {
+          for (int n; (n = body.read(chunk)) > 0; ) {
+            if (chunked) {
+              out.write((Integer.toHexString(n) + "\r\n").getBytes(java.nio.charset.StandardCharsets.US_ASCII));
+            }
+            out.write(chunk, 0, n);
+            if (chunked) {
+              out.write("\r\n".getBytes(java.nio.charset.StandardCharsets.US_ASCII));
+            }
+          }
+          if (chunked) {
+            out.write("0\r\n\r\n".getBytes(java.nio.charset.StandardCharsets.US_ASCII));
+          }
+          out.flush();
+        } catch (java.io.IOException refused) {
+          // The server answered and closed: the rest of the body is not wanted.
+        }
+      });
+      sender.setDaemon(true);
+      sender.start();
+      return answer(socket.getInputStream());
+    }
+  }
+
+  /**
+   * An HTTP/1.1 answer read off a socket (its body as sent: not de-chunked), up to the connection's
+   * end; a reset after a whole answer (a server closing with the rest of the body unread) still
+   * gives the answer.
+   */
+  private static Response answer(java.io.InputStream in) throws java.io.IOException {
+    java.io.ByteArrayOutputStream answer = new java.io.ByteArrayOutputStream();
+    byte[] buffer = new byte[8192];
+    try {
+      for (int n; (n = in.read(buffer)) >= 0; ) {
+        answer.write(buffer, 0, n);
+      }
+    } catch (java.net.SocketException reset) {
+      if (answer.size() == 0) {
+        throw reset;
+      }
+    }
+    String text = answer.toString(java.nio.charset.StandardCharsets.UTF_8);
+    int end = text.indexOf("\r\n\r\n");
+    if (end < 0) {
+      throw new java.io.IOException("no complete answer: " + text);
+    }
+    String[] lines = text.substring(0, end).split("\r\n");
+    int status = Integer.parseInt(lines[0].split(" ")[1]);
+    String type = "";
+    for (String line : lines) {
+      if (line.toLowerCase(java.util.Locale.ROOT).startsWith("content-type:")) {
+        type = line.substring("content-type:".length()).strip();
+      }
+    }
+    return new Response(status, type, text.substring(end + 4));
+  }
+
+  /** A POST whose body is streamed from a supplier's stream (the JDK client sends it chunked, then reads the answer). */
+  Response postStream(String path, String contentType, java.util.function.Supplier<java.io.InputStream> body) throws Exception {
+    return send(HttpRequest.newBuilder(URI.create(base + path)).header("Content-Type", contentType)
+        .POST(HttpRequest.BodyPublishers.ofInputStream(body)));
   }
 
   Response multipart(String path, String spec, String records) throws Exception {

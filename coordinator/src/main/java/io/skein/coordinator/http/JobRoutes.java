@@ -66,8 +66,11 @@ public final class JobRoutes {
     this.jobs = jobs;
     this.tokens = tokens;
     this.materializer = Materializer.matFromSystem(system);
-    this.submissions = new Submissions(materializer);
     this.blocking = system.dispatchers().lookup(org.apache.pekko.actor.typed.DispatcherSelector.blocking());
+    var config = system.settings().config();
+    long maxRequest = config.hasPath("skein.http.max-request-size") ? config.getBytes("skein.http.max-request-size") : 64L << 20;
+    this.submissions = new Submissions(materializer, maxRequest,
+        config.hasPath("skein.http.max-upload-size") ? config.getBytes("skein.http.max-upload-size") : maxRequest, blocking);
     this.cluster = new ClusterRoutes(system, models);
   }
 
@@ -78,10 +81,10 @@ public final class JobRoutes {
   public Route route(Route metrics) {
     Route jobRoutes = pathPrefix("jobs", () -> concat(
         pathEnd(() -> concat(
-            post(() -> parameterOptional("num_records", n -> extractRequest(r -> submit(r, n.orElse(null))))),
+            post(() -> parameterOptional("num_records", n -> extractRequest(r -> upload(r, () -> submit(r, n.orElse(null)))))),
             get(this::list))),
         path("preview", () -> post(() -> parameterOptional("n", n -> parameterOptional("num_records",
-            records -> extractRequest(r -> preview(r, n.orElse("5"), records.orElse(null))))))),
+            records -> extractRequest(r -> upload(r, () -> preview(r, n.orElse("5"), records.orElse(null)))))))),
         pathPrefix(PathMatchers.segment(), this::job)));
     Route health = path("health", () -> get(() -> complete(HttpResponse.create()
         .withEntity(HttpEntities.create(ContentTypes.APPLICATION_JSON, "{\"status\":\"ok\"}")))));
@@ -132,17 +135,49 @@ public final class JobRoutes {
     return Problems.notFound(stage == null ? "no job `" + id + "`" : "no job `" + id + "` with a stage `" + stage + "`");
   }
 
+  /**
+   * A multipart request streams its records for as long as the client sends them: no request
+   * timeout (the server's idle timeout still ends a stalled one). Other bodies keep it.
+   */
+  private static Route upload(HttpRequest request, java.util.function.Supplier<Route> inner) {
+    return request.entity().getContentType().mediaType().toString().startsWith("multipart/") ? withoutRequestTimeout(inner) : inner.get();
+  }
+
+  /**
+   * Runs {@code use} on a submission, then lets go of its records: an upload's stream is closed (its
+   * unread rest read away) however the job or preview ended, so the answer reaches the client.
+   */
+  private static <T> CompletionStage<T> using(JobService.Submission s, java.util.function.Function<JobService.Submission, CompletionStage<T>> use) {
+    CompletionStage<T> result;
+    try {
+      result = use.apply(s);
+    } catch (RuntimeException e) {
+      result = CompletableFuture.failedFuture(e);
+    }
+    return result.whenComplete((ok, error) -> {
+      if (s.inputs() instanceof AutoCloseable rows) {
+        try {
+          rows.close();
+        } catch (Exception ignored) {
+          // Closing an upload only reads its rest away; nothing to answer.
+        }
+      }
+    });
+  }
+
   /** A spec, or a Data Designer config ({@code numRecords}: its create(num_records=...)), as a new job. */
   private Route submit(HttpRequest request, String numRecords) {
-    CompletionStage<HttpResponse> response = submissions.parse(request).thenApply(s -> Imports.of(s, numRecords))
-        .thenCompose(imported -> jobs.submit(imported.submission()).thenApply(job -> {
-          var body = JSON.createObjectNode().put("id", job.id());
-          if (imported.gapsJson() != null) {
-            body.set("not_carried_over", imported.gapsJson());
-          }
-          return HttpResponse.create().withStatus(StatusCodes.CREATED).addHeader(Location.create("/jobs/" + job.id()))
-              .withEntity(HttpEntities.create(ContentTypes.APPLICATION_JSON, body.toString()));
-        }));
+    CompletionStage<HttpResponse> response = submissions.parse(request).thenCompose(s -> using(s, given -> {
+      Imports.Imported imported = Imports.of(given, numRecords);
+      return jobs.submit(imported.submission()).thenApply(job -> {
+        var body = JSON.createObjectNode().put("id", job.id());
+        if (imported.gapsJson() != null) {
+          body.set("not_carried_over", imported.gapsJson());
+        }
+        return HttpResponse.create().withStatus(StatusCodes.CREATED).addHeader(Location.create("/jobs/" + job.id()))
+            .withEntity(HttpEntities.create(ContentTypes.APPLICATION_JSON, body.toString()));
+      });
+    }));
     return completeWithFuture(response.exceptionally(JobRoutes::problem));
   }
 
@@ -157,8 +192,10 @@ public final class JobRoutes {
     if (count < 1 || count > MAX_PREVIEW) {
       return complete(Problems.of(StatusCodes.BAD_REQUEST, "n must be between 1 and " + MAX_PREVIEW + ", got " + count));
     }
-    CompletionStage<HttpResponse> response = submissions.parse(request).thenApply(s -> Imports.of(s, numRecords).submission())
-        .thenCompose(s -> jobs.preview(s, count)).thenApply(rows -> {
+    // The first records are read on a blocking thread: an upload's arrive as the client sends them.
+    CompletionStage<HttpResponse> response = submissions.parse(request)
+        .thenComposeAsync(s -> using(s, given -> jobs.preview(Imports.of(given, numRecords).submission(), count)), blocking)
+        .thenApply(rows -> {
       ArrayNode array = JSON.createArrayNode();
       rows.forEach(array::add);
       return json(array);
@@ -292,6 +329,9 @@ public final class JobRoutes {
     }
     if (e instanceof SpecException spec) {
       return Problems.of(StatusCodes.BAD_REQUEST, "the job cannot run: " + spec.getMessage(), spec.errors());
+    }
+    if (e instanceof Submissions.TooLarge large) {
+      return Problems.of(StatusCodes.PAYLOAD_TOO_LARGE, large.getMessage());
     }
     if (e instanceof Submissions.UnsupportedMedia media) {
       return Problems.of(StatusCodes.UNSUPPORTED_MEDIA_TYPE, media.getMessage());

@@ -2,13 +2,11 @@ package io.skein.coordinator.http;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
-import io.skein.coordinator.job.InputFiles;
 import io.skein.coordinator.job.InputLines;
 import io.skein.coordinator.job.JobService;
 import io.skein.coordinator.store.JobStore.InputRow;
 import io.skein.protocol.spec.SpecException;
 import io.skein.protocol.spec.SpecParser;
-import java.io.StringReader;
 import java.util.ArrayList;
 import java.util.Iterator;
 import java.util.LinkedHashSet;
@@ -16,16 +14,16 @@ import java.util.List;
 import java.util.Set;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionStage;
+import java.util.concurrent.Executor;
 import org.apache.pekko.http.javadsl.model.HttpEntity;
 import org.apache.pekko.http.javadsl.model.HttpRequest;
-import org.apache.pekko.http.javadsl.model.Multipart;
-import org.apache.pekko.http.javadsl.unmarshalling.Unmarshaller;
 import org.apache.pekko.stream.Materializer;
 
 /**
  * A job as an HTTP request sends it ({@code POST /jobs}, {@code POST /jobs/preview}): JSON
- * {@code {spec, records}}, multipart {@code spec} and {@code records} parts (JSONL, CSV or Parquet),
- * or a YAML spec alone. What cannot be read is a {@link SpecException} naming the part.
+ * {@code {spec, records}} or a YAML spec alone, read whole under {@code skein.http.max-request-size};
+ * or multipart {@code spec} and {@code records} parts (JSONL, CSV or Parquet), the records streamed
+ * ({@link MultipartUpload}). What cannot be read is a {@link SpecException} naming the part.
  */
 final class Submissions {
 
@@ -33,9 +31,18 @@ final class Submissions {
   private static final long STRICT_TIMEOUT_MS = 60_000;
 
   private final Materializer materializer;
+  /** The most a JSON or YAML body, or a multipart spec part, may hold ({@code skein.http.max-request-size}). */
+  private final long maxRequest;
+  /** The most a multipart request, its records streamed, may hold ({@code skein.http.max-upload-size}). */
+  private final long maxUpload;
+  /** Where an upload's unused rest is read away. */
+  private final Executor blocking;
 
-  Submissions(Materializer materializer) {
+  Submissions(Materializer materializer, long maxRequest, long maxUpload, Executor blocking) {
     this.materializer = materializer;
+    this.maxRequest = maxRequest;
+    this.maxUpload = maxUpload;
+    this.blocking = blocking;
   }
 
   /** A job as the request sends it: JSON {spec, records}, multipart spec and records parts, or a YAML spec alone. */
@@ -43,7 +50,7 @@ final class Submissions {
     HttpEntity entity = request.entity();
     String mediaType = entity.getContentType().mediaType().toString();
     if (mediaType.startsWith("multipart/form-data")) {
-      return multipart(entity);
+      return MultipartUpload.read(entity, materializer, maxRequest, maxUpload, blocking);
     } else if (mediaType.equals("application/json")) {
       return strict(entity).thenApply(Submissions::jsonSubmission);
     } else if (mediaType.contains("yaml") || mediaType.startsWith("text/plain")) {
@@ -57,6 +64,13 @@ final class Submissions {
 
   static final class UnsupportedMedia extends RuntimeException {
     UnsupportedMedia(String message) {
+      super(message);
+    }
+  }
+
+  /** A request, or a part of it, over one of the server's size limits (413): the message names the limit. */
+  static final class TooLarge extends RuntimeException {
+    TooLarge(String message) {
       super(message);
     }
   }
@@ -115,72 +129,6 @@ final class Submissions {
       inputs = InputLines.fromRecords(records, fields);
     }
     return new JobService.Submission(spec, inputs, fields, null);
-  }
-
-  private CompletionStage<JobService.Submission> multipart(HttpEntity entity) {
-    return Unmarshaller.entityToMultipartFormData().unmarshal(entity, materializer)
-        .thenCompose(form -> form.toStrict(STRICT_TIMEOUT_MS, materializer))
-        .exceptionally(error -> {
-          Throwable e = error instanceof java.util.concurrent.CompletionException && error.getCause() != null ? error.getCause() : error;
-          if (e instanceof org.apache.pekko.http.scaladsl.model.EntityStreamSizeException size) {
-            throw size;
-          }
-          if (e instanceof org.apache.pekko.http.scaladsl.model.EntityStreamException stream && String.valueOf(stream.getMessage()).contains("too large")) {
-            throw stream;
-          }
-          throw new SpecException("", "malformed multipart/form-data body: " + e.getMessage()
-              + " (send parts `spec` and `records` with a boundary, as curl -F does)");
-        })
-        .thenApply(form -> {
-          String spec = null;
-          Multipart.FormData.BodyPart.Strict records = null;
-          for (Multipart.FormData.BodyPart.Strict part : form.getStrictParts()) {
-            if ((part.getName().equals("spec") && spec != null) || (part.getName().equals("records") && records != null)) {
-              throw new SpecException(part.getName(), "given twice: send one `" + part.getName() + "` part");
-            }
-            switch (part.getName()) {
-              case "spec" -> spec = utf8(part.getEntity().getData(), "spec");
-              case "records" -> records = part;
-              default -> throw new SpecException(part.getName(),
-                  "unknown part: send `spec` (YAML or JSON) and `records` (JSONL, or a .csv or .parquet file)");
-            }
-          }
-          if (spec == null) {
-            throw new SpecException("spec", "missing: the multipart request needs a `spec` part (YAML or JSON)");
-          }
-          Set<String> fields = new LinkedHashSet<>();
-          Iterator<InputRow> inputs = records == null ? null : records(records, fields);
-          return new JobService.Submission(SpecParser.readTree(spec), inputs, fields, null);
-        });
-  }
-
-  /** A records part: JSONL, or CSV or Parquet by its file name or content type (Parquet through a temporary file). */
-  private static Iterator<InputRow> records(Multipart.FormData.BodyPart.Strict part, Set<String> fields) {
-    String name = part.getFilename().orElse("");
-    String type = part.getEntity().getContentType().mediaType().toString();
-    InputFiles.Format format = type.equals("text/csv") ? InputFiles.Format.CSV
-        : type.contains("parquet") ? InputFiles.Format.PARQUET : InputFiles.Format.of(name);
-    try {
-      return switch (format) {
-        case CSV -> InputFiles.csv(new StringReader(utf8(part.getEntity().getData(), "records")), fields);
-        case PARQUET -> {
-          java.nio.file.Path dir = java.nio.file.Files.createTempDirectory("skein-records");
-          java.nio.file.Path file = dir.resolve(name.matches("[A-Za-z0-9_.-]{1,100}") ? name : "records.parquet");
-          try {
-            java.nio.file.Files.write(file, part.getEntity().getData().toArray());
-            List<InputRow> rows = new ArrayList<>();
-            InputFiles.parquet(file, fields).forEachRemaining(rows::add);
-            yield rows.iterator();
-          } finally {
-            java.nio.file.Files.deleteIfExists(file);
-            java.nio.file.Files.deleteIfExists(dir);
-          }
-        }
-        case JSONL -> InputLines.fromJsonl(new java.io.ByteArrayInputStream(part.getEntity().getData().toArray()), fields);
-      };
-    } catch (java.io.IOException | RuntimeException e) {
-      throw new SpecException("records", "cannot read the records as " + format.name().toLowerCase(java.util.Locale.ROOT) + ": " + e.getMessage());
-    }
   }
 
 }

@@ -29,7 +29,7 @@ public final class InputSampling {
       InputSpec.Selection selection) {
     String how = sampling == null ? "ordered" : sampling;
     long max = limit == null ? Long.MAX_VALUE : limit;
-    if (how.equals("ordered") && count == null && selection == null) {
+    if (streams(how, count, selection)) {
       return renumber(rows, max);
     }
     List<InputRow> read = new ArrayList<>();
@@ -71,6 +71,11 @@ public final class InputSampling {
         return new InputRow(i++, repeat == 0 ? row.record() : repeated(row.record(), repeat), row.error());
       }
     };
+  }
+
+  /** Whether rows drawn this way stream (ordered, no count, no selection): each row read is drawn once, in its place. */
+  static boolean streams(String sampling, Long count, InputSpec.Selection selection) {
+    return (sampling == null || sampling.equals("ordered")) && count == null && selection == null;
   }
 
   private static List<InputRow> selected(List<InputRow> rows, InputSpec.Selection selection) {

@@ -38,7 +38,7 @@ import org.apache.pekko.stream.javadsl.Source;
 
 /**
  * What the HTTP API and the CLI do with jobs: submit (check the spec against its records, store
- * both in one transaction, start the coordinator), read status and results from the database
+ * the records batch by batch and then the job, start the coordinator), read status and results from the database
  * (never by asking a possibly recovering actor), pause, resume, cancel, and wake running jobs at node start.
  *
  * <p>Size: the node's one entry to jobs (submit, preview, control, rows); the row readers at its end
@@ -48,7 +48,6 @@ public final class JobService {
 
   private static final SecureRandom RANDOM = new SecureRandom();
   private static final com.fasterxml.jackson.databind.ObjectMapper JSON = new com.fasterxml.jackson.databind.ObjectMapper();
-  private static final int INSERT_BATCH = 1000;
 
   /**
    * A job to submit: its spec tree, its records (null: take them from the spec), an optional
@@ -75,6 +74,8 @@ public final class JobService {
   private final long maxRecords;
   private final Duration askTimeout = Duration.ofSeconds(30);
   private final io.skein.coordinator.store.JobRetention retention;
+  /** Where submissions read and store their records: an upload's stream blocks while the client sends. */
+  private final java.util.concurrent.Executor blocking;
 
   public JobService(ActorSystem<?> system, JobStore store) {
     this(system, store, null, null);
@@ -99,6 +100,7 @@ public final class JobService {
     this.defaultMaxInFlight = system.settings().config().getInt("skein.job.max-in-flight");
     this.maxRecords = system.settings().config().hasPath("skein.job.max-records")
         ? system.settings().config().getLong("skein.job.max-records") : Long.MAX_VALUE;
+    this.blocking = system.dispatchers().lookup(org.apache.pekko.actor.typed.DispatcherSelector.blocking());
     this.retention = new io.skein.coordinator.store.JobRetention(store.db(), system.settings().config().hasPath("skein.record.call-grace")
         ? system.settings().config().getDuration("skein.record.call-grace") : Duration.ofSeconds(30));
   }
@@ -107,26 +109,40 @@ public final class JobService {
     return store;
   }
 
-  /** Checks and stores a job, then starts it. Fails with {@link SpecException} on a bad spec or input. */
+  /**
+   * Checks and stores a job, then starts it. Fails with {@link SpecException} on a bad spec or input.
+   * The records are read and stored on a blocking thread (an upload is read as it arrives), batch by
+   * batch ({@link InputWriter}); the job's row comes last, once every input is stored, and a failure
+   * before it removes the inputs again: a job is never seen half-stored.
+   */
   public CompletionStage<JobInfo> submit(Submission submission) {
-    return store.db().asyncTransaction(c -> {
-      String id = newId();
-      Set<String> fields = submission.fields() == null ? new LinkedHashSet<>() : submission.fields();
+    return java.util.concurrent.CompletableFuture.supplyAsync(() -> store(submission), blocking)
+        .thenCompose(job -> start(job.id()).thenApply(done -> job));
+  }
+
+  private JobInfo store(Submission submission) {
+    String id = newId();
+    Set<String> fields = submission.fields() == null ? new LinkedHashSet<>() : submission.fields();
+    InputWriter writer = new InputWriter(store, maxRecords);
+    try {
       if (Stages.isStaged(submission.spec())) {
-        JobInfo staged = StagedJobs.insert(c, store, id, submission, fields, this);
-        store.saveFingerprints(c, id, submission.partsOrSpec().toJson());
-        return staged;
+        return StagedJobs.insert(store, id, submission, fields, this, writer);
       }
       PipelineSpec spec = SpecParser.parse(submission.spec());
       checkModels(spec);
-      Stored stored = storeInputs(c, id, submission, spec, fields);
+      Stored stored = storeInputs(writer, id, submission, spec, fields);
       PipelinePlan.compile(spec, fields);
       JobInfo job = newJob(id, spec, SpecParser.toJson(SpecParser.withoutInlineRecords(submission.spec())), fields,
           submission.fingerprint(), stored, null);
-      store.insertJob(c, job);
-      store.saveFingerprints(c, id, submission.partsOrSpec().toJson());
-      return job;
-    }).thenCompose(job -> start(job.id()).thenApply(done -> job));
+      return store.db().transaction(c -> {
+        store.insertJob(c, job);
+        store.saveFingerprints(c, id, submission.partsOrSpec().toJson());
+        return job;
+      });
+    } catch (RuntimeException e) {
+      writer.deleteAll(e);
+      throw e;
+    }
   }
 
   /** How a job's records were stored: drawn ({@code generated}, none stored) or stored, and how many. */
@@ -142,30 +158,16 @@ public final class JobService {
   }
 
   /** Stores the records a submission brings (or its spec holds or draws) as job {@code id}'s inputs, gathering their fields. */
-  Stored storeInputs(java.sql.Connection c, String id, Submission submission, PipelineSpec spec, Set<String> fields)
-      throws java.sql.SQLException {
+  Stored storeInputs(InputWriter writer, String id, Submission submission, PipelineSpec spec, Set<String> fields) {
     Long drawn = drawn(spec);
     Long asked = drawn == null ? null : Math.min(drawn, spec.input().limit() == null ? Long.MAX_VALUE : spec.input().limit());
     if (asked != null && asked > maxRecords) {
       // Checked before any record is drawn: records cycled up to num_records would otherwise be made first.
-      throw tooMany("input.num_records", String.valueOf(asked));
+      throw InputWriter.tooMany(maxRecords, "input.num_records", String.valueOf(asked));
     }
-    Iterator<InputRow> inputs = inputs(submission, spec, fields);
+    Iterator<InputRow> inputs = inputs(submission, spec, fields, true);
     if (inputs != null) {
-      long total = 0;
-      List<InputRow> batch = new ArrayList<>(INSERT_BATCH);
-      while (inputs.hasNext()) {
-        batch.add(inputs.next());
-        if (++total > maxRecords) {
-          throw tooMany("the records sent", "more than " + maxRecords);
-        }
-        if (batch.size() == INSERT_BATCH) {
-          store.insertInputs(c, id, batch);
-          batch.clear();
-        }
-      }
-      store.insertInputs(c, id, batch);
-      return new Stored(false, total);
+      return new Stored(false, writer.write(id, inputs));
     }
     if (drawn != null) {
       return new Stored(true, asked);
@@ -175,11 +177,6 @@ public final class JobService {
           + " (JSON `records`, or a multipart `records` part of JSONL), or run it with `skein run`");
     }
     throw new SpecException("input", "no records: give input.records, input.num_records, or send records with the job");
-  }
-
-  private SpecException tooMany(String what, String count) {
-    return new SpecException(what.startsWith("input.") ? what : "records", count + " records: this server takes at most " + maxRecords
-        + " per job (skein.job.max-records); split the job, or raise the limit");
   }
 
   /**
@@ -204,8 +201,12 @@ public final class JobService {
     }
   }
 
-  /** The records a submission brings (or its spec holds inline), drawn as its input says; null if it has none. */
-  private static Iterator<InputRow> inputs(Submission submission, PipelineSpec spec, Set<String> fields) {
+  /**
+   * The records a submission brings (or its spec holds inline), drawn as its input says; null if it
+   * has none. {@code stored}: the rows go to the inputs table, whose unique index finds a repeated id
+   * of streamed rows; rows held whole (sampled, or not stored) are checked in memory instead.
+   */
+  private static Iterator<InputRow> inputs(Submission submission, PipelineSpec spec, Set<String> fields, boolean stored) {
     Iterator<InputRow> rows = submission.inputs();
     if (rows != null && spec.input().records() != null) {
       throw new SpecException("input.records", "records given twice: the spec holds records and the request sends records too;"
@@ -214,9 +215,12 @@ public final class JobService {
     if (rows == null && spec.input().records() != null) {
       rows = InputLines.fromRecords(spec.input().records(), fields);
     }
-    return rows == null ? null
-        : InputSampling.apply(RecordIds.checked(rows), spec.input().sampling(), drawn(spec), spec.input().limit(), spec.seed(),
-            spec.input().selection());
+    if (rows == null) {
+      return null;
+    }
+    boolean streams = stored && InputSampling.streams(spec.input().sampling(), drawn(spec), spec.input().selection());
+    return InputSampling.apply(streams ? RecordIds.scalar(rows) : RecordIds.checked(rows), spec.input().sampling(), drawn(spec),
+        spec.input().limit(), spec.seed(), spec.input().selection());
   }
 
   /** How many records are drawn: {@code num_records}, or, with a target, its pool of {@code max_records}; null: as many as given. */
@@ -238,7 +242,7 @@ public final class JobService {
     try {
       spec = SpecParser.parse(submission.spec());
       checkModels(spec);
-      Iterator<InputRow> rows = inputs(submission, spec, fields);
+      Iterator<InputRow> rows = inputs(submission, spec, fields, false);
       if (rows != null) {
         while (rows.hasNext() && inputs.size() < n) {
           InputRow row = rows.next();

@@ -19,8 +19,10 @@ import java.util.Map;
  * naming both positions — as the OpenAI Batch API does for a repeated {@code custom_id}. A row's id
  * is how users join results back to their inputs; two rows with one id would make that join lie.
  *
- * <p>The ids seen are kept while the submission is read: memory grows with the number of records
- * that carry ids (bounded by {@code skein.job.max-records} and, over HTTP, by the body limit).
+ * <p>Two ways to find a repeated id: {@link #checked} keeps the ids seen in memory, for input that is
+ * held whole anyway (sampled, selected, previewed); {@link #scalar} only checks each id's kind and
+ * leaves repeats to the database, which stores each row's {@link #hash} under a unique index
+ * ({@link InputWriter}), so a streamed upload of any size is checked without holding its ids.
  */
 final class RecordIds {
 
@@ -31,6 +33,55 @@ final class RecordIds {
   /** The rows, each id checked; the iterator throws {@link SpecException} at the second record of an id. */
   static Iterator<InputRow> checked(Iterator<InputRow> rows) {
     Map<String, Long> seen = new HashMap<>();
+    return map(rows, (row, id) -> {
+      Long first = seen.putIfAbsent(id.text(), row.index());
+      if (first != null) {
+        throw duplicate(first, row.index(), id.text());
+      }
+    });
+  }
+
+  /** The rows, each id's kind checked (a record whose id is not a scalar becomes an error row); repeats are not looked for. */
+  static Iterator<InputRow> scalar(Iterator<InputRow> rows) {
+    return map(rows, (row, id) -> {});
+  }
+
+  /** Two records with one id: the submission is refused, naming both (positions counted from 0) and the id. */
+  static SpecException duplicate(long first, long later, String idText) {
+    return new SpecException("records", "records " + first + " and " + later + " (counting from 0) both have id "
+        + abbreviate(idText) + ": a record's id names its row, so ids must be unique (or left out)");
+  }
+
+  /**
+   * What a stored row's id is checked by: 128 bits of the SHA-256 of the id's JSON text (a string
+   * quoted, so "7" and 7 differ), as 32 hex digits, whatever the id's length; null for a record
+   * without a string or number id.
+   */
+  static String hash(String record) {
+    String text = text(record);
+    if (text == null) {
+      return null;
+    }
+    try {
+      byte[] sha = java.security.MessageDigest.getInstance("SHA-256").digest(text.getBytes(java.nio.charset.StandardCharsets.UTF_8));
+      return java.util.HexFormat.of().formatHex(sha, 0, 16);
+    } catch (java.security.NoSuchAlgorithmException e) {
+      throw new IllegalStateException(e);
+    }
+  }
+
+  /** The JSON text of a record's string or number id; null if it has none (or another kind). */
+  static String text(String record) {
+    Id id = record == null ? null : idOf(record);
+    return id == null || !scalar(id.kind()) ? null : id.text();
+  }
+
+  private static boolean scalar(JsonToken kind) {
+    return kind == JsonToken.VALUE_STRING || kind == JsonToken.VALUE_NUMBER_INT || kind == JsonToken.VALUE_NUMBER_FLOAT;
+  }
+
+  /** Rows whose id is not a scalar become error rows; {@code each} sees every row with a scalar id. */
+  private static Iterator<InputRow> map(Iterator<InputRow> rows, java.util.function.BiConsumer<InputRow, Id> each) {
     return new Iterator<>() {
       @Override
       public boolean hasNext() {
@@ -44,15 +95,11 @@ final class RecordIds {
         if (id == null || id.kind() == JsonToken.VALUE_NULL) {
           return row;
         }
-        if (id.kind() != JsonToken.VALUE_STRING && id.kind() != JsonToken.VALUE_NUMBER_INT && id.kind() != JsonToken.VALUE_NUMBER_FLOAT) {
+        if (!scalar(id.kind())) {
           return new InputRow(row.index(), null, "record " + row.index() + ": `id` must be a string or a number, got "
               + describe(id.kind()) + " (leave it out and the row's id is the record's position)");
         }
-        Long first = seen.putIfAbsent(id.text(), row.index());
-        if (first != null) {
-          throw new SpecException("records", "records " + first + " and " + row.index() + " (counting from 0) both have id "
-              + abbreviate(id.text()) + ": a record's id names its row, so ids must be unique (or left out)");
-        }
+        each.accept(row, id);
         return row;
       }
     };

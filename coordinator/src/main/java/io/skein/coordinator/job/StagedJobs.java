@@ -17,8 +17,9 @@ import java.util.Set;
 /**
  * Submitting a staged spec: one row for the job (its whole spec; its counts are its stages' sums),
  * one row per stage (the stage's own one-stage spec, the fields its records carry and where they
- * come from), the first stage's records as its inputs, and each stage's feed mark, in the caller's
- * transaction. Stage {@code s} of job {@code j} is job {@code j.s}: records are {@code j.s/<index>}.
+ * come from), the first stage's records as its inputs, and each stage's feed mark. The records are
+ * stored first, batch by batch ({@link InputWriter}); the rows of the job and its stages then go in
+ * one transaction. Stage {@code s} of job {@code j} is job {@code j.s}: records are {@code j.s/<index>}.
  */
 final class StagedJobs {
 
@@ -29,18 +30,23 @@ final class StagedJobs {
     return jobId + "." + stage;
   }
 
-  static JobInfo insert(Connection c, JobStore store, String id, JobService.Submission submission, Set<String> fields,
-      JobService jobs) throws SQLException {
+  static JobInfo insert(JobStore store, String id, JobService.Submission submission, Set<String> fields, JobService jobs,
+      InputWriter writer) {
     Staged staged = Stages.read(submission.spec());
     staged.stages().forEach(s -> jobs.checkModels(s.spec()));
     Map<String, JobService.Stored> stored = new HashMap<>();
     for (Stage stage : staged.stages()) {
       if (stage.feed().fromInput()) {
         stored.put(stage.name(), stage.isSetup() ? new JobService.Stored(true, 1)
-            : jobs.storeInputs(c, stageId(id, stage.name()), submission, stage.spec(), fields));
+            : jobs.storeInputs(writer, stageId(id, stage.name()), submission, stage.spec(), fields));
       }
     }
     List<StagePlans.Planned> planned = StagePlans.compile(staged, fields);
+    return store.db().transaction(c -> insertRows(c, store, id, submission, fields, jobs, staged, planned, stored));
+  }
+
+  private static JobInfo insertRows(Connection c, JobStore store, String id, JobService.Submission submission, Set<String> fields,
+      JobService jobs, Staged staged, List<StagePlans.Planned> planned, Map<String, JobService.Stored> stored) throws SQLException {
     String setupId = staged.hasSetup() ? stageId(id, Stages.SETUP) : null;
     JobInfo job = jobs.newJob(id, planned.get(0).stage().spec(), SpecParser.toJson(SpecParser.withoutInlineRecords(submission.spec())),
         fields, submission.fingerprint(), new JobService.Stored(false, 0), null).withName(staged.name());
@@ -57,6 +63,7 @@ final class StagedJobs {
           p.fields(), null, records, new JobInfo.StageInfo(id, stage.name(), spec.toJson())));
       store.stages().insertFeed(c, own, spec.streams() ? 0 : records.total(), !spec.streams());
     }
+    store.saveFingerprints(c, id, submission.partsOrSpec().toJson());
     return job;
   }
 }

@@ -243,6 +243,10 @@ public final class SkeinDb implements AutoCloseable {
             error TEXT,
             PRIMARY KEY (job_id, idx)
           )""");
+      // Added with streamed uploads: a hash of the record's `id`, unique per job, so a repeated id is
+      // found by the database however large the upload (NULL, never unique-checked, for records without one).
+      s.execute("ALTER TABLE skein_inputs ADD COLUMN IF NOT EXISTS id_hash VARCHAR(32)");
+      s.execute("CREATE UNIQUE INDEX IF NOT EXISTS skein_inputs_id_hash ON skein_inputs (job_id, id_hash)");
       s.execute("""
           CREATE TABLE IF NOT EXISTS skein_results (
             job_id VARCHAR(64) NOT NULL,

@@ -159,6 +159,10 @@ final class MultipartUpload {
     if (error != null) {
       Throwable e = error instanceof java.util.concurrent.CompletionException && error.getCause() != null ? error.getCause() : error;
       RuntimeException request = requestFailure(e);
+      if (request instanceof Submissions.TooLarge && spec == null && !records && atLimit(e, maxRequest)) {
+        // The spec part's own limit broke the request too, and this may be heard before its read says so.
+        request = specTooLarge();
+      }
       fail(request != null ? request : malformed(e.getMessage()));
     } else if (spec == null) {
       fail(new SpecException("spec", "missing: the multipart request needs a `spec` part (YAML or JSON)"));
@@ -189,6 +193,12 @@ final class MultipartUpload {
       return malformed(parsing.getMessage());
     }
     return null;
+  }
+
+  /** Whether {@code e} is a size failure at {@code limit} bytes (the spec part's, not the upload's). */
+  private static boolean atLimit(Throwable e, long limit) {
+    return e instanceof org.apache.pekko.http.scaladsl.model.EntityStreamSizeException size ? size.limit() == limit
+        : String.valueOf(e.getMessage()).contains("maximum of " + limit);
   }
 
   private static SpecException malformed(String why) {

@@ -111,7 +111,8 @@ class ProviderLimitsTest {
       assertEquals(300, done.get("succeeded").asInt(), done.toString());
       long refused = a.simulator.stats().byStatus().getOrDefault("503", 0L);
       assertTrue(refused > 0, "a was tried and found down");
-      assertTrue(refused < 30, "a is left alone after a few failures (and a probe now and then): " + refused + " 503s");
+      // The first round goes out before any 503 is back (40 in flight, about 3 in 4 to a); after it, a few probes at most.
+      assertTrue(refused <= 50, "a is left alone after its first round of failures (and a probe now and then): " + refused + " 503s");
       assertEquals(Map.of("b", 300), endpoints(http, failover));
     }
   }

@@ -31,7 +31,8 @@ import picocli.CommandLine.Option;
  * each reading the answer before it) and {@code kinds} (two samplers, a structured step whose first
  * answers are broken 20% of the time, so they are corrected, and a judge), and prints records/s,
  * calls/s, the p50/p99 time each call spends in Skein itself (planned to persisted, minus the
- * model's answer time) and peak heap. The simulator shares this JVM's cores.
+ * model's answer time), peak heap and this JVM's CPU per call. The simulator shares this JVM's cores unless
+ * {@code --simulator-jvm}.
  */
 @Command(name = "bench", mixinStandardHelpOptions = true,
     description = "Benchmark a 3-call pipeline on one node against the built-in simulator; prints a table.")
@@ -120,7 +121,7 @@ final class BenchCommand implements Callable<Integer> {
   private int jobsRun;
 
   record Result(String pipeline, String db, long latencyMs, int records, double seconds, long calls, long requests, double p50Ms,
-      double p99Ms, double journalP50Ms, double journalP99Ms, long peakHeapMb, JournalCeiling.Measured ceiling) {}
+      double p99Ms, double journalP50Ms, double journalP99Ms, long peakHeapMb, double cpuMsPerCall, JournalCeiling.Measured ceiling) {}
 
   @Override
   public Integer call() throws Exception {
@@ -187,15 +188,17 @@ final class BenchCommand implements Callable<Integer> {
       HeapWatch heap = new HeapWatch();
       heap.start();
       long requestsBefore = answered.getAsLong();
+      long cpuBefore = processCpuNanos();
       long start = System.nanoTime();
       JobInfo done = runJob(node, spec(pipeline, records));
       double seconds = (System.nanoTime() - start) / 1e9;
+      double cpuMsPerCall = (processCpuNanos() - cpuBefore) / 1e6 / Math.max(1, done.counts().calls());
       heap.interrupt();
       long requests = answered.getAsLong() - requestsBefore;
       JournalCeiling.Measured ceiling = journalCeiling ? JournalCeiling.measure(node.store().db(), done.id()) : null;
       return new Result(pipeline, db, latencyMs, records, seconds, done.counts().calls(), requests,
           recorder.overhead.percentile(50), recorder.overhead.percentile(99), recorder.journaled.percentile(50),
-          recorder.journaled.percentile(99), heap.peak.get() / (1024 * 1024), ceiling);
+          recorder.journaled.percentile(99), heap.peak.get() / (1024 * 1024), cpuMsPerCall, ceiling);
     } finally {
       if (external != null) {
         external.close();
@@ -245,13 +248,14 @@ final class BenchCommand implements Callable<Integer> {
   static String table(List<Result> results) {
     StringBuilder sb = new StringBuilder();
     sb.append("| pipeline | database | model latency | records | records/s | calls/s | calls/record | requests/record"
-        + " | Skein time per call p50 | p99 | answer to journal p50 | p99 | peak heap |\n");
-    sb.append("| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |\n");
+        + " | Skein time per call p50 | p99 | answer to journal p50 | p99 | peak heap | CPU per call |\n");
+    sb.append("| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |\n");
     for (Result r : results) {
-      sb.append(String.format(Locale.ROOT, "| %s | %s | %d ms | %d | %.1f | %.0f | %.2f | %.2f | %.1f ms | %.1f ms | %.1f ms | %.1f ms | %d MiB |%n",
+      sb.append(String.format(Locale.ROOT,
+          "| %s | %s | %d ms | %d | %.1f | %.0f | %.2f | %.2f | %.1f ms | %.1f ms | %.1f ms | %.1f ms | %d MiB | %.2f ms |%n",
           r.pipeline(), r.db(), r.latencyMs(), r.records(), r.records() / r.seconds(), r.calls() / r.seconds(),
           (double) r.calls() / r.records(), (double) r.requests() / r.records(), r.p50Ms(), r.p99Ms(), r.journalP50Ms(),
-          r.journalP99Ms(), r.peakHeapMb()));
+          r.journalP99Ms(), r.peakHeapMb(), r.cpuMsPerCall()));
     }
     return sb.toString();
   }
@@ -325,6 +329,15 @@ final class BenchCommand implements Callable<Integer> {
       int index = (int) Math.min(n - 1, Math.ceil(p / 100.0 * n) - 1);
       return sorted[Math.max(0, index)] / 1e6;
     }
+  }
+
+  /**
+   * The CPU this JVM used, all its threads (the JIT's and the collector's too): per call, the one
+   * figure that a busy shared machine does not blur as it blurs throughput. It includes the
+   * simulator's share unless it runs in its own JVM ({@code --simulator-jvm}).
+   */
+  static long processCpuNanos() {
+    return ManagementFactory.getOperatingSystemMXBean() instanceof com.sun.management.OperatingSystemMXBean os ? os.getProcessCpuTime() : 0;
   }
 
   /** Samples heap use every 100 ms and keeps the peak. */

@@ -78,6 +78,59 @@ class OpenAiHttpClientTest {
   }
 
   @Test
+  void retryAfterIsReadInSecondsAndAsADateFromTheRawHeader() throws Exception {
+    String inFiveMinutes = java.time.format.DateTimeFormatter.RFC_1123_DATE_TIME.format(
+        java.time.ZonedDateTime.now(java.time.ZoneOffset.UTC).plusMinutes(5));
+    HttpServer server = HttpServer.create(new InetSocketAddress("127.0.0.1", 0), 0);
+    server.createContext("/seconds/chat/completions", exchange -> answer(exchange, 429, "Retry-After", "7"));
+    server.createContext("/date/chat/completions", exchange -> answer(exchange, 429, "Retry-After", inFiveMinutes));
+    server.start();
+    try {
+      OpenAiHttpClient client = new OpenAiHttpClient(testKit.system(), name -> null);
+      String base = "http://127.0.0.1:" + server.getAddress().getPort();
+      ModelOutcome.Failed seconds = assertInstanceOf(ModelOutcome.Failed.class, client.complete(
+          new Provider("p", base + "/seconds", null, "m", 4, Duration.ofSeconds(10)), "{}").toCompletableFuture().get(30, TimeUnit.SECONDS));
+      assertEquals(7_000, seconds.retryAfterMillis());
+      ModelOutcome.Failed date = assertInstanceOf(ModelOutcome.Failed.class, client.complete(
+          new Provider("p", base + "/date", null, "m", 4, Duration.ofSeconds(10)), "{}").toCompletableFuture().get(30, TimeUnit.SECONDS));
+      assertTrue(date.retryAfterMillis() > 200_000 && date.retryAfterMillis() <= 300_000, "retry after " + date.retryAfterMillis());
+    } finally {
+      server.stop(0);
+    }
+  }
+
+  @Test
+  void anAnswerSentInChunksIsReadWhole() throws Exception {
+    HttpServer server = HttpServer.create(new InetSocketAddress("127.0.0.1", 0), 0);
+    server.createContext("/v1/chat/completions", exchange -> {
+      exchange.sendResponseHeaders(200, 0);  // no length: chunked, as a proxy streaming the answer sends it
+      for (String part : new String[] {"{\"choices\": [{\"message\": ", "{\"content\": \"in three \"}", ", \"finish_reason\": \"stop\"}]}"}) {
+        exchange.getResponseBody().write(part.getBytes(StandardCharsets.UTF_8));
+        exchange.getResponseBody().flush();
+      }
+      exchange.close();
+    });
+    server.start();
+    try {
+      OpenAiHttpClient client = new OpenAiHttpClient(testKit.system(), name -> null);
+      Provider provider = new Provider("p", "http://127.0.0.1:" + server.getAddress().getPort() + "/v1", null, "m", 4, Duration.ofSeconds(10));
+      ModelOutcome.Ok ok = assertInstanceOf(ModelOutcome.Ok.class,
+          client.complete(provider, "{}").toCompletableFuture().get(30, TimeUnit.SECONDS));
+      assertEquals("in three ", ok.text());
+    } finally {
+      server.stop(0);
+    }
+  }
+
+  private static void answer(com.sun.net.httpserver.HttpExchange exchange, int status, String header, String value) throws java.io.IOException {
+    byte[] body = "{\"error\": {\"message\": \"slow down\"}}".getBytes(StandardCharsets.UTF_8);
+    exchange.getResponseHeaders().add(header, value);
+    exchange.sendResponseHeaders(status, body.length);
+    exchange.getResponseBody().write(body);
+    exchange.close();
+  }
+
+  @Test
   void thePoolTakesACallOnEachConnectionAtLeast() {
     assertEquals(4096, OpenAiHttpClient.openRequests(4096, 1024));
     assertEquals(8192, OpenAiHttpClient.openRequests(4096, 5000));

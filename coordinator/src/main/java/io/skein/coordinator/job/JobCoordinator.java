@@ -27,11 +27,7 @@ import io.skein.protocol.RecordProtocol.RecordReport;
 import io.skein.worker.entity.RecordWorker;
 import java.time.Duration;
 import java.util.ArrayList;
-import java.util.HashMap;
-import java.util.HashSet;
-import java.util.LinkedHashMap;
 import java.util.List;
-import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
 import org.apache.pekko.Done;
@@ -95,6 +91,12 @@ public final class JobCoordinator extends EventSourcedBehavior<Command, Event, C
   public record Deps(JobStore store, java.util.function.Consumer<String> onEnded, Duration tick, Duration ensureInterval,
       int pauseAfterBlocked, InFlightShares shares, StageFeeder feeder, int maxStarting) {
 
+    public Deps {
+      if (maxStarting < 1) {
+        throw new IllegalArgumentException("skein.job.max-starting must be at least 1, not " + maxStarting);
+      }
+    }
+
     public Deps(JobStore store, java.util.function.Consumer<String> onEnded, Duration tick, Duration ensureInterval,
         int pauseAfterBlocked, InFlightShares shares, StageFeeder feeder) {
       this(store, onEnded, tick, ensureInterval, pauseAfterBlocked, shares, feeder, 1000);
@@ -155,8 +157,8 @@ public final class JobCoordinator extends EventSourcedBehavior<Command, Event, C
   private boolean loading;
   private boolean finishing;
   private final List<ActorRef<StatusReply<Done>>> waitingForStart = new ArrayList<>();
-  private long low;
-  private long sentUpTo;
+  /** What has been sent to which records, and heard of them. */
+  private final Dispatch dispatch;
   /** A stage fed while it runs (its records are made of its source's rows, or wait for its setup). */
   private boolean streams;
   /** Records there are to run: the total, or for a stage fed while it runs, those made so far. */
@@ -166,14 +168,8 @@ public final class JobCoordinator extends EventSourcedBehavior<Command, Event, C
   private boolean feeding;
   /** The last move of the feed found no new rows: the next waits for the tick. */
   private boolean starved;
-  private final Set<Long> endedAhead = new HashSet<>();
-  private final Map<Long, Long> inFlight = new HashMap<>();
-  /** Records sent to start (first Ensure) that have not reported yet: at most {@code deps.maxStarting()}. */
-  private final Set<Long> starting = new HashSet<>();
   /** With a target: the persisted dispatch mark at (re)start, below which every record must end before the job does. */
   private long mustFinish;
-  /** Records waiting for a resume (not in flight, not ended), with what refused them. */
-  private final Map<Long, RecordBlocked> blocked = new LinkedHashMap<>();
   /** The last write of the job row failed: the next tick writes it again. */
   private boolean rowStale;
   /** Why the job ended, as last written to its row (a failed write of the end is redone with it). */
@@ -193,6 +189,7 @@ public final class JobCoordinator extends EventSourcedBehavior<Command, Event, C
     this.deps = deps;
     this.sharding = ClusterSharding.get(context.getSystem());
     this.shard = shard;
+    this.dispatch = new Dispatch(deps.maxStarting());
     this.outcomes = context.messageAdapter(RecordReport.class, RecordDone::new);
     ActorRef<ClusterEvent.MemberRemoved> removals = context.messageAdapter(ClusterEvent.MemberRemoved.class,
         e -> new MemberRemoved(e.member().address().toString()));
@@ -317,13 +314,7 @@ public final class JobCoordinator extends EventSourcedBehavior<Command, Event, C
   }
 
   private void begin(CoordinatorState state, Set<Long> finished, Counts initial) {
-    low = state.low();
-    sentUpTo = low;
-    endedAhead.clear();
-    endedAhead.addAll(finished);
-    inFlight.clear();
-    starting.clear();
-    blocked.clear();
+    dispatch.begin(state.low(), finished);
     live.clear();
     counts = initial;
     streams = state.total() == JobStarted.OPEN;
@@ -331,7 +322,6 @@ public final class JobCoordinator extends EventSourcedBehavior<Command, Event, C
     closed = !streams;
     feeding = false;
     mustFinish = state.upTo();
-    advanceLow();
     ready = true;
     dirty = true;
     timers.startTimerWithFixedDelay("tick", Tick.INSTANCE, deps.tick());
@@ -346,7 +336,7 @@ public final class JobCoordinator extends EventSourcedBehavior<Command, Event, C
       return Effect().none();
     }
     long startable = startable(state);
-    if (low >= startable && closed) {
+    if (dispatch.low() >= startable && closed) {
       return conclude(state);
     }
     if (state.pausedNow()) {
@@ -354,24 +344,17 @@ public final class JobCoordinator extends EventSourcedBehavior<Command, Event, C
     }
     long now = System.currentTimeMillis();
     int window = deps.shares().windowFor(jobId, state.window());
-    if (streams && !starved && known - sentUpTo < window) {
+    if (streams && !starved && known - dispatch.sentUpTo() < window) {
       feed();
     }
-    while (inFlight.size() < window && starting.size() < deps.maxStarting() && sentUpTo < Math.min(state.upTo(), startable)) {
-      long index = sentUpTo++;
-      if (index >= low && !endedAhead.contains(index) && !blocked.containsKey(index)) {
-        inFlight.put(index, now);
-        starting.add(index);
-        ensure(index, state);
-      }
-    }
+    dispatch.next(window, Math.min(state.upTo(), startable), now).forEach(index -> ensure(index, state));
     long span = Math.max(10L * state.window(), 10_000);
-    boolean room = inFlight.size() < window && sentUpTo < startable && state.upTo() - low < span;
-    if (room && sentUpTo >= state.upTo()) {
+    boolean room = dispatch.inFlight() < window && dispatch.sentUpTo() < startable && state.upTo() - dispatch.low() < span;
+    if (room && dispatch.sentUpTo() >= state.upTo()) {
       long next = Math.min(startable, state.upTo() + Math.max(state.window(), 64));
       return Effect().persist(new Dispatched(next)).thenRun(s -> context.getSelf().tell(Fill.INSTANCE));
     }
-    if (!blocked.isEmpty() && inFlight.isEmpty()) {
+    if (dispatch.hasBlocked() && dispatch.inFlight() == 0) {
       // Nothing else can run: only blocked records are left, or they hold back the dispatch span.
       return pause(blockedReason());
     }
@@ -381,7 +364,7 @@ public final class JobCoordinator extends EventSourcedBehavior<Command, Event, C
   /** The index below which records may be sent: every known record, or, with a target, as {@link Targets} decides. */
   private long startable(CoordinatorState state) {
     return state.target() <= 0 ? known
-        : Targets.startable(state.target(), known, counts.succeeded(), counts.failed(), sentUpTo, mustFinish);
+        : Targets.startable(state.target(), known, counts.succeeded(), counts.failed(), dispatch.sentUpTo(), mustFinish);
   }
 
   /** Moves a streaming stage's feed, one move at a time. */
@@ -424,15 +407,15 @@ public final class JobCoordinator extends EventSourcedBehavior<Command, Event, C
 
   private Effect<Event, CoordinatorState> onRecordDone(CoordinatorState state, RecordDone cmd) {
     RecordReport report = cmd.report();
-    if (!ready || state.hasEnded() || report.index() < low || endedAhead.contains(report.index())) {
+    if (!ready || state.hasEnded() || dispatch.hasEnded(report.index())) {
       return Effect().none();
     }
-    boolean started = starting.remove(report.index());
+    boolean started = dispatch.heardFrom(report.index());
     if (report instanceof RecordBlocked b) {
       return onRecordBlocked(state, b);
     }
     if (report instanceof RecordProgress p) {
-      if (inFlight.containsKey(p.index())) {
+      if (dispatch.isInFlight(p.index())) {
         live.report(p);
         dirty = true;
       }
@@ -440,31 +423,18 @@ public final class JobCoordinator extends EventSourcedBehavior<Command, Event, C
     }
     RecordOutcome o = (RecordOutcome) report;
     live.ended(o.index());
-    inFlight.remove(o.index());
-    blocked.remove(o.index());
-    endedAhead.add(o.index());
+    dispatch.ended(o.index());
     counts = counts.plus(o.succeeded(), o.calls(), o.tokens());
     dirty = true;
-    advanceLow();
     return fill(state);
   }
 
   private Effect<Event, CoordinatorState> onMemberRemoved(CoordinatorState state, MemberRemoved cmd) {
-    if (ready && !state.hasEnded() && !inFlight.isEmpty()) {
-      context.getLog().info("job {}: {} was removed; sending Ensure to its {} records in flight", jobId, cmd.address(), inFlight.size());
-      long now = System.currentTimeMillis();
-      for (Map.Entry<Long, Long> e : inFlight.entrySet()) {
-        e.setValue(now);
-        ensure(e.getKey(), state);
-      }
+    if (ready && !state.hasEnded() && dispatch.inFlight() > 0) {
+      context.getLog().info("job {}: {} was removed; sending Ensure to its {} records in flight", jobId, cmd.address(), dispatch.inFlight());
+      dispatch.everyInFlight(System.currentTimeMillis()).forEach(index -> ensure(index, state));
     }
     return Effect().none();
-  }
-
-  private void advanceLow() {
-    while (endedAhead.remove(low)) {
-      low++;
-    }
   }
 
   private Effect<Event, CoordinatorState> onTick(CoordinatorState state, Tick cmd) {
@@ -482,23 +452,17 @@ public final class JobCoordinator extends EventSourcedBehavior<Command, Event, C
       feed();
     }
     long now = System.currentTimeMillis();
-    long stale = now - deps.ensureInterval().toMillis();
-    for (Map.Entry<Long, Long> e : inFlight.entrySet()) {
-      if (e.getValue() < stale) {
-        e.setValue(now);
-        ensure(e.getKey(), state);
-      }
-    }
+    dispatch.stale(now - deps.ensureInterval().toMillis(), now).forEach(index -> ensure(index, state));
     if (rowStale) {
       rowStale = false;
       publishState(state, now);
     }
     if (dirty) {
       dirty = false;
-      deps.store().publishProgress(jobId, live.counts(counts), inFlight.size(), live.waiting());
+      deps.store().publishProgress(jobId, live.counts(counts), dispatch.inFlight(), live.waiting());
     }
-    if (low > state.low() && !finishing) {
-      return Effect().persist(new Progress(low));
+    if (dispatch.low() > state.low() && !finishing) {
+      return Effect().persist(new Progress(dispatch.low()));
     }
     return Effect().none();
   }
@@ -543,7 +507,7 @@ public final class JobCoordinator extends EventSourcedBehavior<Command, Event, C
     }
     String why = reason;
     return Effect()
-        .persist(List.of(new Progress(low), new JobEnded(end, why, at)))
+        .persist(List.of(new Progress(dispatch.low()), new JobEnded(end, why, at)))
         .thenRun(s -> published(s, cmd.counts(), why, at));
   }
 
@@ -562,7 +526,7 @@ public final class JobCoordinator extends EventSourcedBehavior<Command, Event, C
   /** Writes the job row as the journal has it (running, or paused with its reason); a failed write is tried again. */
   private java.util.concurrent.CompletionStage<Void> publishState(CoordinatorState state, long at) {
     var written = deps.store().setActive(jobId, state.pausedNow() ? JobState.PAUSED : JobState.RUNNING, state.pauseReason(),
-        ready ? live.counts(counts) : null, inFlight.size(), at);
+        ready ? live.counts(counts) : null, dispatch.inFlight(), at);
     context.pipeToSelf(written, (ok, error) -> new RowWritten(error));
     return written;
   }
@@ -588,8 +552,7 @@ public final class JobCoordinator extends EventSourcedBehavior<Command, Event, C
     if (b.atMillis() < state.resumedAt()) {
       return Effect().none(); // a report from before the last resume; the record has been asked again since
     }
-    inFlight.remove(b.index());
-    if (blocked.put(b.index(), b) == null) {
+    if (dispatch.blocked(b)) {
       context.getLog().warn("job {}: record {} is blocked: model `{}` refused step `{}` ({}: {})", jobId, b.index(), b.model(),
           b.step(), b.errorType(), b.message());
     }
@@ -597,17 +560,15 @@ public final class JobCoordinator extends EventSourcedBehavior<Command, Event, C
     if (state.pausedNow()) {
       return Effect().none();
     }
-    return blocked.size() >= deps.pauseAfterBlocked() ? pause(blockedReason()) : fill(state);
+    return dispatch.blockedCount() >= deps.pauseAfterBlocked() ? pause(blockedReason()) : fill(state);
   }
 
   private String blockedReason() {
-    RecordBlocked last = null;
-    for (RecordBlocked b : blocked.values()) {
-      last = b;
-    }
+    RecordBlocked last = dispatch.lastBlocked();
+    int blocked = dispatch.blockedCount();
     return String.format("model `%s` refused %d record%s (%s at step `%s`: %s). No record has failed and nothing is lost:"
             + " fix the cause (the API key, access to the model, its name in the server's config, or the provider being down), then resume the job",
-        last.model(), blocked.size(), blocked.size() == 1 ? "" : "s", last.errorType(), last.step(), last.message());
+        last.model(), blocked, blocked == 1 ? "" : "s", last.errorType(), last.step(), last.message());
   }
 
   private Effect<Event, CoordinatorState> pause(String reason) {
@@ -646,14 +607,11 @@ public final class JobCoordinator extends EventSourcedBehavior<Command, Event, C
     }
     long at = System.currentTimeMillis();
     return Effect().persist(new JobResumed(at)).thenRun(s -> {
-      context.getLog().info("job {} resumed; {} blocked records try again", jobId, blocked.size());
+      context.getLog().info("job {} resumed; {} blocked records try again", jobId, dispatch.blockedCount());
+      List<Long> again = dispatch.unblock(at);
       if (ready) {
-        for (Long index : blocked.keySet()) {
-          inFlight.put(index, at);
-          ensure(index, s);
-        }
+        again.forEach(index -> ensure(index, s));
       }
-      blocked.clear();
       dirty = true;
       context.getSelf().tell(Fill.INSTANCE);
       publishState(s, at).whenComplete((ok, error) -> cmd.replyTo().tell(StatusReply.ack()));
@@ -672,12 +630,8 @@ public final class JobCoordinator extends EventSourcedBehavior<Command, Event, C
         .persist(new JobEnded(JobState.CANCELLED, "cancelled by request", at))
         .thenRun(s -> {
           // Records in flight (and blocked ones, which would try again on a resume) end now: no call after a cancel.
-          java.util.Set<Long> running = new java.util.HashSet<>(inFlight.keySet());
-          running.addAll(blocked.keySet());
-          running.forEach(index -> sharding.entityRefFor(RecordWorker.ENTITY_TYPE_KEY, RecordProtocol.recordKey(jobId, index))
+          dispatch.cancel().forEach(index -> sharding.entityRefFor(RecordWorker.ENTITY_TYPE_KEY, RecordProtocol.recordKey(jobId, index))
               .tell(new RecordProtocol.Cancel("the job was cancelled")));
-          inFlight.clear();
-          blocked.clear();
           published(s, now, "cancelled by request", at).whenComplete((ok, error) -> cmd.replyTo().tell(StatusReply.ack()));
         });
   }

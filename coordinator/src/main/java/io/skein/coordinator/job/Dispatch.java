@@ -1,0 +1,178 @@
+package io.skein.coordinator.job;
+
+import io.skein.protocol.RecordProtocol.RecordBlocked;
+import java.util.ArrayList;
+import java.util.Collection;
+import java.util.HashMap;
+import java.util.HashSet;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+
+/**
+ * Which of a job's records the coordinator has sent, and what it has heard of them: the pure half of
+ * {@link JobCoordinator}'s dispatch, tested without actors. Records are sent in index order; those
+ * below {@code low} have all ended; those ended above it are kept until {@code low} passes them.
+ *
+ * <p>A record is <em>in flight</em> from its first {@code Ensure} until it ends or is blocked, and
+ * <em>starting</em> until it is first heard from (it reports once its first event is written, or
+ * at once if it had started before). At most {@code window} are in flight and at most
+ * {@code maxStarting} are starting: a window of tens of thousands opens as fast as records start,
+ * not in one burst of recoveries and first writes that the journal would time out on.
+ *
+ * <p>Timestamps are when a record was last sent {@code Ensure}: one silent for too long is sent
+ * another ({@link #stale}). Not thread-safe: the coordinator's own state.
+ */
+final class Dispatch {
+
+  private final int maxStarting;
+  private long low;
+  private long sentUpTo;
+  private final Set<Long> endedAhead = new HashSet<>();
+  private final Map<Long, Long> inFlight = new HashMap<>();
+  private final Set<Long> starting = new HashSet<>();
+  /** Records waiting for a resume (not in flight, not ended), with what refused them, oldest first. */
+  private final Map<Long, RecordBlocked> blocked = new LinkedHashMap<>();
+
+  Dispatch(int maxStarting) {
+    if (maxStarting < 1) {
+      throw new IllegalArgumentException("max-starting must be at least 1, not " + maxStarting);
+    }
+    this.maxStarting = maxStarting;
+  }
+
+  /** Starts over from {@code low}, knowing which records at or above it have ended already. */
+  void begin(long low, Collection<Long> ended) {
+    this.low = low;
+    sentUpTo = low;
+    endedAhead.clear();
+    endedAhead.addAll(ended);
+    inFlight.clear();
+    starting.clear();
+    blocked.clear();
+    advanceLow();
+  }
+
+  /**
+   * The records to send their first {@code Ensure} now, in order, below {@code limit}, while fewer
+   * than {@code window} are in flight and fewer than {@code maxStarting} starting; each is then in
+   * flight and starting since {@code now}.
+   */
+  List<Long> next(int window, long limit, long now) {
+    List<Long> send = new ArrayList<>();
+    while (inFlight.size() < window && starting.size() < maxStarting && sentUpTo < limit) {
+      long index = sentUpTo++;
+      if (index >= low && !endedAhead.contains(index) && !blocked.containsKey(index)) {
+        inFlight.put(index, now);
+        starting.add(index);
+        send.add(index);
+      }
+    }
+    return send;
+  }
+
+  /** The record has ended already, or is below the low mark: a report of it is a duplicate. */
+  boolean hasEnded(long index) {
+    return index < low || endedAhead.contains(index);
+  }
+
+  /** The record was heard from; true if that was the first word since it was sent (it is no longer starting). */
+  boolean heardFrom(long index) {
+    return starting.remove(index);
+  }
+
+  boolean isInFlight(long index) {
+    return inFlight.containsKey(index);
+  }
+
+  /** The record ended (an output or error row): it leaves the window, and the low mark moves past it when it can. */
+  void ended(long index) {
+    inFlight.remove(index);
+    blocked.remove(index);
+    starting.remove(index);
+    endedAhead.add(index);
+    advanceLow();
+  }
+
+  /** The record is blocked until a resume; true if it was not blocked already. */
+  boolean blocked(RecordBlocked report) {
+    inFlight.remove(report.index());
+    return blocked.put(report.index(), report) == null;
+  }
+
+  /** On a resume: the blocked records are in flight again since {@code now}; returns them, to be sent Ensure. */
+  List<Long> unblock(long now) {
+    List<Long> again = new ArrayList<>(blocked.keySet());
+    again.forEach(index -> inFlight.put(index, now));
+    blocked.clear();
+    return again;
+  }
+
+  /** On a cancel: every record in flight or blocked, which are forgotten. */
+  Set<Long> cancel() {
+    Set<Long> running = new HashSet<>(inFlight.keySet());
+    running.addAll(blocked.keySet());
+    inFlight.clear();
+    blocked.clear();
+    starting.clear();
+    return running;
+  }
+
+  /** Records in flight last sent Ensure before {@code before}: they are sent another, as of {@code now}. */
+  List<Long> stale(long before, long now) {
+    List<Long> again = new ArrayList<>();
+    for (Map.Entry<Long, Long> e : inFlight.entrySet()) {
+      if (e.getValue() < before) {
+        e.setValue(now);
+        again.add(e.getKey());
+      }
+    }
+    return again;
+  }
+
+  /** Every record in flight, to be sent Ensure as of {@code now} (a member that may have held some was removed). */
+  List<Long> everyInFlight(long now) {
+    return stale(Long.MAX_VALUE, now);
+  }
+
+  long low() {
+    return low;
+  }
+
+  /** The next index to send. */
+  long sentUpTo() {
+    return sentUpTo;
+  }
+
+  int inFlight() {
+    return inFlight.size();
+  }
+
+  int starting() {
+    return starting.size();
+  }
+
+  boolean hasBlocked() {
+    return !blocked.isEmpty();
+  }
+
+  int blockedCount() {
+    return blocked.size();
+  }
+
+  /** The blocked record most recently reported. */
+  RecordBlocked lastBlocked() {
+    RecordBlocked last = null;
+    for (RecordBlocked b : blocked.values()) {
+      last = b;
+    }
+    return last;
+  }
+
+  private void advanceLow() {
+    while (endedAhead.remove(low)) {
+      low++;
+    }
+  }
+}

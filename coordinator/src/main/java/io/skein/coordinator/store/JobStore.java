@@ -313,7 +313,7 @@ public final class JobStore {
     return db.async(c -> {
       List<InputRow> out = new ArrayList<>();
       try (PreparedStatement ps = c.prepareStatement(
-          "SELECT idx, record, error FROM skein_inputs WHERE job_id = ? AND idx >= ? AND idx < ? ORDER BY idx")) {
+          "SELECT idx, record, error FROM skein_inputs WHERE job_id = ? AND idx >= ? AND idx < ? ORDER BY job_id, idx")) {
         ps.setString(1, jobId);
         ps.setLong(2, from);
         ps.setLong(3, toExclusive);
@@ -430,15 +430,18 @@ public final class JobStore {
   public CompletionStage<List<LedgerRow>> results(String jobId, Boolean ok, long afterIndex, int limit, boolean withDetail) {
     return db.async(c -> {
       List<LedgerRow> out = new ArrayList<>();
+      // ORDER BY job_id, idx and LIMIT in the SQL: H2 then reads the page off the primary key and stops.
+      // With ORDER BY idx (and setMaxRows) it sorted all the job's rows past the mark for every page:
+      // a second a page at 300,000 rows, hours to read a million (docs/benchmarks.md, 2026-12-07).
       String sql = "SELECT idx, ok, row_json" + (withDetail ? ", detail" : "") + " FROM skein_results WHERE job_id = ? AND idx > ?"
-          + (ok == null ? "" : " AND ok = ?") + " ORDER BY idx";
+          + (ok == null ? "" : " AND ok = ?") + " ORDER BY job_id, idx LIMIT ?";
       try (PreparedStatement ps = c.prepareStatement(sql)) {
         ps.setString(1, jobId);
         ps.setLong(2, afterIndex);
         if (ok != null) {
           ps.setBoolean(3, ok);
         }
-        ps.setMaxRows(limit);
+        ps.setInt(ok == null ? 3 : 4, limit);
         ps.setFetchSize(limit);
         try (ResultSet rs = ps.executeQuery()) {
           while (rs.next()) {
@@ -457,7 +460,7 @@ public final class JobStore {
   public CompletionStage<java.util.OptionalLong> nthOutputIndex(String jobId, long rows) {
     return db.async(c -> {
       try (PreparedStatement ps = c.prepareStatement(
-          "SELECT idx FROM skein_results WHERE job_id = ? AND ok = ? ORDER BY idx LIMIT 1 OFFSET ?")) {
+          "SELECT idx FROM skein_results WHERE job_id = ? AND ok = ? ORDER BY job_id, idx LIMIT 1 OFFSET ?")) {
         ps.setString(1, jobId);
         ps.setBoolean(2, true);
         ps.setLong(3, rows - 1);
@@ -486,11 +489,12 @@ public final class JobStore {
     return db.async(c -> {
       List<LedgerRow> out = new ArrayList<>();
       try (PreparedStatement ps = c.prepareStatement(
-          "SELECT idx, datasets FROM skein_results WHERE job_id = ? AND idx > ? AND ok = ? AND datasets IS NOT NULL ORDER BY idx")) {
+          "SELECT idx, datasets FROM skein_results WHERE job_id = ? AND idx > ? AND ok = ? AND datasets IS NOT NULL"
+              + " ORDER BY job_id, idx LIMIT ?")) {
         ps.setString(1, jobId);
         ps.setLong(2, afterIndex);
         ps.setBoolean(3, true);
-        ps.setMaxRows(limit);
+        ps.setInt(4, limit);
         ps.setFetchSize(limit);
         try (ResultSet rs = ps.executeQuery()) {
           while (rs.next()) {

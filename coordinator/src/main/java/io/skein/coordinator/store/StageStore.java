@@ -75,10 +75,10 @@ public final class StageStore {
       long readUpto = mark.readUpto();
       List<LedgerRow> rows = new ArrayList<>();
       try (PreparedStatement ps = c.prepareStatement(
-          "SELECT idx, ok, row_json FROM skein_results WHERE job_id = ? AND idx >= ? ORDER BY idx")) {
+          "SELECT idx, ok, row_json FROM skein_results WHERE job_id = ? AND idx >= ? ORDER BY job_id, idx LIMIT ?")) {
         ps.setString(1, sourceId);
         ps.setLong(2, readUpto);
-        ps.setMaxRows(maxRows);
+        ps.setInt(3, maxRows);
         try (ResultSet rs = ps.executeQuery()) {
           while (rs.next() && rs.getLong(1) == readUpto + rows.size()) {
             rows.add(new LedgerRow(rs.getLong(1), rs.getBoolean(2), rs.getString(3), null));

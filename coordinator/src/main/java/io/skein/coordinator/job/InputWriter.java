@@ -17,8 +17,10 @@ import java.util.Optional;
  * Stores a submission's input rows as they are read, in batches each committed on its own, so an
  * upload of any size needs neither one huge transaction nor the node's memory: a batch holds at most
  * {@value #BATCH_ROWS} rows or about {@value #BATCH_CHARS} characters of records. The job's row is
- * inserted only after every input is stored (by the caller), so a half-stored upload is never a
- * job; when anything fails first, {@link #deleteAll} removes what was stored.
+ * inserted only after every input is stored (by the caller, who calls {@link #stored} in the job
+ * row's transaction), so a half-stored upload is never a job; when anything fails first,
+ * {@link #deleteAll} removes what was stored. A node killed part-way leaves its job id in
+ * {@code skein_uploads}, and the retention sweep removes those rows later.
  *
  * <p>A repeated record id is found by the database (a unique index on each row's id hash): only when
  * a batch is refused are its ids looked up, to name the two records, as {@link RecordIds#checked} does.
@@ -60,11 +62,20 @@ final class InputWriter {
     return total;
   }
 
+  /** In the transaction that inserts the job's row (or rows): the inputs stored are the job's for good. */
+  void stored(java.sql.Connection c) throws java.sql.SQLException {
+    InputTable.finished(c, written.keySet());
+  }
+
   /** Removes every row this writer stored (or tried to), a slice at a time; a failure here is added to {@code cause}. */
   void deleteAll(Throwable cause) {
     written.forEach((jobId, upto) -> {
       try {
         InputTable.delete(store.db(), jobId, upto);
+        store.db().sync(c -> {
+          InputTable.finished(c, List.of(jobId));
+          return null;
+        });
       } catch (RuntimeException e) {
         cause.addSuppressed(e);
       }
@@ -80,10 +91,14 @@ final class InputWriter {
     if (batch.isEmpty()) {
       return;
     }
+    boolean first = !written.containsKey(jobId);
     written.merge(jobId, batch.get(batch.size() - 1).index() + 1, Math::max);
     List<String> hashes = batch.stream().map(r -> RecordIds.hash(r.record())).toList();
     try {
       store.db().transaction(c -> {
+        if (first) {
+          InputTable.begin(c, jobId, System.currentTimeMillis());
+        }
         InputTable.insert(c, jobId, batch, hashes);
         return null;
       });

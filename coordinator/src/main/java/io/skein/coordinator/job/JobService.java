@@ -137,6 +137,7 @@ public final class JobService {
       return store.db().transaction(c -> {
         store.insertJob(c, job);
         store.saveFingerprints(c, id, submission.partsOrSpec().toJson());
+        writer.stored(c);
         return job;
       });
     } catch (RuntimeException e) {

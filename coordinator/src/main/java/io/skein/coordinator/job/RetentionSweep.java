@@ -22,6 +22,7 @@ public final class RetentionSweep {
   public static void start(ActorSystem<?> system, JobRetention retention, Config config) {
     Optional<Duration> jobs = age(config, "ended-jobs");
     Optional<Duration> cacheAge = age(config, "cache-age");
+    Duration abandoned = config.getDuration("abandoned-uploads");
     long maxEntries = config.getLong("cache-max-entries");
     Duration every = config.getDuration("every");
     Runnable sweep = () -> {
@@ -33,6 +34,14 @@ public final class RetentionSweep {
           system.log().info("retention: deleted {} job(s) ended over {} ago: {}", ids.size(), age, ids);
         }
       }));
+      retention.deleteAbandonedUploads(now - abandoned.toMillis(), JOBS_PER_SWEEP).whenComplete((ids, error) -> {
+        if (error != null) {
+          system.log().warn("retention: could not delete abandoned uploads: {}", error.getMessage());
+        } else if (!ids.isEmpty()) {
+          system.log().info("retention: deleted the inputs of {} submission(s) abandoned part-way over {} ago: {}", ids.size(),
+              abandoned, ids);
+        }
+      });
       retention.trimCache(cacheAge.map(age -> now - age.toMillis()).orElse(Long.MIN_VALUE), maxEntries).whenComplete((n, error) -> {
         if (error != null) {
           system.log().warn("retention: could not trim the response cache: {}", error.getMessage());

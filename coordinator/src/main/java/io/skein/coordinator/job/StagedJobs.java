@@ -42,7 +42,11 @@ final class StagedJobs {
       }
     }
     List<StagePlans.Planned> planned = StagePlans.compile(staged, fields);
-    return store.db().transaction(c -> insertRows(c, store, id, submission, fields, jobs, staged, planned, stored));
+    return store.db().transaction(c -> {
+      JobInfo job = insertRows(c, store, id, submission, fields, jobs, staged, planned, stored);
+      writer.stored(c);
+      return job;
+    });
   }
 
   private static JobInfo insertRows(Connection c, JobStore store, String id, JobService.Submission submission, Set<String> fields,

@@ -15,7 +15,9 @@ import java.util.Map;
  * record's id (a unique index per job makes the database, not the node's memory, find a repeated
  * id), the rows holding given hashes (to name the records that share one), and a job's rows
  * deleted again in slices (an upload that failed part-way leaves nothing behind, without one huge
- * transaction).
+ * transaction). While a submission stores its rows, its job id is in {@code skein_uploads}: from its
+ * first batch (in that batch's transaction) until its job row is inserted (in that transaction), so
+ * the rows of a submission whose node died part-way are found and swept ({@link #abandoned}).
  */
 public final class InputTable {
 
@@ -39,6 +41,53 @@ public final class InputTable {
         ps.addBatch();
       }
       ps.executeBatch();
+    }
+  }
+
+  /** Job {@code jobId}'s inputs are being stored, since {@code now}. */
+  public static void begin(Connection c, String jobId, long now) throws SQLException {
+    try (PreparedStatement ps = c.prepareStatement("INSERT INTO skein_uploads (job_id, started_at) VALUES (?, ?)")) {
+      ps.setString(1, jobId);
+      ps.setLong(2, now);
+      ps.executeUpdate();
+    }
+  }
+
+  /** These jobs' inputs are stored for good (their job rows go in with this) or removed. */
+  public static void finished(Connection c, java.util.Collection<String> jobIds) throws SQLException {
+    try (PreparedStatement ps = c.prepareStatement("DELETE FROM skein_uploads WHERE job_id = ?")) {
+      for (String jobId : jobIds) {
+        ps.setString(1, jobId);
+        ps.addBatch();
+      }
+      ps.executeBatch();
+    }
+  }
+
+  /** Job ids whose inputs began to be stored before {@code before} and never got a job row nor were removed, oldest first. */
+  public static List<String> abandoned(Connection c, long before, int limit) throws SQLException {
+    List<String> ids = new ArrayList<>();
+    try (PreparedStatement ps = c.prepareStatement("SELECT job_id FROM skein_uploads WHERE started_at < ? ORDER BY started_at")) {
+      ps.setLong(1, before);
+      ps.setMaxRows(limit);
+      try (ResultSet rs = ps.executeQuery()) {
+        while (rs.next()) {
+          ids.add(rs.getString(1));
+        }
+      }
+    }
+    return ids;
+  }
+
+  /** One past the highest index job {@code jobId} has stored (0 for none). */
+  public static long upto(Connection c, String jobId) throws SQLException {
+    try (PreparedStatement ps = c.prepareStatement("SELECT MAX(idx) FROM skein_inputs WHERE job_id = ?")) {
+      ps.setString(1, jobId);
+      try (ResultSet rs = ps.executeQuery()) {
+        rs.next();
+        long max = rs.getLong(1);
+        return rs.wasNull() ? 0 : max + 1;
+      }
     }
   }
 
@@ -66,16 +115,21 @@ public final class InputTable {
   /** Deletes job {@code jobId}'s rows below index {@code upto}, a slice per statement (autocommit). */
   public static void delete(SkeinDb db, String jobId, long upto) {
     db.sync(c -> {
-      try (PreparedStatement ps = c.prepareStatement("DELETE FROM skein_inputs WHERE job_id = ? AND idx >= ? AND idx < ?")) {
-        for (long from = 0; from < upto; from += DELETE_SLICE) {
-          ps.setString(1, jobId);
-          ps.setLong(2, from);
-          ps.setLong(3, Math.min(upto, from + DELETE_SLICE));
-          ps.executeUpdate();
-        }
-      }
+      delete(c, jobId, upto);
       return null;
     });
+  }
+
+  /** The same, on a connection in autocommit. */
+  static void delete(Connection c, String jobId, long upto) throws SQLException {
+    try (PreparedStatement ps = c.prepareStatement("DELETE FROM skein_inputs WHERE job_id = ? AND idx >= ? AND idx < ?")) {
+      for (long from = 0; from < upto; from += DELETE_SLICE) {
+        ps.setString(1, jobId);
+        ps.setLong(2, from);
+        ps.setLong(3, Math.min(upto, from + DELETE_SLICE));
+        ps.executeUpdate();
+      }
+    }
   }
 
   /** How many input rows job {@code jobId} has stored. */

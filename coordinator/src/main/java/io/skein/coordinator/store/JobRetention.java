@@ -72,6 +72,31 @@ public final class JobRetention {
     });
   }
 
+  /**
+   * Removes the inputs of submissions that began storing them before {@code cutoff} (epoch millis)
+   * and never got a job row (their node died part-way), at most {@code limit}; answers their job
+   * ids. The rows go a slice at a time, then the submission's mark: a sweep cut short is finished by the next.
+   */
+  public CompletionStage<List<String>> deleteAbandonedUploads(long cutoff, int limit) {
+    return db.async(c -> {
+      List<String> ids = InputTable.abandoned(c, cutoff, limit);
+      for (String id : ids) {
+        boolean isJob;
+        try (PreparedStatement ps = c.prepareStatement("SELECT 1 FROM skein_jobs WHERE id = ?")) {
+          ps.setString(1, id);
+          try (ResultSet rs = ps.executeQuery()) {
+            isJob = rs.next();
+          }
+        }
+        if (!isJob) {
+          InputTable.delete(c, id, InputTable.upto(c, id));
+        }
+        InputTable.finished(c, List.of(id));
+      }
+      return ids;
+    });
+  }
+
   /** Drops cached answers older than {@code cutoff} (epoch millis), then the oldest beyond {@code maxEntries}; answers how many. */
   public CompletionStage<Integer> trimCache(long cutoff, long maxEntries) {
     return db.async(c -> {

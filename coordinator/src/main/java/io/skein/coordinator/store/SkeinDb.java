@@ -247,6 +247,13 @@ public final class SkeinDb implements AutoCloseable {
       // found by the database however large the upload (NULL, never unique-checked, for records without one).
       s.execute("ALTER TABLE skein_inputs ADD COLUMN IF NOT EXISTS id_hash VARCHAR(32)");
       s.execute("CREATE UNIQUE INDEX IF NOT EXISTS skein_inputs_id_hash ON skein_inputs (job_id, id_hash)");
+      // A submission storing its inputs, until its job row is in: what a node killed mid-upload leaves
+      // behind is found here and swept (the inputs of a job id that never got its row).
+      s.execute("""
+          CREATE TABLE IF NOT EXISTS skein_uploads (
+            job_id VARCHAR(64) PRIMARY KEY,
+            started_at BIGINT NOT NULL
+          )""");
       s.execute("""
           CREATE TABLE IF NOT EXISTS skein_results (
             job_id VARCHAR(64) NOT NULL,

@@ -5,6 +5,7 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.skein.coordinator.store.InputTable;
+import io.skein.coordinator.store.JobRetention;
 import io.skein.coordinator.store.JobStore;
 import io.skein.coordinator.store.JobStore.InputRow;
 import io.skein.coordinator.store.SkeinDb;
@@ -96,6 +97,33 @@ class InputWriterTest {
       assertEquals(2, new InputWriter(store, 10).write("j5", RecordIds.scalar(rows(2, i -> "{\"topic\":\"no id\"}"))),
           "records without ids never clash");
       assertEquals(2, new InputWriter(store, 10).write("j6", ids(2, -1, -1)), "ids are unique per job, not across jobs");
+    }
+  }
+
+  @ParameterizedTest
+  @MethodSource("io.skein.coordinator.store.TestDatabases#kinds")
+  void theInputsOfASubmissionWhoseNodeDiedPartWayAreSweptAndNoOthers(String kind) throws Exception {
+    try (SkeinDb db = TestDatabases.open(kind)) {
+      JobStore store = new JobStore(db);
+      new InputWriter(store, 1_000_000).write("dead", ids(25_000, -1, -1));  // the node dies here: no job row, no clean-up
+      InputWriter done = new InputWriter(store, 1_000_000);
+      done.write("done", ids(3, -1, -1));
+      db.transaction(c -> {
+        done.stored(c);  // as the job row's transaction does
+        return null;
+      });
+      long cutoff = System.currentTimeMillis() + 1;
+      while (System.currentTimeMillis() <= cutoff) {
+        Thread.onSpinWait();  // a millisecond: the next submission begins after the cutoff
+      }
+      new InputWriter(store, 1_000_000).write("uploading", ids(5, -1, -1));  // another node's, still coming in
+
+      JobRetention retention = new JobRetention(db, java.time.Duration.ofSeconds(1));
+      assertEquals(java.util.List.of("dead"), retention.deleteAbandonedUploads(cutoff, 100).toCompletableFuture().get());
+      assertEquals(0, InputTable.count(db, "dead"));
+      assertEquals(3, InputTable.count(db, "done"), "a job's inputs are never swept");
+      assertEquals(5, InputTable.count(db, "uploading"), "nor those of a submission begun after the cutoff");
+      assertEquals(java.util.List.of(), retention.deleteAbandonedUploads(cutoff, 100).toCompletableFuture().get(), "swept once");
     }
   }
 

@@ -133,6 +133,7 @@ public final class ModelSimulator {
 
   /** The request handler: one JSON parse and one JSON write per request. */
   private static final class Handler {
+    static final int REMEMBERED = 100_000;
     private final SimulatorSettings settings;
     private final Materializer materializer;
     private final Executor executor;
@@ -143,7 +144,17 @@ public final class ModelSimulator {
     final Map<Integer, LongAdder> byStatus = new ConcurrentHashMap<>();
     /** 429s by what refused them: the per-minute limits, the concurrency quota, the injected ones. */
     final Map<String, LongAdder> rateLimitedBy = new ConcurrentHashMap<>();
-    private final Map<String, Integer> seen = new ConcurrentHashMap<>();
+    /**
+     * How often each of the last {@value #REMEMBERED} requests was seen, so a retry draws anew. Bounded:
+     * a simulator serving a million-record job kept every request it had ever answered (~100 bytes
+     * each); a request seen again after that many others starts over, as if new.
+     */
+    private final Map<Long, Integer> seen = new java.util.LinkedHashMap<>() {
+      @Override
+      protected boolean removeEldestEntry(Map.Entry<Long, Integer> eldest) {
+        return size() > REMEMBERED;
+      }
+    };
     /** Null without per-minute limits. */
     private final RateBuckets buckets;
     volatile boolean outage;
@@ -225,7 +236,10 @@ public final class ModelSimulator {
           ? fingerprint(((ObjectNode) req.deepCopy()).without(java.util.List.of("stream", "stream_options")).toString()
               .getBytes(java.nio.charset.StandardCharsets.UTF_8))
           : fingerprint(body);
-      int occurrence = seen.merge(Long.toHexString(fingerprint), 1, Integer::sum) - 1;
+      int occurrence;
+      synchronized (seen) {
+        occurrence = seen.merge(fingerprint, 1, Integer::sum) - 1;
+      }
       double fault = uniform(settings.seed(), fingerprint, occurrence, 1);
       double spread = uniform(settings.seed(), fingerprint, occurrence, 2);
       long delay = Math.max(0, Math.round(settings.latencyMillis() * (1 + settings.jitter() * (2 * spread - 1))));

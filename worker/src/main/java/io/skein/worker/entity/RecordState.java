@@ -67,6 +67,30 @@ public final class RecordState {
     return this;
   }
 
+  /**
+   * This state with one more event, leaving this one as it is: what the record will be once the
+   * event is journaled, so its next step can be planned before the write (and, when that step is
+   * the end, journaled with it in one write).
+   */
+  RecordState with(Event event) {
+    RecordState copy = new RecordState();
+    copy.startedAt = startedAt;
+    copy.succeeded.putAll(succeeded);
+    failures.forEach((call, list) -> copy.failures.put(call, new ArrayList<>(list)));
+    copy.values.putAll(values);
+    copy.skipped.addAll(skipped);
+    answers.forEach((step, samples) -> {
+      Map<Integer, List<CallSucceeded>> bySample = new HashMap<>();
+      samples.forEach((sample, turns) -> bySample.put(sample, new ArrayList<>(turns)));
+      copy.answers.put(step, bySample);
+    });
+    copy.memo.putAll(memo); // of finished steps only, which no later event changes
+    tools.forEach((call, byIndex) -> copy.tools.put(call, new HashMap<>(byIndex)));
+    copy.success = success;
+    copy.failure = failure;
+    return copy.apply(event);
+  }
+
   public boolean isStarted() {
     return startedAt > 0;
   }

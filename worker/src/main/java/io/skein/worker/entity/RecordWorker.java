@@ -328,12 +328,16 @@ public final class RecordWorker extends EventSourcedBehavior<Command, Event, Rec
    */
   private Effect<Event, RecordState> proceed(RecordState state) {
     if (!state.isStarted()) {
-      return startRequested && !stopping
-          ? Effect().persist(new RecordStarted(System.currentTimeMillis())).thenRun(s -> {
-            announce(s);
-            driveLater(s);
-          })
-          : Effect().none();
+      if (!startRequested || stopping) {
+        return Effect().none();
+      }
+      long now = System.currentTimeMillis();
+      RecordStarted started = new RecordStarted(now);
+      Planned ahead = planAhead(state, started, now);
+      return Effect().persist(started).thenRun(s -> {
+        announce(s);
+        continueWith(s, ahead);
+      });
     }
     announce(state);
     return drive(state, Drive.INSTANCE);
@@ -583,17 +587,28 @@ public final class RecordWorker extends EventSourcedBehavior<Command, Event, Rec
         context.getLog().error("step {} of record {} could not read an answer", id.step(), recordKey, e);
         return fail(new RecordFailed(STEP_ERROR, "step " + id.step() + " could not read the answer: " + e, id.step(), now));
       }
-      return Effect()
-          .persist(new CallSucceeded(id, request.attempt(), request.fingerprint(), node, request.model(), pending.call().newMessages(),
-              ok.text(), ok.finishReason(), ok.usage(), ok.latencyMillis(), now, ok.cached(), result, ok.toolCalls(),
-              cmd.reply().endpoint()))
-          .thenRun(s -> {
-            long persisted = System.nanoTime();
-            deps.timer().record(id.step(), persisted - pending.plannedNanos() - modelNanos);
-            deps.timer().journaled(id.step(), persisted - cmd.reply().answeredNanos());
-            reportProgress(s, null);
-            driveLater(s);
-          });
+      CallSucceeded answered = new CallSucceeded(id, request.attempt(), request.fingerprint(), node, request.model(),
+          pending.call().newMessages(), ok.text(), ok.finishReason(), ok.usage(), ok.latencyMillis(), now, ok.cached(), result,
+          ok.toolCalls(), cmd.reply().endpoint());
+      Runnable timed = () -> {
+        long persisted = System.nanoTime();
+        deps.timer().record(id.step(), persisted - pending.plannedNanos() - modelNanos);
+        deps.timer().journaled(id.step(), persisted - cmd.reply().answeredNanos());
+      };
+      Planned ahead = ok.toolCalls().isEmpty() ? planAhead(state, answered, now) : null;
+      if (ahead != null && ahead.decision() instanceof StepPlanner.Finish && ahead.renderError() == null
+          && loaded.plan().spec().dedupe() == null) {
+        // The last answer and the record's end in one write; the outcome carries the counts.
+        return Effect().persist(List.of(answered, new RecordSucceeded(now))).thenRun(s -> {
+          timed.run();
+          save(Rows.success(jobId, loaded, s, ahead.rendered()));
+        });
+      }
+      return Effect().persist(answered).thenRun(s -> {
+        timed.run();
+        reportProgress(s, null);
+        continueWith(s, ahead);
+      });
     }
     if (outcome instanceof ModelOutcome.Failed f) {
       return Effect()
@@ -639,6 +654,30 @@ public final class RecordWorker extends EventSourcedBehavior<Command, Event, Rec
 
   private void driveLater(RecordState state) {
     context.getSelf().tell(Drive.INSTANCE);
+  }
+
+  /**
+   * The plan the record will make once {@code event} is journaled, made now from a copy of its
+   * state; null where it must plan afterwards (stopping, or templates with blocks, planned aside).
+   * Nothing else moves meanwhile: commands wait while an event is written.
+   */
+  private Planned planAhead(RecordState state, Event event, long now) {
+    if (stopping || loaded.plan().hasBlockTemplates()) {
+      return null;
+    }
+    return Planned.of(loaded, state.with(event), inFlight.keySet(), notBefore, now, resumedAt);
+  }
+
+  /**
+   * After an event is journaled: calls planned ahead go out at once, with no message to itself in
+   * between; anything else (the end, values to journal first, a failure) is a drive of its own.
+   */
+  private void continueWith(RecordState state, Planned ahead) {
+    if (ahead != null && ahead.decision() instanceof StepPlanner.Proceed proceed && !proceed.computesValues()) {
+      send(proceed, ahead.now());
+    } else {
+      driveLater(state);
+    }
   }
 
   /** Its job was cancelled: end now, withdraw what waits at the gateways, and stop; no row. */

@@ -149,6 +149,34 @@ class RecordWorkerTest {
     assertTrue(revision.lastUserMessage().startsWith("REVISION"), "the first call after the restart is call k+1");
   }
 
+  /**
+   * Each journal write is a round trip to the database: a record of three sequential calls makes
+   * four, its last answer and its end together, so a crash keeps both or neither.
+   */
+  @Test
+  void theLastAnswerAndTheRecordsEndAreOneWrite() {
+    var kit = worker(7);
+    String pid = "Record|" + RecordProtocol.recordKey(jobId, 7);
+    List<List<String>> writes = new java.util.concurrent.CopyOnWriteArrayList<>();
+    kit.persistenceTestKit().withPolicy((persistenceId, op) -> {
+      if (persistenceId.equals(pid) && op instanceof org.apache.pekko.persistence.testkit.WriteEvents w) {
+        writes.add(w.getBatch().stream().map(e -> e.getClass().getSimpleName()).toList());
+      }
+      return org.apache.pekko.persistence.testkit.ProcessingSuccess$.MODULE$;
+    });
+    try {
+      TestProbe<RecordReport> probe = testKit.createTestProbe();
+      kit.runCommand(new RecordProtocol.Ensure(probe.getRef()));
+      assertTrue(report(probe, RecordOutcome.class, Duration.ofSeconds(5)).succeeded());
+      assertEquals(List.of(List.of("RecordStarted"), List.of("CallSucceeded"), List.of("CallSucceeded"),
+          List.of("CallSucceeded", "RecordSucceeded")), writes);
+      assertTrue(kit.getState().isSucceeded());
+      assertEquals(3, kit.getState().succeeded().size());
+    } finally {
+      kit.persistenceTestKit().resetPolicy();
+    }
+  }
+
   @Test
   void theContinuedStepSendsTheWholeConversationAndTheRowIsShapedFromIt() throws Exception {
     var kit = worker(4);

@@ -113,6 +113,11 @@ final class BenchCommand implements Callable<Integer> {
       + " not in the node's: the node's cores are then shared with another process, as with a real local model server.")
   boolean simulatorJvm;
 
+  @Option(names = "--jitter", defaultValue = "0", description = "The simulator's latency spread, as a fraction of the mean:"
+      + " 0 (the default) answers every call after exactly the latency, so records move in lock-step waves; 0.3 spreads"
+      + " them as a model server's varied answer lengths do.")
+  double jitter;
+
   @Option(names = "--journal-ceiling", description = "After each run, insert the job's journal events again with plain JDBC"
       + " batches (" + JournalCeiling.BATCH + " rows, " + JournalCeiling.CONNECTIONS + " connections) into a copy of the table, and"
       + " print the events/s Skein reached against that ceiling.")
@@ -120,8 +125,14 @@ final class BenchCommand implements Callable<Integer> {
 
   private int jobsRun;
 
-  record Result(String pipeline, String db, long latencyMs, int records, double seconds, long calls, long requests, double p50Ms,
-      double p99Ms, double journalP50Ms, double journalP99Ms, long peakHeapMb, double cpuMsPerCall, JournalCeiling.Measured ceiling) {}
+  record Result(String pipeline, String db, long latencyMs, double jitter, int records, double seconds, long calls, long requests, double p50Ms,
+      double p99Ms, double journalP50Ms, double journalP99Ms, long peakHeapMb, double cpuMsPerCall, JournalCeiling.Measured ceiling) {
+
+    /** "500 ms", or "500 ms ± 30%" with jitter. */
+    String latency() {
+      return jitter == 0 ? latencyMs + " ms" : String.format(Locale.ROOT, "%d ms ± %.0f%%", latencyMs, jitter * 100);
+    }
+  }
 
   @Override
   public Integer call() throws Exception {
@@ -165,10 +176,10 @@ final class BenchCommand implements Callable<Integer> {
     }
     Recorder recorder = new Recorder(records * 6 + warmup * 6);
     double badJson = pipeline.equals("kinds") ? 0.2 : 0.0;
-    ExternalSimulator external = simulatorJvm ? ExternalSimulator.start(latencyMs, badJson) : null;
+    ExternalSimulator external = simulatorJvm ? ExternalSimulator.start(latencyMs, jitter, badJson) : null;
     Map<String, Object> settings = new java.util.HashMap<>(Map.of(
         "skein.simulator.latency", latencyMs + "ms",
-        "skein.simulator.jitter", 0.0,
+        "skein.simulator.jitter", jitter,
         "skein.simulator.bad-json-rate", badJson,
         "skein.models.default-max-concurrency", maxConcurrency != null ? maxConcurrency : Math.max(256, inFlight * 2),
         "skein.models.simulate-all", DD_CONFIGS.containsKey(pipeline),
@@ -196,7 +207,7 @@ final class BenchCommand implements Callable<Integer> {
       heap.interrupt();
       long requests = answered.getAsLong() - requestsBefore;
       JournalCeiling.Measured ceiling = journalCeiling ? JournalCeiling.measure(node.store().db(), done.id()) : null;
-      return new Result(pipeline, db, latencyMs, records, seconds, done.counts().calls(), requests,
+      return new Result(pipeline, db, latencyMs, jitter, records, seconds, done.counts().calls(), requests,
           recorder.overhead.percentile(50), recorder.overhead.percentile(99), recorder.journaled.percentile(50),
           recorder.journaled.percentile(99), heap.peak.get() / (1024 * 1024), cpuMsPerCall, ceiling);
     } finally {
@@ -252,8 +263,8 @@ final class BenchCommand implements Callable<Integer> {
     sb.append("| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |\n");
     for (Result r : results) {
       sb.append(String.format(Locale.ROOT,
-          "| %s | %s | %d ms | %d | %.1f | %.0f | %.2f | %.2f | %.1f ms | %.1f ms | %.1f ms | %.1f ms | %d MiB | %.2f ms |%n",
-          r.pipeline(), r.db(), r.latencyMs(), r.records(), r.records() / r.seconds(), r.calls() / r.seconds(),
+          "| %s | %s | %s | %d | %.1f | %.0f | %.2f | %.2f | %.1f ms | %.1f ms | %.1f ms | %.1f ms | %d MiB | %.2f ms |%n",
+          r.pipeline(), r.db(), r.latency(), r.records(), r.records() / r.seconds(), r.calls() / r.seconds(),
           (double) r.calls() / r.records(), (double) r.requests() / r.records(), r.p50Ms(), r.p99Ms(), r.journalP50Ms(),
           r.journalP99Ms(), r.peakHeapMb(), r.cpuMsPerCall()));
     }
@@ -267,7 +278,7 @@ final class BenchCommand implements Callable<Integer> {
     sb.append("| --- | --- | --- | --- | --- | --- | --- | --- |\n");
     for (Result r : results) {
       JournalCeiling.Measured c = r.ceiling();
-      sb.append(String.format(Locale.ROOT, "| %s | %s | %d ms | %d | %.2f | %.0f | %.0f | %.2f |%n", r.pipeline(), r.db(), r.latencyMs(),
+      sb.append(String.format(Locale.ROOT, "| %s | %s | %s | %d | %.2f | %.0f | %.0f | %.2f |%n", r.pipeline(), r.db(), r.latency(),
           c.events(), (double) c.events() / r.calls(), c.events() / r.seconds(), c.perSecond(), c.events() / r.seconds() / c.perSecond()));
     }
     return sb.toString();

@@ -27,14 +27,14 @@ final class ExternalSimulator implements AutoCloseable {
     this.port = port;
   }
 
-  static ExternalSimulator start(long latencyMs, double badJsonRate) throws Exception {
+  static ExternalSimulator start(long latencyMs, double jitter, double badJsonRate) throws Exception {
     Path jar = RunningJar.path();
     int port;
     try (ServerSocket socket = new ServerSocket(0)) {
       port = socket.getLocalPort();
     }
     List<String> command = new ArrayList<>(List.of(RunningJar.java(), "-jar", jar.toString(),
-        "simulate", "--port", String.valueOf(port), "--latency-ms", String.valueOf(latencyMs), "--jitter", "0",
+        "simulate", "--port", String.valueOf(port), "--latency-ms", String.valueOf(latencyMs), "--jitter", String.valueOf(jitter),
         "--bad-json-rate", String.valueOf(badJsonRate)));
     Process process = new ProcessBuilder(command).redirectErrorStream(true).redirectOutput(ProcessBuilder.Redirect.DISCARD).start();
     ExternalSimulator simulator = new ExternalSimulator(process, port);

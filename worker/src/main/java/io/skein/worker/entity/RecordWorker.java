@@ -577,38 +577,7 @@ public final class RecordWorker extends EventSourcedBehavior<Command, Event, Rec
     long now = System.currentTimeMillis();
     ModelOutcome outcome = cmd.reply().outcome();
     if (outcome instanceof ModelOutcome.Ok ok) {
-      long modelNanos = cmd.reply().answeredNanos() - cmd.reply().sentNanos();
-      JsonNode result;
-      try {
-        // An answer that asks for tools is read once the tools have answered and the model has.
-        result = ok.toolCalls().isEmpty() ? Rows.interpret(loaded, state, id, ok.text()) : null;
-      } catch (RuntimeException e) {
-        // A kind that cannot read an answer is a bug in the kind: fail this record, not the node.
-        context.getLog().error("step {} of record {} could not read an answer", id.step(), recordKey, e);
-        return fail(new RecordFailed(STEP_ERROR, "step " + id.step() + " could not read the answer: " + e, id.step(), now));
-      }
-      CallSucceeded answered = new CallSucceeded(id, request.attempt(), request.fingerprint(), node, request.model(),
-          pending.call().newMessages(), ok.text(), ok.finishReason(), ok.usage(), ok.latencyMillis(), now, ok.cached(), result,
-          ok.toolCalls(), cmd.reply().endpoint());
-      Runnable timed = () -> {
-        long persisted = System.nanoTime();
-        deps.timer().record(id.step(), persisted - pending.plannedNanos() - modelNanos);
-        deps.timer().journaled(id.step(), persisted - cmd.reply().answeredNanos());
-      };
-      Planned ahead = ok.toolCalls().isEmpty() ? planAhead(state, answered, now) : null;
-      if (ahead != null && ahead.decision() instanceof StepPlanner.Finish && ahead.renderError() == null
-          && loaded.plan().spec().dedupe() == null) {
-        // The last answer and the record's end in one write; the outcome carries the counts.
-        return Effect().persist(List.of(answered, new RecordSucceeded(now))).thenRun(s -> {
-          timed.run();
-          save(Rows.success(jobId, loaded, s, ahead.rendered()));
-        });
-      }
-      return Effect().persist(answered).thenRun(s -> {
-        timed.run();
-        reportProgress(s, null);
-        continueWith(s, ahead);
-      });
+      return onAnswer(state, cmd.reply(), pending, ok, now);
     }
     if (outcome instanceof ModelOutcome.Failed f) {
       return Effect()
@@ -622,6 +591,47 @@ public final class RecordWorker extends EventSourcedBehavior<Command, Event, Rec
     ModelOutcome.NotSent notSent = (ModelOutcome.NotSent) outcome;
     notBefore.put(id, now + notSent.delayMillis());
     return drive(state, Drive.INSTANCE);
+  }
+
+  /**
+   * An answer, read by its step's kind, is journaled before anything else happens; when it is what
+   * ends the record, the end is journaled with it.
+   */
+  private Effect<Event, RecordState> onAnswer(RecordState state, ModelGateway.Reply reply, Pending pending, ModelOutcome.Ok ok,
+      long now) {
+    ModelRequest request = reply.request();
+    CallId id = request.callId();
+    JsonNode result;
+    try {
+      // An answer that asks for tools is read once the tools have answered and the model has.
+      result = ok.toolCalls().isEmpty() ? Rows.interpret(loaded, state, id, ok.text()) : null;
+    } catch (RuntimeException e) {
+      // A kind that cannot read an answer is a bug in the kind: fail this record, not the node.
+      context.getLog().error("step {} of record {} could not read an answer", id.step(), recordKey, e);
+      return fail(new RecordFailed(STEP_ERROR, "step " + id.step() + " could not read the answer: " + e, id.step(), now));
+    }
+    CallSucceeded answered = new CallSucceeded(id, request.attempt(), request.fingerprint(), node, request.model(),
+        pending.call().newMessages(), ok.text(), ok.finishReason(), ok.usage(), ok.latencyMillis(), now, ok.cached(), result,
+        ok.toolCalls(), reply.endpoint());
+    Runnable timed = () -> {
+      long persisted = System.nanoTime();
+      deps.timer().record(id.step(), persisted - pending.plannedNanos() - (reply.answeredNanos() - reply.sentNanos()));
+      deps.timer().journaled(id.step(), persisted - reply.answeredNanos());
+    };
+    Planned ahead = ok.toolCalls().isEmpty() ? planAhead(state, answered, now) : null;
+    if (ahead != null && ahead.decision() instanceof StepPlanner.Finish && ahead.renderError() == null
+        && loaded.plan().spec().dedupe() == null) {
+      // The outcome carries the counts: no progress report.
+      return Effect().persist(List.of(answered, new RecordSucceeded(now))).thenRun(s -> {
+        timed.run();
+        save(Rows.success(jobId, loaded, s, ahead.rendered()));
+      });
+    }
+    return Effect().persist(answered).thenRun(s -> {
+      timed.run();
+      reportProgress(s, null);
+      continueWith(s, ahead);
+    });
   }
 
   /**

@@ -668,14 +668,19 @@ public final class RecordWorker extends EventSourcedBehavior<Command, Event, Rec
 
   /**
    * The plan the record will make once {@code event} is journaled, made now from a copy of its
-   * state; null where it must plan afterwards (stopping, or templates with blocks, planned aside).
+   * state; null where it must plan afterwards (stopping, templates with blocks, which plan aside, or
+   * a plan that throws: the answer must reach the journal before that failure restarts the record).
    * Nothing else moves meanwhile: commands wait while an event is written.
    */
   private Planned planAhead(RecordState state, Event event, long now) {
     if (stopping || loaded.plan().hasBlockTemplates()) {
       return null;
     }
-    return Planned.of(loaded, state.with(event), inFlight.keySet(), notBefore, now, resumedAt);
+    try {
+      return Planned.of(loaded, state.with(event), inFlight.keySet(), notBefore, now, resumedAt);
+    } catch (RuntimeException e) {
+      return null; // the event is written first all the same; planning after it fails as it would have here
+    }
   }
 
   /**

@@ -41,15 +41,10 @@ public final class RecordState {
   private final Map<CallId, Map<Integer, ToolCalled>> tools = new HashMap<>();
   private RecordSucceeded success;
   private RecordFailed failure;
-  /** Attempts sent and answered, and their tokens: kept as events apply, read at every report. */
-  private int calls;
-  private long tokens;
 
   public RecordState apply(Event event) {
     if (event instanceof CallSucceeded e) {
       if (succeeded.put(e.call(), e) == null) {
-        calls += e.cached() ? 0 : 1;
-        tokens += e.cached() ? 0 : e.usage().total();
         List<CallSucceeded> turns = answers.computeIfAbsent(e.call().step(), s -> new HashMap<>())
             .computeIfAbsent(e.call().sample(), s -> new ArrayList<>());
         turns.add(e);
@@ -62,7 +57,6 @@ public final class RecordState {
       skipped.addAll(e.skipped());
     } else if (event instanceof CallFailed e) {
       failures.computeIfAbsent(e.call(), c -> new ArrayList<>()).add(e);
-      calls++;
     } else if (event instanceof RecordStarted e) {
       startedAt = e.atMillis();
     } else if (event instanceof RecordSucceeded e) {
@@ -94,8 +88,6 @@ public final class RecordState {
     tools.forEach((call, byIndex) -> copy.tools.put(call, new HashMap<>(byIndex)));
     copy.success = success;
     copy.failure = failure;
-    copy.calls = calls;
-    copy.tokens = tokens;
     return copy.apply(event);
   }
 
@@ -181,10 +173,21 @@ public final class RecordState {
 
   /** Attempts sent and answered (successes plus failures, not answers from the cache): what the record cost in calls. */
   public int calls() {
-    return calls;
+    int n = 0;
+    for (CallSucceeded c : succeeded.values()) {
+      n += c.cached() ? 0 : 1;
+    }
+    for (List<CallFailed> f : failures.values()) {
+      n += f.size();
+    }
+    return n;
   }
 
   public long tokens() {
-    return tokens;
+    long t = 0;
+    for (CallSucceeded c : succeeded.values()) {
+      t += c.cached() ? 0 : c.usage().total();
+    }
+    return t;
   }
 }

@@ -433,8 +433,7 @@ public final class RecordWorker extends EventSourcedBehavior<Command, Event, Rec
       if (planned.renderError() != null) {
         return fail(new RecordFailed(StepPlanner.TEMPLATE_ERROR, planned.renderError(), null, now));
       }
-      DedupeSpec dedupe = loaded.plan().spec().dedupe();
-      return dedupe == null ? succeed(planned.rendered()) : dedupe(state, dedupe, planned.rendered());
+      return succeedsNow(planned) ? succeed(planned.rendered()) : dedupe(state, loaded.plan().spec().dedupe(), planned.rendered());
     }
     if (decision instanceof StepPlanner.Fail f) {
       return fail(new RecordFailed(f.errorType(), f.message(), f.step(), now));
@@ -458,7 +457,22 @@ public final class RecordWorker extends EventSourcedBehavior<Command, Event, Rec
   }
 
   private Effect<Event, RecordState> succeed(Rows.Rendered rendered) {
-    return Effect().persist(new RecordSucceeded(System.currentTimeMillis())).thenRun(s -> save(Rows.success(jobId, loaded, s, rendered)));
+    return succeed(List.of(), rendered, () -> { });
+  }
+
+  /** Journals {@code first} and the record's end in one write, then writes its row. */
+  private Effect<Event, RecordState> succeed(List<Event> first, Rows.Rendered rendered, Runnable journaled) {
+    List<Event> events = new java.util.ArrayList<>(first);
+    events.add(new RecordSucceeded(System.currentTimeMillis()));
+    return Effect().persist(events).thenRun(s -> {
+      journaled.run();
+      save(Rows.success(jobId, loaded, s, rendered));
+    });
+  }
+
+  /** The plan ends the record as a success now: its rows rendered, and no dedupe check to wait for. */
+  private boolean succeedsNow(Planned planned) {
+    return planned.decision() instanceof StepPlanner.Finish && planned.renderError() == null && loaded.plan().spec().dedupe() == null;
   }
 
   /** With {@code dedupe}: the record ends once the job-wide check has said whether its text is new. */
@@ -619,13 +633,8 @@ public final class RecordWorker extends EventSourcedBehavior<Command, Event, Rec
       deps.timer().journaled(id.step(), persisted - reply.answeredNanos());
     };
     Planned ahead = ok.toolCalls().isEmpty() ? planAhead(state, answered, now) : null;
-    if (ahead != null && ahead.decision() instanceof StepPlanner.Finish && ahead.renderError() == null
-        && loaded.plan().spec().dedupe() == null) {
-      // The outcome carries the counts: no progress report.
-      return Effect().persist(List.of(answered, new RecordSucceeded(now))).thenRun(s -> {
-        timed.run();
-        save(Rows.success(jobId, loaded, s, ahead.rendered()));
-      });
+    if (ahead != null && succeedsNow(ahead)) {
+      return succeed(List.of(answered), ahead.rendered(), timed); // the outcome carries the counts: no progress report
     }
     return Effect().persist(answered).thenRun(s -> {
       timed.run();

@@ -80,6 +80,10 @@ final class RunCommand implements Callable<Integer> {
   @Mixin
   StoreOptions store;
 
+  @Option(names = "--http-port", paramLabel = "PORT",
+      description = "Serve the HTTP API and the dashboard on 127.0.0.1:PORT while the job runs, to watch it in a browser.")
+  Integer httpPort;
+
   @Option(names = {"-q", "--quiet"}, description = "Only errors and the final summary: no progress bar, no warnings.")
   boolean quiet;
 
@@ -141,7 +145,7 @@ final class RunCommand implements Callable<Integer> {
       in.put("limit", spec.input().limit() == null ? limit : Math.min(limit, spec.input().limit()));
     }
 
-    NodeOptions options = store.localNode();
+    NodeOptions options = store.localNode(httpPort);
     SkeinNode node;
     try {
       node = SkeinNode.start(options);
@@ -182,6 +186,9 @@ final class RunCommand implements Callable<Integer> {
       }
       // Ctrl-C (or SIGTERM) stops the run; say that nothing is lost and how to go on.
       String id = job.id();
+      if (httpPort != null) {
+        info("Watch it at http://127.0.0.1:%d/#/jobs/%s%n", node.httpPort(), id);
+      }
       java.util.concurrent.atomic.AtomicBoolean ended = new java.util.concurrent.atomic.AtomicBoolean();
       Thread hint = new Thread(() -> {
         if (!ended.get()) {

@@ -33,7 +33,12 @@ final class StoreOptions {
    * run's end.
    */
   NodeOptions localNode() {
-    return node("127.0.0.1", 0, java.util.List.of(), null, true).withSettings(LOCAL_NODE);
+    return localNode(null);
+  }
+
+  /** A local node that serves its HTTP API on 127.0.0.1:{@code httpPort} (none: null). */
+  NodeOptions localNode(Integer httpPort) {
+    return node("127.0.0.1", 0, java.util.List.of(), httpPort, true).withSettings(LOCAL_NODE);
   }
 
   static final java.util.Map<String, Object> LOCAL_NODE = java.util.Map.of(

@@ -231,6 +231,21 @@ class CliTest {
   }
 
   @Test
+  void aLocalRunWithAnHttpPortServesTheDashboardWhileItRuns() throws Exception {
+    int port = SkeinProcess.freePort();
+    try (SkeinProcess p = run("watched", Map.of("SKEIN_SIM_LATENCY", "1s"), "run", "../examples/support-qa.yaml", "--limit", "2",
+        "--http-port", String.valueOf(port), "--output", dir.resolve("watched.jsonl").toString(), "--data-dir", dir.resolve("watched").toString())) {
+      SkeinProcess.await("the dashboard's address", Duration.ofMinutes(1), () -> p.output().contains("Watch it at http://127.0.0.1:" + port + "/#/jobs/job-"), p);
+      Http http = new Http(port);
+      JsonNode jobs = http.get("/jobs").json().get("jobs");
+      assertEquals(1, jobs.size(), jobs.toString());
+      assertTrue(p.output().contains(jobs.get(0).get("id").asText()), p.output());
+      assertEquals(200, http.get("/").status(), "the dashboard");
+      assertEquals(0, p.awaitExit(Duration.ofMinutes(2)), p.output());
+    }
+  }
+
+  @Test
   void aBusyPortIsOneLineSayingWhatToDoAndQuietPrintsOnlyTheSummary() throws Exception {
     try (java.net.ServerSocket taken = new java.net.ServerSocket(0, 1, java.net.InetAddress.getLoopbackAddress());
          SkeinProcess p = run("busy", Map.of(), "node", "--http-port", String.valueOf(taken.getLocalPort()), "--port", "0",

@@ -15,8 +15,8 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
- * A node with API tokens: every resource but {@code /health} (and {@code /metrics} while it is
- * open) answers 401 problem+json without one of its tokens, even a path that does not exist; with
+ * A node with API tokens: every resource but {@code /health} and the dashboard's files (and
+ * {@code /metrics} while it is open) answers 401 problem+json without one of its tokens, even a path that does not exist; with
  * one, the API works as before. Tokens reach a node from its config (as hashes) or from
  * {@code SKEIN_API_TOKENS}, and the CLI sends {@code SKEIN_TOKEN}.
  */
@@ -66,6 +66,12 @@ class HttpAuthTest {
       assertEquals(3, http.get("/jobs/" + job + "/results").lines().size());
       assertEquals(200, http.get("/cluster").status());
       refused(anonymous.get("/jobs/" + job + "/results"), "asks for a token");
+      refused(anonymous.get("/jobs/" + job + "/events"), "asks for a token");
+      refused(anonymous.get("/jobs/" + job + "/records/0"), "asks for a token");
+      assertEquals(200, http.get("/jobs/" + job + "/records/0").status());
+      // The dashboard's files hold no data: they load without a token and ask the person for one.
+      assertEquals(200, anonymous.get("/").status());
+      assertEquals(200, anonymous.get("/ui/app.js").status());
     }
   }
 

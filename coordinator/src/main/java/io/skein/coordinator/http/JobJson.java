@@ -45,6 +45,19 @@ public final class JobJson {
     return n;
   }
 
+  /** The dataset of a job with a target that holds the rows passed beyond it. */
+  public static final String EXTRAS = "extras";
+
+  /** The names of a job's datasets: its processors', and {@code extras} for a job with a target. */
+  public static java.util.List<String> datasets(JobInfo j) {
+    java.util.List<String> names = new java.util.ArrayList<>(io.skein.protocol.spec.SpecParser.parse(
+        io.skein.protocol.spec.SpecParser.readTree(j.spec())).datasets().stream().map(io.skein.protocol.spec.ProcessorSpec::name).toList());
+    if (j.target() > 0) {
+      names.add(EXTRAS);
+    }
+    return names;
+  }
+
   /** A job's status with each of its stages' (none for a job of one stage): counts, and the source rows that made no records. */
   public static ObjectNode status(JobInfo j, java.util.List<JobInfo> stages, java.util.Map<String, StageStore.FeedState> feeds) {
     ObjectNode n = status(j);

@@ -59,6 +59,9 @@ public final class JobRoutes {
   private final java.util.concurrent.Executor blocking;
   private final ClusterRoutes cluster;
   private final ApiTokens tokens;
+  private final RecordHistory history;
+  /** How often a job's event stream reads its status again. */
+  private final java.time.Duration eventsEvery;
 
   /** {@code models}: how this node's model gateways stand, for {@code GET /cluster/models}; {@code tokens}: who may call. */
   public JobRoutes(ActorSystem<?> system, JobService jobs,
@@ -72,6 +75,9 @@ public final class JobRoutes {
     this.submissions = new Submissions(materializer, maxRequest,
         config.hasPath("skein.http.max-upload-size") ? config.getBytes("skein.http.max-upload-size") : maxRequest, blocking);
     this.cluster = new ClusterRoutes(system, models);
+    this.history = new RecordHistory(system);
+    this.eventsEvery = config.hasPath("skein.http.events-interval") ? config.getDuration("skein.http.events-interval")
+        : java.time.Duration.ofMillis(500);
   }
 
   /**
@@ -91,8 +97,8 @@ public final class JobRoutes {
     Route schema = path("schema", () -> get(() -> complete(HttpResponse.create()
         .withEntity(HttpEntities.create(ContentTypes.APPLICATION_JSON, SCHEMA)))));
     return handleExceptions(exceptions(), () -> handleRejections(rejections(), () -> tokens.metricsOpen()
-        ? concat(health, metrics, guarded(concat(jobRoutes, cluster.route(), schema)))
-        : concat(health, guarded(concat(jobRoutes, cluster.route(), schema, metrics)))));
+        ? concat(health, Dashboard.route(), metrics, guarded(concat(jobRoutes, cluster.route(), schema)))
+        : concat(health, Dashboard.route(), guarded(concat(jobRoutes, cluster.route(), schema, metrics)))));
   }
 
   /** {@code inner} for a request with one of the API's tokens (any request when there are none); else 401. */
@@ -112,6 +118,8 @@ public final class JobRoutes {
         pathEnd(() -> concat(get(() -> status(id)), delete(() -> deleteJob(id)))),
         pathPrefix(PathMatchers.segment("stages").slash(PathMatchers.segment()), stage -> rowRoutes(id, stage)),
         rowRoutes(id, null),
+        path("events", () -> get(() -> events(id))),
+        path(PathMatchers.segment("records").slash(PathMatchers.longSegment()), index -> get(() -> history(id, index))),
         path("cancel", () -> post(() -> cancel(id))),
         path("pause", () -> post(() -> control(id, "pause", jobs::pause))),
         path("resume", () -> post(() -> control(id, "resume", jobs::resume))));
@@ -217,6 +225,27 @@ public final class JobRoutes {
         .orElseGet(() -> Problems.notFound("no job `" + id + "`"))).exceptionally(JobRoutes::problem));
   }
 
+  /** {@code GET /jobs/{id}/events}: the job's status as Server-Sent Events until it ends ({@link JobEvents}). */
+  private Route events(String id) {
+    return onSuccess(jobs.status(id), job -> job
+        .<Route>map(first -> completeOK(JobEvents.of(jobs, id, first, eventsEvery),
+            org.apache.pekko.http.javadsl.marshalling.sse.EventStreamMarshalling.toEventStream()))
+        .orElseGet(() -> complete(Problems.notFound("no job `" + id + "`"))));
+  }
+
+  /** {@code GET /jobs/{id}/records/{index}}: the record's journal, every event in order ({@link RecordHistory}). */
+  private Route history(String id, long index) {
+    return completeWithFuture(jobs.job(id).thenCompose(job -> {
+      if (job.isEmpty()) {
+        return CompletableFuture.completedFuture(Problems.notFound("no job `" + id + "`"));
+      }
+      return history.events(id, index).thenApply(events -> events.isEmpty()
+          ? Problems.notFound("job `" + id + "` has no record " + index + " in its journal (records are numbered from 0; "
+              + "a record appears once it has started)")
+          : json(JSON.createObjectNode().put("job", id).put("index", index).set("events", events)));
+    }).exceptionally(JobRoutes::problem));
+  }
+
   private Route rows(String id, String stage, boolean ok, String annotated) {
     boolean withDetail = annotated.equals("true") || annotated.equals("1");
     return completeWithFuture(rowsOf(id, stage).thenApply(job -> {
@@ -251,7 +280,7 @@ public final class JobRoutes {
   }
 
   /** The dataset of a job with a target that holds the rows passed beyond it. */
-  static final String EXTRAS = "extras";
+  static final String EXTRAS = JobJson.EXTRAS;
 
   /** {@code GET /jobs/{id}/datasets/{name}}: a processor's dataset (or a target's {@code extras}) as NDJSON, in record order. */
   private Route dataset(String id, String stage, String name) {
@@ -263,11 +292,7 @@ public final class JobRoutes {
         var extras = jobs.extrasRows(job.get().id()).map(line -> ByteString.fromString(line + "\n"));
         return HttpResponse.create().withEntity(HttpEntities.createChunked(NDJSON, extras));
       }
-      List<String> names = new java.util.ArrayList<>(SpecParser.parse(SpecParser.readTree(job.get().spec())).datasets().stream()
-          .map(io.skein.protocol.spec.ProcessorSpec::name).toList());
-      if (job.get().target() > 0) {
-        names.add(EXTRAS);
-      }
+      List<String> names = JobJson.datasets(job.get());
       if (!names.contains(name)) {
         return Problems.notFound("job `" + id + "` has no dataset `" + name + "`" + SpecParser.suggest(name, names)
             + " (its datasets: " + names + ")");

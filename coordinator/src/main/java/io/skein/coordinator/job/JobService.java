@@ -369,7 +369,8 @@ public final class JobService {
     return store.job(id).thenCompose(job -> job.isEmpty()
         ? java.util.concurrent.CompletableFuture.completedFuture(Optional.empty())
         : store.stages().stages(id).thenCombine(store.stages().feeds(id),
-            (stages, feeds) -> io.skein.coordinator.http.JobJson.status(job.get(), stages, feeds))
+            (stages, feeds) -> datasets(stages.isEmpty() ? job.get() : stages.get(stages.size() - 1),
+                io.skein.coordinator.http.JobJson.status(job.get(), stages, feeds)))
             .thenCombine(job.get().dedupes() ? store.duplicates(id) : java.util.concurrent.CompletableFuture.completedFuture(-1L),
                 (status, duplicates) -> {
                   if (duplicates >= 0) {
@@ -377,6 +378,18 @@ public final class JobService {
                   }
                   return Optional.of(status);
                 }));
+  }
+
+  /** The datasets whose rows {@code GET /jobs/{id}/datasets/{name}} serves (a staged job's: its last stage's). */
+  private static com.fasterxml.jackson.databind.node.ObjectNode datasets(JobInfo rows, com.fasterxml.jackson.databind.node.ObjectNode status) {
+    try {
+      var names = status.putArray("datasets");
+      io.skein.coordinator.http.JobJson.datasets(rows).forEach(names::add);
+    } catch (RuntimeException e) {
+      // A spec this version cannot read lists no datasets; its status is still shown.
+      status.remove("datasets");
+    }
+    return status;
   }
 
   public CompletionStage<List<JobInfo>> jobs() {

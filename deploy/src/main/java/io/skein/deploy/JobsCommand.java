@@ -29,10 +29,21 @@ final class JobsCommand extends ParentCommand {
 
   private static final ObjectMapper JSON = new ObjectMapper();
 
+  /** {@code skein jobs} alone lists them. */
+  @Override
+  public Integer call() {
+    return spec.commandLine().getSubcommands().get("list").execute();
+  }
+
+  /** {@code skein delete JOB...}: the same as {@code skein jobs delete}. */
+  @Command(name = "delete", mixinStandardHelpOptions = true,
+      description = "Delete ended jobs with their journal, inputs and rows (cancel a running job first).")
+  static final class Delete extends DeleteJobs {}
 
   /** Where the jobs are: a server, or the local store. */
   static final class Target {
-    @Option(names = "--server", description = "A running node's HTTP API (e.g. http://127.0.0.1:8080); default: the local store.")
+    @Option(names = "--server", defaultValue = "${env:SKEIN_SERVER}",
+        description = "A running node's HTTP API (e.g. http://127.0.0.1:8080); default: SKEIN_SERVER, else the local store.")
     URI server;
 
     @Option(names = "--token", defaultValue = "${env:SKEIN_TOKEN}", description = "The server's API token (default: SKEIN_TOKEN;"
@@ -96,7 +107,7 @@ final class JobsCommand extends ParentCommand {
 
   @Command(name = "delete", mixinStandardHelpOptions = true,
       description = "Delete ended jobs with their journal, inputs and rows (cancel a running job first).")
-  static final class DeleteJobs implements Callable<Integer> {
+  static class DeleteJobs implements Callable<Integer> {
     @Mixin
     Target target;
 

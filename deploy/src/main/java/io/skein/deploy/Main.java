@@ -5,14 +5,22 @@ import java.nio.file.Path;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 
-/** {@code java -jar skein.jar <run|validate|preview|schema|node|simulate|bench|jobs|status|tokens|import>}: Skein's command line. */
+/**
+ * {@code java -jar skein.jar <command>}: Skein's command line — local runs and tools (run, validate,
+ * preview, schema, node, simulate, bench, status, tokens, import) and the client of a running node
+ * (submit, watch, status, results, pause, resume, cancel, jobs, delete); {@code generate-completion}
+ * prints a bash/zsh completion script.
+ */
 @Command(
     name = "skein",
     mixinStandardHelpOptions = true,
     version = "Skein 0.1.0",
     description = "A durable, distributed engine for LLM data pipelines.",
     subcommands = {RunCommand.class, ValidateCommand.class, PreviewCommand.class, SchemaCommand.class, NodeCommand.class,
-        SimulateCommand.class, BenchCommand.class, JobsCommand.class, StatusCommand.class, TokensCommand.class, ImportCommand.class})
+        SimulateCommand.class, BenchCommand.class, JobsCommand.class, StatusCommand.class, TokensCommand.class, ImportCommand.class,
+        ClientCommands.Submit.class, ClientCommands.Watch.class, ClientCommands.Results.class, ClientCommands.Pause.class,
+        ClientCommands.Resume.class, ClientCommands.Cancel.class, JobsCommand.Delete.class,
+        picocli.AutoComplete.GenerateCompletion.class})
 public final class Main implements java.util.concurrent.Callable<Integer> {
 
   public static void main(String[] args) {

@@ -50,21 +50,25 @@ final class Progress {
 
   /** The bar: records done of the total, or, for a job with a target, rows passed of the target. */
   static String line(JobInfo job, long startDone, double seconds) {
-    long target = job.target();
-    long done = job.counts().done();
-    long goal = target > 0 ? target : job.total();
-    long reached = target > 0 ? Math.min(job.counts().succeeded(), target) : done;
+    return line(job.total(), job.target(), job.counts(), job.state().isTerminal(), startDone, seconds);
+  }
+
+  /** The same from a job's numbers ({@code target} 0: none), as a remote status gives them. */
+  static String line(long total, long target, JobInfo.Counts counts, boolean ended, long startDone, double seconds) {
+    long done = counts.done();
+    long goal = target > 0 ? target : total;
+    long reached = target > 0 ? Math.min(counts.succeeded(), target) : done;
     double fraction = goal == 0 ? 1 : (double) reached / goal;
     int width = 24;
     int filled = (int) Math.round(fraction * width);
     double rate = seconds > 0 ? (done - startDone) / seconds : 0;
-    double reachRate = target > 0 && done > 0 ? rate * job.counts().succeeded() / done : rate;
-    String eta = reachRate > 0 && !job.state().isTerminal() ? duration((goal - reached) / reachRate) : "-";
+    double reachRate = target > 0 && done > 0 ? rate * counts.succeeded() / done : rate;
+    String eta = reachRate > 0 && !ended ? duration((goal - reached) / reachRate) : "-";
     String what = target > 0 ? String.format(Locale.ROOT, "%d/%d rows passed (%d failed, of at most %d records)", reached, goal,
-        job.counts().failed(), job.total()) : String.format(Locale.ROOT, "%d/%d records (%d failed)", done, goal, job.counts().failed());
+        counts.failed(), total) : String.format(Locale.ROOT, "%d/%d records (%d failed)", done, goal, counts.failed());
     return String.format(Locale.ROOT, "[%s%s] %3.0f%% %s | %s calls | %s tokens | %.1f rec/s | ETA %s   ",
         "#".repeat(filled), ".".repeat(width - filled), fraction * 100, what,
-        compact(job.counts().calls()), compact(job.counts().tokens()), rate, eta);
+        compact(counts.calls()), compact(counts.tokens()), rate, eta);
   }
 
   private static String compact(long n) {

@@ -16,18 +16,26 @@ import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
 
 /**
- * {@code skein status SPEC}: whether the latest job of this spec in the local store is
+ * {@code skein status JOB --server URL}: how a job on a running node stands (exit 0 running or
+ * succeeded, 1 failed or cancelled, 3 paused). {@code skein status SPEC}: whether the latest job of this spec in the local store is
  * {@code current} (made of exactly this spec, input, files and models), {@code stale} (and what
  * changed) or {@code partial} (run with {@code --limit}). Exit code 0 when current, 1 otherwise, 2
  * for a spec that cannot be read. A rerun of a stale spec answers every call whose request did not
  * change from the response cache.
  */
 @Command(name = "status", mixinStandardHelpOptions = true,
-    description = "Say whether the last run of a spec is current, stale (and what changed) or partial.")
+    description = {"status JOB: how a job on a running node stands (--server or SKEIN_SERVER).",
+        "status SPEC: whether the last local run of a spec is current, stale (and what changed) or partial."})
 final class StatusCommand implements Callable<Integer> {
 
-  @Parameters(index = "0", paramLabel = "SPEC", description = "The pipeline spec (YAML or JSON).")
+  @Parameters(index = "0", paramLabel = "SPEC|JOB", description = "A pipeline spec file (YAML or JSON), or a job's id.")
   Path specFile;
+
+  @Mixin
+  RemoteServer remote;
+
+  @Option(names = "--json", description = "For a job: its status as GET /jobs/{id} answers.")
+  boolean json;
 
   @Option(names = "--input", description = "Records as JSONL, as given to `skein run` (default: the spec's input).")
   Path input;
@@ -37,6 +45,10 @@ final class StatusCommand implements Callable<Integer> {
 
   @Override
   public Integer call() throws Exception {
+    String arg = specFile.toString();
+    if (!java.nio.file.Files.exists(specFile) && (remote.given() || arg.startsWith("job-"))) {
+      return job(arg);
+    }
     SpecFile file = SpecFile.forCommand("status", specFile);
     if (file == null) {
       return 2;
@@ -70,6 +82,25 @@ final class StatusCommand implements Callable<Integer> {
       }
       System.out.printf("%s: current — %s%n", name, ran);
       return 0;
+    }
+  }
+
+  /** A job's status from the server: one line (or its JSON), and the exit code its state means. */
+  private int job(String id) throws Exception {
+    if (remote.missing("status " + id)) {
+      return 2;
+    }
+    try {
+      com.fasterxml.jackson.databind.JsonNode status = remote.json("GET", RemoteServer.job(id));
+      if (json) {
+        System.out.println(status);
+        String state = status.path("state").asText();
+        return state.equals("failed") || state.equals("cancelled") ? 1 : state.equals("paused") ? ClientCommands.PAUSED_EXIT : 0;
+      }
+      return ClientCommands.summary(status);
+    } catch (RemoteServer.Refused refused) {
+      System.err.println("skein status: " + refused.getMessage());
+      return 1;
     }
   }
 }

@@ -131,6 +131,13 @@ function duration(seconds) {
   return Math.floor(seconds / 3600) + ' h ' + Math.floor(seconds % 3600 / 60) + ' min';
 }
 
+/** Dollars: cents above a dollar, more digits below. */
+function usd(n) {
+  if (n === undefined || n === null) return '–';
+  const v = Number(n);
+  return '$' + (v >= 1 ? v.toLocaleString('en-US', {minimumFractionDigits: 2, maximumFractionDigits: 2}) : v === 0 ? '0' : v.toPrecision(3));
+}
+
 const time = iso => iso ? new Date(iso).toLocaleString() : '–';
 const done = s => s.succeeded + s.failed;
 
@@ -222,7 +229,7 @@ function jobsPage() {
   show(h('section', {},
     h('div', {class: 'toolbar'}, h('h2', {}, 'Jobs'), h('label', {}, 'State ', filter), count),
     h('table', {id: 'jobs'},
-      h('thead', {}, h('tr', {}, ['Job', 'Name', 'State', 'Progress', 'Rate', 'ETA', 'Calls', 'Tokens', 'Created'].map(t => h('th', {}, t)))),
+      h('thead', {}, h('tr', {}, ['Job', 'Name', 'State', 'Progress', 'Rate', 'ETA', 'Calls', 'Tokens', 'Cost', 'Created'].map(t => h('th', {}, t)))),
       body)));
   async function refresh() {
     try {
@@ -241,9 +248,10 @@ function jobsPage() {
           h('td', {}, duration(r.eta)),
           h('td', {}, fmt(j.calls)),
           h('td', {}, fmt(j.tokens)),
+          h('td', {}, usd(j.cost_usd)),
           h('td', {}, time(j.created_at)));
       }));
-      if (shown.length === 0) body.append(h('tr', {}, h('td', {colspan: 9, class: 'muted'}, 'No jobs' + (filter.value === 'all' ? ' yet.' : ' in this state.'))));
+      if (shown.length === 0) body.append(h('tr', {}, h('td', {colspan: 10, class: 'muted'}, 'No jobs' + (filter.value === 'all' ? ' yet.' : ' in this state.'))));
       problem(null);
     } catch (e) {
       problem(e);
@@ -291,7 +299,8 @@ function jobPage(id) {
     const r = seen.of(s);
     const cells = [['Total', fmt(s.total)], ['Succeeded', fmt(s.succeeded)], ['Failed', fmt(s.failed)],
       ['In flight', fmt(s.in_flight)], ['Calls', fmt(s.calls)], ['Tokens', fmt(s.tokens)], ['Records/s', rate(r.records)],
-      ['Calls/s', rate(r.calls)], ['ETA', duration(r.eta)], ['Created', time(s.created_at)], ['Finished', time(s.finished_at)]];
+      ['Calls/s', rate(r.calls)], ['ETA', duration(r.eta)], ['Cost', usd(s.cost_usd)],
+      ['Projected cost', s.projected_cost_usd !== undefined ? usd(s.projected_cost_usd) : usd(s.cost_usd)], ['Created', time(s.created_at)], ['Finished', time(s.finished_at)]];
     if (s.target) cells.push(['Target rows', fmt(s.target.rows)], ['Passed', fmt(s.target.passed)]);
     if (s.dedupe) cells.push(['Duplicates', fmt(s.dedupe.duplicates)]);
     stats.replaceChildren(...cells.map(([k, v]) => h('div', {}, h('dt', {}, k), h('dd', {'data-stat': k.toLowerCase()}, v))));

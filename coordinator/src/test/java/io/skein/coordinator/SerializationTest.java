@@ -41,9 +41,11 @@ class SerializationTest {
     roundTrip(new RecordProtocol.Ensure(probe.getRef(), 1234));
     roundTrip(RecordProtocol.Stop.INSTANCE);
     roundTrip(new RecordProtocol.RecordOutcome("job-1", 7, true, 3, 120));
+    roundTrip(new RecordProtocol.RecordOutcome("job-1", 8, false, 3, 120, 4_500_000L, "validation_failed"));
     roundTrip(new RecordProtocol.RecordBlocked("job-1", 8, "writer", "answer", "unauthorized", "HTTP 401", 77));
     roundTrip(new RecordProtocol.RecordProgress("job-1", 9, 2, 80, "model `m` is unavailable (HTTP 503) since 2026-12-02T04:00:00Z"));
     roundTrip(new RecordProtocol.RecordProgress("job-1", 9, 2, 80, null));
+    roundTrip(new RecordProtocol.RecordProgress("job-1", 9, 2, 80, null, 1_250_000L));
     roundTrip(new RecordProtocol.RecordStarted(1L));
     roundTrip(new RecordProtocol.CallSucceeded(call, 2, "fp", "skein@127.0.0.1:2551", "sim-small", request, "text", "stop", new Usage(3, 4), 12, 99, true));
     roundTrip(new RecordProtocol.CallSucceeded(call, 1, "fp", "n", "sim-small", request, "{\"a\": 1}", "stop", Usage.NONE, 1, 2, false,
@@ -74,6 +76,8 @@ class SerializationTest {
     roundTrip(new JobProtocol.Resume(probe.getRef()));
     roundTrip(new JobProtocol.JobPaused("model `m` refused 3 records", 7));
     roundTrip(new JobProtocol.JobResumed(8));
+    roundTrip(new JobProtocol.JobResumed(8, 50_000_000_000L));
+    roundTrip(new JobProtocol.JobStarted(2000, 1000, 5, 0, new JobProtocol.Limits(25_000_000_000L, 0.5, 100)));
     roundTrip(new JobProtocol.JobStarted(2000, 1000, 5));
     roundTrip(new JobProtocol.JobStarted(3000, 1000, 5, 1000));
     roundTrip(new JobProtocol.Dispatched(1000));
@@ -82,6 +86,7 @@ class SerializationTest {
     roundTrip(new CoordinatorState(2000, 1000, 1000, 500, null, null, 0, 0));
     roundTrip(new CoordinatorState(3000, 1000, 1000, 500, null, null, 0, 1000));
     roundTrip(new CoordinatorState(2000, 1000, 1000, 500, null, "paused by request", 0, 0));
+    roundTrip(new CoordinatorState(2000, 1000, 1000, 500, null, null, 0, 0, new io.skein.protocol.JobProtocol.Limits(25_000_000_000L, 0.5, 100)));
     roundTrip(new CoordinatorState(2000, 1000, 2000, 2000, JobProtocol.JobState.CANCELLED, null, 99, 0));
   }
 

@@ -187,8 +187,10 @@ final class ClientCommands {
   static int summary(JsonNode s) {
     String state = s.path("state").asText();
     JobInfo.Counts c = counts(s);
-    System.out.printf("%s %s: %d succeeded, %d failed of %d records; %d calls, %d tokens%s%n", s.path("id").asText(), state,
-        c.succeeded(), c.failed(), s.path("total").asLong(), c.calls(), c.tokens(),
+    String cost = s.path("cost_usd").asDouble() > 0 ? ", $" + s.get("cost_usd").asText()
+        + (s.has("projected_cost_usd") ? " (about $" + s.get("projected_cost_usd").asText() + " in all)" : "") : "";
+    System.out.printf("%s %s: %d succeeded, %d failed of %d records; %d calls, %d tokens%s%s%n", s.path("id").asText(), state,
+        c.succeeded(), c.failed(), s.path("total").asLong(), c.calls(), c.tokens(), cost,
         s.hasNonNull("reason") ? " — " + s.get("reason").asText() : s.hasNonNull("waiting_for") ? " — waiting for " + s.get("waiting_for").asText() : "");
     return switch (state) {
       case "failed", "cancelled" -> 1;
@@ -275,13 +277,18 @@ final class ClientCommands {
 
     abstract String verb();
 
+    /** The query string the verb sends, if any. */
+    String query() {
+      return "";
+    }
+
     @Override
     public Integer call() throws Exception {
       if (remote.missing(verb())) {
         return 2;
       }
       try {
-        JsonNode status = remote.json("POST", RemoteServer.job(id) + "/" + verb());
+        JsonNode status = remote.json("POST", RemoteServer.job(id) + "/" + verb() + query());
         summary(status);
         return 0;
       } catch (RemoteServer.Refused refused) {
@@ -301,9 +308,17 @@ final class ClientCommands {
 
   @Command(name = "resume", mixinStandardHelpOptions = true, description = "Resume a paused job.")
   static final class Resume extends Control {
+    @Option(names = "--max-cost", paramLabel = "DOLLARS", description = "A new max_cost, for a job paused at its old one.")
+    Double maxCost;
+
     @Override
     String verb() {
       return "resume";
+    }
+
+    @Override
+    String query() {
+      return maxCost == null ? "" : "?max_cost=" + maxCost;
     }
   }
 

@@ -126,7 +126,7 @@ public final class SkeinNode implements AutoCloseable {
       BatchingResultSink sink = new BatchingResultSink(store);
       RecordWorker.init(system, new RecordWorker.Deps(source, sink, models, skein.getDuration("record.stop-timeout"), timer,
           skein.getDuration("record.call-deadline"), skein.getDuration("record.call-grace"), new RecordMeters(metrics.registry()),
-          new io.skein.coordinator.store.JdbcDeduper(db), tools));
+          new io.skein.coordinator.store.JdbcDeduper(db), tools, models.prices()));
       InFlightShares shares = new InFlightShares(skein.getInt("job.max-records-in-flight-per-node"));
       JobCoordinator.init(system, new JobCoordinator.Deps(store, source::evict, skein.getDuration("job.tick"),
           skein.getDuration("job.ensure-interval"), skein.getInt("job.pause-after-blocked"), shares,

@@ -24,18 +24,43 @@ public final class JobProtocol {
   public record Pause(ActorRef<StatusReply<Done>> replyTo) implements Command {}
 
   /** Go on with a paused job; records that were blocked try their refused call again. Idempotent. */
-  public record Resume(ActorRef<StatusReply<Done>> replyTo) implements Command {}
+  public record Resume(ActorRef<StatusReply<Done>> replyTo, Long maxCostNanos) implements Command {
+    public Resume(ActorRef<StatusReply<Done>> replyTo) {
+      this(replyTo, null);
+    }
+  }
 
   public interface Event extends CborSerializable {}
 
   /** {@code total} is {@link #OPEN} for a stage whose records are made while it runs (see the feed in the job's row). */
   /** {@code target}: the rows a job with {@code target:} runs records for (0: none; journals before it have none). */
-  public record JobStarted(long total, int window, long atMillis, long target) implements Event {
+  /** {@code limits}: when the job pauses by itself (null: never; journals before them have none). */
+  public record JobStarted(long total, int window, long atMillis, long target, Limits limits) implements Event {
     /** The total of a stage fed while it runs: its feed says how many records there are so far, and when no more will come. */
     public static final long OPEN = Long.MAX_VALUE;
 
+    public JobStarted(long total, int window, long atMillis, long target) {
+      this(total, window, atMillis, target, null);
+    }
+
     public JobStarted(long total, int window, long atMillis) {
       this(total, window, atMillis, 0);
+    }
+  }
+
+  /**
+   * A spec's {@code max_cost} (billionths of a dollar; 0: no cap) and {@code max_error_rate}: pause
+   * when more than {@code errorRate} of the last {@code errorWindow} ended records failed (window 0: no such rule).
+   */
+  public record Limits(long maxCostNanos, double errorRate, int errorWindow) implements CborSerializable {
+    public static final Limits NONE = new Limits(0, 0, 0);
+
+    public boolean capsCost() {
+      return maxCostNanos > 0;
+    }
+
+    public Limits withMaxCost(long nanos) {
+      return new Limits(nanos, errorRate, errorWindow);
     }
   }
 
@@ -50,7 +75,12 @@ public final class JobProtocol {
   /** No new records are sent until a {@link JobResumed}; {@code reason} says why, for the user. */
   public record JobPaused(String reason, long atMillis) implements Event {}
 
-  public record JobResumed(long atMillis) implements Event {}
+  /** {@code maxCostNanos}: the job's new max_cost, when the resume raised it (null: unchanged). */
+  public record JobResumed(long atMillis, Long maxCostNanos) implements Event {
+    public JobResumed(long atMillis) {
+      this(atMillis, null);
+    }
+  }
 
   /** A job's lifecycle as users see it. */
   public enum JobState {

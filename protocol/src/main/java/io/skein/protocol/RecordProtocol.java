@@ -56,18 +56,30 @@ public final class RecordProtocol {
     long index();
   }
 
-  /** Sent at least once when a record has ended and its row is in the ledger. */
-  public record RecordOutcome(String jobId, long index, boolean succeeded, int calls, long tokens)
-      implements RecordReport {}
+  /**
+   * Sent at least once when a record has ended and its row is in the ledger: its calls, tokens and
+   * cost (billionths of a dollar, at the node's prices), and for a failed record its error type.
+   */
+  public record RecordOutcome(String jobId, long index, boolean succeeded, int calls, long tokens, long costNanos, String errorType)
+      implements RecordReport {
+    public RecordOutcome(String jobId, long index, boolean succeeded, int calls, long tokens) {
+      this(jobId, index, succeeded, calls, tokens, 0, null);
+    }
+  }
 
   /**
    * Sent after each journaled call of a record that has not ended: the calls and tokens it has
    * journaled so far (totals, not increments, so a report lost with a node, or sent twice, corrects
    * itself), and {@code waitingFor}, when its last call could not be made and waits to be tried
    * again without spending an attempt (the provider unavailable or rate limiting), what it waits
-   * for; null when it is not waiting. Job counts are live with these; the ledger settles them.
+   * for; null when it is not waiting; and {@code costNanos}, what its calls cost so far (billionths of
+   * a dollar). Job counts are live with these; the ledger settles them.
    */
-  public record RecordProgress(String jobId, long index, int calls, long tokens, String waitingFor) implements RecordReport {}
+  public record RecordProgress(String jobId, long index, int calls, long tokens, String waitingFor, long costNanos) implements RecordReport {
+    public RecordProgress(String jobId, long index, int calls, long tokens, String waitingFor) {
+      this(jobId, index, calls, tokens, waitingFor, 0);
+    }
+  }
 
   /**
    * The record cannot go on until the job is resumed: a call to {@code model} was refused in a way

@@ -24,6 +24,7 @@ public final class JobJson {
     n.put("in_flight", j.state().isTerminal() ? 0 : j.inFlight());
     n.put("calls", j.counts().calls());
     n.put("tokens", j.counts().tokens());
+    cost(n, j);
     long target = j.target();
     if (target > 0) {
       long inFlight = j.state().isTerminal() ? 0 : j.inFlight();
@@ -43,6 +44,25 @@ public final class JobJson {
       n.put("coordinator", j.coordinator());
     }
     return n;
+  }
+
+  /**
+   * What the job's calls cost so far at the nodes' price tables ({@code cost_usd}, rounded to a
+   * millionth of a dollar), and while it runs what the whole job would cost if the records left cost
+   * what those done did ({@code projected_cost_usd}).
+   */
+  private static void cost(ObjectNode n, JobInfo j) {
+    long spent = j.counts().costNanos();
+    n.put("cost_usd", usd(spent));
+    long done = j.counts().done();
+    if (!j.state().isTerminal() && done > 0 && j.total() > done && j.total() != io.skein.protocol.JobProtocol.JobStarted.OPEN) {
+      n.put("projected_cost_usd", usd(Math.round((double) spent / done * j.total())));
+    }
+  }
+
+  private static java.math.BigDecimal usd(long nanos) {
+    // Six decimals, never in exponent notation (what BigDecimal.toString gives at this scale).
+    return java.math.BigDecimal.valueOf(nanos, 9).setScale(6, java.math.RoundingMode.HALF_UP);
   }
 
   /** The dataset of a job with a target that holds the rows passed beyond it. */

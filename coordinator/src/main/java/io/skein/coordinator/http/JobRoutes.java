@@ -122,7 +122,7 @@ public final class JobRoutes {
         path(PathMatchers.segment("records").slash(PathMatchers.longSegment()), index -> get(() -> history(id, index))),
         path("cancel", () -> post(() -> cancel(id))),
         path("pause", () -> post(() -> control(id, "pause", jobs::pause))),
-        path("resume", () -> post(() -> control(id, "resume", jobs::resume))));
+        path("resume", () -> post(() -> parameterOptional("max_cost", cap -> resume(id, cap.orElse(null))))));
   }
 
   /** A job's rows (a staged job's: its last stage's), or with {@code stage}, that stage's. */
@@ -325,6 +325,23 @@ public final class JobRoutes {
       return jobs.cancel(id).thenCompose(done -> jobs.status(id)).thenApply(j -> json(j.orElseThrow()));
     });
     return completeWithFuture(response.exceptionally(JobRoutes::problem));
+  }
+
+  /** {@code POST /jobs/{id}/resume[?max_cost=N]}: a resume that may raise the job's max_cost (dollars). */
+  private Route resume(String id, String maxCost) {
+    Double cap = null;
+    if (maxCost != null) {
+      try {
+        cap = Double.parseDouble(maxCost);
+      } catch (NumberFormatException e) {
+        cap = Double.NaN;
+      }
+      if (!(cap > 0) || cap.isInfinite()) {
+        return complete(Problems.of(StatusCodes.BAD_REQUEST, "max_cost must be a positive number of dollars, got `" + maxCost + "`"));
+      }
+    }
+    Double given = cap;
+    return control(id, "resume", job -> jobs.resume(job, given));
   }
 
   /** Pause or resume: 404 for an unknown job, 409 for one that has ended, else the job's status once the change is in its row. */

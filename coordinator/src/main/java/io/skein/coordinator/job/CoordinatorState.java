@@ -8,18 +8,29 @@ import io.skein.protocol.JobProtocol.JobPaused;
 import io.skein.protocol.JobProtocol.JobResumed;
 import io.skein.protocol.JobProtocol.JobStarted;
 import io.skein.protocol.JobProtocol.JobState;
+import io.skein.protocol.JobProtocol.Limits;
 import io.skein.protocol.JobProtocol.Progress;
 
 /**
  * What a job's journal holds: its size and window, how far records may have been sent
  * ({@code upTo}), below which index all have ended ({@code low}), how it ended, and whether it is
- * paused (and why), when it was last resumed, and the rows it runs for ({@code target}, 0 for none). Which records in between have ended is read from
+ * paused (and why), when it was last resumed, the rows it runs for ({@code target}, 0 for none), and
+ * when it pauses by itself ({@code limits}: max_cost, raised by a resume, and max_error_rate). Which records in between have ended is read from
  * the results ledger on recovery, not journaled per record.
  */
 public record CoordinatorState(long total, int window, long upTo, long low, JobState ended, String pauseReason, long resumedAt,
-    long target) implements CborSerializable {
+    long target, Limits limits) implements CborSerializable {
 
-  public static final CoordinatorState EMPTY = new CoordinatorState(-1, 0, 0, 0, null, null, 0, 0);
+  public static final CoordinatorState EMPTY = new CoordinatorState(-1, 0, 0, 0, null, null, 0, 0, null);
+
+  public CoordinatorState {
+    // Snapshots from before limits have none.
+    limits = limits == null ? Limits.NONE : limits;
+  }
+
+  public CoordinatorState(long total, int window, long upTo, long low, JobState ended, String pauseReason, long resumedAt, long target) {
+    this(total, window, upTo, low, ended, pauseReason, resumedAt, target, Limits.NONE);
+  }
 
   public boolean started() {
     return total >= 0;
@@ -36,22 +47,23 @@ public record CoordinatorState(long total, int window, long upTo, long low, JobS
 
   public CoordinatorState apply(Event event) {
     if (event instanceof JobStarted e) {
-      return new CoordinatorState(e.total(), e.window(), 0, 0, null, null, 0, e.target());
+      return new CoordinatorState(e.total(), e.window(), 0, 0, null, null, 0, e.target(), e.limits());
     }
     if (event instanceof Dispatched e) {
-      return new CoordinatorState(total, window, Math.max(upTo, e.upTo()), low, ended, pauseReason, resumedAt, target);
+      return new CoordinatorState(total, window, Math.max(upTo, e.upTo()), low, ended, pauseReason, resumedAt, target, limits);
     }
     if (event instanceof Progress e) {
-      return new CoordinatorState(total, window, upTo, Math.max(low, e.low()), ended, pauseReason, resumedAt, target);
+      return new CoordinatorState(total, window, upTo, Math.max(low, e.low()), ended, pauseReason, resumedAt, target, limits);
     }
     if (event instanceof JobEnded e) {
-      return new CoordinatorState(total, window, upTo, low, e.state(), pauseReason, resumedAt, target);
+      return new CoordinatorState(total, window, upTo, low, e.state(), pauseReason, resumedAt, target, limits);
     }
     if (event instanceof JobPaused e) {
-      return new CoordinatorState(total, window, upTo, low, ended, e.reason(), resumedAt, target);
+      return new CoordinatorState(total, window, upTo, low, ended, e.reason(), resumedAt, target, limits);
     }
     if (event instanceof JobResumed e) {
-      return new CoordinatorState(total, window, upTo, low, ended, null, e.atMillis(), target);
+      return new CoordinatorState(total, window, upTo, low, ended, null, e.atMillis(), target,
+          e.maxCostNanos() == null ? limits : limits.withMaxCost(e.maxCostNanos()));
     }
     return this;
   }

@@ -177,6 +177,8 @@ public final class JobCoordinator extends EventSourcedBehavior<Command, Event, C
   private Counts counts = Counts.ZERO;
   /** Calls and tokens of records not yet ended, and what they wait for: added to the counts the row shows. */
   private final LiveProgress live = new LiveProgress();
+  /** When the job pauses by itself: max_cost, max_error_rate. */
+  private final EarlyStops stops = new EarlyStops();
   private boolean dirty;
 
   private JobCoordinator(ActorContext<Command> context, TimerScheduler<Command> timers, String jobId, Deps deps,
@@ -278,7 +280,8 @@ public final class JobCoordinator extends EventSourcedBehavior<Command, Event, C
     }
     boolean fed = job.stage() != null && FeedSpec.parse(job.stage().feed()).streams();
     return Effect()
-        .persist(new JobStarted(fed ? JobStarted.OPEN : job.total(), job.maxInFlight(), System.currentTimeMillis(), job.target()))
+        .persist(new JobStarted(fed ? JobStarted.OPEN : job.total(), job.maxInFlight(), System.currentTimeMillis(), job.target(),
+            job.limits()))
         .thenRun(started -> {
           waitingForStart.forEach(r -> r.tell(StatusReply.ack()));
           waitingForStart.clear();
@@ -316,6 +319,7 @@ public final class JobCoordinator extends EventSourcedBehavior<Command, Event, C
   private void begin(CoordinatorState state, Set<Long> finished, Counts initial) {
     dispatch.begin(state.low(), finished);
     live.clear();
+    stops.clear();
     counts = initial;
     streams = state.total() == JobStarted.OPEN;
     known = streams ? 0 : state.total();
@@ -419,14 +423,30 @@ public final class JobCoordinator extends EventSourcedBehavior<Command, Event, C
         live.report(p);
         dirty = true;
       }
-      return started ? fill(state) : Effect().none();
+      Effect<Event, CoordinatorState> stop = stopEarly(state);
+      return stop != null ? stop : started ? fill(state) : Effect().none();
     }
     RecordOutcome o = (RecordOutcome) report;
     live.ended(o.index());
     dispatch.ended(o.index());
-    counts = counts.plus(o.succeeded(), o.calls(), o.tokens());
+    counts = counts.plus(o.succeeded(), o.calls(), o.tokens(), o.costNanos());
+    stops.ended(o.succeeded() ? null : o.errorType() == null ? "failed" : o.errorType(), state.limits());
     dirty = true;
-    return fill(state);
+    Effect<Event, CoordinatorState> stop = stopEarly(state);
+    return stop != null ? stop : fill(state);
+  }
+
+  /** A pause when the job's spend or its recent failures ask for one (see {@link EarlyStops}); null to go on. */
+  private Effect<Event, CoordinatorState> stopEarly(CoordinatorState state) {
+    if (state.pausedNow() || state.hasEnded() || finishing) {
+      return null;
+    }
+    String reason = stops.reason(state.limits(), live.counts(counts).costNanos(), state.total(), counts.done());
+    if (reason == null) {
+      return null;
+    }
+    stops.clear();
+    return pause(reason.replace("{id}", jobId).replace("resume JOB", "resume " + jobId));
   }
 
   private Effect<Event, CoordinatorState> onMemberRemoved(CoordinatorState state, MemberRemoved cmd) {
@@ -602,11 +622,21 @@ public final class JobCoordinator extends EventSourcedBehavior<Command, Event, C
       return Effect().none();
     }
     if (!state.pausedNow()) {
-      cmd.replyTo().tell(state.started() ? StatusReply.ack() : StatusReply.error("job " + jobId + " has not started"));
+      cmd.replyTo().tell(!state.started() ? StatusReply.error("job " + jobId + " has not started")
+          : cmd.maxCostNanos() != null ? StatusReply.error("job " + jobId + " is running: max_cost is raised when resuming a paused job")
+          : StatusReply.ack());
+      return Effect().none();
+    }
+    long spent = ready ? live.counts(counts).costNanos() : 0;
+    long cap = cmd.maxCostNanos() != null ? cmd.maxCostNanos() : state.limits().maxCostNanos();
+    if (state.limits().capsCost() && spent >= cap) {
+      cmd.replyTo().tell(StatusReply.error("job " + jobId + " has spent " + EarlyStops.dollars(spent) + " of its max_cost "
+          + EarlyStops.dollars(cap) + ": resume it with a higher max_cost (POST /jobs/" + jobId + "/resume?max_cost=...)"));
       return Effect().none();
     }
     long at = System.currentTimeMillis();
-    return Effect().persist(new JobResumed(at)).thenRun(s -> {
+    stops.clear();
+    return Effect().persist(new JobResumed(at, cmd.maxCostNanos())).thenRun(s -> {
       context.getLog().info("job {} resumed; {} blocked records try again", jobId, dispatch.blockedCount());
       List<Long> again = dispatch.unblock(at);
       if (ready) {

@@ -293,7 +293,13 @@ public final class JobService {
 
   /** Goes on with a paused job; records its model refused try that call again. */
   public CompletionStage<Done> resume(String jobId) {
-    return ask(jobId, JobProtocol.Resume::new, true);
+    return resume(jobId, null);
+  }
+
+  /** Resumes a paused job, with a new {@code max_cost} (dollars) when one is given. */
+  public CompletionStage<Done> resume(String jobId, Double maxCost) {
+    Long nanos = maxCost == null ? null : Math.round(maxCost * 1e9);
+    return ask(jobId, replyTo -> new JobProtocol.Resume(replyTo, nanos), true);
   }
 
   /**

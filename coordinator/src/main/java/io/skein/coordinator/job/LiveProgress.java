@@ -28,15 +28,17 @@ final class LiveProgress {
     running.clear();
   }
 
-  /** The ledger's counts with the calls and tokens of records still running. */
+  /** The ledger's counts with the calls, tokens and cost of records still running. */
   Counts counts(Counts ledger) {
     long calls = 0;
     long tokens = 0;
+    long cost = 0;
     for (RecordProgress p : running.values()) {
       calls += p.calls();
       tokens += p.tokens();
+      cost += p.costNanos();
     }
-    return new Counts(ledger.succeeded(), ledger.failed(), ledger.calls() + calls, ledger.tokens() + tokens);
+    return new Counts(ledger.succeeded(), ledger.failed(), ledger.calls() + calls, ledger.tokens() + tokens, ledger.costNanos() + cost);
   }
 
   /** What records wait for, e.g. "model `m` is unavailable (HTTP 503) since ... (12 records)"; null if none waits. */

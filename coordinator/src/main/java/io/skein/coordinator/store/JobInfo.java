@@ -67,6 +67,19 @@ public record JobInfo(
     return specKey("target").asLong(0);
   }
 
+  /** When it pauses by itself: its spec's {@code max_cost} and {@code max_error_rate} (none for a spec this version cannot read). */
+  public io.skein.protocol.JobProtocol.Limits limits() {
+    io.skein.protocol.spec.EarlyStop stop;
+    try {
+      stop = io.skein.protocol.spec.SpecParser.parse(io.skein.protocol.spec.SpecParser.readTree(spec)).earlyStop();
+    } catch (RuntimeException e) {
+      return io.skein.protocol.JobProtocol.Limits.NONE;
+    }
+    var rate = stop.maxErrorRate();
+    return new io.skein.protocol.JobProtocol.Limits(stop.maxCost() == null ? 0 : stop.maxCostNanos(),
+        rate == null ? 0 : rate.rate(), rate == null ? 0 : rate.window());
+  }
+
   /** Whether its spec has {@code dedupe:}. */
   public boolean dedupes() {
     return specKey("dedupe").isObject();
@@ -82,20 +95,29 @@ public record JobInfo(
 
   private static final com.fasterxml.jackson.databind.ObjectMapper TARGET_READER = new com.fasterxml.jackson.databind.ObjectMapper();
 
-  /** Records ended well and badly, and the calls and tokens they took. */
-  public record Counts(long succeeded, long failed, long calls, long tokens) {
-    public static final Counts ZERO = new Counts(0, 0, 0, 0);
+  /** Records ended well and badly, and the calls, tokens and cost (billionths of a dollar) they took. */
+  public record Counts(long succeeded, long failed, long calls, long tokens, long costNanos) {
+    public static final Counts ZERO = new Counts(0, 0, 0, 0, 0);
+
+    public Counts(long succeeded, long failed, long calls, long tokens) {
+      this(succeeded, failed, calls, tokens, 0);
+    }
 
     public long done() {
       return succeeded + failed;
     }
 
     public Counts plus(Counts o) {
-      return new Counts(succeeded + o.succeeded, failed + o.failed, calls + o.calls, tokens + o.tokens);
+      return new Counts(succeeded + o.succeeded, failed + o.failed, calls + o.calls, tokens + o.tokens, costNanos + o.costNanos);
     }
 
     public Counts plus(boolean ok, long calls, long tokens) {
-      return new Counts(succeeded + (ok ? 1 : 0), failed + (ok ? 0 : 1), this.calls + calls, this.tokens + tokens);
+      return plus(ok, calls, tokens, 0);
+    }
+
+    public Counts plus(boolean ok, long calls, long tokens, long costNanos) {
+      return new Counts(succeeded + (ok ? 1 : 0), failed + (ok ? 0 : 1), this.calls + calls, this.tokens + tokens,
+          this.costNanos + costNanos);
     }
   }
 }

@@ -32,7 +32,7 @@ public final class JobStore {
   private static final ObjectMapper JSON = new ObjectMapper();
   private static final String JOB_COLUMNS =
       "id, name, spec, fields, fingerprint, generated, total, max_in_flight, state, reason, succeeded, failed, "
-          + "in_flight, calls, tokens, created_at, updated_at, finished_at, coordinator, waiting, parent_id, stage, feed";
+          + "in_flight, calls, tokens, created_at, updated_at, finished_at, coordinator, waiting, parent_id, stage, feed, cost_nanos";
 
   /** Rows of jobs that run records (not the row of a staged job, whose stages do). */
   private static final String HAS_COORDINATOR =
@@ -65,7 +65,7 @@ public final class JobStore {
 
   public void insertJob(Connection c, JobInfo job) throws SQLException {
     try (PreparedStatement ps = c.prepareStatement("INSERT INTO skein_jobs (" + JOB_COLUMNS
-        + ") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)")) {
+        + ") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)")) {
       ps.setString(1, job.id());
       ps.setString(2, job.name());
       ps.setString(3, job.spec());
@@ -89,6 +89,7 @@ public final class JobStore {
       ps.setString(21, job.stage() == null ? null : job.stage().parentId());
       ps.setString(22, job.stage() == null ? null : job.stage().name());
       ps.setString(23, job.stage() == null ? null : job.stage().feed());
+      ps.setLong(24, job.counts().costNanos());
       ps.executeUpdate();
     }
   }
@@ -193,7 +194,7 @@ public final class JobStore {
   public CompletionStage<Void> publishProgress(String id, Counts counts, long inFlight, String waiting) {
     return db.async(c -> {
       try (PreparedStatement ps = c.prepareStatement("UPDATE skein_jobs SET succeeded = ?, failed = ?, calls = ?, tokens = ?, "
-          + "in_flight = ?, updated_at = ?, waiting = ? WHERE id = ? AND state IN (?, ?)")) {
+          + "in_flight = ?, updated_at = ?, waiting = ?, cost_nanos = ? WHERE id = ? AND state IN (?, ?)")) {
         ps.setLong(1, counts.succeeded());
         ps.setLong(2, counts.failed());
         ps.setLong(3, counts.calls());
@@ -201,9 +202,10 @@ public final class JobStore {
         ps.setLong(5, inFlight);
         ps.setLong(6, System.currentTimeMillis());
         ps.setString(7, waiting);
-        ps.setString(8, id);
-        ps.setString(9, JobState.RUNNING.wireName());
-        ps.setString(10, JobState.PAUSED.wireName());
+        ps.setLong(8, counts.costNanos());
+        ps.setString(9, id);
+        ps.setString(10, JobState.RUNNING.wireName());
+        ps.setString(11, JobState.PAUSED.wireName());
         ps.executeUpdate();
       }
       return null;
@@ -218,7 +220,7 @@ public final class JobStore {
     if (state.isTerminal()) {
       throw new IllegalArgumentException(state + " ends a job: use finish");
     }
-    String progress = counts == null ? "" : ", succeeded = ?, failed = ?, calls = ?, tokens = ?, in_flight = ?";
+    String progress = counts == null ? "" : ", succeeded = ?, failed = ?, calls = ?, tokens = ?, in_flight = ?, cost_nanos = ?";
     return db.async(c -> {
       try (PreparedStatement ps = c.prepareStatement(
           "UPDATE skein_jobs SET state = ?, reason = ?" + progress + ", updated_at = ? WHERE id = ? AND state IN (?, ?)")) {
@@ -231,6 +233,7 @@ public final class JobStore {
           ps.setLong(i++, counts.calls());
           ps.setLong(i++, counts.tokens());
           ps.setLong(i++, inFlight);
+          ps.setLong(i++, counts.costNanos());
         }
         ps.setLong(i++, at);
         ps.setString(i++, id);
@@ -257,7 +260,7 @@ public final class JobStore {
   public CompletionStage<Void> finish(String id, JobState state, String reason, Counts counts, long at) {
     return db.async(c -> {
       try (PreparedStatement ps = c.prepareStatement("UPDATE skein_jobs SET state = ?, reason = COALESCE(?, reason), succeeded = ?, failed = ?, "
-          + "calls = ?, tokens = ?, in_flight = 0, updated_at = ?, finished_at = ? WHERE id = ?")) {
+          + "calls = ?, tokens = ?, in_flight = 0, updated_at = ?, finished_at = ?, cost_nanos = ? WHERE id = ?")) {
         ps.setString(1, state.wireName());
         ps.setString(2, reason);
         ps.setLong(3, counts.succeeded());
@@ -266,7 +269,8 @@ public final class JobStore {
         ps.setLong(6, counts.tokens());
         ps.setLong(7, at);
         ps.setLong(8, at);
-        ps.setString(9, id);
+        ps.setLong(9, counts.costNanos());
+        ps.setString(10, id);
         ps.executeUpdate();
       }
       return null;
@@ -302,7 +306,7 @@ public final class JobStore {
     return new JobInfo(
         rs.getString(1), rs.getString(2), rs.getString(3), fromJson(rs.getString(4)), rs.getString(5), rs.getBoolean(6),
         rs.getLong(7), rs.getInt(8), JobState.valueOf(rs.getString(9).toUpperCase(Locale.ROOT)), rs.getString(10),
-        new Counts(rs.getLong(11), rs.getLong(12), rs.getLong(14), rs.getLong(15)), rs.getLong(13),
+        new Counts(rs.getLong(11), rs.getLong(12), rs.getLong(14), rs.getLong(15), rs.getLong(24)), rs.getLong(13),
         rs.getLong(16), rs.getLong(17), unfinished ? null : finished, rs.getString(19), rs.getString(20),
         rs.getString(22) == null ? null : new JobInfo.StageInfo(rs.getString(21), rs.getString(22), rs.getString(23)));
   }
@@ -333,8 +337,8 @@ public final class JobStore {
   public void saveResults(List<ResultRow> rows) {
     db.sync(c -> {
       long now = System.currentTimeMillis();
-      String sql = "INSERT INTO skein_results (job_id, idx, ok, row_json, detail, calls, tokens, finished_at, datasets)"
-          + " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)"
+      String sql = "INSERT INTO skein_results (job_id, idx, ok, row_json, detail, calls, tokens, finished_at, datasets, cost_nanos)"
+          + " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
           + (db.dialect() == SkeinDb.Dialect.POSTGRES ? " ON CONFLICT DO NOTHING" : "");
       try (PreparedStatement ps = c.prepareStatement(sql)) {
         for (ResultRow r : rows) {
@@ -374,6 +378,7 @@ public final class JobStore {
     ps.setLong(7, r.tokens());
     ps.setLong(8, now);
     ps.setString(9, r.datasets());
+    ps.setLong(10, r.costNanos());
   }
 
   private static boolean isDuplicate(SQLException e) {
@@ -404,12 +409,13 @@ public final class JobStore {
 
   public CompletionStage<Counts> counts(String jobId) {
     return db.async(c -> {
-      try (PreparedStatement ps = c.prepareStatement("SELECT ok, COUNT(*), SUM(calls), SUM(tokens) FROM skein_results WHERE job_id = ? GROUP BY ok")) {
+      try (PreparedStatement ps = c.prepareStatement("SELECT ok, COUNT(*), SUM(calls), SUM(tokens), SUM(cost_nanos) FROM skein_results WHERE job_id = ? GROUP BY ok")) {
         ps.setString(1, jobId);
         long ok = 0;
         long failed = 0;
         long calls = 0;
         long tokens = 0;
+        long cost = 0;
         try (ResultSet rs = ps.executeQuery()) {
           while (rs.next()) {
             if (rs.getBoolean(1)) {
@@ -419,9 +425,10 @@ public final class JobStore {
             }
             calls += rs.getLong(3);
             tokens += rs.getLong(4);
+            cost += rs.getLong(5);
           }
         }
-        return new Counts(ok, failed, calls, tokens);
+        return new Counts(ok, failed, calls, tokens, cost);
       }
     });
   }

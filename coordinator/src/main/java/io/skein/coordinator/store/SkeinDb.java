@@ -217,6 +217,8 @@ public final class SkeinDb implements AutoCloseable {
       s.execute("CREATE INDEX IF NOT EXISTS skein_jobs_parent ON skein_jobs (parent_id)");
       // Added with staleness: the fingerprints of what the job was made of, part by part.
       s.execute("ALTER TABLE skein_jobs ADD COLUMN IF NOT EXISTS parts TEXT");
+      // Added with prices: what the job's calls cost, in billionths of a dollar.
+      s.execute("ALTER TABLE skein_jobs ADD COLUMN IF NOT EXISTS cost_nanos BIGINT DEFAULT 0 NOT NULL");
       // How far a stage has read its source stage's rows, and the records it has made of them.
       s.execute("""
           CREATE TABLE IF NOT EXISTS skein_feeds (
@@ -279,6 +281,8 @@ public final class SkeinDb implements AutoCloseable {
       s.execute("CREATE INDEX IF NOT EXISTS skein_cache_created ON skein_cache (created_at)");
       // Added with processors: a record's rows of the spec's extra datasets, {name: row}.
       s.execute("ALTER TABLE skein_results ADD COLUMN IF NOT EXISTS datasets TEXT");
+      // Added with prices: what the record's calls cost, in billionths of a dollar.
+      s.execute("ALTER TABLE skein_results ADD COLUMN IF NOT EXISTS cost_nanos BIGINT DEFAULT 0 NOT NULL");
       // Added with dedupe: each checked record's signature and verdict, and the band hashes of those accepted.
       s.execute("""
           CREATE TABLE IF NOT EXISTS skein_dedupe (

@@ -233,7 +233,7 @@ public final class StageStore {
     }
     StagesRollup r = StagesRollup.of(stagesOf(c, parentId));
     try (PreparedStatement ps = c.prepareStatement("UPDATE skein_jobs SET state = ?, reason = ?, total = ?, succeeded = ?, failed = ?,"
-        + " calls = ?, tokens = ?, in_flight = ?, waiting = ?, updated_at = ?, finished_at = ? WHERE id = ?")) {
+        + " calls = ?, tokens = ?, in_flight = ?, waiting = ?, updated_at = ?, finished_at = ?, cost_nanos = ? WHERE id = ?")) {
       ps.setString(1, r.state().wireName());
       ps.setString(2, r.reason());
       ps.setLong(3, r.total());
@@ -245,7 +245,8 @@ public final class StageStore {
       ps.setString(9, r.waiting());
       ps.setLong(10, System.currentTimeMillis());
       ps.setObject(11, r.finishedAt());
-      ps.setString(12, parentId);
+      ps.setLong(12, r.counts().costNanos());
+      ps.setString(13, parentId);
       ps.executeUpdate();
     }
   }

@@ -26,10 +26,12 @@ public record PipelineSpec(
     Map<String, String> files,
     TargetSpec target,
     DedupeSpec dedupe,
-    ToolsSpec tools) {
+    ToolsSpec tools,
+    EarlyStop earlyStop) {
 
   public PipelineSpec {
     tools = tools == null ? ToolsSpec.NONE : tools;
+    earlyStop = earlyStop == null ? EarlyStop.NONE : earlyStop;
   }
 
   /** The extra datasets, in spec order. */

@@ -36,7 +36,7 @@ public final class SpecParser {
       Set.of("id", "messages", "index", "input", "calls", "timings", "error", "steps");
 
   public static final Set<String> TOP_KEYS =
-      Set.of("name", "seed", "models", "input", "steps", "output", "processors", "retry", "max_in_flight", "cache", "files", "target",
+      Set.of("name", "seed", "models", "input", "steps", "output", "processors", "retry", "max_in_flight", "cache", "files", "target", "max_cost", "max_error_rate",
           "max_records", "dedupe", "tools");
   private static final Set<String> MODEL_KEYS =
       Set.of("model", "temperature", "max_tokens", "top_p", "stop", "timeout", "params");
@@ -133,7 +133,31 @@ public final class SpecParser {
       error("processors", "`extras` is the dataset a job with `target` keeps the rows passed beyond it in: name this dataset otherwise");
     }
     return new PipelineSpec(name, seed, models, input, steps, output, retry, maxInFlight, cache, processors, files, target,
-        DedupeSpec.read(root.get("dedupe"), this::error), ToolsSpec.read(root.get("tools"), this::error));
+        DedupeSpec.read(root.get("dedupe"), this::error), ToolsSpec.read(root.get("tools"), this::error), readEarlyStop(root));
+  }
+
+  /** {@code max_cost: 25.00} and {@code max_error_rate: {rate: 0.5, window: 100}}: when the job pauses by itself. */
+  private EarlyStop readEarlyStop(JsonNode root) {
+    Double maxCost = root.has("max_cost") ? number(root.get("max_cost"), "max_cost", 0.000001, 1e9) : null;
+    EarlyStop.ErrorRate errorRate = null;
+    JsonNode r = root.get("max_error_rate");
+    if (r != null) {
+      if (!r.isObject()) {
+        error("max_error_rate", "must be a mapping {rate: 0.5, window: 100}: pause when more than rate of the last window records failed");
+      } else {
+        checkKeys(r, "max_error_rate", Set.of("rate", "window"));
+        Double rate = r.has("rate") ? number(r.get("rate"), "max_error_rate.rate", 0, 1) : null;
+        if (rate == null && !r.has("rate")) {
+          error("max_error_rate.rate", "is required: the share of failed records (0 to 1) past which the job pauses");
+        }
+        long window = r.has("window") ? integer(r.get("window"), "max_error_rate.window", 1) : 100;
+        if (window > 100_000) {
+          error("max_error_rate.window", "must be at most 100000 records");
+        }
+        errorRate = rate == null ? null : new EarlyStop.ErrorRate(rate, (int) Math.min(window, 100_000));
+      }
+    }
+    return maxCost == null && errorRate == null ? EarlyStop.NONE : new EarlyStop(maxCost, errorRate);
   }
 
   /** {@code target} and {@code max_records}: the rows wanted, and the records that may be started for them. */

@@ -154,6 +154,25 @@ class SpecParserTest {
   }
 
   @Test
+  void maxCostAndMaxErrorRateSayWhenAJobPausesItself() {
+    String base = "name: t\nmodels: {m: {model: x}}\nsteps: [{name: a, model: m, prompt: hi}]\n";
+    assertEquals(EarlyStop.NONE, SpecParser.parse(base).earlyStop());
+    EarlyStop both = SpecParser.parse(base + "max_cost: 25.5\nmax_error_rate: {rate: 0.5, window: 40}\n").earlyStop();
+    assertEquals(25.5, both.maxCost());
+    assertEquals(25_500_000_000L, both.maxCostNanos());
+    assertEquals(new EarlyStop.ErrorRate(0.5, 40), both.maxErrorRate());
+    assertEquals(new EarlyStop.ErrorRate(0.2, 100), SpecParser.parse(base + "max_error_rate: {rate: 0.2}\n").earlyStop().maxErrorRate(),
+        "the window defaults to 100 records");
+    assertTrue(errorAt(base + "max_cost: 0\n", "max_cost").message().contains("between"));
+    assertTrue(errorAt(base + "max_cost: ten\n", "max_cost").message().contains("number"));
+    assertTrue(errorAt(base + "max_error_rate: 0.5\n", "max_error_rate").message().contains("{rate: 0.5, window: 100}"));
+    assertTrue(errorAt(base + "max_error_rate: {rate: 1.5}\n", "max_error_rate.rate").message().contains("between"));
+    assertTrue(errorAt(base + "max_error_rate: {window: 10}\n", "max_error_rate.rate").message().contains("required"));
+    assertTrue(errorAt(base + "max_error_rate: {rate: 0.5, window: 0}\n", "max_error_rate.window").message().contains("at least 1"));
+    assertTrue(errorAt(base + "max_error_rate: {rate: 0.5, windw: 10}\n", "max_error_rate.windw").message().contains("window"));
+  }
+
+  @Test
   void toolSetsNameTheirServersAllowListAndLimits() {
     String base = "name: t\nmodels: {m: {model: x}}\nsteps: [{name: a, model: m, prompt: hi}]\n";
     ToolsSpec tools = SpecParser.parse(base + """

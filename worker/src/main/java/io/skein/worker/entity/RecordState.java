@@ -183,6 +183,15 @@ public final class RecordState {
     return n;
   }
 
+  /** What its answered calls cost at {@code prices}, in billionths of a dollar (answers from the cache cost nothing). */
+  public long costNanos(io.skein.worker.gateway.Prices prices) {
+    long n = 0;
+    for (CallSucceeded c : succeeded.values()) {
+      n += c.cached() ? 0 : prices.nanos(c.model(), c.usage());
+    }
+    return n;
+  }
+
   public long tokens() {
     long t = 0;
     for (CallSucceeded c : succeeded.values()) {

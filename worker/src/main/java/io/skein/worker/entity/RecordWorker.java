@@ -23,6 +23,7 @@ import io.skein.worker.dedupe.Deduper;
 import io.skein.worker.gateway.ModelAccess;
 import io.skein.worker.gateway.ModelGateway;
 import io.skein.worker.gateway.ModelOutcome;
+import io.skein.worker.gateway.Prices;
 import io.skein.worker.gateway.ModelRequest;
 import io.skein.worker.gateway.Provider;
 import io.skein.worker.step.Outcome;
@@ -76,7 +77,16 @@ public final class RecordWorker extends EventSourcedBehavior<Command, Event, Rec
 
   /** What a record needs from its node: the job store, the ledger, the models, and where call timings and counts go. */
   public record Deps(RecordSource source, ResultSink sink, ModelAccess models, Duration stopTimeout, CallTimer timer,
-      Duration callDeadline, Duration callGrace, RecordMeters meters, Deduper deduper, ToolAccess tools) {
+      Duration callDeadline, Duration callGrace, RecordMeters meters, Deduper deduper, ToolAccess tools, Prices prices) {
+    public Deps {
+      prices = prices == null ? Prices.NONE : prices;
+    }
+
+    public Deps(RecordSource source, ResultSink sink, ModelAccess models, Duration stopTimeout, CallTimer timer,
+        Duration callDeadline, Duration callGrace, RecordMeters meters, Deduper deduper, ToolAccess tools) {
+      this(source, sink, models, stopTimeout, timer, callDeadline, callGrace, meters, deduper, tools, Prices.NONE);
+    }
+
     public Deps(RecordSource source, ResultSink sink, ModelAccess models, Duration stopTimeout, CallTimer timer,
         Duration callDeadline, Duration callGrace, RecordMeters meters, Deduper deduper) {
       this(source, sink, models, stopTimeout, timer, callDeadline, callGrace, meters, deduper, ToolAccess.NONE);
@@ -289,7 +299,7 @@ public final class RecordWorker extends EventSourcedBehavior<Command, Event, Rec
     claim(cmd);
     if (unclaimed) {
       timers.cancel("unclaimed");
-      replyTo.tell(new RecordOutcome(jobId, index, rowSucceeded, state.calls(), state.tokens()));
+      replyTo.tell(outcome(state));
       return passivate();
     }
     saveRow(state);
@@ -301,7 +311,7 @@ public final class RecordWorker extends EventSourcedBehavior<Command, Event, Rec
     if (unknown) {
       if (!saving) {
         timers.cancel("unclaimed");
-        replyTo.tell(new RecordOutcome(jobId, index, false, 0, 0));
+        replyTo.tell(new RecordOutcome(jobId, index, false, 0, 0, 0, "unknown_record"));
         return passivate();
       }
       return Effect().none();
@@ -466,7 +476,7 @@ public final class RecordWorker extends EventSourcedBehavior<Command, Event, Rec
     events.add(new RecordSucceeded(System.currentTimeMillis()));
     return Effect().persist(events).thenRun(s -> {
       journaled.run();
-      save(Rows.success(jobId, loaded, s, rendered));
+      save(Rows.success(jobId, loaded, s, rendered).withCost(s.costNanos(deps.prices())));
     });
   }
 
@@ -667,7 +677,7 @@ public final class RecordWorker extends EventSourcedBehavior<Command, Event, Rec
   /** Tells the coordinator the calls journaled so far, and what the record waits for, so the job's counts are live. */
   private void reportProgress(RecordState state, String waitingFor) {
     if (replyTo != null) {
-      replyTo.tell(new RecordProgress(jobId, index, state.calls(), state.tokens(), waitingFor));
+      replyTo.tell(new RecordProgress(jobId, index, state.calls(), state.tokens(), waitingFor, state.costNanos(deps.prices())));
     }
   }
 
@@ -726,7 +736,7 @@ public final class RecordWorker extends EventSourcedBehavior<Command, Event, Rec
       passivate();
       return;
     }
-    save(Rows.ended(jobId, loaded, state));
+    save(Rows.ended(jobId, loaded, state).withCost(state.costNanos(deps.prices())));
   }
 
   private void save(ResultRow row) {
@@ -751,8 +761,14 @@ public final class RecordWorker extends EventSourcedBehavior<Command, Event, Rec
       timers.startSingleTimer("unclaimed", Unclaimed.INSTANCE, UNCLAIMED_LINGER);
       return Effect().none();
     }
-    replyTo.tell(new RecordOutcome(jobId, index, rowSucceeded, state.calls(), state.tokens()));
+    replyTo.tell(outcome(state));
     return passivate();
+  }
+
+  /** How the record ended, for its coordinator: counts, cost, and a failed record's error type. */
+  private RecordOutcome outcome(RecordState state) {
+    String errorType = rowSucceeded ? null : state.failure() != null ? state.failure().errorType() : "failed";
+    return new RecordOutcome(jobId, index, rowSucceeded, state.calls(), state.tokens(), state.costNanos(deps.prices()), errorType);
   }
 
   /** Asks the shard to stop this record (buffering messages meanwhile); outside sharding the parent decides. */

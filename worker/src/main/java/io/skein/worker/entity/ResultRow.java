@@ -2,13 +2,22 @@ package io.skein.worker.entity;
 
 /**
  * A record's entry in the results ledger: its output or error row (JSON), the extra detail that
- * annotated exports add (input, every call, timings), its cost in calls and tokens, and its rows
+ * annotated exports add (input, every call, timings), its cost in calls, tokens and billionths of a dollar, and its rows
  * of the spec's extra datasets ({@code {name: row}} as JSON; null when the spec has none).
  */
 public record ResultRow(
-    String jobId, long index, boolean succeeded, String row, String detail, int calls, long tokens, String datasets) {
+    String jobId, long index, boolean succeeded, String row, String detail, int calls, long tokens, String datasets, long costNanos) {
+
+  public ResultRow(String jobId, long index, boolean succeeded, String row, String detail, int calls, long tokens, String datasets) {
+    this(jobId, index, succeeded, row, detail, calls, tokens, datasets, 0);
+  }
 
   public ResultRow(String jobId, long index, boolean succeeded, String row, String detail, int calls, long tokens) {
     this(jobId, index, succeeded, row, detail, calls, tokens, null);
+  }
+
+  /** This row with what its calls cost (billionths of a dollar). */
+  public ResultRow withCost(long nanos) {
+    return new ResultRow(jobId, index, succeeded, row, detail, calls, tokens, datasets, nanos);
   }
 }

@@ -16,7 +16,7 @@ import java.util.concurrent.atomic.AtomicInteger;
  * One model's meters on this node, kept across its gateway's restarts and idle stops: attempts by
  * outcome (ok, cached, or the error type: {@code rate_limited} for 429s, {@code server_error} for
  * 5xx), the provider's latency, tokens in and out, calls not sent (breaker open, queue full), and
- * gauges for this node's share of the concurrency, the adaptive limit, calls in flight and waiting.
+ * what answers cost (at the node's price table), and gauges for this node's share of the concurrency, the adaptive limit, calls in flight and waiting.
  * Every meter carries the tag {@code model}.
  */
 public final class GatewayMeters {
@@ -33,14 +33,25 @@ public final class GatewayMeters {
   private final Timer latency;
   private final DistributionSummary promptTokens;
   private final DistributionSummary completionTokens;
+  private final Prices prices;
+  private final Counter cost;
   private final AtomicInteger ceiling = new AtomicInteger();
   private final AtomicInteger limit = new AtomicInteger();
   private final AtomicInteger inFlight = new AtomicInteger();
   private final AtomicInteger waiting = new AtomicInteger();
 
   public GatewayMeters(MeterRegistry registry, String model) {
+    this(registry, model, Prices.NONE);
+  }
+
+  /** As above, counting what answers cost at {@code prices} ({@code skein_model_cost_dollars_total}). */
+  public GatewayMeters(MeterRegistry registry, String model, Prices prices) {
     this.registry = registry;
     this.model = model;
+    this.prices = prices;
+    this.cost = Counter.builder("skein.model.cost").baseUnit("dollars")
+        .description("What answered calls cost, at the node's price table (skein.prices); 0 for a model without a price")
+        .tag("model", model).register(registry);
     this.latency = Timer.builder("skein.model.latency").description("Time the provider took to answer an attempt")
         .tag("model", model).publishPercentileHistogram().minimumExpectedValue(Duration.ofMillis(1))
         .maximumExpectedValue(Duration.ofMinutes(5)).register(registry);
@@ -70,6 +81,7 @@ public final class GatewayMeters {
         latency.record(ok.latencyMillis(), TimeUnit.MILLISECONDS);
         promptTokens.record(ok.usage().promptTokens());
         completionTokens.record(ok.usage().completionTokens());
+        cost.increment(Prices.dollars(prices.nanos(model, ok.usage())));
       }
     } else if (outcome instanceof ModelOutcome.Failed failed) {
       attempt(failed.errorType());

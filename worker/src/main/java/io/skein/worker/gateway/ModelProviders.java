@@ -45,6 +45,7 @@ public final class ModelProviders implements ModelAccess {
   private final MeterRegistry registry;
   /** Per model, outliving its gateways: a restarted or re-started gateway counts on. */
   private final Map<String, GatewayMeters> meters = new ConcurrentHashMap<>();
+  private final Prices prices;
 
   /** {@code simulatorUrl}: the built-in simulator's base URL when this node runs one, else blank. */
   public ModelProviders(ActorSystem<?> system, ModelClient client, Function<String, String> env, String simulatorUrl) {
@@ -72,6 +73,13 @@ public final class ModelProviders implements ModelAccess {
         config.hasPath("gateway-idle-timeout") ? config.getDuration("gateway-idle-timeout") : Duration.ofMinutes(10),
         system.settings().config().getInt("skein.http-client.max-connections"));
     this.caching = cache != ResponseCache.NONE && config.getBoolean("cache");
+    this.prices = system.settings().config().hasPath("skein.prices") ? Prices.from(system.settings().config().getConfig("skein.prices"))
+        : Prices.NONE;
+  }
+
+  /** What models cost, from {@code skein.prices}. */
+  public Prices prices() {
+    return prices;
   }
 
   @Override
@@ -93,7 +101,7 @@ public final class ModelProviders implements ModelAccess {
         Behaviors.supervise(ModelGateway.create(provider(m), client, gatewaySettings, members, cache, () -> {
               gateways.remove(m);
               providers.remove(m);
-            }, meters.computeIfAbsent(m, name -> new GatewayMeters(registry, name))))
+            }, meters.computeIfAbsent(m, name -> new GatewayMeters(registry, name, prices))))
             .onFailure(SupervisorStrategy.restartWithBackoff(Duration.ofMillis(100), Duration.ofSeconds(10), 0.2)),
         "model-gateway-" + java.net.URLEncoder.encode(m, java.nio.charset.StandardCharsets.UTF_8).replace('%', '_') + "-"
             + spawned.incrementAndGet(),

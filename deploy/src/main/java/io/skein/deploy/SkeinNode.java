@@ -115,16 +115,17 @@ public final class SkeinNode implements AutoCloseable {
             .toCompletableFuture().get(30, TimeUnit.SECONDS);
       }
       String simulatorUrl = simulator == null ? "" : simulator.baseUrl();
-      JdbcResponseCache cache = new JdbcResponseCache(db);
       NodeMetrics metrics = new NodeMetrics(system.address().hostPort());
+      JdbcResponseCache cache = new JdbcResponseCache(db, metrics.registry());
       ModelProviders models = new ModelProviders(system, new OpenAiHttpClient(system), SkeinNode::env, simulatorUrl, cache,
           metrics.registry());
 
       io.skein.worker.tools.McpTools tools = new io.skein.worker.tools.McpTools(skein.getConfig("tools"), SkeinNode::env,
           metrics.registry());
       JdbcRecordSource source = new JdbcRecordSource(store);
-      BatchingResultSink sink = new BatchingResultSink(store);
-      RecordWorker.init(system, new RecordWorker.Deps(source, sink, models, skein.getDuration("record.stop-timeout"), timer,
+      BatchingResultSink sink = new BatchingResultSink(store, metrics.registry());
+      RecordWorker.init(system, new RecordWorker.Deps(source, sink, models, skein.getDuration("record.stop-timeout"),
+          new CallMeters(metrics.registry(), timer),
           skein.getDuration("record.call-deadline"), skein.getDuration("record.call-grace"), new RecordMeters(metrics.registry()),
           new io.skein.coordinator.store.JdbcDeduper(db), tools, models.prices()));
       InFlightShares shares = new InFlightShares(skein.getInt("job.max-records-in-flight-per-node"));

@@ -24,9 +24,17 @@ public final class BatchingResultSink implements ResultSink, AutoCloseable {
 
   private final JobStore store;
   private final BatchingThread<Pending> writer;
+  private final io.micrometer.core.instrument.DistributionSummary batches;
 
   public BatchingResultSink(JobStore store) {
+    this(store, new io.micrometer.core.instrument.composite.CompositeMeterRegistry());
+  }
+
+  /** As above, with the rows per write in {@code skein_ledger_batch_rows}. */
+  public BatchingResultSink(JobStore store, io.micrometer.core.instrument.MeterRegistry registry) {
     this.store = store;
+    this.batches = io.micrometer.core.instrument.DistributionSummary.builder("skein.ledger.batch").baseUnit("rows")
+        .description("Ledger rows written per INSERT round trip").register(registry);
     this.writer = new BatchingThread<>("skein-ledger-writer", MAX_BATCH, this::write, (batch, error) -> {
       log.error("could not write {} ledger rows", batch.size(), error);
       batch.forEach(p -> p.done().completeExceptionally(error));
@@ -43,6 +51,7 @@ public final class BatchingResultSink implements ResultSink, AutoCloseable {
   }
 
   private void write(List<Pending> batch) {
+    batches.record(batch.size());
     List<ResultRow> rows = new ArrayList<>(batch.size());
     batch.forEach(p -> rows.add(p.row()));
     try {

@@ -34,14 +34,30 @@ public final class JdbcResponseCache implements ResponseCache, AutoCloseable {
   private final BatchingThread<Lookup> reader;
   private final BatchingThread<Write> writer;
 
+  private final io.micrometer.core.instrument.DistributionSummary lookups;
+  private final io.micrometer.core.instrument.DistributionSummary writes;
+
   public JdbcResponseCache(SkeinDb db) {
+    this(db, new io.micrometer.core.instrument.composite.CompositeMeterRegistry());
+  }
+
+  /** As above, with the keys per query in {@code skein_cache_batch_keys{op=lookup|write}}. */
+  public JdbcResponseCache(SkeinDb db, io.micrometer.core.instrument.MeterRegistry registry) {
     this.db = db;
+    this.lookups = batchSizes(registry, "lookup");
+    this.writes = batchSizes(registry, "write");
     this.reader = new BatchingThread<>("skein-cache-reader", MAX_BATCH, this::answer, (batch, error) -> {
       log.error("response cache lookup failed, asking the providers instead", error);
       batch.forEach(l -> l.answer().complete(Optional.empty()));
     });
     this.writer = new BatchingThread<>("skein-cache-writer", MAX_BATCH, this::keep,
         (batch, error) -> log.error("could not keep {} answers in the response cache", batch.size(), error));
+  }
+
+  private static io.micrometer.core.instrument.DistributionSummary batchSizes(io.micrometer.core.instrument.MeterRegistry registry,
+      String op) {
+    return io.micrometer.core.instrument.DistributionSummary.builder("skein.cache.batch").baseUnit("keys")
+        .description("Response cache keys per database round trip, looked up or written").tag("op", op).register(registry);
   }
 
   @Override
@@ -59,6 +75,7 @@ public final class JdbcResponseCache implements ResponseCache, AutoCloseable {
   }
 
   private void answer(List<Lookup> batch) {
+    lookups.record(batch.size());
     Map<String, ModelOutcome.Ok> found;
     try {
       found = find(batch);
@@ -92,6 +109,7 @@ public final class JdbcResponseCache implements ResponseCache, AutoCloseable {
   }
 
   private void keep(List<Write> batch) {
+    writes.record(batch.size());
     try {
       store(batch);
     } catch (RuntimeException e) {

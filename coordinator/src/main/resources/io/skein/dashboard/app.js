@@ -322,6 +322,7 @@ function jobPage(id) {
   const panels = {
     Errors: () => errorsPanel(id, panel),
     Results: () => resultsPanel(id, panel),
+    Usage: () => usagePanel(id, panel),
     Downloads: () => downloadsPanel(id, panel, last),
   };
   function open(name) {
@@ -399,6 +400,26 @@ async function errorsPanel(id, panel) {
     panel.replaceChildren(h('div', {class: 'toolbar'}, h('label', {}, 'Type ', byType), h('label', {}, 'Step ', byStep), count),
       h('table', {id: 'errors'}, h('thead', {}, h('tr', {}, ['Record', 'Id', 'Type', 'Step', 'Message'].map(t => h('th', {}, t)))), body));
     fill();
+  } catch (e) {
+    panel.replaceChildren();
+    problem(e);
+  }
+}
+
+/** Calls, cached answers, failed attempts (429s among them), tokens and cost per step and per model, of the records that ended. */
+async function usagePanel(id, panel) {
+  panel.replaceChildren(h('p', {class: 'muted'}, 'Tallying the rows…'));
+  try {
+    const usage = await getJson('/jobs/' + encodeURIComponent(id) + '/usage');
+    const failures = f => Object.entries(f).map(([k, v]) => `${k}: ${fmt(v)}`).join(', ') || '–';
+    const table = (tableId, key, rows) => h('table', {id: tableId},
+      h('thead', {}, h('tr', {}, [key, 'Calls', 'From the cache', 'Failed attempts', 'Tokens in', 'Tokens out', 'Cost'].map(t => h('th', {}, t)))),
+      h('tbody', {}, rows.map(r => h('tr', {'data-name': r[key.toLowerCase()]}, h('td', {}, r[key.toLowerCase()]), h('td', {}, fmt(r.calls)),
+        h('td', {}, fmt(r.cached)), h('td', {}, failures(r.failed_attempts)), h('td', {}, fmt(r.tokens_in)),
+        h('td', {}, fmt(r.tokens_out)), h('td', {}, usd(r.cost_usd))))));
+    panel.replaceChildren(h('p', {class: 'muted'}, `Of the ${fmt(usage.records)} records that have ended.`),
+      h('h3', {}, 'Per step'), table('usage-steps', 'Step', usage.steps),
+      h('h3', {}, 'Per model'), table('usage-models', 'Model', usage.models));
   } catch (e) {
     panel.replaceChildren();
     problem(e);

@@ -1,17 +1,11 @@
 package io.skein.deploy;
 
 import com.fasterxml.jackson.databind.JsonNode;
-import com.fasterxml.jackson.databind.ObjectMapper;
 import com.typesafe.config.Config;
 import io.skein.coordinator.http.JobJson;
 import io.skein.coordinator.store.JobRetention;
 import io.skein.coordinator.store.JobStore;
 import io.skein.coordinator.store.SkeinDb;
-import java.net.URI;
-import java.net.http.HttpClient;
-import java.net.http.HttpRequest;
-import java.net.http.HttpResponse;
-import java.time.Duration;
 import java.util.ArrayList;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
@@ -27,8 +21,6 @@ import picocli.CommandLine.Parameters;
     subcommands = {JobsCommand.ListJobs.class, JobsCommand.DeleteJobs.class})
 final class JobsCommand extends ParentCommand {
 
-  private static final ObjectMapper JSON = new ObjectMapper();
-
   /** {@code skein jobs} alone lists them. */
   @Override
   public Integer call() {
@@ -40,15 +32,10 @@ final class JobsCommand extends ParentCommand {
       description = "Delete ended jobs with their journal, inputs and rows (cancel a running job first).")
   static final class Delete extends DeleteJobs {}
 
-  /** Where the jobs are: a server, or the local store. */
+  /** Where the jobs are: a server ({@code --server} or {@code SKEIN_SERVER}), or the local store. */
   static final class Target {
-    @Option(names = "--server", defaultValue = "${env:SKEIN_SERVER}",
-        description = "A running node's HTTP API (e.g. http://127.0.0.1:8080); default: SKEIN_SERVER, else the local store.")
-    URI server;
-
-    @Option(names = "--token", defaultValue = "${env:SKEIN_TOKEN}", description = "The server's API token (default: SKEIN_TOKEN;"
-        + " prefer the variable: a command line is visible to every user of the machine).")
-    String token;
+    @Mixin
+    RemoteServer remote;
 
     @Mixin
     StoreOptions store;
@@ -61,15 +48,6 @@ final class JobsCommand extends ParentCommand {
     /** The local store's database, opened without starting a node (the schema is created if absent). */
     SkeinDb openStore(Config skein) {
       return StoreOptions.open(skein);
-    }
-
-    HttpResponse<String> send(String method, String path) throws Exception {
-      HttpRequest.Builder request = HttpRequest.newBuilder(server.resolve(path)).timeout(Duration.ofMinutes(2))
-          .method(method, HttpRequest.BodyPublishers.noBody());
-      if (token != null && !token.isBlank()) {
-        request.header("Authorization", "Bearer " + token.strip());
-      }
-      return HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(10)).build().send(request.build(), HttpResponse.BodyHandlers.ofString());
     }
   }
 
@@ -84,13 +62,13 @@ final class JobsCommand extends ParentCommand {
     @Override
     public Integer call() throws Exception {
       java.util.List<JsonNode> jobs = new ArrayList<>();
-      if (target.server != null) {
-        HttpResponse<String> r = target.send("GET", "/jobs");
-        if (r.statusCode() != 200) {
-          System.err.println("skein jobs list: " + target.server + " answered " + r.statusCode() + ": " + detail(r.body()));
+      if (target.remote.given()) {
+        try {
+          target.remote.json("GET", "/jobs").path("jobs").forEach(jobs::add);
+        } catch (RemoteServer.Refused refused) {
+          System.err.println("skein jobs list: " + target.remote.server + " answered " + refused.status + ": " + refused.getMessage());
           return 1;
         }
-        JSON.readTree(r.body()).path("jobs").forEach(jobs::add);
       } else {
         try (SkeinDb db = target.openStore(target.skein())) {
           new JobStore(db).jobs(1000).toCompletableFuture().join().forEach(j -> jobs.add(JobJson.status(j)));
@@ -117,10 +95,15 @@ final class JobsCommand extends ParentCommand {
     @Override
     public Integer call() throws Exception {
       int code = 0;
-      if (target.server != null) {
+      if (target.remote.given()) {
         for (String id : ids) {
-          HttpResponse<String> r = target.send("DELETE", "/jobs/" + java.net.URLEncoder.encode(id, java.nio.charset.StandardCharsets.UTF_8));
-          code = Math.max(code, report(id, r.statusCode() == 204 ? null : detail(r.body())));
+          String problem = null;
+          try {
+            target.remote.json("DELETE", RemoteServer.job(id));
+          } catch (RemoteServer.Refused refused) {
+            problem = refused.getMessage();
+          }
+          code = Math.max(code, report(id, problem));
         }
         return code;
       }
@@ -147,16 +130,6 @@ final class JobsCommand extends ParentCommand {
       }
       System.err.println("skein jobs delete: " + problem);
       return 1;
-    }
-  }
-
-  /** The {@code detail} of a problem+json answer, else the body as it came. */
-  private static String detail(String body) {
-    try {
-      JsonNode problem = JSON.readTree(body);
-      return problem.hasNonNull("detail") ? problem.get("detail").asText() : body;
-    } catch (Exception e) {
-      return body;
     }
   }
 }

@@ -93,6 +93,21 @@ class CostTest {
     assertEquals(usd(expected), done.get("cost_usd").decimalValue(), "cost = sum of usage x price, for " + done);
     assertTrue(!done.has("projected_cost_usd"), "an ended job's cost is what it cost");
 
+    JsonNode usage = http.get("/jobs/" + id + "/usage").json();
+    assertEquals(40, usage.get("records").asInt());
+    List<String> steps = new java.util.ArrayList<>();
+    usage.get("steps").forEach(step -> steps.add(step.get("step").asText()));
+    assertEquals(List.of("question", "verdict"), steps);
+    for (JsonNode step : usage.get("steps")) {
+      assertEquals(40, step.get("calls").asInt(), step.toString());
+    }
+    BigDecimal byModel = BigDecimal.ZERO;
+    for (JsonNode model : usage.get("models")) {
+      byModel = byModel.add(model.get("cost_usd").decimalValue());
+    }
+    assertTrue(byModel.subtract(done.get("cost_usd").decimalValue()).abs().compareTo(new BigDecimal("0.000002")) <= 0,
+        "the models' costs add up to the job's: " + usage);
+
   }
 
   @Test

@@ -158,6 +158,13 @@ class DashboardBrowserTest {
     await(By.id("tab-results")).click();
     await(By.cssSelector("#results tbody tr"));
     assertEquals(20, browser.findElements(By.cssSelector("#results tbody tr")).size(), "the first 20 rows");
+    await(By.id("tab-usage")).click();
+    await(By.cssSelector("#usage-steps tbody tr"));
+    List<String> steps = browser.findElements(By.cssSelector("#usage-steps tbody tr")).stream().map(r -> r.getAttribute("data-name")).toList();
+    assertEquals(List.of("question", "answer"), steps, "the model steps, in order");
+    assertTrue(browser.findElement(By.cssSelector("#usage-models tbody tr[data-name='sim-small']")).getText().contains("570"),
+        "300 question calls and 270 answer calls to sim-small");
+    screenshot("usage");
     browser.get(base + "/#/cluster");
     WebElement member = await(By.cssSelector("#members tbody tr"));
     assertTrue(member.getText().contains("up"), member.getText());

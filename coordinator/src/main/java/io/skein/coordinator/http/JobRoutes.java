@@ -119,6 +119,8 @@ public final class JobRoutes {
         pathPrefix(PathMatchers.segment("stages").slash(PathMatchers.segment()), stage -> rowRoutes(id, stage)),
         rowRoutes(id, null),
         path("events", () -> get(() -> events(id))),
+        path("usage", () -> get(() -> completeWithFuture(jobs.usage(id).thenApply(u -> u.map(JobRoutes::json)
+            .orElseGet(() -> Problems.notFound("no job `" + id + "`"))).exceptionally(JobRoutes::problem)))),
         path(PathMatchers.segment("records").slash(PathMatchers.longSegment()), index -> get(() -> history(id, index))),
         path("cancel", () -> post(() -> cancel(id))),
         path("pause", () -> post(() -> control(id, "pause", jobs::pause))),

@@ -407,6 +407,44 @@ public final class JobService {
    * (false) or both (null). Annotated rows merge in the input, every call and timings. Pages
    * through the table, so memory does not grow with the job.
    */
+  /**
+   * {@code GET /jobs/{id}/usage}: its calls per step and per model ({@link JobUsage}), tallied from
+   * the annotated rows of the records that have ended (a staged job's: its last stage's), on a
+   * blocking thread; empty for an unknown job.
+   */
+  public CompletionStage<Optional<com.fasterxml.jackson.databind.node.ObjectNode>> usage(String id) {
+    return rowsOf(id, null).thenCompose(job -> {
+      if (job.isEmpty()) {
+        return java.util.concurrent.CompletableFuture.completedFuture(Optional.empty());
+      }
+      JobUsage tally = new JobUsage(models.prices(), modelsOfSteps(job.get()));
+      return rows(job.get().id(), null, true)
+          .map(line -> tally.add(USAGE_READER.readTree(line)))
+          .withAttributes(org.apache.pekko.stream.ActorAttributes.dispatcher("pekko.actor.default-blocking-io-dispatcher"))
+          .runWith(org.apache.pekko.stream.javadsl.Sink.ignore(), system)
+          .thenApply(done -> Optional.of(tally.json().put("job", id)));
+    });
+  }
+
+  private static final com.fasterxml.jackson.databind.ObjectMapper USAGE_READER = new com.fasterxml.jackson.databind.ObjectMapper();
+
+  /** The model each model step calls, from the job's spec (none for a spec this version cannot read). */
+  private static java.util.Map<String, String> modelsOfSteps(JobInfo job) {
+    java.util.Map<String, String> out = new java.util.HashMap<>();
+    try {
+      var spec = SpecParser.parse(SpecParser.readTree(job.spec()));
+      for (var step : spec.steps()) {
+        String alias = step.config().path("model").asText(null);
+        if (alias != null && spec.models().containsKey(alias)) {
+          out.put(step.name(), spec.models().get(alias).model());
+        }
+      }
+    } catch (RuntimeException e) {
+      // Attempts that failed before an answer named their model are counted under "unknown".
+    }
+    return out;
+  }
+
   public Source<String, NotUsed> rows(String jobId, Boolean ok, boolean annotated) {
     return Source.unfoldAsync(new RowsReader(store, jobId, ok, annotated), reader -> reader.nextAsync()
             .thenApply(page -> page.isEmpty() ? Optional.<Pair<RowsReader, List<String>>>empty() : Optional.of(Pair.create(reader, page))))

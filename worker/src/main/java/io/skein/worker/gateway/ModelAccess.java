@@ -10,6 +10,11 @@ public interface ModelAccess {
 
   ActorRef<ModelGateway.Command> gateway(String model);
 
+  /** What models cost on this node ({@code skein.prices}). */
+  default Prices prices() {
+    return Prices.NONE;
+  }
+
   /** Whether answers may come from and go to the response cache (a spec can still opt out). */
   default boolean caching() {
     return false;

@@ -78,6 +78,7 @@ public final class ModelProviders implements ModelAccess {
   }
 
   /** What models cost, from {@code skein.prices}. */
+  @Override
   public Prices prices() {
     return prices;
   }

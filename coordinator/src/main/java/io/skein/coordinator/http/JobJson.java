@@ -70,8 +70,14 @@ public final class JobJson {
 
   /** The names of a job's datasets: its processors', and {@code extras} for a job with a target. */
   public static java.util.List<String> datasets(JobInfo j) {
-    java.util.List<String> names = new java.util.ArrayList<>(io.skein.protocol.spec.SpecParser.parse(
-        io.skein.protocol.spec.SpecParser.readTree(j.spec())).datasets().stream().map(io.skein.protocol.spec.ProcessorSpec::name).toList());
+    // Read from the stored spec's tree (checked when it was submitted), not parsed again: a watched
+    // job's status is read twice a second.
+    java.util.List<String> names = new java.util.ArrayList<>();
+    for (com.fasterxml.jackson.databind.JsonNode p : io.skein.protocol.spec.SpecParser.readTree(j.spec()).path("processors")) {
+      if (p.has("template") && p.path("name").isTextual()) {
+        names.add(p.get("name").asText());
+      }
+    }
     if (j.target() > 0) {
       names.add(EXTRAS);
     }

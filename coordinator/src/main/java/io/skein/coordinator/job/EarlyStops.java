@@ -49,9 +49,9 @@ final class EarlyStops {
   }
 
   /** Why the job should pause now, or null: the cost cap met, or too many failures in the full window. */
-  String reason(Limits limits, long costNanos, long total, long done) {
+  String reason(String jobId, Limits limits, long costNanos, long total, long done) {
     if (limits.capsCost() && costNanos >= limits.maxCostNanos()) {
-      return costReason(limits, costNanos, total, done);
+      return costReason(jobId, limits, costNanos, total, done);
     }
     if (limits.errorWindow() > 0 && last.size() >= limits.errorWindow() && failed > limits.errorRate() * limits.errorWindow()) {
       Map.Entry<String, Integer> common = failures.entrySet().stream().max(Comparator.comparingInt(Map.Entry::getValue)).orElseThrow();
@@ -62,12 +62,13 @@ final class EarlyStops {
     return null;
   }
 
-  private static String costReason(Limits limits, long costNanos, long total, long done) {
+  private static String costReason(String jobId, Limits limits, long costNanos, long total, long done) {
     String more = done == 0 || total == JobStarted.OPEN ? "" : String.format(Locale.ROOT,
         "; the %d records left would cost about %s more at this rate", Math.max(total - done, 0),
         dollars(Math.round((double) costNanos / done * Math.max(total - done, 0))));
     return String.format(Locale.ROOT, "max_cost: spent %s of %s%s. Resume with a higher max_cost to go on"
-        + " (POST /jobs/{id}/resume?max_cost=..., or skein resume JOB --max-cost ...)", dollars(costNanos), dollars(limits.maxCostNanos()), more);
+        + " (POST /jobs/%s/resume?max_cost=..., or skein resume %s --max-cost ...)", dollars(costNanos), dollars(limits.maxCostNanos()), more,
+        jobId, jobId);
   }
 
   /** The whole job's cost if the records left cost what those done did: {@code cost} when none is done yet or it is open-ended. */

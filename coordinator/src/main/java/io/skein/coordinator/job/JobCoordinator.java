@@ -438,15 +438,17 @@ public final class JobCoordinator extends EventSourcedBehavior<Command, Event, C
 
   /** A pause when the job's spend or its recent failures ask for one (see {@link EarlyStops}); null to go on. */
   private Effect<Event, CoordinatorState> stopEarly(CoordinatorState state) {
-    if (state.pausedNow() || state.hasEnded() || finishing) {
+    // A pause only holds back records not yet sent: with every record sent, the job ends as it would.
+    boolean allSent = closed && dispatch.sentUpTo() >= startable(state);
+    if (state.pausedNow() || state.hasEnded() || finishing || allSent) {
       return null;
     }
-    String reason = stops.reason(state.limits(), live.counts(counts).costNanos(), state.total(), counts.done());
+    String reason = stops.reason(jobId, state.limits(), live.counts(counts).costNanos(), state.total(), counts.done());
     if (reason == null) {
       return null;
     }
     stops.clear();
-    return pause(reason.replace("{id}", jobId).replace("resume JOB", "resume " + jobId));
+    return pause(reason);
   }
 
   private Effect<Event, CoordinatorState> onMemberRemoved(CoordinatorState state, MemberRemoved cmd) {
@@ -629,7 +631,7 @@ public final class JobCoordinator extends EventSourcedBehavior<Command, Event, C
     }
     long spent = ready ? live.counts(counts).costNanos() : 0;
     long cap = cmd.maxCostNanos() != null ? cmd.maxCostNanos() : state.limits().maxCostNanos();
-    if (state.limits().capsCost() && spent >= cap) {
+    if ((cmd.maxCostNanos() != null || state.limits().capsCost()) && spent >= cap) {
       cmd.replyTo().tell(StatusReply.error("job " + jobId + " has spent " + EarlyStops.dollars(spent) + " of its max_cost "
           + EarlyStops.dollars(cap) + ": resume it with a higher max_cost (POST /jobs/" + jobId + "/resume?max_cost=...)"));
       return Effect().none();

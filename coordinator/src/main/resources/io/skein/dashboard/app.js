@@ -361,6 +361,14 @@ function throughputPlot(box) {
         calls.push((s.calls - previous.calls) / seconds);
       }
       previous = {at: now, done: done(s), calls: s.calls};
+      if (xs.length < 2 && TERMINAL.includes(s.state)) {
+        // Opened on a job that had already ended: nothing was watched to plot.
+        const seconds = (Date.parse(s.finished_at) - Date.parse(s.created_at)) / 1000;
+        box.replaceChildren(h('p', {class: 'muted', id: 'plot-summary'},
+          `It ran ${fmt(done(s))} records and ${fmt(s.calls)} calls in ${duration(seconds)}: ${(done(s) / seconds).toFixed(1)} records/s`
+          + ` and ${(s.calls / seconds).toFixed(1)} calls/s on average. The plot is drawn while this page watches a running job.`));
+        return;
+      }
       if (!window.uPlot || xs.length < 2) return;
       if (!plot) {
         box.replaceChildren();

@@ -158,6 +158,7 @@ class DashboardBrowserTest {
     await(By.id("tab-results")).click();
     await(By.cssSelector("#results tbody tr"));
     assertEquals(20, browser.findElements(By.cssSelector("#results tbody tr")).size(), "the first 20 rows");
+    assertTrue(await(By.id("plot-summary")).getText().contains("records/s"), "an ended job's page says how fast it ran");
     await(By.id("tab-usage")).click();
     await(By.cssSelector("#usage-steps tbody tr"));
     List<String> steps = browser.findElements(By.cssSelector("#usage-steps tbody tr")).stream().map(r -> r.getAttribute("data-name")).toList();

@@ -41,6 +41,8 @@ class SerializationTest {
     roundTrip(new RecordProtocol.Ensure(probe.getRef(), 1234));
     roundTrip(RecordProtocol.Stop.INSTANCE);
     roundTrip(new RecordProtocol.RecordOutcome("job-1", 7, true, 3, 120));
+    roundTrip(new io.skein.protocol.Usage(2006, 300, 1920));
+    roundTrip(new io.skein.protocol.Usage(20, 30));
     roundTrip(new RecordProtocol.RecordOutcome("job-1", 8, false, 3, 120, 4_500_000L, "validation_failed"));
     roundTrip(new RecordProtocol.RecordBlocked("job-1", 8, "writer", "answer", "unauthorized", "HTTP 401", 77));
     roundTrip(new RecordProtocol.RecordProgress("job-1", 9, 2, 80, "model `m` is unavailable (HTTP 503) since 2026-12-02T04:00:00Z"));

@@ -26,7 +26,7 @@ import org.junit.jupiter.api.Test;
 class CostTest {
 
   /** Dollars per million tokens in and out. */
-  private static final Map<String, double[]> PRICES = Map.of("sim-small", new double[] {3.0, 15.0}, "sim-large", new double[] {1.0, 2.0});
+  private static final Map<String, double[]> PRICES = Map.of("sim-small", new double[] {3.0, 15.0, 0.3}, "sim-large", new double[] {1.0, 2.0, 1.0});
 
   private static SkeinNode node;
   private static Http http;
@@ -37,7 +37,7 @@ class CostTest {
     Path config = Files.writeString(dir.resolve("prices.conf"), """
         skein.simulator { latency = 5ms, jitter = 0 }
         skein.prices {
-          sim-small { input = 3.0, output = 15.0 }
+          sim-small { input = 3.0, output = 15.0, cached-input = 0.3 }
           sim-large { input = 1.0, output = 2.0 }
         }
         """);
@@ -53,7 +53,9 @@ class CostTest {
   /** A call's cost in billionths of a dollar, as the table prices it. */
   private static long nanos(JsonNode call) {
     double[] price = PRICES.get(call.get("model").asText());
-    return Math.round(call.at("/usage/prompt_tokens").asLong() * price[0] * 1e3 + call.at("/usage/completion_tokens").asLong() * price[1] * 1e3);
+    long cached = call.at("/usage/cached_tokens").asLong(0);
+    return Math.round((call.at("/usage/prompt_tokens").asLong() - cached) * price[0] * 1e3 + cached * price[2] * 1e3
+        + call.at("/usage/completion_tokens").asLong() * price[1] * 1e3);
   }
 
   /** Each record's cost, from its annotated row's calls. */
@@ -84,12 +86,16 @@ class CostTest {
         models: {writer: {model: sim-small, max_tokens: 40}, judge: {model: sim-large, max_tokens: 10}}
         cache: false
         steps:
-          - {name: question, model: writer, prompt: "Ask about {{ topic }}"}
+          - {name: question, model: writer, system: "You write one short question about the topic you are given.",
+             prompt: "Ask about {{ topic }}"}
           - {name: verdict, model: judge, prompt: "Judge: {{ question }}"}
         """, Http.topics("c", 40));
     JsonNode done = http.awaitState(id, "succeeded", Duration.ofMinutes(2));
     long expected = recordCosts(id).values().stream().mapToLong(Long::longValue).sum();
     assertTrue(expected > 0, "the calls had usage");
+    long cachedCalls = http.get("/jobs/" + id + "/results?annotated=true").lines().stream()
+        .filter(r -> r.get("calls").get(0).at("/usage/cached_tokens").asLong(0) > 0).count();
+    assertTrue(cachedCalls >= 30, "the provider served the repeated system message from its prompt cache: " + cachedCalls + " of 40");
     assertEquals(usd(expected), done.get("cost_usd").decimalValue(), "cost = sum of usage x price, for " + done);
     assertTrue(!done.has("projected_cost_usd"), "an ended job's cost is what it cost");
 

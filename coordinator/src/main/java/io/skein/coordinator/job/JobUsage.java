@@ -23,12 +23,14 @@ public final class JobUsage {
     long calls;
     long cached;
     long tokensIn;
+    long tokensCached;
     long tokensOut;
     long costNanos;
     final Map<String, Long> failed = new TreeMap<>();
 
     ObjectNode json(ObjectNode out) {
-      out.put("calls", calls).put("cached", cached).put("tokens_in", tokensIn).put("tokens_out", tokensOut)
+      out.put("calls", calls).put("cached", cached).put("tokens_in", tokensIn).put("tokens_in_cached", tokensCached)
+          .put("tokens_out", tokensOut)
           .put("cost_usd", java.math.BigDecimal.valueOf(costNanos, 9).setScale(6, java.math.RoundingMode.HALF_UP));
       ObjectNode failures = out.putObject("failed_attempts");
       failed.forEach(failures::put);
@@ -64,10 +66,12 @@ public final class JobUsage {
         } else {
           long in = usage.path("prompt_tokens").asLong();
           long out = usage.path("completion_tokens").asLong();
-          long cost = prices.nanos(model, new Usage(in, out));
+          long hit = usage.path("cached_tokens").asLong(0);
+          long cost = prices.nanos(model, new Usage(in, out, hit));
           for (Tally t : new Tally[] {s, m}) {
             t.calls++;
             t.tokensIn += in;
+            t.tokensCached += hit;
             t.tokensOut += out;
             t.costNanos += cost;
           }

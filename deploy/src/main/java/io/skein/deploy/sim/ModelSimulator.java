@@ -155,6 +155,29 @@ public final class ModelSimulator {
         return size() > REMEMBERED;
       }
     };
+    /** The system messages seen lately: a prompt that starts with one is served partly "from the prompt cache". */
+    private final Map<String, Boolean> prefixes = new java.util.LinkedHashMap<>() {
+      @Override
+      protected boolean removeEldestEntry(Map.Entry<String, Boolean> eldest) {
+        return size() > REMEMBERED;
+      }
+    };
+
+    /**
+     * As providers' prompt caches do (OpenAI's {@code usage.prompt_tokens_details.cached_tokens}): a
+     * request whose first message is a system message seen before has that message's tokens cached.
+     */
+    private long cachedPrefix(JsonNode req) {
+      JsonNode first = req.path("messages").path(0);
+      if (!first.path("role").asText().equals("system")) {
+        return 0;
+      }
+      String text = ChatWire.text(first.path("content"));
+      synchronized (prefixes) {
+        return prefixes.put(text, Boolean.TRUE) != null ? words(text) : 0;
+      }
+    }
+
     /** Null without per-minute limits. */
     private final RateBuckets buckets;
     volatile boolean outage;
@@ -257,6 +280,10 @@ public final class ModelSimulator {
           delay *= 10;
         }
         ObjectNode completion = answer(req, fingerprint, occurrence);
+        long cachedTokens = cachedPrefix(req);
+        if (cachedTokens > 0 && completion.path("usage").isObject()) {
+          ((ObjectNode) completion.get("usage")).putObject("prompt_tokens_details").put("cached_tokens", cachedTokens);
+        }
         for (int i = 1; i < ChatWire.choices(req); i++) {
           ChatWire.addChoice(completion, answer(req, fingerprint + i * 0x9E3779B97F4A7C15L, occurrence), i);
         }

@@ -131,6 +131,17 @@ class ModelSimulatorTest {
          "kind": {"enum": ["a", "b"]}, "score": {"type": "number", "minimum": 0, "maximum": 1}}}""";
 
   @Test
+  void aSystemMessageSeenBeforeIsServedFromThePromptCache() throws Exception {
+    ModelSimulator sim = start(SimulatorSettings.DEFAULT);
+    JsonNode first = post(sim, chat("First question", 1, null)).json().path("usage");
+    JsonNode second = post(sim, chat("Second question", 2, null)).json().path("usage");
+    assertTrue(first.path("prompt_tokens_details").isMissingNode(), "a first sight is not cached: " + first);
+    assertEquals(words("You are a concise support assistant."), second.at("/prompt_tokens_details/cached_tokens").asInt(),
+        "the repeated system message is: " + second);
+    assertTrue(second.get("prompt_tokens").asInt() > second.at("/prompt_tokens_details/cached_tokens").asInt());
+  }
+
+  @Test
   void aJsonSchemaRequestGetsJsonThatMeetsTheSchema() throws Exception {
     var schema = io.skein.worker.step.JsonSchemas.compile(readTree(PRODUCT));
     for (int seed = 0; seed < 30; seed++) {

@@ -277,9 +277,12 @@ public final class Rows {
         c.set("rejected", ok.result().path("errors"));
       }
       c.put("finish_reason", ok.finishReason());
-      c.putObject("usage")
+      ObjectNode usage = c.putObject("usage")
           .put("prompt_tokens", ok.usage().promptTokens())
           .put("completion_tokens", ok.usage().completionTokens());
+      if (ok.usage().cachedPromptTokens() > 0) {
+        usage.put("cached_tokens", ok.usage().cachedPromptTokens());
+      }
       c.put("latency_ms", ok.latencyMillis());
     }
     if (!failed.isEmpty()) {

@@ -166,7 +166,8 @@ public final class OpenAiHttpClient implements ModelClient {
       String answer = reasoning.isTextual() && !reasoning.asText().isBlank()
           ? "<think>" + reasoning.asText() + "</think>\n" + said : said;
       return new ModelOutcome.Ok(answer, choice.path("finish_reason").asText(null),
-          new Usage(usage.path("prompt_tokens").asLong(0), usage.path("completion_tokens").asLong(0)), latency, false, toolCalls);
+          new Usage(usage.path("prompt_tokens").asLong(0), usage.path("completion_tokens").asLong(0),
+              usage.path("prompt_tokens_details").path("cached_tokens").asLong(0)), latency, false, toolCalls);
     } catch (Exception e) {
       return new ModelOutcome.Failed(ModelOutcome.Errors.INVALID_RESPONSE, true, 200,
           "the response is not JSON: " + ModelOutcome.Errors.abbreviate(text, 200), 0, latency);

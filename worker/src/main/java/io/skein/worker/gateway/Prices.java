@@ -11,12 +11,19 @@ import java.util.Map;
  */
 public final class Prices {
 
-  /** Dollars per million tokens in and out. */
-  public record Price(double input, double output) {
+  /** Dollars per million tokens in and out, and in from the provider's prompt cache (where it discounts them). */
+  public record Price(double input, double output, double cachedInput) {
     public Price {
-      if (!(input >= 0) || !(output >= 0) || Double.isInfinite(input) || Double.isInfinite(output)) {
-        throw new IllegalArgumentException("a price is a non-negative number of dollars per million tokens, got " + input + " and " + output);
+      for (double p : new double[] {input, output, cachedInput}) {
+        if (!(p >= 0) || Double.isInfinite(p)) {
+          throw new IllegalArgumentException("a price is a non-negative number of dollars per million tokens, got " + p);
+        }
       }
+    }
+
+    /** No discount for cached input. */
+    public Price(double input, double output) {
+      this(input, output, input);
     }
   }
 
@@ -43,12 +50,15 @@ public final class Prices {
       return 0;
     }
     // dollars = tokens * price / 1e6, so billionths of a dollar = tokens * price * 1e3
-    return Math.round(usage.promptTokens() * price.input() * 1e3 + usage.completionTokens() * price.output() * 1e3);
+    long cached = Math.min(usage.cachedPromptTokens(), usage.promptTokens());
+    return Math.round((usage.promptTokens() - cached) * price.input() * 1e3 + cached * price.cachedInput() * 1e3
+        + usage.completionTokens() * price.output() * 1e3);
   }
 
   /**
-   * The table in {@code skein.prices}: {@code "gpt-4o" { input = 2.50, output = 10.00 }}, dollars per
-   * million tokens; a wrong entry stops the node at start, naming it.
+   * The table in {@code skein.prices}: {@code "gpt-4o" { input = 2.50, output = 10.00, cached-input = 1.25 }},
+   * dollars per million tokens ({@code cached-input}: prompt tokens the provider's cache served,
+   * default the input price); a wrong entry stops the node at start, naming it.
    */
   public static Prices from(com.typesafe.config.Config prices) {
     Map<String, Price> table = new java.util.HashMap<>();
@@ -57,11 +67,13 @@ public final class Prices {
       try {
         com.typesafe.config.Config entry = prices.getConfig(path);
         java.util.Set<String> unknown = new java.util.TreeSet<>(entry.root().keySet());
-        unknown.removeAll(java.util.Set.of("input", "output"));
+        unknown.removeAll(java.util.Set.of("input", "output", "cached-input"));
         if (!unknown.isEmpty()) {
-          throw new IllegalArgumentException("unknown keys " + unknown + " (a price has input and output, dollars per million tokens)");
+          throw new IllegalArgumentException("unknown keys " + unknown
+              + " (a price has input, output and optionally cached-input, dollars per million tokens)");
         }
-        table.put(model, new Price(entry.getDouble("input"), entry.getDouble("output")));
+        double input = entry.getDouble("input");
+        table.put(model, new Price(input, entry.getDouble("output"), entry.hasPath("cached-input") ? entry.getDouble("cached-input") : input));
       } catch (com.typesafe.config.ConfigException | IllegalArgumentException e) {
         throw new IllegalArgumentException("skein.prices." + path + ": " + e.getMessage(), e);
       }

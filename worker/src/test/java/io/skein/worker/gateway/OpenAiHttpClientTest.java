@@ -122,6 +122,28 @@ class OpenAiHttpClientTest {
     }
   }
 
+  @Test
+  void usageWithPromptCacheTokensIsRead() throws Exception {
+    HttpServer server = HttpServer.create(new InetSocketAddress("127.0.0.1", 0), 0);
+    server.createContext("/v1/chat/completions", exchange -> {
+      byte[] body = ("{\"choices\": [{\"message\": {\"content\": \"hi\"}, \"finish_reason\": \"stop\"}], \"usage\": {\"prompt_tokens\": 2006,"
+          + " \"completion_tokens\": 300, \"prompt_tokens_details\": {\"cached_tokens\": 1920}}}").getBytes(StandardCharsets.UTF_8);
+      exchange.sendResponseHeaders(200, body.length);
+      exchange.getResponseBody().write(body);
+      exchange.close();
+    });
+    server.start();
+    try {
+      OpenAiHttpClient client = new OpenAiHttpClient(testKit.system(), name -> null);
+      Provider provider = new Provider("p", "http://127.0.0.1:" + server.getAddress().getPort() + "/v1", null, "m", 4, Duration.ofSeconds(10));
+      ModelOutcome.Ok ok = assertInstanceOf(ModelOutcome.Ok.class,
+          client.complete(provider, "{}").toCompletableFuture().get(30, TimeUnit.SECONDS));
+      assertEquals(new io.skein.protocol.Usage(2006, 300, 1920), ok.usage());
+    } finally {
+      server.stop(0);
+    }
+  }
+
   private static void answer(com.sun.net.httpserver.HttpExchange exchange, int status, String header, String value) throws java.io.IOException {
     byte[] body = "{\"error\": {\"message\": \"slow down\"}}".getBytes(StandardCharsets.UTF_8);
     exchange.getResponseHeaders().add(header, value);

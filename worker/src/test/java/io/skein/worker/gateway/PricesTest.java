@@ -25,6 +25,14 @@ class PricesTest {
   }
 
   @Test
+  void promptTokensFromTheProvidersCacheCostTheCachedInputPrice() {
+    Prices prices = Prices.from(ConfigFactory.parseString("m { input = 2.50, output = 10.00, cached-input = 1.25 }\nn { input = 2, output = 4 }"));
+    // 600 fresh in at $2.50/M + 400 cached at $1.25/M + 100 out at $10/M
+    assertEquals(Math.round(600 * 2.5e3 + 400 * 1.25e3 + 100 * 10e3), prices.nanos("m", new Usage(1000, 100, 400)));
+    assertEquals(prices.nanos("n", new Usage(1000, 100)), prices.nanos("n", new Usage(1000, 100, 400)), "no cached-input price: no discount");
+  }
+
+  @Test
   void aWrongEntryIsRefusedNamingIt() {
     var typo = assertThrows(IllegalArgumentException.class,
         () -> Prices.from(ConfigFactory.parseString("m { input = 1, ouput = 2 }")));

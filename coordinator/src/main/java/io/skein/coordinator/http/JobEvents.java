@@ -26,9 +26,10 @@ final class JobEvents {
 
   private JobEvents() {}
 
-  /** An event to send, and whether it is the stream's last. */
+  /** What a failed read of the status becomes: nothing to send. */
   private static final Optional<ObjectNode> NO_NEWS = Optional.of(com.fasterxml.jackson.databind.node.JsonNodeFactory.instance.objectNode());
 
+  /** An event to send, and whether it is the stream's last. */
   private record Update(ServerSentEvent event, boolean last) {}
 
   /**

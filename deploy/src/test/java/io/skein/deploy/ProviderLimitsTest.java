@@ -74,7 +74,10 @@ class ProviderLimitsTest {
       System.out.printf("hard limits: %.2f answers/s against 10/s allowed (%.0f%%); 429s by cause %s%n", perSecond, perSecond * 10,
           refused);
       assertTrue(perSecond >= 8.0, "at least 80% of the provider's 10 requests a second once its bucket is spent: " + perSecond);
-      assertTrue(refused.getOrDefault("requests", 0L) <= records / 20,
+      // Paced by the headers, a few requests still meet an empty bucket: the node credits the refill from when it sent a call,
+      // and a loaded machine delays a call between that and the server taking it (26 of 900 on a quiet machine, 48 on a busy
+      // CI run). Without the pacing (its header reading turned off) 307 did.
+      assertTrue(refused.getOrDefault("requests", 0L) <= records / 10,
           "paced by the headers, not by 429s: " + refused + " for " + records + " answers");
     }
   }

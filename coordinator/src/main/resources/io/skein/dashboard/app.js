@@ -274,12 +274,17 @@ function jobPage(id) {
   const cancel = h('button', {id: 'cancel', class: 'danger', onclick: () => {
     if (confirm('Cancel job ' + id + '? Records in flight stop and write no row.')) control('cancel');
   }}, 'Cancel');
+  const retry = h('button', {id: 'retry', onclick: async () => {
+    const n = last ? fmt(last.failed) : 'the';
+    if (confirm(`Retry the ${n} failed records of job ${id}? Each goes on from its last answered call; its error row is replaced by the row it ends with.`)
+        && await control('retry-failed')) follow();
+  }}, 'Retry failed');
   const plotBox = h('div', {id: 'plot'});
   const panel = h('div', {class: 'panel'});
   const tabs = h('div', {class: 'tabs'});
   const title = h('h2', {}, id);
   show(h('section', {}, h('p', {}, h('a', {href: '#/'}, '← Jobs')), title,
-    h('div', {class: 'toolbar'}, state, h('div', {class: 'buttons'}, pause, resume, cancel)),
+    h('div', {class: 'toolbar'}, state, h('div', {class: 'buttons'}, pause, resume, cancel, retry)),
     reason, progress, stats, h('h3', {}, 'Throughput'), plotBox, tabs, panel));
 
   let last = null;
@@ -304,18 +309,22 @@ function jobPage(id) {
     if (s.target) cells.push(['Target rows', fmt(s.target.rows)], ['Passed', fmt(s.target.passed)]);
     if (s.dedupe) cells.push(['Duplicates', fmt(s.dedupe.duplicates)]);
     stats.replaceChildren(...cells.map(([k, v]) => h('div', {}, h('dt', {}, k), h('dd', {'data-stat': k.toLowerCase()}, v))));
+    stats.dataset.finished = s.finished_at || '';
     const ended = TERMINAL.includes(s.state);
     pause.disabled = ended || s.state === 'paused';
     resume.disabled = ended || s.state !== 'paused';
     cancel.disabled = ended;
+    retry.disabled = !(s.state === 'succeeded' || s.state === 'failed') || !s.failed;
     plot.add(s);
   }
 
   async function control(verb) {
     try {
       render(await (await api(path + '/' + verb, {method: 'POST'})).json());
+      return true;
     } catch (e) {
       problem(e);
+      return false;
     }
   }
 
@@ -332,18 +341,22 @@ function jobPage(id) {
   tabs.append(...Object.keys(panels).map(name => h('button', {id: 'tab-' + name.toLowerCase(), onclick: () => open(name)}, name)));
 
   let first = true;
-  leave.push(watch(path + '/events', (type, data) => {
-    if (type === 'gone') { problem(new ApiError(404, 'job ' + id + ' was deleted')); return; }
-    render(data);
-    problem(null);
-    if (first) { first = false; open(data.failed > 0 ? 'Errors' : 'Results'); }
-  }, () => {
-    // The stream ends with the job: show its final rows.
-    if (last && TERMINAL.includes(last.state)) {
-      const active = [...tabs.children].find(b => b.classList.contains('active'));
-      if (active) open(active.textContent);
-    }
-  }));
+  // Watched until the job ends; again after a retry of its failed records, which runs it again.
+  function follow() {
+    leave.push(watch(path + '/events', (type, data) => {
+      if (type === 'gone') { problem(new ApiError(404, 'job ' + id + ' was deleted')); return; }
+      render(data);
+      problem(null);
+      if (first) { first = false; open(data.failed > 0 ? 'Errors' : 'Results'); }
+    }, () => {
+      // The stream ends with the job: show its final rows.
+      if (last && TERMINAL.includes(last.state)) {
+        const active = [...tabs.children].find(b => b.classList.contains('active'));
+        if (active) open(active.textContent);
+      }
+    }));
+  }
+  follow();
 }
 
 /** Records/s and calls/s over time, from the statuses the event stream brings (uPlot, served from the jar). */
@@ -535,6 +548,9 @@ function eventCard(e) {
       break;
     case 'RecordFailed':
       body.push(facts([['error', e.error_type], ['step', e.step]]), h('div', {class: 'cell'}, e.message));
+      break;
+    case 'RecordRetried':
+      body.push(h('div', {class: 'cell'}, 'Its job retried its failed records: the failure above is undone, and the record goes on from its last answered call.'));
       break;
     case 'ToolCalled':
       body.push(facts([['tool', e.tool], ['server', e.server], ['error', e.error ? 'yes' : null], ['latency', e.latency_millis + ' ms']]),

@@ -39,6 +39,8 @@ class SerializationTest {
     List<ChatMessage> request = List.of(ChatMessage.system("s"), ChatMessage.user("u"));
     roundTrip(new RecordProtocol.Ensure(probe.getRef()));
     roundTrip(new RecordProtocol.Ensure(probe.getRef(), 1234));
+    roundTrip(new RecordProtocol.Ensure(probe.getRef(), 1234, 5678));
+    roundTrip(new RecordProtocol.RecordRetried(5678));
     roundTrip(RecordProtocol.Stop.INSTANCE);
     roundTrip(new RecordProtocol.RecordOutcome("job-1", 7, true, 3, 120));
     roundTrip(new io.skein.protocol.Usage(2006, 300, 1920));
@@ -76,6 +78,8 @@ class SerializationTest {
     roundTrip(new JobProtocol.Cancel(probe.getRef()));
     roundTrip(new JobProtocol.Pause(probe.getRef()));
     roundTrip(new JobProtocol.Resume(probe.getRef()));
+    roundTrip(new JobProtocol.RetryFailed(probe.getRef()));
+    roundTrip(new JobProtocol.FailedRetried(11));
     roundTrip(new JobProtocol.JobPaused("model `m` refused 3 records", 7));
     roundTrip(new JobProtocol.JobResumed(8));
     roundTrip(new JobProtocol.JobResumed(8, 50_000_000_000L));
@@ -90,6 +94,7 @@ class SerializationTest {
     roundTrip(new CoordinatorState(2000, 1000, 1000, 500, null, "paused by request", 0, 0));
     roundTrip(new CoordinatorState(2000, 1000, 1000, 500, null, null, 0, 0, new io.skein.protocol.JobProtocol.Limits(25_000_000_000L, 0.5, 100)));
     roundTrip(new CoordinatorState(2000, 1000, 2000, 2000, JobProtocol.JobState.CANCELLED, null, 99, 0));
+    roundTrip(new CoordinatorState(2000, 1000, 2000, 2000, null, null, 11, 0, JobProtocol.Limits.NONE, 11));
   }
 
   /** A journal written before `target` (JobStarted and snapshots without it) reads as a job without one. */

@@ -277,6 +277,16 @@ final class ClientCommands {
 
     abstract String verb();
 
+    /** The command's name, where it is not the verb. */
+    String name() {
+      return verb();
+    }
+
+    /** After the change: 0, or with --watch, how the job then ends. */
+    int then(String id) throws Exception {
+      return 0;
+    }
+
     /** The query string the verb sends, if any. */
     String query() {
       return "";
@@ -284,17 +294,17 @@ final class ClientCommands {
 
     @Override
     public Integer call() throws Exception {
-      if (remote.missing(verb())) {
+      if (remote.missing(name())) {
         return 2;
       }
       try {
         JsonNode status = remote.json("POST", RemoteServer.job(id) + "/" + verb() + query());
         summary(status);
-        return 0;
       } catch (RemoteServer.Refused refused) {
-        System.err.println("skein " + verb() + ": " + refused.getMessage());
+        System.err.println("skein " + name() + ": " + refused.getMessage());
         return 1;
       }
+      return then(id);
     }
   }
 
@@ -319,6 +329,28 @@ final class ClientCommands {
     @Override
     String query() {
       return maxCost == null ? "" : "?max_cost=" + maxCost;
+    }
+  }
+
+  @Command(name = "retry", mixinStandardHelpOptions = true,
+      description = "Retry an ended job's failed records: each goes on from its last answered call, and its error row is replaced.")
+  static final class Retry extends Control {
+    @Option(names = "--watch", description = "Show the job's progress until it ends again, and exit as `skein run` does.")
+    boolean watch;
+
+    @Override
+    String verb() {
+      return "retry-failed";
+    }
+
+    @Override
+    String name() {
+      return "retry";
+    }
+
+    @Override
+    int then(String id) throws Exception {
+      return watch ? follow(remote, id, System.console() != null) : 0;
     }
   }
 

@@ -19,7 +19,7 @@ import picocli.CommandLine.Option;
     subcommands = {RunCommand.class, ValidateCommand.class, PreviewCommand.class, SchemaCommand.class, NodeCommand.class,
         SimulateCommand.class, BenchCommand.class, JobsCommand.class, StatusCommand.class, TokensCommand.class, ImportCommand.class,
         ClientCommands.Submit.class, ClientCommands.Watch.class, ClientCommands.Results.class, ClientCommands.Pause.class,
-        ClientCommands.Resume.class, ClientCommands.Cancel.class, JobsCommand.Delete.class,
+        ClientCommands.Resume.class, ClientCommands.Cancel.class, ClientCommands.Retry.class, JobsCommand.Delete.class,
         picocli.AutoComplete.GenerateCompletion.class})
 public final class Main implements java.util.concurrent.Callable<Integer> {
 

@@ -123,6 +123,15 @@ class ClientCommandsTest {
     assertTrue(unknown.output().contains("no job `job-0000000000000000`"), unknown.output());
     assertTrue(!Files.exists(dir.resolve("none.jsonl")), "a refused download leaves no file");
 
+    // A retry runs the 3 failed records again from their last answered call: the validator refuses them again, no model is asked.
+    long calls = http.get("/jobs/" + id).json().get("calls").asLong();
+    Result retried = skein("retry", id, "--watch");
+    assertEquals(0, retried.code(), retried.output());
+    assertTrue(retried.output().contains(id + " succeeded: 27 succeeded, 3 failed of 30 records"), retried.output());
+    JsonNode after = http.get("/jobs/" + id).json();
+    assertEquals(calls, after.get("calls").asLong(), "answered calls are not sent again: " + after);
+    assertTrue(http.get("/jobs/" + id + "/records/10").body().contains("RecordRetried"), "the retry is in the record's journal");
+
     Result deleted = skein("delete", id);
     assertEquals(0, deleted.code(), deleted.output());
     assertEquals(404, http.get("/jobs/" + id).status());
@@ -160,6 +169,9 @@ class ClientCommandsTest {
     Result late = skein("pause", id);
     assertEquals(1, late.code(), late.output());
     assertTrue(late.output().contains("has already cancelled"), late.output());
+    Result retry = skein("retry", id);
+    assertEquals(1, retry.code(), retry.output());
+    assertTrue(retry.output().contains("was cancelled"), retry.output());
   }
 
   @Test

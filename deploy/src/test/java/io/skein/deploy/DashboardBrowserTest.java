@@ -73,6 +73,11 @@ class DashboardBrowserTest {
     new WebDriverWait(browser, WAIT).until(ExpectedConditions.textToBe(what, text));
   }
 
+  /** When the job page says its job finished, as the API wrote it. */
+  private static String finishedShown() {
+    return browser.findElement(By.id("job-stats")).getAttribute("data-finished");
+  }
+
   private static void screenshot(String name) throws Exception {
     File shot = ((TakesScreenshot) browser).getScreenshotAs(OutputType.FILE);
     Path dir = Files.createDirectories(Path.of("target", "screenshots"));
@@ -166,6 +171,25 @@ class DashboardBrowserTest {
     assertTrue(browser.findElement(By.cssSelector("#usage-models tbody tr[data-name='sim-small']")).getText().contains("570"),
         "300 question calls and 270 answer calls to sim-small");
     screenshot("usage");
+
+    // Retry the failed records from the button: the job runs again, and they go on from their last answered call (the
+    // question's answer, kept), to fail the validator again without a model call; the page follows the job to its new end.
+    String firstEnd = done.get("finished_at").asText();
+    await(By.id("retry")).click();
+    new WebDriverWait(browser, WAIT).until(ExpectedConditions.alertIsPresent()).accept();
+    JsonNode again = http.awaitStatus(id, "end again", s -> s.get("state").asText().equals("succeeded")
+        && !s.get("finished_at").asText().equals(firstEnd), WAIT);
+    assertEquals(done.get("calls"), again.get("calls"), "no answered call was sent again: " + again);
+    assertEquals(30, again.get("failed").asInt(), again.toString());
+    new WebDriverWait(browser, WAIT).until(b -> again.get("finished_at").asText().equals(finishedShown()));
+    assertTrue(browser.findElement(By.id("retry")).getAttribute("disabled") == null, "its 30 failed records may be retried again");
+    browser.get(base + "/#/jobs/" + id + "/records/10");
+    await(By.cssSelector("#record-events .event[data-type='RecordRetried']"));
+    List<String> retried = browser.findElements(By.cssSelector("#record-events .event")).stream().map(e -> e.getAttribute("data-type")).toList();
+    assertEquals(List.of("RecordFailed", "RecordRetried", "RecordFailed"), retried.subList(retried.size() - 3, retried.size()),
+        "the retry in the record's journal, between its two ends: " + retried);
+    screenshot("retried");
+
     browser.get(base + "/#/cluster");
     WebElement member = await(By.cssSelector("#members tbody tr"));
     assertTrue(member.getText().contains("up"), member.getText());

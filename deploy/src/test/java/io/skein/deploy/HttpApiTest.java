@@ -560,6 +560,7 @@ class HttpApiTest {
     problem(http.get("/jobs/nope"), 404);
     problem(http.get("/jobs/nope/results"), 404);
     problem(http.post("/jobs/nope/cancel", "application/json", ""), 404);
+    problem(http.post("/jobs/nope/retry-failed", "application/json", ""), 404);
   }
 
   @Test
@@ -582,5 +583,7 @@ class HttpApiTest {
     String done = submit(http.post("/jobs", "application/json", jsonJob(SPEC, 1)));
     http.awaitState(done, "succeeded", Duration.ofSeconds(60));
     problem(http.post("/jobs/" + done + "/cancel", "application/json", ""), 409);
+    assertTrue(problem(http.post("/jobs/" + id + "/retry-failed", "application/json", ""), 409).get("detail").asText().contains("was cancelled"));
+    assertTrue(problem(http.post("/jobs/" + done + "/retry-failed", "application/json", ""), 409).get("detail").asText().contains("no failed records"));
   }
 }

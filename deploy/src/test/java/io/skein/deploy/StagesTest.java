@@ -218,5 +218,10 @@ class StagesTest {
     }
     assertEquals(List.of(), http.get("/jobs/" + id + "/results").lines());
     assertEquals(16 - failing - kept, status.at("/stages/2/skipped/filtered").asInt(), "rows it judged false are filtered: " + status);
+    for (String job : List.of(id, id + ".judged")) {
+      Http.Response retry = http.post("/jobs/" + job + "/retry-failed", "application/json", "");
+      assertEquals(409, retry.status(), retry.body());
+      assertTrue(retry.body().contains("stage"), "a staged job's failed records are not retried, and it says so: " + retry.body());
+    }
   }
 }

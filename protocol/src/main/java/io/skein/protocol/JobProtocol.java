@@ -30,6 +30,13 @@ public final class JobProtocol {
     }
   }
 
+  /**
+   * Run the failed records of an ended job again, each from its last answered call: its error rows
+   * go back to running and are replaced by the rows the records end with. Answers Done once the
+   * retry is journaled and the job's row says running again.
+   */
+  public record RetryFailed(ActorRef<StatusReply<Done>> replyTo) implements Command {}
+
   public interface Event extends CborSerializable {}
 
   /** {@code total} is {@link #OPEN} for a stage whose records are made while it runs (see the feed in the job's row). */
@@ -81,6 +88,13 @@ public final class JobProtocol {
       this(atMillis, null);
     }
   }
+
+  /**
+   * The job, which had ended, runs again for the records whose error rows were written before
+   * {@code atMillis}: each is sent {@code Ensure} with this time and goes on from its last answered
+   * call. Which records those are is read from the ledger, not journaled.
+   */
+  public record FailedRetried(long atMillis) implements Event {}
 
   /** A job's lifecycle as users see it. */
   public enum JobState {

@@ -26,8 +26,14 @@ public final class RecordProtocol {
    * it has ended. Reports go to {@code replyTo} of the latest Ensure. {@code resumedAt} is when the
    * job was last resumed after a pause (0: never): a call that failed in a way that blocks the job
    * (see {@link RecordBlocked}) before then is tried again; one that failed after is reported again.
+   * {@code retryFailedAt} is when the job last retried its failed records (0: never): a record that
+   * failed and has not been retried since then goes on from its last answered call ({@link RecordRetried}).
    */
-  public record Ensure(ActorRef<RecordReport> replyTo, long resumedAt) implements Command {
+  public record Ensure(ActorRef<RecordReport> replyTo, long resumedAt, long retryFailedAt) implements Command {
+
+    public Ensure(ActorRef<RecordReport> replyTo, long resumedAt) {
+      this(replyTo, resumedAt, 0);
+    }
 
     public Ensure(ActorRef<RecordReport> replyTo) {
       this(replyTo, 0);
@@ -196,4 +202,12 @@ public final class RecordProtocol {
 
   public record RecordFailed(String errorType, String message, String step, long atMillis)
       implements Event {}
+
+  /**
+   * A failed record runs again because its job retried its failed records at {@code atMillis}: the
+   * failure is undone, and so is the count of each call's failed attempts (they stay in the journal
+   * and in the record's calls), so every call not answered has its whole retry budget again; answered
+   * calls are kept and not sent again.
+   */
+  public record RecordRetried(long atMillis) implements Event {}
 }

@@ -124,7 +124,8 @@ public final class JobRoutes {
         path(PathMatchers.segment("records").slash(PathMatchers.longSegment()), index -> get(() -> history(id, index))),
         path("cancel", () -> post(() -> cancel(id))),
         path("pause", () -> post(() -> control(id, "pause", jobs::pause))),
-        path("resume", () -> post(() -> parameterOptional("max_cost", cap -> resume(id, cap.orElse(null))))));
+        path("resume", () -> post(() -> parameterOptional("max_cost", cap -> resume(id, cap.orElse(null))))),
+        path("retry-failed", () -> post(() -> retryFailed(id))));
   }
 
   /** A job's rows (a staged job's: its last stage's), or with {@code stage}, that stage's. */
@@ -344,6 +345,18 @@ public final class JobRoutes {
     }
     Double given = cap;
     return control(id, "resume", job -> jobs.resume(job, given));
+  }
+
+  /**
+   * {@code POST /jobs/{id}/retry-failed}: an ended job's failed records run again from their last
+   * answered call. 404 for an unknown job, 409 for one that cannot be retried (saying why), else
+   * the job's status, running again.
+   */
+  private Route retryFailed(String id) {
+    CompletionStage<HttpResponse> response = jobs.job(id).thenCompose(job -> job.isEmpty()
+        ? CompletableFuture.completedFuture(Problems.notFound("no job `" + id + "`"))
+        : jobs.retryFailed(job.get()).thenCompose(done -> jobs.status(id)).thenApply(s -> json(s.orElseThrow())));
+    return completeWithFuture(response.exceptionally(JobRoutes::problem));
   }
 
   /** Pause or resume: 404 for an unknown job, 409 for one that has ended, else the job's status once the change is in its row. */

@@ -23,6 +23,9 @@ import java.util.Set;
  *
  * <p>Timestamps are when a record was last sent {@code Ensure}: one silent for too long is sent
  * another ({@link #stale}). Not thread-safe: the coordinator's own state.
+ *
+ * <p>A retry of a job's failed records sends only those ({@link #beginOnly}): they come a page at a
+ * time ({@link #addPage}), in index order, and {@code low} is the first of them not yet ended.
  */
 final class Dispatch {
 
@@ -34,6 +37,13 @@ final class Dispatch {
   private final Set<Long> starting = new HashSet<>();
   /** Records waiting for a resume (not in flight, not ended), with what refused them, oldest first. */
   private final Map<Long, RecordBlocked> blocked = new LinkedHashMap<>();
+  /** In a retry: the records of its pages not yet ended (null: every index is sent). */
+  private java.util.NavigableSet<Long> only;
+  /** In a retry: the last index paged in (-1 before the first page), and whether it was the last page. */
+  private long paged;
+  private boolean lastPage;
+  /** In a retry: records paged in and not yet sent. */
+  private int unsent;
 
   Dispatch(int maxStarting) {
     if (maxStarting < 1) {
@@ -51,7 +61,53 @@ final class Dispatch {
     inFlight.clear();
     starting.clear();
     blocked.clear();
+    only = null;
     advanceLow();
+  }
+
+  /** Starts a retry: only the records of the pages added next are sent. */
+  void beginOnly() {
+    begin(0, List.of());
+    only = new java.util.TreeSet<>();
+    paged = -1;
+    lastPage = false;
+    unsent = 0;
+  }
+
+  /** A retry's next page of records, in index order; {@code last}: no more will come. */
+  void addPage(List<Long> indexes, boolean last) {
+    for (long index : indexes) {
+      if (index > paged && only.add(index)) {
+        unsent++;
+      }
+    }
+    paged = indexes.isEmpty() ? paged : Math.max(paged, indexes.get(indexes.size() - 1));
+    lastPage |= last;
+    advanceLow();
+  }
+
+  /** A retry whose pages are not all in, and fewer than {@code window} of them are waiting to be sent. */
+  boolean wantsPage(int window) {
+    return only != null && !lastPage && unsent < window;
+  }
+
+  /** In a retry: the last index paged in, after which the next page starts. */
+  long paged() {
+    return paged;
+  }
+
+  /** A retry whose every record has been sent (null when not a retry). */
+  boolean allSent() {
+    return only != null && lastPage && unsent == 0;
+  }
+
+  /** A retry whose every record has ended. */
+  boolean retryDone() {
+    return only != null && lastPage && only.isEmpty();
+  }
+
+  boolean retrying() {
+    return only != null;
   }
 
   /**
@@ -61,8 +117,14 @@ final class Dispatch {
    */
   List<Long> next(int window, long limit, long now) {
     List<Long> send = new ArrayList<>();
-    while (inFlight.size() < window && starting.size() < maxStarting && sentUpTo < limit) {
-      long index = sentUpTo++;
+    while (inFlight.size() < window && starting.size() < maxStarting) {
+      Long next = only == null ? Long.valueOf(sentUpTo) : only.ceiling(sentUpTo);
+      if (next == null || next >= limit) {
+        break;
+      }
+      long index = next;
+      sentUpTo = index + 1;
+      unsent -= only == null ? 0 : 1;
       if (index >= low && !endedAhead.contains(index) && !blocked.containsKey(index)) {
         inFlight.put(index, now);
         starting.add(index);
@@ -74,7 +136,7 @@ final class Dispatch {
 
   /** The record has ended already, or is below the low mark: a report of it is a duplicate. */
   boolean hasEnded(long index) {
-    return index < low || endedAhead.contains(index);
+    return only != null ? !only.contains(index) : index < low || endedAhead.contains(index);
   }
 
   /** The record was heard from; true if that was the first word since it was sent (it is no longer starting). */
@@ -91,7 +153,11 @@ final class Dispatch {
     inFlight.remove(index);
     blocked.remove(index);
     starting.remove(index);
-    endedAhead.add(index);
+    if (only != null) {
+      unsent -= only.remove(index) && index >= sentUpTo ? 1 : 0;
+    } else {
+      endedAhead.add(index);
+    }
     advanceLow();
   }
 
@@ -171,6 +237,10 @@ final class Dispatch {
   }
 
   private void advanceLow() {
+    if (only != null) {
+      low = only.isEmpty() ? paged + 1 : only.first();
+      return;
+    }
     while (endedAhead.remove(low)) {
       low++;
     }

@@ -10,6 +10,7 @@ import io.skein.protocol.JobProtocol.Cancel;
 import io.skein.protocol.JobProtocol.Command;
 import io.skein.protocol.JobProtocol.Dispatched;
 import io.skein.protocol.JobProtocol.Event;
+import io.skein.protocol.JobProtocol.FailedRetried;
 import io.skein.protocol.JobProtocol.JobEnded;
 import io.skein.protocol.JobProtocol.JobPaused;
 import io.skein.protocol.JobProtocol.JobResumed;
@@ -18,6 +19,7 @@ import io.skein.protocol.JobProtocol.JobState;
 import io.skein.protocol.JobProtocol.Pause;
 import io.skein.protocol.JobProtocol.Progress;
 import io.skein.protocol.JobProtocol.Resume;
+import io.skein.protocol.JobProtocol.RetryFailed;
 import io.skein.protocol.JobProtocol.Start;
 import io.skein.protocol.RecordProtocol;
 import io.skein.protocol.RecordProtocol.RecordBlocked;
@@ -73,6 +75,12 @@ import org.apache.pekko.persistence.typed.javadsl.SignalHandler;
  * rows starts with {@code JobStarted(OPEN)}: it knows only the records made so far and whether more
  * can come, and moves its feed ({@link StageFeeder}) each tick and whenever its window runs low;
  * once the feed has closed and every record made has ended, it ends like any job.
+ *
+ * <p>An ended job may retry its failed records ({@link FailedRetried}): it runs again, sending
+ * {@code Ensure} only to the records whose error rows were written before the retry, a page of the
+ * ledger at a time, and each goes on from its last answered call; the counts leave out those error
+ * rows until the records end again. After a crash the pages are read again from the start: the
+ * records already retried have newer rows, or answer the same Ensure with what they did.
  *
  * <p>Size: one entity's command handlers (start, dispatch window, outcomes, pause/resume/cancel, the
  * job row kept in step with the journal). The seam to split next is the job-row publishing
@@ -130,6 +138,15 @@ public final class JobCoordinator extends EventSourcedBehavior<Command, Event, C
   /** The end could not be written to the job row: write it again. */
   private record RepublishEnd(String reason) implements Command {}
 
+  /** A retry's job row says running again, and the counts without the error rows retried were read (or not: error). */
+  private record RetryLoaded(Counts counts, Throwable error, ActorRef<StatusReply<Done>> replyTo) implements Command {}
+
+  /** A retry's next page of failed records ({@code asked}: the most the page could hold), or an error reading it. */
+  private record Paged(List<Long> indexes, int asked, Throwable error) implements Command {}
+
+  /** The most failed records a retry reads from the ledger at once (at least a window's worth). */
+  private static final int RETRY_PAGE = 1000;
+
   public static void init(ActorSystem<?> system, Deps deps) {
     ClusterSharding.get(system).init(Entity.of(ENTITY_TYPE_KEY, ctx -> create(ctx.getEntityId(), deps, ctx.getShard())));
   }
@@ -180,6 +197,8 @@ public final class JobCoordinator extends EventSourcedBehavior<Command, Event, C
   /** When the job pauses by itself: max_cost, max_error_rate. */
   private final EarlyStops stops = new EarlyStops();
   private boolean dirty;
+  /** A retry's next page is being read. */
+  private boolean paging;
 
   private JobCoordinator(ActorContext<Command> context, TimerScheduler<Command> timers, String jobId, Deps deps,
       ActorRef<ClusterSharding.ShardCommand> shard) {
@@ -240,9 +259,14 @@ public final class JobCoordinator extends EventSourcedBehavior<Command, Event, C
         .onCommand(MemberRemoved.class, this::onMemberRemoved)
         .onCommand(RowWritten.class, this::onRowWritten)
         .onCommand(RepublishEnd.class, (state, cmd) -> {
-          concludeWith(state.ended(), cmd.reason());
+          if (state.hasEnded()) {
+            concludeWith(state.ended(), cmd.reason());
+          }
           return Effect().none();
         })
+        .onCommand(RetryFailed.class, this::onRetryFailed)
+        .onCommand(RetryLoaded.class, this::onRetryLoaded)
+        .onCommand(Paged.class, this::onPaged)
         .build();
   }
 
@@ -297,6 +321,10 @@ public final class JobCoordinator extends EventSourcedBehavior<Command, Event, C
     if (loading) {
       return;
     }
+    if (state.retrying()) {
+      loadRetry(state, null);
+      return;
+    }
     loading = true;
     context.getLog().info("job {} resuming from record {} (dispatched up to {})", jobId, state.low(), state.upTo());
     context.pipeToSelf(
@@ -318,6 +346,11 @@ public final class JobCoordinator extends EventSourcedBehavior<Command, Event, C
 
   private void begin(CoordinatorState state, Set<Long> finished, Counts initial) {
     dispatch.begin(state.low(), finished);
+    carryOn(state, initial);
+  }
+
+  /** Once the dispatch knows where to start: the rest of the runtime view, the tick, and the job row. */
+  private java.util.concurrent.CompletionStage<Void> carryOn(CoordinatorState state, Counts initial) {
     live.clear();
     stops.clear();
     counts = initial;
@@ -325,19 +358,24 @@ public final class JobCoordinator extends EventSourcedBehavior<Command, Event, C
     known = streams ? 0 : state.total();
     closed = !streams;
     feeding = false;
+    paging = false;
+    finishing = false;
     mustFinish = state.upTo();
     ready = true;
     dirty = true;
     timers.startTimerWithFixedDelay("tick", Tick.INSTANCE, deps.tick());
     deps.store().claimCoordinator(jobId, context.getSystem().address().hostPort());
     // The row may have missed a pause or resume (a failed write, a crash between event and row): say it again.
-    publishState(state, System.currentTimeMillis());
+    return publishState(state, System.currentTimeMillis());
   }
 
   /** Sends Ensure to records up to the window and the persisted mark; persists a further mark when needed. */
   private Effect<Event, CoordinatorState> fill(CoordinatorState state) {
     if (!ready || state.hasEnded() || finishing) {
       return Effect().none();
+    }
+    if (state.retrying()) {
+      return fillRetry(state);
     }
     long startable = startable(state);
     if (dispatch.low() >= startable && closed) {
@@ -406,7 +444,7 @@ public final class JobCoordinator extends EventSourcedBehavior<Command, Event, C
 
   private void ensure(long index, CoordinatorState state) {
     sharding.entityRefFor(RecordWorker.ENTITY_TYPE_KEY, RecordProtocol.recordKey(jobId, index))
-        .tell(new RecordProtocol.Ensure(outcomes, state.resumedAt()));
+        .tell(new RecordProtocol.Ensure(outcomes, state.resumedAt(), state.retriedAt()));
   }
 
   private Effect<Event, CoordinatorState> onRecordDone(CoordinatorState state, RecordDone cmd) {
@@ -439,7 +477,7 @@ public final class JobCoordinator extends EventSourcedBehavior<Command, Event, C
   /** A pause when the job's spend or its recent failures ask for one (see {@link EarlyStops}); null to go on. */
   private Effect<Event, CoordinatorState> stopEarly(CoordinatorState state) {
     // A pause only holds back records not yet sent: with every record sent, the job ends as it would.
-    boolean allSent = closed && dispatch.sentUpTo() >= startable(state);
+    boolean allSent = state.retrying() ? dispatch.allSent() : closed && dispatch.sentUpTo() >= startable(state);
     if (state.pausedNow() || state.hasEnded() || finishing || allSent) {
       return null;
     }
@@ -483,7 +521,7 @@ public final class JobCoordinator extends EventSourcedBehavior<Command, Event, C
       dirty = false;
       deps.store().publishProgress(jobId, live.counts(counts), dispatch.inFlight(), live.waiting());
     }
-    if (dispatch.low() > state.low() && !finishing) {
+    if (!state.retrying() && dispatch.low() > state.low() && !finishing) {
       return Effect().persist(new Progress(dispatch.low()));
     }
     return Effect().none();
@@ -528,8 +566,10 @@ public final class JobCoordinator extends EventSourcedBehavior<Command, Event, C
       reason = shortfall;
     }
     String why = reason;
+    // A retry's low mark is not the job's: the job's stays as its first run left it.
+    List<Event> events = state.retrying() ? List.of(new JobEnded(end, why, at)) : List.of(new Progress(dispatch.low()), new JobEnded(end, why, at));
     return Effect()
-        .persist(List.of(new Progress(dispatch.low()), new JobEnded(end, why, at)))
+        .persist(events)
         .thenRun(s -> published(s, cmd.counts(), why, at));
   }
 
@@ -568,6 +608,89 @@ public final class JobCoordinator extends EventSourcedBehavior<Command, Event, C
       rowStale = true;
     }
     return Effect().none();
+  }
+
+  private Effect<Event, CoordinatorState> onRetryFailed(CoordinatorState state, RetryFailed cmd) {
+    String refused = !state.started() ? "has not started"
+        : !state.hasEnded() ? "is " + (state.pausedNow() ? "paused" : "running") + ": its failed records are retried once it has ended"
+        : state.ended() == JobState.CANCELLED ? "was cancelled: submit it again to run its records"
+        : state.target() > 0 ? "has a target: it ran records until it had its rows, and retrying would make more"
+        : state.total() == JobStarted.OPEN ? "is a stage fed by another: retry the staged job's records by submitting it again"
+        : null;
+    if (refused != null) {
+      cmd.replyTo().tell(StatusReply.error("job " + jobId + " " + refused));
+      return Effect().none();
+    }
+    long at = Math.max(System.currentTimeMillis(), state.retriedAt() + 1);
+    return Effect().persist(new FailedRetried(at)).thenRun(s -> {
+      context.getLog().info("job {} retries its failed records", jobId);
+      timers.cancel("republish");
+      loadRetry(s, cmd.replyTo());
+    });
+  }
+
+  /** A retry (re)starts: the job row says running again, then the counts without the error rows being retried are read. */
+  private void loadRetry(CoordinatorState state, ActorRef<StatusReply<Done>> replyTo) {
+    loading = true;
+    ready = false;
+    long at = state.retriedAt();
+    context.pipeToSelf(deps.store().reopen(jobId, System.currentTimeMillis()).thenCompose(v -> deps.store().counts(jobId, at)),
+        (loaded, error) -> new RetryLoaded(loaded, error, replyTo));
+  }
+
+  private Effect<Event, CoordinatorState> onRetryLoaded(CoordinatorState state, RetryLoaded cmd) {
+    loading = false;
+    if (cmd.error() != null) {
+      context.getLog().warn("job {} could not start its retry, trying again: {}", jobId, cmd.error().toString());
+      timers.startSingleTimer("resume", Tick.INSTANCE, Duration.ofSeconds(1));
+      if (cmd.replyTo() != null) {
+        cmd.replyTo().tell(StatusReply.ack()); // journaled: it goes on, as the job's row will say
+      }
+      return Effect().none();
+    }
+    dispatch.beginOnly();
+    var published = carryOn(state, cmd.counts());
+    if (cmd.replyTo() != null) {
+      published.whenComplete((ok, error) -> cmd.replyTo().tell(StatusReply.ack()));
+    }
+    return fill(state);
+  }
+
+  /** A retry's dispatch: pages of failed records in, Ensure out, and the end once every one has ended again. */
+  private Effect<Event, CoordinatorState> fillRetry(CoordinatorState state) {
+    if (dispatch.retryDone()) {
+      return conclude(state);
+    }
+    if (state.pausedNow()) {
+      return Effect().none();
+    }
+    int window = deps.shares().windowFor(jobId, state.window());
+    if (dispatch.wantsPage(window) && !paging) {
+      paging = true;
+      int asked = Math.max(RETRY_PAGE, window);
+      context.pipeToSelf(deps.store().failedBefore(jobId, state.retriedAt(), dispatch.paged(), asked),
+          (indexes, error) -> new Paged(indexes, asked, error));
+    }
+    dispatch.next(window, Long.MAX_VALUE, System.currentTimeMillis()).forEach(index -> ensure(index, state));
+    if (dispatch.hasBlocked() && dispatch.inFlight() == 0) {
+      return pause(blockedReason());
+    }
+    return Effect().none();
+  }
+
+  private Effect<Event, CoordinatorState> onPaged(CoordinatorState state, Paged cmd) {
+    paging = false;
+    if (!ready || !state.retrying() || finishing) {
+      return Effect().none();
+    }
+    if (cmd.error() != null) {
+      context.getLog().warn("job {} could not read its failed records, trying again: {}", jobId, cmd.error().toString());
+      timers.startSingleTimer("page", Fill.INSTANCE, Duration.ofSeconds(1));
+      return Effect().none();
+    }
+    dispatch.addPage(cmd.indexes(), cmd.indexes().size() < cmd.asked());
+    dirty = true;
+    return fill(state);
   }
 
   private Effect<Event, CoordinatorState> onRecordBlocked(CoordinatorState state, RecordBlocked b) {

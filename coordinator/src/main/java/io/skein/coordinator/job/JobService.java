@@ -303,6 +303,28 @@ public final class JobService {
   }
 
   /**
+   * Runs an ended job's failed records again, each from its last answered call; their error rows are
+   * replaced as they end. Refused (a {@link StatusReply.ErrorMessage}, a 409) for a job that has not
+   * ended, was cancelled or has no failed records, and for a staged job or one of its stages.
+   */
+  public CompletionStage<Done> retryFailed(JobInfo job) {
+    String id = job.id();
+    String refused = job.stage() != null ? "is a stage of staged job `" + job.stage().parentId() + "`: a stage's failed records are not retried"
+        : !job.state().isTerminal() ? "is " + job.state().wireName() + ": its failed records are retried once it has ended"
+        : job.state() == JobState.CANCELLED ? "was cancelled: submit it again to run its records"
+        : null;
+    if (refused != null) {
+      return java.util.concurrent.CompletableFuture.failedFuture(new StatusReply.ErrorMessage("job `" + id + "` " + refused));
+    }
+    return store.stages().stages(id).thenCompose(stages -> !stages.isEmpty()
+        ? java.util.concurrent.CompletableFuture.failedFuture(new StatusReply.ErrorMessage("job `" + id
+            + "` is a staged job: its stages' failed records are not retried (submit it again: the cache answers what was answered)"))
+        : job.counts().failed() == 0
+        ? java.util.concurrent.CompletableFuture.failedFuture(new StatusReply.ErrorMessage("job `" + id + "` has no failed records to retry"))
+        : askOne(id, JobProtocol.RetryFailed::new));
+  }
+
+  /**
    * Asks the job's coordinator, or each of a staged job's stages' ({@code live}: only the stages
    * that have not ended, which alone can pause, resume or be cancelled).
    */

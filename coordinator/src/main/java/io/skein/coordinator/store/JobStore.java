@@ -245,6 +245,22 @@ public final class JobStore {
     }).thenCompose(done -> stages.settleParentOf(id));
   }
 
+  /** An ended job runs again (its failed records are retried): its row says running, with no end. */
+  public CompletionStage<Void> reopen(String id, long at) {
+    return db.async(c -> {
+      try (PreparedStatement ps = c.prepareStatement("UPDATE skein_jobs SET state = ?, reason = NULL, finished_at = NULL, updated_at = ?"
+          + " WHERE id = ? AND state IN (?, ?)")) {
+        ps.setString(1, JobState.RUNNING.wireName());
+        ps.setLong(2, at);
+        ps.setString(3, id);
+        ps.setString(4, JobState.SUCCEEDED.wireName());
+        ps.setString(5, JobState.FAILED.wireName());
+        ps.executeUpdate();
+      }
+      return null;
+    });
+  }
+
   /** Records which node now runs the job's coordinator. */
   public CompletionStage<Void> claimCoordinator(String id, String node) {
     return db.async(c -> {
@@ -333,39 +349,61 @@ public final class JobStore {
 
   // ---- results ledger
 
-  /** Inserts rows, keeping any row already there for the same record. */
+  /**
+   * Inserts rows, keeping any row already there for the same record, except that a retried
+   * record's row replaces its error row (both in one transaction, so the record never has none).
+   */
   public void saveResults(List<ResultRow> rows) {
-    db.sync(c -> {
-      long now = System.currentTimeMillis();
-      String sql = "INSERT INTO skein_results (job_id, idx, ok, row_json, detail, calls, tokens, finished_at, datasets, cost_nanos)"
-          + " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
-          + (db.dialect() == SkeinDb.Dialect.POSTGRES ? " ON CONFLICT DO NOTHING" : "");
+    List<ResultRow> retried = rows.stream().filter(ResultRow::retried).toList();
+    List<ResultRow> first = retried.isEmpty() ? rows : rows.stream().filter(r -> !r.retried()).toList();
+    if (!first.isEmpty()) {
+      db.sync(c -> insertResults(c, first));
+    }
+    if (!retried.isEmpty()) {
+      db.transaction(c -> {
+        try (PreparedStatement ps = c.prepareStatement("DELETE FROM skein_results WHERE job_id = ? AND idx = ? AND ok = FALSE")) {
+          for (ResultRow r : retried) {
+            ps.setString(1, r.jobId());
+            ps.setLong(2, r.index());
+            ps.addBatch();
+          }
+          ps.executeBatch();
+        }
+        return insertResults(c, retried);
+      });
+    }
+  }
+
+  private Void insertResults(Connection c, List<ResultRow> rows) throws SQLException {
+    long now = System.currentTimeMillis();
+    String sql = "INSERT INTO skein_results (job_id, idx, ok, row_json, detail, calls, tokens, finished_at, datasets, cost_nanos)"
+        + " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+        + (db.dialect() == SkeinDb.Dialect.POSTGRES ? " ON CONFLICT DO NOTHING" : "");
+    try (PreparedStatement ps = c.prepareStatement(sql)) {
+      for (ResultRow r : rows) {
+        bind(ps, r, now);
+        ps.addBatch();
+      }
+      ps.executeBatch();
+    } catch (BatchUpdateException e) {
+      if (!isDuplicate(e)) {
+        throw e;
+      }
+      // H2 has no ON CONFLICT: some row was already there; insert one by one, skipping duplicates.
       try (PreparedStatement ps = c.prepareStatement(sql)) {
         for (ResultRow r : rows) {
           bind(ps, r, now);
-          ps.addBatch();
-        }
-        ps.executeBatch();
-      } catch (BatchUpdateException e) {
-        if (!isDuplicate(e)) {
-          throw e;
-        }
-        // H2 has no ON CONFLICT: some row was already there; insert one by one, skipping duplicates.
-        try (PreparedStatement ps = c.prepareStatement(sql)) {
-          for (ResultRow r : rows) {
-            bind(ps, r, now);
-            try {
-              ps.executeUpdate();
-            } catch (SQLException dup) {
-              if (!isDuplicate(dup)) {
-                throw dup;
-              }
+          try {
+            ps.executeUpdate();
+          } catch (SQLException dup) {
+            if (!isDuplicate(dup)) {
+              throw dup;
             }
           }
         }
       }
-      return null;
-    });
+    }
+    return null;
   }
 
   private static void bind(PreparedStatement ps, ResultRow r, long now) throws SQLException {
@@ -408,9 +446,19 @@ public final class JobStore {
   }
 
   public CompletionStage<Counts> counts(String jobId) {
+    return counts(jobId, 0);
+  }
+
+  /**
+   * The ledger's counts, leaving out the error rows written before {@code retriedAt} (0: none left
+   * out): while a job retries its failed records, those are running again.
+   */
+  public CompletionStage<Counts> counts(String jobId, long retriedAt) {
     return db.async(c -> {
-      try (PreparedStatement ps = c.prepareStatement("SELECT ok, COUNT(*), SUM(calls), SUM(tokens), SUM(cost_nanos) FROM skein_results WHERE job_id = ? GROUP BY ok")) {
+      try (PreparedStatement ps = c.prepareStatement("SELECT ok, COUNT(*), SUM(calls), SUM(tokens), SUM(cost_nanos) FROM skein_results"
+          + " WHERE job_id = ? AND (ok = TRUE OR finished_at >= ?) GROUP BY ok")) {
         ps.setString(1, jobId);
+        ps.setLong(2, retriedAt);
         long ok = 0;
         long failed = 0;
         long calls = 0;
@@ -430,6 +478,26 @@ public final class JobStore {
         }
         return new Counts(ok, failed, calls, tokens, cost);
       }
+    });
+  }
+
+  /** Up to {@code limit} records after {@code afterIndex}, in index order, whose error rows were written before {@code retriedAt}. */
+  public CompletionStage<List<Long>> failedBefore(String jobId, long retriedAt, long afterIndex, int limit) {
+    return db.async(c -> {
+      List<Long> out = new ArrayList<>();
+      try (PreparedStatement ps = c.prepareStatement("SELECT idx FROM skein_results WHERE job_id = ? AND idx > ? AND ok = FALSE"
+          + " AND finished_at < ? ORDER BY job_id, idx LIMIT ?")) {
+        ps.setString(1, jobId);
+        ps.setLong(2, afterIndex);
+        ps.setLong(3, retriedAt);
+        ps.setInt(4, limit);
+        try (ResultSet rs = ps.executeQuery()) {
+          while (rs.next()) {
+            out.add(rs.getLong(1));
+          }
+        }
+      }
+      return out;
     });
   }
 

@@ -108,4 +108,63 @@ class DispatchTest {
   void maxStartingIsAtLeastOne() {
     assertThrows(IllegalArgumentException.class, () -> new Dispatch(0));
   }
+
+  @Test
+  void aRetrySendsOnlyItsPagesRecordsInIndexOrderAndEndsWhenTheyHaveAll() {
+    Dispatch d = new Dispatch(1_000);
+    d.begin(0, Set.of());
+    d.beginOnly();
+    assertTrue(d.retrying());
+    assertTrue(d.wantsPage(3), "no page yet");
+    assertFalse(d.allSent(), "more pages may come");
+    d.addPage(List.of(4L, 9L, 20L), false);
+    assertEquals(4, d.low(), "the first record of the retry not yet ended");
+    assertEquals(List.of(4L, 9L), d.next(2, Long.MAX_VALUE, 0), "in index order, within the window");
+    assertTrue(d.wantsPage(2), "one left to send, fewer than the window");
+    assertFalse(d.wantsPage(1));
+    assertTrue(d.hasEnded(5) && d.hasEnded(0), "a record not retried is no part of it: its reports are ignored");
+    assertFalse(d.hasEnded(20));
+    d.ended(9);
+    assertEquals(4, d.low());
+    assertEquals(List.of(20L), d.next(2, Long.MAX_VALUE, 0));
+    assertEquals(20, d.paged(), "the next page starts after the last index read");
+    d.addPage(List.of(31L), true);
+    assertFalse(d.allSent());
+    assertEquals(List.of(31L), d.next(5, Long.MAX_VALUE, 0));
+    assertTrue(d.allSent());
+    assertFalse(d.wantsPage(5), "the last page is in");
+    d.ended(4);
+    d.ended(20);
+    assertFalse(d.retryDone());
+    assertEquals(31, d.low());
+    d.ended(31);
+    assertTrue(d.retryDone());
+    assertEquals(0, d.inFlight());
+  }
+
+  @Test
+  void aRetryKeepsItsWindowAndItsBlockedRecordsAsAnyRun() {
+    Dispatch d = new Dispatch(1_000);
+    d.beginOnly();
+    d.addPage(List.of(1L, 2L, 3L), true);
+    assertEquals(List.of(1L, 2L), d.next(2, Long.MAX_VALUE, 0));
+    assertTrue(d.blocked(blockedReport(2)));
+    assertEquals(List.of(3L), d.next(2, Long.MAX_VALUE, 0), "a blocked record leaves the window");
+    assertEquals(List.of(2L), d.unblock(5));
+    d.ended(1);
+    d.ended(3);
+    assertFalse(d.retryDone(), "record 2 has not ended");
+    d.ended(2);
+    assertTrue(d.retryDone());
+  }
+
+  @Test
+  void anEmptyRetryIsDoneOnceItsOnlyPageSaysSo() {
+    Dispatch d = new Dispatch(10);
+    d.beginOnly();
+    assertFalse(d.retryDone());
+    d.addPage(List.of(), true);
+    assertTrue(d.retryDone());
+    assertTrue(d.allSent());
+  }
 }

@@ -20,6 +20,14 @@ class JobStoreTest {
         Counts.ZERO, 0, 1, 1, null, null);
   }
 
+  private static String text(String row) {
+    try {
+      return new com.fasterxml.jackson.databind.ObjectMapper().readTree(row).get("text").asText();
+    } catch (java.io.IOException e) {
+      throw new java.io.UncheckedIOException(e);
+    }
+  }
+
   private static ResultRow row(String job, long index, boolean ok, String text) {
     return new ResultRow(job, index, ok, "{\"id\":" + index + ",\"text\":\"" + text + "\"}", "{\"index\":" + index + "}", 3, 30);
   }
@@ -44,6 +52,43 @@ class JobStoreTest {
       Counts counts = store.counts("j1").toCompletableFuture().join();
       assertEquals(new Counts(2, 1, 9, 90), counts);
       assertEquals(1, store.results("j1", false, -1, 100, true).toCompletableFuture().join().size());
+    }
+  }
+
+  @ParameterizedTest
+  @MethodSource("io.skein.coordinator.store.TestDatabases#kinds")
+  void aRetriedRecordsRowReplacesItsErrorRowAndNeverAnOutputRow(String kind) throws Exception {
+    try (SkeinDb db = TestDatabases.open(kind)) {
+      JobStore store = new JobStore(db);
+      db.transaction(c -> {
+        store.insertJob(c, job("j5", 6));
+        return null;
+      });
+      store.saveResults(List.of(row("j5", 0, true, "kept"), row("j5", 1, false, "failed"), row("j5", 2, false, "failed"),
+          row("j5", 3, false, "failed"), row("j5", 4, true, "kept")));
+      store.finish("j5", JobState.SUCCEEDED, null, store.counts("j5").toCompletableFuture().join(), 5).toCompletableFuture().join();
+      long retriedAt = System.currentTimeMillis() + 1;
+      while (System.currentTimeMillis() <= retriedAt) {
+        Thread.onSpinWait(); // rows written from here on are written at or after the retry
+      }
+      assertEquals(List.of(1L, 2L), store.failedBefore("j5", retriedAt, -1, 2).toCompletableFuture().join(), "a page, in index order");
+      assertEquals(List.of(3L), store.failedBefore("j5", retriedAt, 2, 2).toCompletableFuture().join(), "the next page");
+      assertEquals(new Counts(2, 0, 6, 60), store.counts("j5", retriedAt).toCompletableFuture().join(), "the retried error rows left out");
+
+      store.reopen("j5", retriedAt).toCompletableFuture().join();
+      JobInfo reopened = store.job("j5").toCompletableFuture().join().orElseThrow();
+      assertEquals(JobState.RUNNING, reopened.state());
+      assertEquals(null, reopened.finishedAt(), "a job running again has not finished");
+
+      // Record 1 succeeds this time, record 2 fails again, and a retried row for record 0 (an output row) changes nothing.
+      store.saveResults(List.of(row("j5", 1, true, "retried").retried(true), row("j5", 2, false, "again").retried(true),
+          row("j5", 0, true, "retried").retried(true), row("j5", 5, true, "new")));
+      var rows = store.results("j5", null, -1, 100, false).toCompletableFuture().join();
+      assertEquals(List.of("kept", "retried", "again", "failed", "kept", "new"), rows.stream()
+          .map(r -> text(r.row())).toList());
+      assertEquals(List.of(3L), store.failedBefore("j5", retriedAt, -1, 10).toCompletableFuture().join(), "only record 3 is left to retry");
+      assertEquals(new Counts(4, 1, 15, 150), store.counts("j5", retriedAt).toCompletableFuture().join());
+      assertEquals(new Counts(4, 2, 18, 180), store.counts("j5").toCompletableFuture().join());
     }
   }
 

@@ -127,6 +127,14 @@ public final class ModelSimulator {
     handler.outage = on;
   }
 
+  /**
+   * A broken backend: while on, every completion request is answered 500 (a server error, which a
+   * client may retry and which spends an attempt); off, it answers as before.
+   */
+  public void failing(boolean on) {
+    handler.failing = on;
+  }
+
   public CompletionStage<Void> stop() {
     return binding.unbind().thenApply(done -> null);
   }
@@ -181,6 +189,7 @@ public final class ModelSimulator {
     /** Null without per-minute limits. */
     private final RateBuckets buckets;
     volatile boolean outage;
+    volatile boolean failing;
 
     Handler(SimulatorSettings settings, Materializer materializer, Executor executor, RateBuckets buckets) {
       this.settings = settings;
@@ -208,6 +217,12 @@ public final class ModelSimulator {
           byStatus.computeIfAbsent(503, s -> new LongAdder()).increment();
           inFlight.decrementAndGet();
           return done(error(503, "service_unavailable", "simulated outage"));
+        }
+        if (failing) {
+          request.discardEntityBytes(materializer);
+          byStatus.computeIfAbsent(500, s -> new LongAdder()).increment();
+          inFlight.decrementAndGet();
+          return done(error(500, "server_error", "simulated server error"));
         }
         if (settings.maxConcurrent() > 0 && inFlight.get() > settings.maxConcurrent()) {
           request.discardEntityBytes(materializer);

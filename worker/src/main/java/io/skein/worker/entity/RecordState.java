@@ -6,6 +6,7 @@ import io.skein.protocol.RecordProtocol.CallFailed;
 import io.skein.protocol.RecordProtocol.CallSucceeded;
 import io.skein.protocol.RecordProtocol.Event;
 import io.skein.protocol.RecordProtocol.RecordFailed;
+import io.skein.protocol.RecordProtocol.RecordRetried;
 import io.skein.protocol.RecordProtocol.RecordStarted;
 import io.skein.protocol.RecordProtocol.RecordSucceeded;
 import io.skein.protocol.RecordProtocol.ToolCalled;
@@ -41,6 +42,9 @@ public final class RecordState {
   private final Map<CallId, Map<Integer, ToolCalled>> tools = new HashMap<>();
   private RecordSucceeded success;
   private RecordFailed failure;
+  /** When its job last retried it (0: never), and how many of each call's failures came before: they no longer count. */
+  private long retriedAt;
+  private final Map<CallId, Integer> forgiven = new HashMap<>();
 
   public RecordState apply(Event event) {
     if (event instanceof CallSucceeded e) {
@@ -63,6 +67,10 @@ public final class RecordState {
       success = e;
     } else if (event instanceof RecordFailed e) {
       failure = e;
+    } else if (event instanceof RecordRetried e) {
+      failure = null;
+      retriedAt = e.atMillis();
+      failures.forEach((call, list) -> forgiven.put(call, list.size()));
     }
     return this;
   }
@@ -88,6 +96,8 @@ public final class RecordState {
     tools.forEach((call, byIndex) -> copy.tools.put(call, new HashMap<>(byIndex)));
     copy.success = success;
     copy.failure = failure;
+    copy.retriedAt = retriedAt;
+    copy.forgiven.putAll(forgiven);
     return copy.apply(event);
   }
 
@@ -159,7 +169,20 @@ public final class RecordState {
     memo.put(key, value);
   }
 
+  /** When its job last retried this record after it had failed (0: never). */
+  public long retriedAt() {
+    return retriedAt;
+  }
+
+  /** The call's failed attempts since the record was last retried: what its retry budget counts. */
   public List<CallFailed> failures(CallId call) {
+    List<CallFailed> all = failures.getOrDefault(call, List.of());
+    int before = forgiven.getOrDefault(call, 0);
+    return before == 0 ? all : all.subList(before, all.size());
+  }
+
+  /** Every failed attempt of the call, retried or not: what the record's history and attempt numbers count. */
+  public List<CallFailed> failedAttempts(CallId call) {
     return failures.getOrDefault(call, List.of());
   }
 

@@ -14,6 +14,7 @@ import io.skein.protocol.RecordProtocol.RecordBlocked;
 import io.skein.protocol.RecordProtocol.RecordOutcome;
 import io.skein.protocol.RecordProtocol.RecordProgress;
 import io.skein.protocol.RecordProtocol.RecordReport;
+import io.skein.protocol.RecordProtocol.RecordRetried;
 import io.skein.protocol.RecordProtocol.RecordStarted;
 import io.skein.protocol.RecordProtocol.RecordSucceeded;
 import io.skein.protocol.RecordProtocol.ToolCalled;
@@ -295,6 +296,9 @@ public final class RecordWorker extends EventSourcedBehavior<Command, Event, Rec
 
   /** An ended record whose row is written and that nobody had claimed reports at once; else it writes its row first. */
   private Effect<Event, RecordState> onEnsureEnded(RecordState state, Ensure cmd) {
+    if (retries(state, cmd)) {
+      return retry(cmd);
+    }
     boolean unclaimed = replyTo == null && !saving && loaded != null;
     claim(cmd);
     if (unclaimed) {
@@ -304,6 +308,25 @@ public final class RecordWorker extends EventSourcedBehavior<Command, Event, Rec
     }
     saveRow(state);
     return Effect().none();
+  }
+
+  /** A failed record (not cancelled) that its job has retried since it was last retried runs again. */
+  private boolean retries(RecordState state, Ensure cmd) {
+    return !unknown && state.failure() != null && !RecordProtocol.CANCELLED.equals(state.failure().errorType())
+        && cmd.retryFailedAt() > state.retriedAt();
+  }
+
+  /** Undoes the failure in the journal, then goes on from the last answered call as a running record does. */
+  private Effect<Event, RecordState> retry(Ensure cmd) {
+    claim(cmd);
+    timers.cancel("unclaimed");
+    startRequested = true;
+    announced = false;
+    return Effect().persist(new RecordRetried(cmd.retryFailedAt())).thenRun(s -> {
+      context.getLog().info("record {} retried: it goes on from its last answered call", recordKey);
+      announce(s);
+      driveLater(s);
+    });
   }
 
   private Effect<Event, RecordState> onEnsure(RecordState state, Ensure cmd) {
@@ -476,7 +499,7 @@ public final class RecordWorker extends EventSourcedBehavior<Command, Event, Rec
     events.add(new RecordSucceeded(System.currentTimeMillis()));
     return Effect().persist(events).thenRun(s -> {
       journaled.run();
-      save(Rows.success(jobId, loaded, s, rendered).withCost(s.costNanos(deps.prices())));
+      save(ledgerRow(Rows.success(jobId, loaded, s, rendered), s));
     });
   }
 
@@ -608,7 +631,7 @@ public final class RecordWorker extends EventSourcedBehavior<Command, Event, Rec
           .persist(new CallFailed(id, request.attempt(), request.fingerprint(), node, f.errorType(), f.retryable(), f.status(),
               f.message(), f.retryAfterMillis(), f.latencyMillis(), now, cmd.reply().endpoint()))
           .thenRun(s -> {
-            reportProgress(s, RetryPolicy.waitingFor(s.allFailures().get(id), request.model()));
+            reportProgress(s, RetryPolicy.waitingFor(s.failures(id), request.model()));
             driveLater(s);
           });
     }
@@ -736,7 +759,12 @@ public final class RecordWorker extends EventSourcedBehavior<Command, Event, Rec
       passivate();
       return;
     }
-    save(Rows.ended(jobId, loaded, state).withCost(state.costNanos(deps.prices())));
+    save(ledgerRow(Rows.ended(jobId, loaded, state), state));
+  }
+
+  /** The row with the record's cost, replacing its error row if it was retried. */
+  private ResultRow ledgerRow(ResultRow row, RecordState state) {
+    return row.withCost(state.costNanos(deps.prices())).retried(state.retriedAt() > 0);
   }
 
   private void save(ResultRow row) {
@@ -750,6 +778,9 @@ public final class RecordWorker extends EventSourcedBehavior<Command, Event, Rec
 
   private Effect<Event, RecordState> onRowSaved(RecordState state, RowSaved cmd) {
     saving = false;
+    if (!state.isTerminal() && !unknown) {
+      return Effect().none(); // the row of an end that a retry has undone since: the record runs on
+    }
     if (!cmd.ok()) {
       context.getLog().warn("record {} could not write its row, trying again: {}", recordKey, cmd.error().toString());
       return retryLater();

@@ -257,7 +257,7 @@ public final class Rows {
       c.put("turn", id.turn());
     }
     CallSucceeded ok = state.result(id);
-    List<CallFailed> failed = state.failures(id);
+    List<CallFailed> failed = state.failedAttempts(id);
     // Attempts sent to the provider: an answer from the response cache is not one.
     c.put("attempts", failed.size() + (ok == null || ok.cached() ? 0 : 1));
     if (ok != null) {

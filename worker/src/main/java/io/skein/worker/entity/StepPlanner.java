@@ -103,7 +103,7 @@ public final class StepPlanner {
         wakeAt = Math.min(wakeAt, readyAt);
         continue;
       }
-      calls.add(new PlannedCall(id, wanted.call().model(), state.failures(id).size() + 1, wanted.call().added(),
+      calls.add(new PlannedCall(id, wanted.call().model(), state.failedAttempts(id).size() + 1, wanted.call().added(),
           wanted.call().messages(), wanted.call().schema(), wanted.call().tools()));
     }
     return new Proceed(calls, wakeAt, settled.computed(), settled.skipped(), tools);

@@ -88,6 +88,9 @@ class RecordWorkerTest {
       }
     };
     ResultSink sink = row -> {
+      if (row.retried() && ledger.containsKey(row.index()) && !ledger.get(row.index()).succeeded()) {
+        ledger.put(row.index(), row);
+      }
       ledger.putIfAbsent(row.index(), row);
       return CompletableFuture.completedFuture(Done.getInstance());
     };
@@ -282,6 +285,45 @@ class RecordWorkerTest {
   }
 
   @Test
+  void aFailedRecordRetriedByItsJobGoesOnFromItsLastAnsweredCallWithItsAttemptsAgain() throws Exception {
+    var kit = worker(8);
+    java.util.concurrent.atomic.AtomicBoolean fixed = new java.util.concurrent.atomic.AtomicBoolean();
+    models.answerWith(s -> s.lastUserMessage().startsWith("CRITIQUE") && !fixed.get() ? ScriptedModels.status(500)
+        : ScriptedModels.ok("answer to " + s.lastUserMessage()));
+    TestProbe<RecordReport> probe = testKit.createTestProbe();
+    kit.runCommand(new RecordProtocol.Ensure(probe.getRef()));
+    assertFalse(report(probe, RecordOutcome.class, Duration.ofSeconds(5)).succeeded());
+    assertEquals(3, models.sentContaining("CRITIQUE"), "max_attempts spent");
+    assertFalse(ledger.get(8L).succeeded());
+
+    // An Ensure that is no retry (or one from before the record failed) gets the same outcome, and nothing is sent.
+    int sent = models.sent.size();
+    kit.runCommand(new RecordProtocol.Ensure(probe.getRef(), 0, 0));
+    assertFalse(report(probe, RecordOutcome.class, Duration.ofSeconds(5)).succeeded());
+    assertEquals(sent, models.sent.size());
+
+    fixed.set(true);
+    long retriedAt = System.currentTimeMillis();
+    kit.runCommand(new RecordProtocol.Ensure(probe.getRef(), 0, retriedAt));
+    RecordOutcome outcome = report(probe, RecordOutcome.class, Duration.ofSeconds(5));
+    assertTrue(outcome.succeeded(), outcome.toString());
+    assertEquals(1, models.sentContaining("DRAFT"), "the answered call is kept, not sent again");
+    assertEquals(4, models.sentContaining("CRITIQUE"), "the failed call is sent again, with its attempts forgiven");
+    assertEquals(1, models.sentContaining("REVISION"));
+    assertEquals(6, outcome.calls(), "the failed attempts still count as calls made");
+    assertEquals(4, result(kit.getState(), "critique").attempt(), "attempts are numbered on from before the retry");
+    assertEquals(retriedAt, kit.getState().retriedAt());
+    ResultRow row = ledger.get(8L);
+    assertTrue(row.succeeded() && row.retried(), "the row replaces the error row: " + row);
+    assertEquals(4, JSON.readTree(row.detail()).at("/calls/1/attempts").asInt(), "its history keeps the failed attempts");
+
+    // The same retry asked again (a coordinator that restarted) changes nothing.
+    kit.runCommand(new RecordProtocol.Ensure(probe.getRef(), 0, retriedAt));
+    assertTrue(report(probe, RecordOutcome.class, Duration.ofSeconds(5)).succeeded());
+    assertEquals(6, models.sent.size());
+  }
+
+  @Test
   void aRefusedKeyBlocksTheRecordWithoutFailingItAndAResumeSendsTheCallAgain() {
     var kit = worker(6);
     java.util.concurrent.atomic.AtomicBoolean keyFixed = new java.util.concurrent.atomic.AtomicBoolean();
@@ -374,6 +416,9 @@ class RecordWorkerTest {
   void aRecordItsJobDoesNotKnowAnswersWithAnErrorRowInsteadOfStoppingSilently() {
     RecordSource none = (job, i) -> CompletableFuture.failedFuture(new RecordSource.UnknownJobException("no job " + job));
     ResultSink sink = row -> {
+      if (row.retried() && ledger.containsKey(row.index()) && !ledger.get(row.index()).succeeded()) {
+        ledger.put(row.index(), row);
+      }
       ledger.putIfAbsent(row.index(), row);
       return CompletableFuture.completedFuture(Done.getInstance());
     };
@@ -414,6 +459,9 @@ class RecordWorkerTest {
     RecordSource source = (job, i) -> CompletableFuture.completedFuture(
         new RecordContext(plan, RecordInput.of(i, JSON.createObjectNode().put("id", "r" + i).put("topic", "tea"))));
     ResultSink sink = row -> {
+      if (row.retried() && ledger.containsKey(row.index()) && !ledger.get(row.index()).succeeded()) {
+        ledger.put(row.index(), row);
+      }
       ledger.putIfAbsent(row.index(), row);
       return CompletableFuture.completedFuture(Done.getInstance());
     };

@@ -574,22 +574,24 @@ function eventCard(e) {
 function clusterPage() {
   const members = h('tbody');
   const models = h('tbody');
-  const node = h('span', {class: 'muted'});
   show(h('section', {}, h('h2', {}, 'Cluster'),
     h('table', {id: 'members'}, h('thead', {}, h('tr', {}, ['Member', 'Status', 'Reachable', 'Records', 'Job coordinators', 'Roles'].map(t => h('th', {}, t)))), members),
-    h('h3', {}, 'Model gateways on this node ', node),
-    h('table', {id: 'models'}, h('thead', {}, h('tr', {}, ['Model', 'Concurrency limit', 'Of at most', 'In flight', 'Waiting'].map(t => h('th', {}, t)))), models)));
+    h('h3', {}, 'Model gateways'),
+    h('p', {class: 'muted'}, 'Each node’s gateway to each model it called lately: the concurrency it uses now, its share of the model’s limit, and its calls in flight and waiting.'),
+    h('table', {id: 'models'}, h('thead', {}, h('tr', {}, ['Node', 'Model', 'Concurrency', 'Of at most', 'In flight', 'Waiting'].map(t => h('th', {}, t)))), models)));
   async function refresh() {
     try {
-      const [cluster, gateways] = await Promise.all([getJson('/cluster'), getJson('/cluster/models')]);
+      const cluster = await getJson('/cluster');
       members.replaceChildren(...cluster.members.map(m => h('tr', {},
         h('td', {}, m.node + (m.address === cluster.leader ? ' (leader)' : '') + (m.address === cluster.self ? ' (this node)' : '')),
         h('td', {}, m.status), h('td', {}, m.reachable ? 'yes' : 'no'), h('td', {}, fmt(m.records)), h('td', {}, fmt(m.job_coordinators)),
         h('td', {class: 'muted'}, (m.roles || []).join(', ')))));
-      node.textContent = gateways.node;
-      models.replaceChildren(...gateways.models.map(g => h('tr', {}, h('td', {}, g.model), h('td', {}, fmt(g.concurrency)),
-        h('td', {}, fmt(g.max_concurrency)), h('td', {}, fmt(g.in_flight)), h('td', {}, fmt(g.waiting)))));
-      if (gateways.models.length === 0) models.append(h('tr', {}, h('td', {colspan: 5, class: 'muted'}, 'No model called on this node lately.')));
+      const rows = cluster.members.flatMap(m => m.models === undefined
+        ? [h('tr', {}, h('td', {}, m.node), h('td', {colspan: 5, class: 'muted'}, 'did not answer'))]
+        : m.models.map(g => h('tr', {'data-node': m.node, 'data-model': g.model}, h('td', {}, m.node), h('td', {}, g.model),
+          h('td', {}, fmt(g.concurrency)), h('td', {}, fmt(g.max_concurrency)), h('td', {}, fmt(g.in_flight)), h('td', {}, fmt(g.waiting)))));
+      models.replaceChildren(...rows);
+      if (rows.length === 0) models.append(h('tr', {}, h('td', {colspan: 6, class: 'muted'}, 'No model called lately.')));
       problem(null);
     } catch (e) {
       problem(e);

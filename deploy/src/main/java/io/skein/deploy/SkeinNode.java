@@ -139,6 +139,9 @@ public final class SkeinNode implements AutoCloseable {
               skein.getDuration("job.tick")),
           "cluster-watch", org.apache.pekko.actor.typed.Props.empty());
 
+      system.systemActorOf(io.skein.coordinator.http.NodeGateways.create(models::stats), "node-gateways",
+          org.apache.pekko.actor.typed.Props.empty());
+
       if (!io.skein.worker.step.StepKinds.plugins().isEmpty()) {
         log.info("step kinds from plugins: {}", io.skein.worker.step.StepKinds.plugins().stream()
             .map(k -> k.name() + " (" + k.getClass().getName() + ")").toList());

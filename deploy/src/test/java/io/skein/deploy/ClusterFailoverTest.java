@@ -171,6 +171,10 @@ class ClusterFailoverTest {
     }
     assertTrue(most > 0, "records run on the nodes: " + members);
     System.out.println("[skein] members at the kill: " + members);
+    for (JsonNode m : members) {
+      // Asked of one node, every node says how its gateway to the model stands.
+      assertTrue(m.path("models").toString().contains("\"model\":\"sim-small\""), "each node's gateways: " + m);
+    }
     long maxInFlight = sim.simulator.stats().maxInFlight();
     assertTrue(maxInFlight <= MAX_CONCURRENCY,
         "the model's limit of " + MAX_CONCURRENCY + " calls in flight holds for the whole cluster: " + maxInFlight);

@@ -193,6 +193,8 @@ class DashboardBrowserTest {
     browser.get(base + "/#/cluster");
     WebElement member = await(By.cssSelector("#members tbody tr"));
     assertTrue(member.getText().contains("up"), member.getText());
+    WebElement gateway = await(By.cssSelector("#models tbody tr[data-model='sim-small']"));
+    assertTrue(gateway.getText().startsWith(http.get("/cluster").json().at("/members/0/node").asText()), "the node's gateway: " + gateway.getText());
     screenshot("cluster");
   }
 

@@ -467,8 +467,13 @@ class HttpApiTest {
         assertEquals("up", member.get("status").asText());
         assertTrue(member.get("reachable").asBoolean());
         assertEquals(cluster.get("self").asText(), member.get("address").asText());
-      } while ((member.get("records").asInt() == 0 || member.get("job_coordinators").asInt() == 0) && System.nanoTime() < deadline);
+      } while ((member.get("records").asInt() == 0 || member.get("job_coordinators").asInt() == 0 || member.path("models").isEmpty())
+          && System.nanoTime() < deadline);
       assertTrue(member.get("records").asInt() > 0 && member.get("records").asInt() <= 20, member.toString());
+      JsonNode gateway = member.get("models").get(0);
+      assertEquals("sim-small", gateway.get("model").asText(), "each member says how its model gateways stand: " + member);
+      assertTrue(gateway.get("concurrency").asInt() > 0 && gateway.get("concurrency").asInt() <= gateway.get("max_concurrency").asInt(),
+          gateway.toString());
       JsonNode local = http.get("/cluster/records").json();
       assertTrue(local.get("records").size() > 0);
       assertTrue(local.get("records").get(0).asText().startsWith(id + "/"), local.toString());

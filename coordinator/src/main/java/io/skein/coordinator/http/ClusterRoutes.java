@@ -32,7 +32,8 @@ import org.apache.pekko.http.javadsl.server.Route;
 
 /**
  * The cluster resource: {@code GET /cluster} lists the members with their status and, for each
- * node, how many records and job coordinators it runs now (from the shard regions' statistics);
+ * node, how many records and job coordinators it runs now (from the shard regions' statistics)
+ * and how its model gateways stand (asked of every node, {@link NodeGateways});
  * {@code GET /cluster/records} lists the records running on the node that answers, and
  * {@code GET /cluster/models} how that node's model gateways stand.
  */
@@ -60,22 +61,26 @@ public final class ClusterRoutes {
     return models.get().thenApply(all -> {
       ObjectNode root = JSON.createObjectNode();
       root.put("node", Cluster.get(system).selfMember().address().hostPort());
-      ArrayNode list = root.putArray("models");
-      for (ModelGateway.Stats s : all) {
-        list.addObject()
-            .put("model", s.model())
-            .put("max_concurrency", s.ceiling())
-            .put("concurrency", s.limit())
-            .put("in_flight", s.inFlight())
-            .put("waiting", s.waiting());
-      }
+      gateways(root.putArray("models"), all);
       return json(root);
     });
+  }
+
+  private static void gateways(ArrayNode list, List<ModelGateway.Stats> all) {
+    for (ModelGateway.Stats s : all) {
+      list.addObject()
+          .put("model", s.model())
+          .put("max_concurrency", s.ceiling())
+          .put("concurrency", s.limit())
+          .put("in_flight", s.inFlight())
+          .put("waiting", s.waiting());
+    }
   }
 
   private CompletionStage<HttpResponse> members() {
     Cluster cluster = Cluster.get(system);
     var state = cluster.state();
+    var gateways = NodeGateways.gather(system, TIMEOUT.dividedBy(2));
     return entitiesPerNode(RecordWorker.ENTITY_TYPE_KEY).thenCombine(entitiesPerNode(JobCoordinator.ENTITY_TYPE_KEY), (records, jobs) -> {
       ObjectNode root = JSON.createObjectNode();
       root.put("self", cluster.selfMember().address().toString());
@@ -94,6 +99,15 @@ public final class ClusterRoutes {
         m.getRoles().forEach(roles::add);
         n.put("records", records.getOrDefault(m.address(), 0));
         n.put("job_coordinators", jobs.getOrDefault(m.address(), 0));
+      }
+      return root;
+    }).thenCombine(gateways, (root, byNode) -> {
+      // Each member's model gateways, where it answered in time.
+      for (var n : root.get("members")) {
+        List<ModelGateway.Stats> of = byNode.get(n.get("node").asText());
+        if (of != null) {
+          gateways(((ObjectNode) n).putArray("models"), of);
+        }
       }
       return json(root);
     });

@@ -171,6 +171,43 @@ class CostTest {
   }
 
   @Test
+  void aStagedJobsMaxCostCapsTheSpendOfAllItsStages() throws Exception {
+    String id = http.post("/jobs", "application/yaml", """
+        name: capped-stages
+        models: {writer: {model: sim-small, max_tokens: 30}}
+        cache: false
+        max_in_flight: 4
+        max_cost: 0.02
+        input: {num_records: 200}
+        stages:
+          - name: asked
+            steps:
+              - {name: question, model: writer, prompt: "Ask about topic {{ index }}"}
+          - name: answered
+            steps:
+              - {name: answer, model: writer, prompt: "Answer: {{ question }}"}
+        """).json().get("id").asText();
+    JsonNode paused = http.awaitStatus(id, "pause both stages", s -> s.get("state").asText().equals("paused")
+        && s.at("/stages/0/state").asText().equals("paused") && s.at("/stages/1/state").asText().equals("paused"), Duration.ofMinutes(2));
+    assertTrue(paused.get("reason").asText().contains("max_cost: spent"), paused.toString());
+    JsonNode drained = http.awaitStatus(id, "drain its records in flight", s -> s.get("in_flight").asInt() == 0, Duration.ofMinutes(1));
+    BigDecimal cap = new BigDecimal("0.02");
+    BigDecimal spent = drained.get("cost_usd").decimalValue();
+    assertTrue(spent.compareTo(cap) >= 0, "the cap was reached by the whole job: " + drained);
+    BigDecimal least = drained.at("/stages/0/cost_usd").decimalValue().min(drained.at("/stages/1/cost_usd").decimalValue());
+    assertTrue(least.compareTo(cap) < 0, "a stage paused below the cap on its own: the cap is the whole job's, not each stage's: " + drained);
+    assertTrue(drained.get("succeeded").asLong() < 400, "paused before the end: " + drained);
+
+    Http.Response plain = http.post("/jobs/" + id + "/resume", "application/json", "");
+    assertEquals(409, plain.status(), plain.body());
+    assertTrue(plain.body().contains("/jobs/" + id + "/resume?max_cost="), "it names the staged job to resume: " + plain.body());
+    Http.Response raised = http.post("/jobs/" + id + "/resume?max_cost=1000", "application/json", "");
+    assertEquals(200, raised.status(), raised.body());
+    JsonNode finished = http.awaitState(id, "succeeded", Duration.ofMinutes(2));
+    assertEquals(200, finished.at("/stages/1/succeeded").asInt(), finished.toString());
+  }
+
+  @Test
   void maxErrorRatePausesAfterAWindowOfFailuresNamingTheMostCommonError() throws Exception {
     int window = 20;
     int inFlight = 5;

@@ -48,10 +48,15 @@ final class EarlyStops {
     failed = 0;
   }
 
-  /** Why the job should pause now, or null: the cost cap met, or too many failures in the full window. */
-  String reason(String jobId, Limits limits, long costNanos, long total, long done) {
-    if (limits.capsCost() && costNanos >= limits.maxCostNanos()) {
-      return costReason(jobId, limits, costNanos, total, done);
+  /**
+   * Why the job should pause now, or null: the cost cap met, or too many failures in the full
+   * window. {@code costNanos} is what this job's calls cost; {@code othersNanos}, for a stage of a
+   * staged job, what its other stages' did (the cap is the whole job's); {@code jobId}, the job to
+   * resume.
+   */
+  String reason(String jobId, Limits limits, long costNanos, long othersNanos, long total, long done) {
+    if (limits.capsCost() && costNanos + othersNanos >= limits.maxCostNanos()) {
+      return costReason(jobId, limits, costNanos, othersNanos, total, done);
     }
     if (limits.errorWindow() > 0 && last.size() >= limits.errorWindow() && failed > limits.errorRate() * limits.errorWindow()) {
       Map.Entry<String, Integer> common = failures.entrySet().stream().max(Comparator.comparingInt(Map.Entry::getValue)).orElseThrow();
@@ -62,13 +67,14 @@ final class EarlyStops {
     return null;
   }
 
-  private static String costReason(String jobId, Limits limits, long costNanos, long total, long done) {
+  private static String costReason(String jobId, Limits limits, long costNanos, long othersNanos, long total, long done) {
     String more = done == 0 || total == JobStarted.OPEN ? "" : String.format(Locale.ROOT,
-        "; the %d records left would cost about %s more at this rate", Math.max(total - done, 0),
+        "; the %d records left%s would cost about %s more at this rate", Math.max(total - done, 0), othersNanos > 0 ? " of this stage" : "",
         dollars(Math.round((double) costNanos / done * Math.max(total - done, 0))));
-    return String.format(Locale.ROOT, "max_cost: spent %s of %s%s. Resume with a higher max_cost to go on"
-        + " (POST /jobs/%s/resume?max_cost=..., or skein resume %s --max-cost ...)", dollars(costNanos), dollars(limits.maxCostNanos()), more,
-        jobId, jobId);
+    String others = othersNanos > 0 ? " (" + dollars(othersNanos) + " of it by the job's other stages)" : "";
+    return String.format(Locale.ROOT, "max_cost: spent %s of %s%s%s. Resume with a higher max_cost to go on"
+        + " (POST /jobs/%s/resume?max_cost=..., or skein resume %s --max-cost ...)", dollars(costNanos + othersNanos),
+        dollars(limits.maxCostNanos()), others, more, jobId, jobId);
   }
 
   /** The whole job's cost if the records left cost what those done did: {@code cost} when none is done yet or it is open-ended. */

@@ -144,6 +144,9 @@ public final class JobCoordinator extends EventSourcedBehavior<Command, Event, C
   /** A retry's next page of failed records ({@code asked}: the most the page could hold), or an error reading it. */
   private record Paged(List<Long> indexes, int asked, Throwable error) implements Command {}
 
+  /** What a staged job's other stages have spent, as their rows say (or could not be read: error). */
+  private record OthersCost(long nanos, Throwable error) implements Command {}
+
   /** The most failed records a retry reads from the ledger at once (at least a window's worth). */
   private static final int RETRY_PAGE = 1000;
 
@@ -199,6 +202,10 @@ public final class JobCoordinator extends EventSourcedBehavior<Command, Event, C
   private boolean dirty;
   /** A retry's next page is being read. */
   private boolean paging;
+  /** For a stage of a staged job, that job (its max_cost caps the whole job's spend); null for a job of one stage. */
+  private final String parent;
+  /** What the job's other stages have spent, as their rows said at the last tick. */
+  private long othersCostNanos;
 
   private JobCoordinator(ActorContext<Command> context, TimerScheduler<Command> timers, String jobId, Deps deps,
       ActorRef<ClusterSharding.ShardCommand> shard) {
@@ -211,6 +218,7 @@ public final class JobCoordinator extends EventSourcedBehavior<Command, Event, C
     this.sharding = ClusterSharding.get(context.getSystem());
     this.shard = shard;
     this.dispatch = new Dispatch(deps.maxStarting());
+    this.parent = StagedJobs.parentOf(jobId);
     this.outcomes = context.messageAdapter(RecordReport.class, RecordDone::new);
     ActorRef<ClusterEvent.MemberRemoved> removals = context.messageAdapter(ClusterEvent.MemberRemoved.class,
         e -> new MemberRemoved(e.member().address().toString()));
@@ -267,6 +275,7 @@ public final class JobCoordinator extends EventSourcedBehavior<Command, Event, C
         .onCommand(RetryFailed.class, this::onRetryFailed)
         .onCommand(RetryLoaded.class, this::onRetryLoaded)
         .onCommand(Paged.class, this::onPaged)
+        .onCommand(OthersCost.class, this::onOthersCost)
         .build();
   }
 
@@ -481,12 +490,23 @@ public final class JobCoordinator extends EventSourcedBehavior<Command, Event, C
     if (state.pausedNow() || state.hasEnded() || finishing || allSent) {
       return null;
     }
-    String reason = stops.reason(jobId, state.limits(), live.counts(counts).costNanos(), state.total(), counts.done());
+    String reason = stops.reason(parent != null ? parent : jobId, state.limits(), live.counts(counts).costNanos(), othersCostNanos,
+        state.total(), counts.done());
     if (reason == null) {
       return null;
     }
     stops.clear();
     return pause(reason);
+  }
+
+  /** A stage learns what the job's other stages have spent: with its own spend, that may reach the job's max_cost. */
+  private Effect<Event, CoordinatorState> onOthersCost(CoordinatorState state, OthersCost cmd) {
+    if (cmd.error() != null) {
+      return Effect().none(); // the next tick reads it again
+    }
+    othersCostNanos = cmd.nanos();
+    Effect<Event, CoordinatorState> stop = ready ? stopEarly(state) : null;
+    return stop != null ? stop : Effect().none();
   }
 
   private Effect<Event, CoordinatorState> onMemberRemoved(CoordinatorState state, MemberRemoved cmd) {
@@ -520,6 +540,9 @@ public final class JobCoordinator extends EventSourcedBehavior<Command, Event, C
     if (dirty) {
       dirty = false;
       deps.store().publishProgress(jobId, live.counts(counts), dispatch.inFlight(), live.waiting());
+    }
+    if (parent != null && state.limits().capsCost()) {
+      context.pipeToSelf(deps.store().stages().costOfOthers(parent, jobId), (nanos, error) -> new OthersCost(nanos == null ? 0 : nanos, error));
     }
     if (!state.retrying() && dispatch.low() > state.low() && !finishing) {
       return Effect().persist(new Progress(dispatch.low()));
@@ -746,17 +769,22 @@ public final class JobCoordinator extends EventSourcedBehavior<Command, Event, C
       cmd.replyTo().tell(StatusReply.error("job " + jobId + " has already " + state.ended().wireName()));
       return Effect().none();
     }
+    if (!state.pausedNow() && parent != null && state.started() && cmd.maxCostNanos() != null) {
+      // A staged job paused at its max_cost: every stage takes the new cap, running or not.
+      return Effect().persist(new JobResumed(System.currentTimeMillis(), cmd.maxCostNanos())).thenRun(s -> cmd.replyTo().tell(StatusReply.ack()));
+    }
     if (!state.pausedNow()) {
       cmd.replyTo().tell(!state.started() ? StatusReply.error("job " + jobId + " has not started")
           : cmd.maxCostNanos() != null ? StatusReply.error("job " + jobId + " is running: max_cost is raised when resuming a paused job")
           : StatusReply.ack());
       return Effect().none();
     }
-    long spent = ready ? live.counts(counts).costNanos() : 0;
+    long spent = (ready ? live.counts(counts).costNanos() : 0) + othersCostNanos;
     long cap = cmd.maxCostNanos() != null ? cmd.maxCostNanos() : state.limits().maxCostNanos();
     if ((cmd.maxCostNanos() != null || state.limits().capsCost()) && spent >= cap) {
-      cmd.replyTo().tell(StatusReply.error("job " + jobId + " has spent " + EarlyStops.dollars(spent) + " of its max_cost "
-          + EarlyStops.dollars(cap) + ": resume it with a higher max_cost (POST /jobs/" + jobId + "/resume?max_cost=...)"));
+      String job = parent != null ? parent : jobId;
+      cmd.replyTo().tell(StatusReply.error("job " + job + " has spent " + EarlyStops.dollars(spent) + " of its max_cost "
+          + EarlyStops.dollars(cap) + ": resume it with a higher max_cost (POST /jobs/" + job + "/resume?max_cost=...)"));
       return Effect().none();
     }
     long at = System.currentTimeMillis();

@@ -30,6 +30,12 @@ final class StagedJobs {
     return jobId + "." + stage;
   }
 
+  /** The staged job a stage's job id belongs to; null for a job of one stage (job ids have no dot). */
+  static String parentOf(String jobId) {
+    int dot = jobId.lastIndexOf('.');
+    return dot > 0 ? jobId.substring(0, dot) : null;
+  }
+
   static JobInfo insert(JobStore store, String id, JobService.Submission submission, Set<String> fields, JobService jobs,
       InputWriter writer) {
     Staged staged = Stages.read(submission.spec());

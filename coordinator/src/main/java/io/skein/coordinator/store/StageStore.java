@@ -189,6 +189,19 @@ public final class StageStore {
     });
   }
 
+  /** What the stages of staged job {@code parentId} other than {@code stageId} have spent, as their rows say (billionths of a dollar). */
+  public CompletionStage<Long> costOfOthers(String parentId, String stageId) {
+    return db.async(c -> {
+      try (PreparedStatement ps = c.prepareStatement("SELECT COALESCE(SUM(cost_nanos), 0) FROM skein_jobs WHERE parent_id = ? AND id <> ?")) {
+        ps.setString(1, parentId);
+        ps.setString(2, stageId);
+        try (ResultSet rs = ps.executeQuery()) {
+          return rs.next() ? rs.getLong(1) : 0L;
+        }
+      }
+    });
+  }
+
   /** A staged job's stages, in spec order. */
   public CompletionStage<List<JobInfo>> stages(String parentId) {
     return db.async(c -> stagesOf(c, parentId));

@@ -30,8 +30,11 @@ public final class Stages {
   /** The stage a spec with setup and plain steps runs them in. */
   public static final String MAIN = "main";
   public static final Set<String> TOP_KEYS =
-      Set.of("name", "seed", "models", "input", "files", "setup", "stages", "steps", "output", "processors", "retry", "max_in_flight", "cache", "tools");
-  private static final Set<String> SHARED_KEYS = Set.of("name", "seed", "models", "files", "retry", "max_in_flight", "cache", "tools");
+      Set.of("name", "seed", "models", "input", "files", "setup", "stages", "steps", "output", "processors", "retry", "max_in_flight", "cache", "tools",
+          "max_cost", "max_error_rate");
+  /** Keys every stage's spec takes from the whole spec's; {@code max_cost} then caps the whole job's spend (each stage counts the others'). */
+  private static final Set<String> SHARED_KEYS =
+      Set.of("name", "seed", "models", "files", "retry", "max_in_flight", "cache", "tools", "max_cost", "max_error_rate");
   private static final Set<String> STAGE_KEYS =
       Set.of("name", "from", "explode", "filter", "steps", "output", "processors", "max_in_flight", "retry");
   /** A stage's job id is {@code <job id>.<stage>}, and job ids are kept in 64 characters. */

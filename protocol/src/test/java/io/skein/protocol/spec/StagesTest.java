@@ -103,6 +103,19 @@ class StagesTest {
   }
 
   @Test
+  void maxCostAndMaxErrorRateAtTheTopReachEveryStage() {
+    Staged staged = read(STAGED.replace("name: chain\n", "name: chain\nmax_cost: 12.5\nmax_error_rate: {rate: 0.4, window: 50}\n"));
+    for (Stage stage : staged.stages()) {
+      assertEquals(12.5, stage.spec().earlyStop().maxCost(), stage.name());
+      assertEquals(0.4, stage.spec().earlyStop().maxErrorRate().rate(), stage.name());
+      assertEquals(50, stage.spec().earlyStop().maxErrorRate().window(), stage.name());
+    }
+    assertEquals("must be at most 100000 records",
+        errorAt(STAGED.replace("name: chain\n", "name: chain\nmax_error_rate: {rate: 0.4, window: 200000}\n"), "max_error_rate.window")
+            .message());
+  }
+
+  @Test
   void fromMayNameAnyEarlierStage() {
     Staged staged = read("""
         name: s

@@ -314,7 +314,7 @@ function jobPage(id) {
     pause.disabled = ended || s.state === 'paused';
     resume.disabled = ended || s.state !== 'paused';
     cancel.disabled = ended;
-    retry.disabled = !(s.state === 'succeeded' || s.state === 'failed') || !s.failed;
+    retry.disabled = !(s.state === 'succeeded' || s.state === 'failed') || !s.failed || !!s.stages;
     plot.add(s);
   }
 

@@ -78,7 +78,7 @@ class SerializationTest {
     roundTrip(new JobProtocol.Cancel(probe.getRef()));
     roundTrip(new JobProtocol.Pause(probe.getRef()));
     roundTrip(new JobProtocol.Resume(probe.getRef()));
-    roundTrip(new JobProtocol.RetryFailed(probe.getRef()));
+    roundTrip(new JobProtocol.RetryFailed(probe.getRef(), 11));
     roundTrip(new JobProtocol.FailedRetried(11));
     roundTrip(new JobProtocol.JobPaused("model `m` refused 3 records", 7));
     roundTrip(new JobProtocol.JobResumed(8));

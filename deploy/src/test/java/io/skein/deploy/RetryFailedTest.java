@@ -82,6 +82,9 @@ class RetryFailedTest {
         JsonNode running = http.awaitStatus(id, "run the failed records again", s -> s.get("in_flight").asInt() > 0, Duration.ofMinutes(1));
         assertEquals(RECORDS - failed, running.get("succeeded").asLong(), "the error rows retried are not counted while they run");
         assertEquals(0, running.get("failed").asLong(), running.toString());
+        assertTrue(running.get("calls").asLong() >= ended.get("calls").asLong()
+            && running.get("cost_usd").decimalValue().compareTo(ended.get("cost_usd").decimalValue()) >= 0,
+            "what the retried records had spent still counts while they run: " + running + " after " + ended);
         assertEquals(409, http.post("/jobs/" + id + "/retry-failed", "application/json", "").status(), "a running job is not retried");
         http.awaitStatus(id, "meet the outage", s -> s.path("waiting_for").asText("").contains("unavailable"), Duration.ofMinutes(1));
         node.kill();
@@ -121,6 +124,38 @@ class RetryFailedTest {
             failed, RECORDS, calls, before, refusedDuringOutage);
         assertEquals(409, http.post("/jobs/" + id + "/retry-failed", "application/json", "").status(), "nothing left to retry");
       }
+    }
+  }
+
+  @Test
+  void aRetryCancelledKeepsTheErrorRowsItHadNotReplacedAndTheirCounts(@TempDir Path dir) throws Exception {
+    try (TestSimulator sim = new TestSimulator(new SimulatorSettings(5, 0, 0, 0, 0, 1, 1));
+        SkeinNode node = SkeinNode.start(new NodeOptions(dir.resolve("data"), Files.writeString(dir.resolve("p.conf"),
+            "skein.models.providers.\"sim-small\" { base-url = \"" + sim.simulator.baseUrl() + "\" }\n"), null, null, null, "127.0.0.1", 0,
+            List.of(), 0, false))) {
+      Http http = new Http(node.httpPort());
+      sim.simulator.failing(true);
+      String id = http.submitJob("""
+          name: cancelled-retry
+          models: {m: {model: sim-small, max_tokens: 20}}
+          input: {num_records: 30}
+          retry: {max_attempts: 2, initial_backoff: 10ms, max_backoff: 20ms, pause_after: 10m}
+          steps:
+            - {name: only, model: m, prompt: "Say {{ index }}"}
+          """, null);
+      JsonNode failed = http.awaitState(id, "failed", Duration.ofMinutes(1));
+      assertEquals(30, failed.get("failed").asInt(), failed.toString());
+
+      sim.simulator.failing(false);
+      sim.simulator.outage(true);
+      assertEquals(200, http.post("/jobs/" + id + "/retry-failed", "application/json", "").status());
+      http.awaitStatus(id, "wait for the model", s -> s.path("waiting_for").asText("").contains("unavailable"), Duration.ofMinutes(1));
+      Http.Response cancelled = http.post("/jobs/" + id + "/cancel", "application/json", "");
+      assertEquals(200, cancelled.status(), cancelled.body());
+      JsonNode after = http.awaitState(id, "cancelled", Duration.ofSeconds(30));
+      assertEquals(30, after.get("failed").asInt(), "the records cancelled keep their error rows, and the job counts them: " + after);
+      assertTrue(after.get("calls").asLong() >= failed.get("calls").asLong(), after + " after " + failed);
+      assertEquals(30, http.get("/jobs/" + id + "/errors").lines().size());
     }
   }
 

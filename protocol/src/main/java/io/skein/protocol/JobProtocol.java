@@ -32,10 +32,11 @@ public final class JobProtocol {
 
   /**
    * Run the failed records of an ended job again, each from its last answered call: its error rows
-   * go back to running and are replaced by the rows the records end with. Answers Done once the
-   * retry is journaled and the job's row says running again.
+   * go back to running and are replaced by the rows the records end with. {@code atMillis}: when,
+   * later than every row the job has (the error rows written before it are the ones retried).
+   * Answers Done once the retry is journaled and the job's row says running again.
    */
-  public record RetryFailed(ActorRef<StatusReply<Done>> replyTo) implements Command {}
+  public record RetryFailed(ActorRef<StatusReply<Done>> replyTo, long atMillis) implements Command {}
 
   public interface Event extends CborSerializable {}
 

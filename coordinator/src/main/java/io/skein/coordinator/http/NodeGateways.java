@@ -59,6 +59,7 @@ public final class NodeGateways {
             asks.stream().map(CompletableFuture::join).filter(r -> r != null).forEach(r -> byNode.put(r.node(), r.models()));
             return byNode;
           });
-        });
+        })
+        .exceptionally(noReceptionist -> Map.of());
   }
 }

@@ -44,6 +44,8 @@ final class Dispatch {
   private boolean lastPage;
   /** In a retry: records paged in and not yet sent. */
   private int unsent;
+  /** In a retry: what each paged record's error row counted, until the record ends (its new row counts it again). */
+  private final Map<Long, io.skein.coordinator.store.JobStore.FailedRow> prior = new HashMap<>();
 
   Dispatch(int maxStarting) {
     if (maxStarting < 1) {
@@ -61,6 +63,7 @@ final class Dispatch {
     inFlight.clear();
     starting.clear();
     blocked.clear();
+    prior.clear();
     only = null;
     advanceLow();
   }
@@ -74,14 +77,15 @@ final class Dispatch {
     unsent = 0;
   }
 
-  /** A retry's next page of records, in index order; {@code last}: no more will come. */
-  void addPage(List<Long> indexes, boolean last) {
-    for (long index : indexes) {
-      if (index > paged && only.add(index)) {
+  /** A retry's next page of records' error rows, in index order; {@code last}: no more will come. */
+  void addPage(List<io.skein.coordinator.store.JobStore.FailedRow> rows, boolean last) {
+    for (var row : rows) {
+      if (row.index() > paged && only.add(row.index())) {
         unsent++;
+        prior.put(row.index(), row);
       }
     }
-    paged = indexes.isEmpty() ? paged : Math.max(paged, indexes.get(indexes.size() - 1));
+    paged = rows.isEmpty() ? paged : Math.max(paged, rows.get(rows.size() - 1).index());
     lastPage |= last;
     advanceLow();
   }
@@ -91,12 +95,17 @@ final class Dispatch {
     return only != null && !lastPage && unsent < window;
   }
 
+  /** What a retried record's error row counted (null for a record this retry has not paged in, or that has ended). */
+  io.skein.coordinator.store.JobStore.FailedRow prior(long index) {
+    return prior.get(index);
+  }
+
   /** In a retry: the last index paged in, after which the next page starts. */
   long paged() {
     return paged;
   }
 
-  /** A retry whose every record has been sent (null when not a retry). */
+  /** A retry whose every record has been sent (false when not a retry). */
   boolean allSent() {
     return only != null && lastPage && unsent == 0;
   }
@@ -155,6 +164,7 @@ final class Dispatch {
     starting.remove(index);
     if (only != null) {
       unsent -= only.remove(index) && index >= sentUpTo ? 1 : 0;
+      prior.remove(index);
     } else {
       endedAhead.add(index);
     }

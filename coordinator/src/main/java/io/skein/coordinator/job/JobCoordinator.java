@@ -82,9 +82,10 @@ import org.apache.pekko.persistence.typed.javadsl.SignalHandler;
  * rows until the records end again. After a crash the pages are read again from the start: the
  * records already retried have newer rows, or answer the same Ensure with what they did.
  *
- * <p>Size: one entity's command handlers (start, dispatch window, outcomes, pause/resume/cancel, the
- * job row kept in step with the journal). The seam to split next is the job-row publishing
- * (publishState, RowWritten, RepublishEnd) into a class of its own.
+ * <p>Size: one entity's command handlers (start, dispatch window, outcomes, pause/resume/cancel,
+ * retry, the job row kept in step with the journal); the decisions are in Dispatch, EarlyStops,
+ * Targets and LiveProgress. The seams to split next are the job-row publishing (publishState,
+ * RowWritten, RepublishEnd) and the retry pass (onRetryFailed to onPaged) into classes of their own.
  */
 public final class JobCoordinator extends EventSourcedBehavior<Command, Event, CoordinatorState> {
 
@@ -120,7 +121,8 @@ public final class JobCoordinator extends EventSourcedBehavior<Command, Event, C
 
   private record RecordDone(RecordReport report) implements Command {}
 
-  private record FinalCounts(Counts counts, JobState state, String reason, Throwable error) implements Command {}
+  /** The ledger's counts read to end the job (or republish its end) as of the retry {@code retriedAt}; a read from before a later retry is dropped. */
+  private record FinalCounts(Counts counts, JobState state, String reason, long retriedAt, Throwable error) implements Command {}
 
   private enum Fill implements Command { INSTANCE }
 
@@ -142,7 +144,7 @@ public final class JobCoordinator extends EventSourcedBehavior<Command, Event, C
   private record RetryLoaded(Counts counts, Throwable error, ActorRef<StatusReply<Done>> replyTo) implements Command {}
 
   /** A retry's next page of failed records ({@code asked}: the most the page could hold), or an error reading it. */
-  private record Paged(List<Long> indexes, int asked, Throwable error) implements Command {}
+  private record Paged(List<JobStore.FailedRow> rows, int asked, Throwable error) implements Command {}
 
   /** What a staged job's other stages have spent, as their rows say (or could not be read: error). */
   private record OthersCost(long nanos, Throwable error) implements Command {}
@@ -268,7 +270,7 @@ public final class JobCoordinator extends EventSourcedBehavior<Command, Event, C
         .onCommand(RowWritten.class, this::onRowWritten)
         .onCommand(RepublishEnd.class, (state, cmd) -> {
           if (state.hasEnded()) {
-            concludeWith(state.ended(), cmd.reason());
+            concludeWith(state, state.ended(), cmd.reason());
           }
           return Effect().none();
         })
@@ -283,7 +285,7 @@ public final class JobCoordinator extends EventSourcedBehavior<Command, Event, C
     if (state.hasEnded()) {
       // The job row may have missed the end (crash between event and update): publish it again.
       finishing = true;
-      concludeWith(state.ended(), null);
+      concludeWith(state, state.ended(), null);
       cmd.replyTo().tell(StatusReply.ack());
       return Effect().none();
     }
@@ -443,7 +445,7 @@ public final class JobCoordinator extends EventSourcedBehavior<Command, Event, C
     if (fed.failed() != null) {
       context.getLog().warn("job {} has no records to run: {}", jobId, fed.failed());
       finishing = true;
-      concludeWith(JobState.FAILED, fed.failed());
+      concludeWith(state, JobState.FAILED, fed.failed());
       return Effect().none();
     }
     starved = !more;
@@ -467,20 +469,29 @@ public final class JobCoordinator extends EventSourcedBehavior<Command, Event, C
     }
     if (report instanceof RecordProgress p) {
       if (dispatch.isInFlight(p.index())) {
-        live.report(p);
+        live.report(sinceRetry(p));
         dirty = true;
       }
       Effect<Event, CoordinatorState> stop = stopEarly(state);
       return stop != null ? stop : started ? fill(state) : Effect().none();
     }
     RecordOutcome o = (RecordOutcome) report;
+    JobStore.FailedRow before = dispatch.prior(o.index());
     live.ended(o.index());
     dispatch.ended(o.index());
-    counts = counts.plus(o.succeeded(), o.calls(), o.tokens(), o.costNanos());
+    counts = before == null ? counts.plus(o.succeeded(), o.calls(), o.tokens(), o.costNanos())
+        : counts.plus(o.succeeded(), o.calls() - before.calls(), o.tokens() - before.tokens(), o.costNanos() - before.costNanos());
     stops.ended(o.succeeded() ? null : o.errorType() == null ? "failed" : o.errorType(), state.limits());
     dirty = true;
     Effect<Event, CoordinatorState> stop = stopEarly(state);
     return stop != null ? stop : fill(state);
+  }
+
+  /** A retried record's progress, less what its error row counts already. */
+  private RecordProgress sinceRetry(RecordProgress p) {
+    JobStore.FailedRow before = dispatch.prior(p.index());
+    return before == null ? p : new RecordProgress(p.jobId(), p.index(), (int) (p.calls() - before.calls()), p.tokens() - before.tokens(),
+        p.waitingFor(), p.costNanos() - before.costNanos());
   }
 
   /** A pause when the job's spend or its recent failures ask for one (see {@link EarlyStops}); null to go on. */
@@ -553,17 +564,21 @@ public final class JobCoordinator extends EventSourcedBehavior<Command, Event, C
   private Effect<Event, CoordinatorState> conclude(CoordinatorState state) {
     if (!finishing) {
       finishing = true;
-      concludeWith(JobState.SUCCEEDED, null);
+      concludeWith(state, JobState.SUCCEEDED, null);
     }
     return Effect().none();
   }
 
   /** Reads the exact counts from the ledger, then ends the job with them. */
-  private void concludeWith(JobState end, String reason) {
-    context.pipeToSelf(deps.store().counts(jobId), (c, error) -> new FinalCounts(c, end, reason, error));
+  private void concludeWith(CoordinatorState state, JobState end, String reason) {
+    long retriedAt = state.retriedAt();
+    context.pipeToSelf(deps.store().counts(jobId), (c, error) -> new FinalCounts(c, end, reason, retriedAt, error));
   }
 
   private Effect<Event, CoordinatorState> onFinalCounts(CoordinatorState state, FinalCounts cmd) {
+    if (cmd.retriedAt() != state.retriedAt()) {
+      return Effect().none(); // read to republish an end that a retry has since reopened
+    }
     if (cmd.error() != null) {
       context.getLog().warn("job {} could not read its final counts, trying again: {}", jobId, cmd.error().toString());
       timers.startSingleTimer("conclude", Fill.INSTANCE, Duration.ofSeconds(1));
@@ -593,18 +608,22 @@ public final class JobCoordinator extends EventSourcedBehavior<Command, Event, C
     List<Event> events = state.retrying() ? List.of(new JobEnded(end, why, at)) : List.of(new Progress(dispatch.low()), new JobEnded(end, why, at));
     return Effect()
         .persist(events)
-        .thenRun(s -> published(s, cmd.counts(), why, at));
+        .thenRun(s -> {
+          context.getLog().info("job {} {}: {} succeeded, {} failed, {} calls, {} tokens", jobId, s.ended().wireName(),
+              cmd.counts().succeeded(), cmd.counts().failed(), cmd.counts().calls(), cmd.counts().tokens());
+          published(s, java.util.concurrent.CompletableFuture.completedFuture(cmd.counts()), why, at);
+        });
   }
 
-  /** Publishes the end to the job row; completes when the row says so. */
-  private java.util.concurrent.CompletionStage<Void> published(CoordinatorState state, Counts finalCounts, String reason, long at) {
+  /** Publishes the end, with {@code finalCounts} once read, to the job row; completes when the row says so. */
+  private java.util.concurrent.CompletionStage<Void> published(CoordinatorState state, java.util.concurrent.CompletionStage<Counts> finalCounts,
+      String reason, long at) {
     timers.cancel("tick");
-    var written = deps.store().finish(jobId, state.ended(), reason, finalCounts, at)
+    JobState ended = state.ended();
+    var written = finalCounts.thenCompose(c -> deps.store().finish(jobId, ended, reason, c, at))
         .whenComplete((ok, error) -> deps.onEnded().accept(jobId));
     endReason = reason;
     context.pipeToSelf(written, (ok, error) -> new RowWritten(error));
-    context.getLog().info("job {} {}: {} succeeded, {} failed, {} calls, {} tokens", jobId, state.ended().wireName(),
-        finalCounts.succeeded(), finalCounts.failed(), finalCounts.calls(), finalCounts.tokens());
     return written;
   }
 
@@ -644,7 +663,7 @@ public final class JobCoordinator extends EventSourcedBehavior<Command, Event, C
       cmd.replyTo().tell(StatusReply.error("job " + jobId + " " + refused));
       return Effect().none();
     }
-    long at = Math.max(System.currentTimeMillis(), state.retriedAt() + 1);
+    long at = Math.max(cmd.atMillis(), state.retriedAt() + 1);
     return Effect().persist(new FailedRetried(at)).thenRun(s -> {
       context.getLog().info("job {} retries its failed records", jobId);
       timers.cancel("republish");
@@ -667,7 +686,7 @@ public final class JobCoordinator extends EventSourcedBehavior<Command, Event, C
       context.getLog().warn("job {} could not start its retry, trying again: {}", jobId, cmd.error().toString());
       timers.startSingleTimer("resume", Tick.INSTANCE, Duration.ofSeconds(1));
       if (cmd.replyTo() != null) {
-        cmd.replyTo().tell(StatusReply.ack()); // journaled: it goes on, as the job's row will say
+        cmd.replyTo().tell(StatusReply.ack()); // journaled: it goes on once the next tick starts it again
       }
       return Effect().none();
     }
@@ -692,11 +711,11 @@ public final class JobCoordinator extends EventSourcedBehavior<Command, Event, C
       paging = true;
       int asked = Math.max(RETRY_PAGE, window);
       context.pipeToSelf(deps.store().failedBefore(jobId, state.retriedAt(), dispatch.paged(), asked),
-          (indexes, error) -> new Paged(indexes, asked, error));
+          (rows, error) -> new Paged(rows, asked, error));
     }
     dispatch.next(window, Long.MAX_VALUE, System.currentTimeMillis()).forEach(index -> ensure(index, state));
-    if (dispatch.hasBlocked() && dispatch.inFlight() == 0) {
-      return pause(blockedReason());
+    if (dispatch.hasBlocked() && dispatch.inFlight() == 0 && dispatch.allSent()) {
+      return pause(blockedReason()); // only blocked records are left
     }
     return Effect().none();
   }
@@ -711,7 +730,7 @@ public final class JobCoordinator extends EventSourcedBehavior<Command, Event, C
       timers.startSingleTimer("page", Fill.INSTANCE, Duration.ofSeconds(1));
       return Effect().none();
     }
-    dispatch.addPage(cmd.indexes(), cmd.indexes().size() < cmd.asked());
+    dispatch.addPage(cmd.rows(), cmd.rows().size() < cmd.asked());
     dirty = true;
     return fill(state);
   }
@@ -770,8 +789,14 @@ public final class JobCoordinator extends EventSourcedBehavior<Command, Event, C
       return Effect().none();
     }
     if (!state.pausedNow() && parent != null && state.started() && cmd.maxCostNanos() != null) {
-      // A staged job paused at its max_cost: every stage takes the new cap, running or not.
-      return Effect().persist(new JobResumed(System.currentTimeMillis(), cmd.maxCostNanos())).thenRun(s -> cmd.replyTo().tell(StatusReply.ack()));
+      // A staged job paused at its max_cost: every stage takes the new cap, running or not (its resume time unchanged).
+      long spent = (ready ? live.counts(counts).costNanos() : 0) + othersCostNanos;
+      if (spent >= cmd.maxCostNanos()) {
+        cmd.replyTo().tell(StatusReply.error("job " + parent + " has spent " + EarlyStops.dollars(spent) + ": a max_cost of "
+            + EarlyStops.dollars(cmd.maxCostNanos()) + " would pause it again"));
+        return Effect().none();
+      }
+      return Effect().persist(new JobResumed(state.resumedAt(), cmd.maxCostNanos())).thenRun(s -> cmd.replyTo().tell(StatusReply.ack()));
     }
     if (!state.pausedNow()) {
       cmd.replyTo().tell(!state.started() ? StatusReply.error("job " + jobId + " has not started")
@@ -808,14 +833,15 @@ public final class JobCoordinator extends EventSourcedBehavior<Command, Event, C
       return Effect().none();
     }
     long at = System.currentTimeMillis();
-    Counts now = counts;
     return Effect()
         .persist(new JobEnded(JobState.CANCELLED, "cancelled by request", at))
         .thenRun(s -> {
           // Records in flight (and blocked ones, which would try again on a resume) end now: no call after a cancel.
           dispatch.cancel().forEach(index -> sharding.entityRefFor(RecordWorker.ENTITY_TYPE_KEY, RecordProtocol.recordKey(jobId, index))
               .tell(new RecordProtocol.Cancel("the job was cancelled")));
-          published(s, now, "cancelled by request", at).whenComplete((ok, error) -> cmd.replyTo().tell(StatusReply.ack()));
+          // The ledger's counts: records cancelled write no row, and a retry's records keep their error rows.
+          context.getLog().info("job {} cancelled by request", jobId);
+          published(s, deps.store().counts(jobId), "cancelled by request", at).whenComplete((ok, error) -> cmd.replyTo().tell(StatusReply.ack()));
         });
   }
 }

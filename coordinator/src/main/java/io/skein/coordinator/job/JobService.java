@@ -321,7 +321,9 @@ public final class JobService {
             + "` is a staged job: its stages' failed records are not retried (submit it again: the cache answers what was answered)"))
         : job.counts().failed() == 0
         ? java.util.concurrent.CompletableFuture.failedFuture(new StatusReply.ErrorMessage("job `" + id + "` has no failed records to retry"))
-        : askOne(id, JobProtocol.RetryFailed::new));
+        : store.lastFinished(id).thenCompose(last ->
+            // Dated after every row of the job, whatever the clock of the node that wrote it.
+            askOne(id, replyTo -> new JobProtocol.RetryFailed(replyTo, Math.max(System.currentTimeMillis(), last + 1)))));
   }
 
   /**

@@ -351,7 +351,8 @@ public final class JobStore {
 
   /**
    * Inserts rows, keeping any row already there for the same record, except that a retried
-   * record's row replaces its error row (both in one transaction, so the record never has none).
+   * record's row replaces its error row from before the retry (both in one transaction, so the
+   * record never has none; a row written after the retry and saved again keeps its time).
    */
   public void saveResults(List<ResultRow> rows) {
     List<ResultRow> retried = rows.stream().filter(ResultRow::retried).toList();
@@ -361,10 +362,12 @@ public final class JobStore {
     }
     if (!retried.isEmpty()) {
       db.transaction(c -> {
-        try (PreparedStatement ps = c.prepareStatement("DELETE FROM skein_results WHERE job_id = ? AND idx = ? AND ok = FALSE")) {
+        try (PreparedStatement ps = c.prepareStatement(
+            "DELETE FROM skein_results WHERE job_id = ? AND idx = ? AND ok = FALSE AND finished_at < ?")) {
           for (ResultRow r : retried) {
             ps.setString(1, r.jobId());
             ps.setLong(2, r.index());
+            ps.setLong(3, r.retriedAt());
             ps.addBatch();
           }
           ps.executeBatch();
@@ -450,42 +453,44 @@ public final class JobStore {
   }
 
   /**
-   * The ledger's counts, leaving out the error rows written before {@code retriedAt} (0: none left
-   * out): while a job retries its failed records, those are running again.
+   * The ledger's counts; with {@code retriedAt} (0: none), the error rows written before it are not
+   * counted as failed (those records run again) while their calls, tokens and cost still count.
    */
   public CompletionStage<Counts> counts(String jobId, long retriedAt) {
     return db.async(c -> {
-      try (PreparedStatement ps = c.prepareStatement("SELECT ok, COUNT(*), SUM(calls), SUM(tokens), SUM(cost_nanos) FROM skein_results"
-          + " WHERE job_id = ? AND (ok = TRUE OR finished_at >= ?) GROUP BY ok")) {
-        ps.setString(1, jobId);
-        ps.setLong(2, retriedAt);
-        long ok = 0;
-        long failed = 0;
-        long calls = 0;
-        long tokens = 0;
-        long cost = 0;
+      try (PreparedStatement ps = c.prepareStatement("SELECT SUM(CASE WHEN ok THEN 1 ELSE 0 END),"
+          + " SUM(CASE WHEN NOT ok AND finished_at >= ? THEN 1 ELSE 0 END), SUM(calls), SUM(tokens), SUM(cost_nanos)"
+          + " FROM skein_results WHERE job_id = ?")) {
+        ps.setLong(1, retriedAt);
+        ps.setString(2, jobId);
         try (ResultSet rs = ps.executeQuery()) {
-          while (rs.next()) {
-            if (rs.getBoolean(1)) {
-              ok = rs.getLong(2);
-            } else {
-              failed = rs.getLong(2);
-            }
-            calls += rs.getLong(3);
-            tokens += rs.getLong(4);
-            cost += rs.getLong(5);
-          }
+          rs.next();
+          return new Counts(rs.getLong(1), rs.getLong(2), rs.getLong(3), rs.getLong(4), rs.getLong(5));
         }
-        return new Counts(ok, failed, calls, tokens, cost);
       }
     });
   }
 
-  /** Up to {@code limit} records after {@code afterIndex}, in index order, whose error rows were written before {@code retriedAt}. */
-  public CompletionStage<List<Long>> failedBefore(String jobId, long retriedAt, long afterIndex, int limit) {
+  /** The latest time a row of the job was written (0: none), after which a retry of its failed records is dated. */
+  public CompletionStage<Long> lastFinished(String jobId) {
     return db.async(c -> {
-      List<Long> out = new ArrayList<>();
-      try (PreparedStatement ps = c.prepareStatement("SELECT idx FROM skein_results WHERE job_id = ? AND idx > ? AND ok = FALSE"
+      try (PreparedStatement ps = c.prepareStatement("SELECT MAX(finished_at) FROM skein_results WHERE job_id = ?")) {
+        ps.setString(1, jobId);
+        try (ResultSet rs = ps.executeQuery()) {
+          return rs.next() ? rs.getLong(1) : 0L;
+        }
+      }
+    });
+  }
+
+  /** A failed record's error row, as a retry reads it: what it had spent, which its next row's counts include again. */
+  public record FailedRow(long index, long calls, long tokens, long costNanos) {}
+
+  /** Up to {@code limit} records after {@code afterIndex}, in index order, whose error rows were written before {@code retriedAt}. */
+  public CompletionStage<List<FailedRow>> failedBefore(String jobId, long retriedAt, long afterIndex, int limit) {
+    return db.async(c -> {
+      List<FailedRow> out = new ArrayList<>();
+      try (PreparedStatement ps = c.prepareStatement("SELECT idx, calls, tokens, cost_nanos FROM skein_results WHERE job_id = ? AND idx > ? AND ok = FALSE"
           + " AND finished_at < ? ORDER BY job_id, idx LIMIT ?")) {
         ps.setString(1, jobId);
         ps.setLong(2, afterIndex);
@@ -493,7 +498,7 @@ public final class JobStore {
         ps.setInt(4, limit);
         try (ResultSet rs = ps.executeQuery()) {
           while (rs.next()) {
-            out.add(rs.getLong(1));
+            out.add(new FailedRow(rs.getLong(1), rs.getLong(2), rs.getLong(3), rs.getLong(4)));
           }
         }
       }

@@ -18,6 +18,11 @@ class DispatchTest {
     return LongStream.range(from, to).boxed().toList();
   }
 
+  /** A retry's page: error rows that had counted one call and ten tokens each. */
+  private static List<io.skein.coordinator.store.JobStore.FailedRow> rows(long... indexes) {
+    return LongStream.of(indexes).mapToObj(i -> new io.skein.coordinator.store.JobStore.FailedRow(i, 1, 10, 0)).toList();
+  }
+
   private static RecordBlocked blockedReport(long index) {
     return new RecordBlocked("job", index, "m", "step", "unauthorized", "HTTP 401", 0);
   }
@@ -117,18 +122,20 @@ class DispatchTest {
     assertTrue(d.retrying());
     assertTrue(d.wantsPage(3), "no page yet");
     assertFalse(d.allSent(), "more pages may come");
-    d.addPage(List.of(4L, 9L, 20L), false);
+    d.addPage(rows(4, 9, 20), false);
     assertEquals(4, d.low(), "the first record of the retry not yet ended");
     assertEquals(List.of(4L, 9L), d.next(2, Long.MAX_VALUE, 0), "in index order, within the window");
     assertTrue(d.wantsPage(2), "one left to send, fewer than the window");
     assertFalse(d.wantsPage(1));
     assertTrue(d.hasEnded(5) && d.hasEnded(0), "a record not retried is no part of it: its reports are ignored");
     assertFalse(d.hasEnded(20));
+    assertEquals(10, d.prior(9).tokens(), "what the record's error row counted");
     d.ended(9);
+    assertEquals(null, d.prior(9), "forgotten once it ends");
     assertEquals(4, d.low());
     assertEquals(List.of(20L), d.next(2, Long.MAX_VALUE, 0));
     assertEquals(20, d.paged(), "the next page starts after the last index read");
-    d.addPage(List.of(31L), true);
+    d.addPage(rows(31), true);
     assertFalse(d.allSent());
     assertEquals(List.of(31L), d.next(5, Long.MAX_VALUE, 0));
     assertTrue(d.allSent());
@@ -146,7 +153,7 @@ class DispatchTest {
   void aRetryKeepsItsWindowAndItsBlockedRecordsAsAnyRun() {
     Dispatch d = new Dispatch(1_000);
     d.beginOnly();
-    d.addPage(List.of(1L, 2L, 3L), true);
+    d.addPage(rows(1, 2, 3), true);
     assertEquals(List.of(1L, 2L), d.next(2, Long.MAX_VALUE, 0));
     assertTrue(d.blocked(blockedReport(2)));
     assertEquals(List.of(3L), d.next(2, Long.MAX_VALUE, 0), "a blocked record leaves the window");
@@ -163,7 +170,7 @@ class DispatchTest {
     Dispatch d = new Dispatch(10);
     d.beginOnly();
     assertFalse(d.retryDone());
-    d.addPage(List.of(), true);
+    d.addPage(rows(), true);
     assertTrue(d.retryDone());
     assertTrue(d.allSent());
   }

@@ -20,6 +20,10 @@ class JobStoreTest {
         Counts.ZERO, 0, 1, 1, null, null);
   }
 
+  private static List<Long> indexes(java.util.concurrent.CompletionStage<List<JobStore.FailedRow>> rows) {
+    return rows.toCompletableFuture().join().stream().map(JobStore.FailedRow::index).toList();
+  }
+
   private static String text(String row) {
     try {
       return new com.fasterxml.jackson.databind.ObjectMapper().readTree(row).get("text").asText();
@@ -71,9 +75,12 @@ class JobStoreTest {
       while (System.currentTimeMillis() <= retriedAt) {
         Thread.onSpinWait(); // rows written from here on are written at or after the retry
       }
-      assertEquals(List.of(1L, 2L), store.failedBefore("j5", retriedAt, -1, 2).toCompletableFuture().join(), "a page, in index order");
-      assertEquals(List.of(3L), store.failedBefore("j5", retriedAt, 2, 2).toCompletableFuture().join(), "the next page");
-      assertEquals(new Counts(2, 0, 6, 60), store.counts("j5", retriedAt).toCompletableFuture().join(), "the retried error rows left out");
+      assertEquals(List.of(1L, 2L), indexes(store.failedBefore("j5", retriedAt, -1, 2)), "a page, in index order");
+      assertEquals(new JobStore.FailedRow(3, 3, 30, 0), store.failedBefore("j5", retriedAt, 2, 2).toCompletableFuture().join().get(0),
+          "the next page, with what each row had counted");
+      assertEquals(new Counts(2, 0, 15, 150), store.counts("j5", retriedAt).toCompletableFuture().join(),
+          "the retried error rows are not counted as failed; their calls and tokens still count");
+      assertTrue(store.lastFinished("j5").toCompletableFuture().join() < retriedAt, "every row is older than the retry");
 
       store.reopen("j5", retriedAt).toCompletableFuture().join();
       JobInfo reopened = store.job("j5").toCompletableFuture().join().orElseThrow();
@@ -81,13 +88,15 @@ class JobStoreTest {
       assertEquals(null, reopened.finishedAt(), "a job running again has not finished");
 
       // Record 1 succeeds this time, record 2 fails again, and a retried row for record 0 (an output row) changes nothing.
-      store.saveResults(List.of(row("j5", 1, true, "retried").retried(true), row("j5", 2, false, "again").retried(true),
-          row("j5", 0, true, "retried").retried(true), row("j5", 5, true, "new")));
+      store.saveResults(List.of(row("j5", 1, true, "retried").retriedAt(retriedAt), row("j5", 2, false, "again").retriedAt(retriedAt),
+          row("j5", 0, true, "retried").retriedAt(retriedAt), row("j5", 5, true, "new")));
+      // Record 2's new error row saved again (a record that ended reports again): kept as it is, not dated anew.
+      store.saveResults(List.of(row("j5", 2, false, "twice").retriedAt(retriedAt)));
       var rows = store.results("j5", null, -1, 100, false).toCompletableFuture().join();
       assertEquals(List.of("kept", "retried", "again", "failed", "kept", "new"), rows.stream()
           .map(r -> text(r.row())).toList());
-      assertEquals(List.of(3L), store.failedBefore("j5", retriedAt, -1, 10).toCompletableFuture().join(), "only record 3 is left to retry");
-      assertEquals(new Counts(4, 1, 15, 150), store.counts("j5", retriedAt).toCompletableFuture().join());
+      assertEquals(List.of(3L), indexes(store.failedBefore("j5", retriedAt, -1, 10)), "only record 3 is left to retry");
+      assertEquals(new Counts(4, 1, 18, 180), store.counts("j5", retriedAt).toCompletableFuture().join());
       assertEquals(new Counts(4, 2, 18, 180), store.counts("j5").toCompletableFuture().join());
     }
   }

@@ -197,6 +197,8 @@ public final class RecordWorker extends EventSourcedBehavior<Command, Event, Rec
   private boolean unknown;
   /** Failed loads or row writes in a row, for the backoff. */
   private int reloads;
+  /** A retry asked for while the row of the end it undoes was being written: made once the write lands. */
+  private Ensure pendingRetry;
   /** A plan is being made on the template threads; a drive meanwhile asks for another once it lands. */
   private boolean planning;
   private boolean planAgain;
@@ -297,6 +299,11 @@ public final class RecordWorker extends EventSourcedBehavior<Command, Event, Rec
   /** An ended record whose row is written and that nobody had claimed reports at once; else it writes its row first. */
   private Effect<Event, RecordState> onEnsureEnded(RecordState state, Ensure cmd) {
     if (retries(state, cmd)) {
+      if (saving) {
+        claim(cmd);
+        pendingRetry = cmd;
+        return Effect().none();
+      }
       return retry(cmd);
     }
     boolean unclaimed = replyTo == null && !saving && loaded != null;
@@ -764,7 +771,7 @@ public final class RecordWorker extends EventSourcedBehavior<Command, Event, Rec
 
   /** The row with the record's cost, replacing its error row if it was retried. */
   private ResultRow ledgerRow(ResultRow row, RecordState state) {
-    return row.withCost(state.costNanos(deps.prices())).retried(state.retriedAt() > 0);
+    return row.withCost(state.costNanos(deps.prices())).retriedAt(state.retriedAt());
   }
 
   private void save(ResultRow row) {
@@ -786,6 +793,11 @@ public final class RecordWorker extends EventSourcedBehavior<Command, Event, Rec
       return retryLater();
     }
     reloads = 0;
+    if (pendingRetry != null) {
+      Ensure retry = pendingRetry;
+      pendingRetry = null;
+      return retry(retry);
+    }
     deps.meters().finished(rowSucceeded);
     if (replyTo == null) {
       // Started without an Ensure (a restart after a failure): give the coordinator's Ensure time to arrive.

@@ -140,7 +140,7 @@ public final class JobCoordinator extends EventSourcedBehavior<Command, Event, C
   /** The end could not be written to the job row: write it again. */
   private record RepublishEnd(String reason) implements Command {}
 
-  /** A retry's job row says running again, and the counts without the error rows retried were read (or not: error). */
+  /** A retry's job row says running again, and its counts were read, the records retried not counted as failed (or not: error). */
   private record RetryLoaded(Counts counts, Throwable error, ActorRef<StatusReply<Done>> replyTo) implements Command {}
 
   /** A retry's next page of failed records ({@code asked}: the most the page could hold), or an error reading it. */
@@ -671,7 +671,7 @@ public final class JobCoordinator extends EventSourcedBehavior<Command, Event, C
     });
   }
 
-  /** A retry (re)starts: the job row says running again, then the counts without the error rows being retried are read. */
+  /** A retry (re)starts: the job row says running again, then the counts are read, the records being retried not counted as failed. */
   private void loadRetry(CoordinatorState state, ActorRef<StatusReply<Done>> replyTo) {
     loading = true;
     ready = false;

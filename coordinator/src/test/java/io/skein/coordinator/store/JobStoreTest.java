@@ -32,6 +32,13 @@ class JobStoreTest {
     }
   }
 
+  private static void insert(SkeinDb db, JobStore store, JobInfo job) {
+    db.transaction(c -> {
+      store.insertJob(c, job);
+      return null;
+    });
+  }
+
   private static ResultRow row(String job, long index, boolean ok, String text) {
     return new ResultRow(job, index, ok, "{\"id\":" + index + ",\"text\":\"" + text + "\"}", "{\"index\":" + index + "}", 3, 30);
   }
@@ -41,10 +48,7 @@ class JobStoreTest {
   void theLedgerKeepsOneRowPerRecordWhateverIsSavedTwice(String kind) throws Exception {
     try (SkeinDb db = TestDatabases.open(kind)) {
       JobStore store = new JobStore(db);
-      db.transaction(c -> {
-        store.insertJob(c, job("j1", 5));
-        return null;
-      });
+      insert(db, store, job("j1", 5));
       store.saveResults(List.of(row("j1", 0, true, "first"), row("j1", 1, false, "first")));
       store.saveResults(List.of(row("j1", 0, true, "second"), row("j1", 2, true, "first")));
 
@@ -64,10 +68,7 @@ class JobStoreTest {
   void aRetriedRecordsRowReplacesItsErrorRowAndNeverAnOutputRow(String kind) throws Exception {
     try (SkeinDb db = TestDatabases.open(kind)) {
       JobStore store = new JobStore(db);
-      db.transaction(c -> {
-        store.insertJob(c, job("j5", 6));
-        return null;
-      });
+      insert(db, store, job("j5", 6));
       store.saveResults(List.of(row("j5", 0, true, "kept"), row("j5", 1, false, "failed"), row("j5", 2, false, "failed"),
           row("j5", 3, false, "failed"), row("j5", 4, true, "kept")));
       store.finish("j5", JobState.SUCCEEDED, null, store.counts("j5").toCompletableFuture().join(), 5).toCompletableFuture().join();
@@ -124,10 +125,7 @@ class JobStoreTest {
   void aJobRowCarriesItsStateAndCounts(String kind) throws Exception {
     try (SkeinDb db = TestDatabases.open(kind)) {
       JobStore store = new JobStore(db);
-      db.transaction(c -> {
-        store.insertJob(c, job("j3", 7));
-        return null;
-      });
+      insert(db, store, job("j3", 7));
       store.publishProgress("j3", new Counts(3, 1, 12, 400), 2, null).toCompletableFuture().join();
       JobInfo running = store.job("j3").toCompletableFuture().join().orElseThrow();
       assertEquals(new Counts(3, 1, 12, 400), running.counts());

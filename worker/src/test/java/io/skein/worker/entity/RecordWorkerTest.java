@@ -74,6 +74,17 @@ class RecordWorkerTest {
     testKit.shutdownTestKit();
   }
 
+  /** The ledger as the real one keeps it: the first row of a record, unless a retried record's row replaces its error row. */
+  private ResultSink ledgerSink() {
+    return row -> {
+      if (row.retried() && ledger.containsKey(row.index()) && !ledger.get(row.index()).succeeded()) {
+        ledger.put(row.index(), row);
+      }
+      ledger.putIfAbsent(row.index(), row);
+      return CompletableFuture.completedFuture(Done.getInstance());
+    };
+  }
+
   private EventSourcedBehaviorTestKit<RecordProtocol.Command, RecordProtocol.Event, RecordState> worker(long index) {
     return worker(index, SPEC);
   }
@@ -87,13 +98,7 @@ class RecordWorkerTest {
         throw new IllegalStateException(e);
       }
     };
-    ResultSink sink = row -> {
-      if (row.retried() && ledger.containsKey(row.index()) && !ledger.get(row.index()).succeeded()) {
-        ledger.put(row.index(), row);
-      }
-      ledger.putIfAbsent(row.index(), row);
-      return CompletableFuture.completedFuture(Done.getInstance());
-    };
+    ResultSink sink = ledgerSink();
     var deps = new RecordWorker.Deps(source, sink, models, Duration.ofSeconds(1));
     return EventSourcedBehaviorTestKit.create(testKit.system(),
         RecordWorker.create(RecordProtocol.recordKey(jobId, index), null, deps),
@@ -415,13 +420,7 @@ class RecordWorkerTest {
   @Test
   void aRecordItsJobDoesNotKnowAnswersWithAnErrorRowInsteadOfStoppingSilently() {
     RecordSource none = (job, i) -> CompletableFuture.failedFuture(new RecordSource.UnknownJobException("no job " + job));
-    ResultSink sink = row -> {
-      if (row.retried() && ledger.containsKey(row.index()) && !ledger.get(row.index()).succeeded()) {
-        ledger.put(row.index(), row);
-      }
-      ledger.putIfAbsent(row.index(), row);
-      return CompletableFuture.completedFuture(Done.getInstance());
-    };
+    ResultSink sink = ledgerSink();
     var kit = EventSourcedBehaviorTestKit.<RecordProtocol.Command, RecordProtocol.Event, RecordState>create(testKit.system(),
         RecordWorker.create(RecordProtocol.recordKey(jobId, 8), null, new RecordWorker.Deps(none, sink, models, Duration.ofSeconds(1))),
         EventSourcedBehaviorTestKit.enabledSerializationSettings().withVerifyState(false));
@@ -458,13 +457,7 @@ class RecordWorkerTest {
     PipelinePlan plan = PipelinePlan.compile(SpecParser.parse(SPEC), List.of("topic"));
     RecordSource source = (job, i) -> CompletableFuture.completedFuture(
         new RecordContext(plan, RecordInput.of(i, JSON.createObjectNode().put("id", "r" + i).put("topic", "tea"))));
-    ResultSink sink = row -> {
-      if (row.retried() && ledger.containsKey(row.index()) && !ledger.get(row.index()).succeeded()) {
-        ledger.put(row.index(), row);
-      }
-      ledger.putIfAbsent(row.index(), row);
-      return CompletableFuture.completedFuture(Done.getInstance());
-    };
+    ResultSink sink = ledgerSink();
     var deps = new RecordWorker.Deps(source, sink, access, Duration.ofSeconds(1), CallTimer.NONE, Duration.ofMillis(300), Duration.ofMillis(300));
     var kit = EventSourcedBehaviorTestKit.<RecordProtocol.Command, RecordProtocol.Event, RecordState>create(testKit.system(),
         RecordWorker.create(RecordProtocol.recordKey(jobId, 10), null, deps),

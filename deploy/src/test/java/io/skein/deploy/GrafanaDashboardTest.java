@@ -49,8 +49,14 @@ class GrafanaDashboardTest {
             - {name: a, model: m, prompt: "Say {{ index }}"}
           """, null);
       http.awaitState(id, "succeeded", Duration.ofMinutes(2));
-      System.gc(); // the JVM's GC meters appear with its first collection
+      // The JVM's GC meters appear with its first collection, reported after it on a thread of the JVM's own.
+      System.gc();
+      long deadline = System.nanoTime() + Duration.ofSeconds(20).toNanos();
       String scrape = http.get("/metrics").body();
+      while (!scrape.contains("jvm_gc_pause_seconds_sum") && System.nanoTime() < deadline) {
+        Thread.sleep(100); // polling the scrape until the collection is reported, within the deadline
+        scrape = http.get("/metrics").body();
+      }
       Set<String> served = new HashSet<>();
       scrape.lines().filter(l -> !l.startsWith("#") && !l.isBlank()).forEach(l -> served.add(l.split("[{ ]", 2)[0]));
       Set<String> missing = new TreeSet<>(asked);

@@ -60,6 +60,8 @@ public final class JobRoutes {
   private final ClusterRoutes cluster;
   private final ApiTokens tokens;
   private final RecordHistory history;
+  /** OpenAI's Files and Batches APIs under /v1. */
+  private final OpenAiRoutes openAi;
   /** How often a job's event stream reads its status again. */
   private final java.time.Duration eventsEvery;
 
@@ -76,6 +78,10 @@ public final class JobRoutes {
         config.hasPath("skein.http.max-upload-size") ? config.getBytes("skein.http.max-upload-size") : maxRequest, blocking);
     this.cluster = new ClusterRoutes(system, models);
     this.history = new RecordHistory(system);
+    var batchStore = new io.skein.coordinator.batch.BatchStore(jobs.store().db());
+    this.openAi = new OpenAiRoutes(new io.skein.coordinator.batch.Batches(batchStore, jobs, blocking,
+            config.hasPath("skein.batch.max-requests") ? config.getLong("skein.batch.max-requests") : 50_000),
+        materializer, blocking, config.hasPath("skein.batch.max-file-size") ? config.getBytes("skein.batch.max-file-size") : 200L << 20);
     this.eventsEvery = config.hasPath("skein.http.events-interval") ? config.getDuration("skein.http.events-interval")
         : java.time.Duration.ofMillis(500);
   }
@@ -97,8 +103,8 @@ public final class JobRoutes {
     Route schema = path("schema", () -> get(() -> complete(HttpResponse.create()
         .withEntity(HttpEntities.create(ContentTypes.APPLICATION_JSON, SCHEMA)))));
     return handleExceptions(exceptions(), () -> handleRejections(rejections(), () -> tokens.metricsOpen()
-        ? concat(health, Dashboard.route(), metrics, guarded(concat(jobRoutes, cluster.route(), schema)))
-        : concat(health, Dashboard.route(), guarded(concat(jobRoutes, cluster.route(), schema, metrics)))));
+        ? concat(health, Dashboard.route(), metrics, guarded(concat(jobRoutes, openAi.route(), cluster.route(), schema)))
+        : concat(health, Dashboard.route(), guarded(concat(jobRoutes, openAi.route(), cluster.route(), schema, metrics)))));
   }
 
   /** {@code inner} for a request with one of the API's tokens (any request when there are none); else 401. */

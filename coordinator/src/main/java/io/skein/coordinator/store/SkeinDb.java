@@ -283,6 +283,39 @@ public final class SkeinDb implements AutoCloseable {
       s.execute("ALTER TABLE skein_results ADD COLUMN IF NOT EXISTS datasets TEXT");
       // Added with prices: what the record's calls cost, in billionths of a dollar.
       s.execute("ALTER TABLE skein_results ADD COLUMN IF NOT EXISTS cost_nanos BIGINT DEFAULT 0 NOT NULL");
+      // Added with the OpenAI Batch API: uploaded files (their lines apart, each with its line number),
+      // the output and error files of batches (their content is the batch job's ledger rows), and batches.
+      s.execute("""
+          CREATE TABLE IF NOT EXISTS skein_files (
+            id VARCHAR(64) PRIMARY KEY,
+            purpose VARCHAR(32) NOT NULL,
+            filename VARCHAR(255) NOT NULL,
+            bytes BIGINT NOT NULL,
+            created_at BIGINT NOT NULL,
+            batch_id VARCHAR(64)
+          )""");
+      s.execute("CREATE INDEX IF NOT EXISTS skein_files_created ON skein_files (created_at)");
+      s.execute("""
+          CREATE TABLE IF NOT EXISTS skein_file_lines (
+            file_id VARCHAR(64) NOT NULL,
+            line BIGINT NOT NULL,
+            text TEXT NOT NULL,
+            PRIMARY KEY (file_id, line)
+          )""");
+      s.execute("""
+          CREATE TABLE IF NOT EXISTS skein_batches (
+            id VARCHAR(64) PRIMARY KEY,
+            job_id VARCHAR(64),
+            input_file_id VARCHAR(64) NOT NULL,
+            endpoint VARCHAR(64) NOT NULL,
+            completion_window VARCHAR(16) NOT NULL,
+            metadata TEXT,
+            errors TEXT,
+            created_at BIGINT NOT NULL,
+            cancelled_at BIGINT,
+            files_made BOOLEAN DEFAULT FALSE NOT NULL
+          )""");
+      s.execute("CREATE INDEX IF NOT EXISTS skein_batches_created ON skein_batches (created_at)");
       // Added with dedupe: each checked record's signature and verdict, and the band hashes of those accepted.
       s.execute("""
           CREATE TABLE IF NOT EXISTS skein_dedupe (

@@ -1,5 +1,6 @@
 package io.skein.worker.entity;
 
+import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
@@ -44,8 +45,32 @@ public final class CallRequests {
   /** {@code tools}: the definitions of the tools the call offers (OpenAI's {@code tools} entries), in order. */
   public static ModelRequest build(String recordKey, long index, long specSeed, StepPlanner.PlannedCall call, Provider provider,
       boolean cache, List<ObjectNode> tools) {
+    if (call.body() != null) {
+      return verbatim(recordKey, index, call, provider, cache);
+    }
     return build(recordKey, index, specSeed, call.id(), call.attempt(), call.model(), provider, call.messages(), call.schema(), cache,
         tools);
+  }
+
+  /**
+   * The request of a call whose record gave its whole body ({@code kind: request}, an OpenAI Batch
+   * line): sent as given, but for {@code model}, which becomes the provider's. Nothing is added (no
+   * seed), so its cache key hashes the record's index too: two lines asking the same question are two
+   * calls, and the same file submitted again finds its answers.
+   */
+  static ModelRequest verbatim(String recordKey, long index, StepPlanner.PlannedCall call, Provider provider, boolean cache) {
+    ObjectNode body = call.body().deepCopy();
+    body.put("model", provider.model());
+    String text = body.toString();
+    long promptTokens = TokenEstimates.count(provider.model(), body.path("messages").toString());
+    JsonNode max = body.has("max_completion_tokens") ? body.get("max_completion_tokens") : body.get("max_tokens");
+    long estimatedTokens = promptTokens + (max != null && max.canConvertToLong() ? max.asLong() : DEFAULT_COMPLETION_ESTIMATE);
+    String fingerprint = sha256(provider.name() + "\n" + provider.baseUrl() + "\n" + provider.model() + "\n" + recordKey + "\n" + call.id()
+        + "\n" + text);
+    String cacheKey = cache ? sha256(provider.cacheScope() + "\n" + provider.model() + "\n" + text + "\n" + index) : null;
+    ModelSpec model = call.model();
+    return new ModelRequest(recordKey, call.id(), call.attempt(), model.model(), text, fingerprint, estimatedTokens, cacheKey,
+        model.timeoutSeconds() == null ? null : java.time.Duration.ofSeconds(model.timeoutSeconds()));
   }
 
   public static ModelRequest build(

@@ -55,7 +55,12 @@ public final class StepPlanner {
    * schema its answer must meet (or null), and the tool sets whose tools it offers.
    */
   public record PlannedCall(CallId id, ModelSpec model, int attempt, List<ChatMessage> newMessages, List<ChatMessage> messages,
-      ObjectNode schema, List<String> tools) {
+      ObjectNode schema, List<String> tools, ObjectNode body) {
+    public PlannedCall(CallId id, ModelSpec model, int attempt, List<ChatMessage> newMessages, List<ChatMessage> messages,
+        ObjectNode schema, List<String> tools) {
+      this(id, model, attempt, newMessages, messages, schema, tools, null);
+    }
+
     public PlannedCall(CallId id, ModelSpec model, int attempt, List<ChatMessage> newMessages, List<ChatMessage> messages,
         ObjectNode schema) {
       this(id, model, attempt, newMessages, messages, schema, List.of());
@@ -104,7 +109,7 @@ public final class StepPlanner {
         continue;
       }
       calls.add(new PlannedCall(id, wanted.call().model(), state.failedAttempts(id).size() + 1, wanted.call().added(),
-          wanted.call().messages(), wanted.call().schema(), wanted.call().tools()));
+          wanted.call().messages(), wanted.call().schema(), wanted.call().tools(), wanted.call().body()));
     }
     return new Proceed(calls, wakeAt, settled.computed(), settled.skipped(), tools);
   }

@@ -32,11 +32,19 @@ public sealed interface Outcome {
    * One model call: its identity, its model, the messages it adds to its conversation (what the
    * journal keeps), the whole conversation it sends, and the JSON Schema its answer must meet
    * (null: free text), which the request carries as {@code response_format} or as instructions;
-   * {@code tools}: the tool sets ({@code tools:} of the spec) whose tools the request offers.
+   * {@code tools}: the tool sets ({@code tools:} of the spec) whose tools the request offers;
+   * {@code body}: a whole request body given by the record, sent as it is but for its {@code model}
+   * (null: the request is built from the messages).
    */
-  record Call(CallId id, ModelSpec model, List<ChatMessage> added, List<ChatMessage> messages, ObjectNode schema, List<String> tools) {
+  record Call(CallId id, ModelSpec model, List<ChatMessage> added, List<ChatMessage> messages, ObjectNode schema, List<String> tools,
+      ObjectNode body) {
     public Call {
       tools = tools == null ? List.of() : List.copyOf(tools);
+    }
+
+    /** A call whose request Skein builds from its messages (every kind but {@code request}). */
+    public Call(CallId id, ModelSpec model, List<ChatMessage> added, List<ChatMessage> messages, ObjectNode schema, List<String> tools) {
+      this(id, model, added, messages, schema, tools, null);
     }
 
     /** A call that offers no tools. */

@@ -1,0 +1,230 @@
+package io.skein.deploy;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.openai.client.OpenAIClient;
+import com.openai.client.okhttp.OpenAIOkHttpClient;
+import com.openai.core.JsonValue;
+import com.openai.core.ObjectMappers;
+import com.openai.errors.BadRequestException;
+import com.openai.errors.NotFoundException;
+import com.openai.models.batches.Batch;
+import com.openai.models.batches.BatchCreateParams;
+import com.openai.models.batches.BatchError;
+import com.openai.models.chat.completions.ChatCompletion;
+import com.openai.models.files.FileCreateParams;
+import com.openai.models.files.FileObject;
+import com.openai.models.files.FilePurpose;
+import io.skein.deploy.sim.SimulatorSettings;
+import java.io.InputStream;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Set;
+import java.util.function.Predicate;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+
+/**
+ * Skein's OpenAI Batch API through the official {@code openai-java} SDK, unchanged but for its
+ * {@code baseUrl}: a real node (H2) whose model is a simulator in this JVM. Every answer is parsed
+ * and checked ({@code validate()}) by the SDK's own models.
+ */
+class OpenAiBatchSdkTest {
+
+  private static final ObjectMapper JSON = new ObjectMapper();
+  private static final Duration DEADLINE = Duration.ofMinutes(2);
+
+  private static TestSimulator sim;
+  private static SkeinNode node;
+  private static OpenAIClient client;
+
+  @BeforeAll
+  static void start() throws Exception {
+    sim = new TestSimulator(new SimulatorSettings(5, 0, 0, 0, 0, 1, 1));
+    Path dir = Files.createTempDirectory("skein-batch-sdk");
+    Path config = Files.writeString(dir.resolve("providers.conf"), """
+        skein.models.providers."gpt-4o-mini" { base-url = "%s", model = "sim-small" }
+        """.formatted(sim.simulator.baseUrl()));
+    node = SkeinNode.start(new NodeOptions(dir.resolve("data"), config, null, null, null, "127.0.0.1", 0, List.of(), 0, false));
+    client = OpenAIOkHttpClient.builder().baseUrl("http://127.0.0.1:" + node.httpPort() + "/v1").apiKey("sk-unused").build();
+  }
+
+  @AfterAll
+  static void stop() throws Exception {
+    if (client != null) {
+      client.close();
+    }
+    if (node != null) {
+      node.close();
+    }
+    if (sim != null) {
+      sim.close();
+    }
+  }
+
+  /** A batch line asking {@code gpt-4o-mini}; {@code extra}: more of the body, as JSON members. */
+  private static String line(String customId, String question, String extra) {
+    return "{\"custom_id\": \"" + customId + "\", \"method\": \"POST\", \"url\": \"/v1/chat/completions\", \"body\": {\"model\":"
+        + " \"gpt-4o-mini\", \"messages\": [{\"role\": \"system\", \"content\": \"Answer briefly.\"}, {\"role\": \"user\", \"content\": \""
+        + question + "\"}]" + extra + "}}";
+  }
+
+  private static FileObject upload(Path dir, String name, List<String> lines) throws Exception {
+    Path file = Files.writeString(dir.resolve(name), String.join("\n", lines) + "\n");
+    return client.files().create(FileCreateParams.builder().file(file).purpose(FilePurpose.BATCH).build()).validate();
+  }
+
+  private static Batch create(String fileId) {
+    return client.batches().create(BatchCreateParams.builder().inputFileId(fileId)
+        .endpoint(BatchCreateParams.Endpoint.V1_CHAT_COMPLETIONS).completionWindow(BatchCreateParams.CompletionWindow._24H)
+        .metadata(BatchCreateParams.Metadata.builder().putAdditionalProperty("team", JsonValue.from("eval")).build())
+        .build()).validate();
+  }
+
+  private static Batch await(String id, String what, Predicate<Batch> done) throws InterruptedException {
+    long deadline = System.nanoTime() + DEADLINE.toNanos();
+    while (true) {
+      Batch b = client.batches().retrieve(id).validate();
+      if (done.test(b)) {
+        return b;
+      }
+      if (System.nanoTime() > deadline) {
+        throw new AssertionError("batch " + id + " did not " + what + " within " + DEADLINE + ": " + b);
+      }
+      Thread.sleep(100);
+    }
+  }
+
+  private static List<JsonNode> content(String fileId) throws Exception {
+    List<JsonNode> out = new ArrayList<>();
+    for (String l : text(fileId).split("\n")) {
+      if (!l.isBlank()) {
+        out.add(JSON.readTree(l));
+      }
+    }
+    return out;
+  }
+
+  @Test
+  void aBatchRunsThroughTheSdkAndEveryRequestIsAnsweredOnceInTheOutputOrErrorFile(@org.junit.jupiter.api.io.TempDir Path dir)
+      throws Exception {
+    List<String> lines = new ArrayList<>();
+    for (int i = 0; i < 40; i++) {
+      // Request 13 asks for 0 tokens: the provider refuses it (400), and it goes to the error file.
+      lines.add(line("req-" + i, "What is " + i + " squared?", i == 13 ? ", \"max_tokens\": 0" : ", \"temperature\": 0.2"));
+    }
+    FileObject file = upload(dir, "questions.jsonl", lines);
+    assertEquals("questions.jsonl", file.filename());
+    assertEquals(Files.size(dir.resolve("questions.jsonl")), file.bytes());
+    assertEquals(file, client.files().retrieve(file.id()).validate());
+    assertTrue(client.files().list().data().stream().anyMatch(f -> f.id().equals(file.id())), "the upload is listed");
+    assertEquals(Files.readString(dir.resolve("questions.jsonl")), text(file.id()), "the content is the file as uploaded");
+
+    Batch created = create(file.id());
+    assertEquals(file.id(), created.inputFileId());
+    assertEquals("eval", created.metadata().orElseThrow()._additionalProperties().get("team").asStringOrThrow());
+    Batch done = await(created.id(), "complete", b -> b.status().equals(Batch.Status.COMPLETED));
+    var counts = done.requestCounts().orElseThrow();
+    assertEquals(40, counts.total());
+    assertEquals(39, counts.completed());
+    assertEquals(1, counts.failed());
+    assertTrue(done.completedAt().isPresent());
+
+    List<JsonNode> output = content(done.outputFileId().orElseThrow());
+    assertEquals(39, output.size());
+    Set<String> answered = new HashSet<>();
+    for (JsonNode o : output) {
+      assertTrue(answered.add(o.get("custom_id").asText()), "one line per custom_id: " + o);
+      assertEquals(200, o.at("/response/status_code").asInt());
+      assertTrue(o.get("error").isNull());
+      ChatCompletion completion = ObjectMappers.jsonMapper().convertValue(o.at("/response/body"), ChatCompletion.class).validate();
+      assertFalse(completion.choices().get(0).message().content().orElseThrow().isBlank());
+      assertTrue(completion.usage().orElseThrow().totalTokens() > 0);
+    }
+    assertFalse(answered.contains("req-13"));
+    assertEquals(client.files().retrieve(done.outputFileId().orElseThrow()).bytes(),
+        contentBytes(done.outputFileId().orElseThrow()), "the output file's size is its content's");
+
+    List<JsonNode> errors = content(done.errorFileId().orElseThrow());
+    assertEquals(1, errors.size());
+    assertEquals("req-13", errors.get(0).get("custom_id").asText());
+    assertEquals(400, errors.get(0).at("/response/status_code").asInt(), errors.get(0).toString());
+    assertTrue(errors.get(0).at("/response/body/error/message").asText().contains("max_tokens"), errors.get(0).toString());
+
+    assertTrue(client.batches().list().data().stream().anyMatch(b -> b.id().equals(done.id())), "the batch is listed");
+    BadRequestException late = assertThrows(BadRequestException.class, () -> client.batches().cancel(done.id()));
+    assertTrue(late.getMessage().contains("completed"), late.getMessage());
+  }
+
+  private static long contentBytes(String fileId) throws Exception {
+    return text(fileId).getBytes(StandardCharsets.UTF_8).length;
+  }
+
+  private static String text(String fileId) throws Exception {
+    try (var response = client.files().content(fileId); InputStream body = response.body()) {
+      return new String(body.readAllBytes(), StandardCharsets.UTF_8);
+    }
+  }
+
+  @Test
+  void aMalformedFileFailsTheBatchWithEveryProblemAndItsLine(@org.junit.jupiter.api.io.TempDir Path dir) throws Exception {
+    List<String> lines = List.of(
+        line("a", "one", ""),
+        "{not json",
+        line("a", "two", ""),
+        line("c", "three", "").replace("gpt-4o-mini", "gpt-4o"),
+        line("d", "four", "").replace("/v1/chat/completions", "/v1/embeddings"));
+    Batch failed = create(upload(dir, "bad.jsonl", lines).id());
+    assertEquals(Batch.Status.FAILED, failed.status());
+    List<BatchError> problems = failed.errors().orElseThrow().data().orElseThrow();
+    assertEquals(List.of("invalid_json_line:2", "duplicate_custom_id:3", "mismatched_model:4", "mismatched_endpoint:5"),
+        problems.stream().map(p -> p.code().orElseThrow() + ":" + p.line().orElseThrow()).toList());
+    assertEquals(Batch.Status.FAILED, client.batches().retrieve(failed.id()).validate().status(), "and stays failed");
+  }
+
+  @Test
+  void aBatchIsCancelledWhileItsModelIsDownAndKeepsItsCounts(@org.junit.jupiter.api.io.TempDir Path dir) throws Exception {
+    List<String> lines = new ArrayList<>();
+    for (int i = 0; i < 20; i++) {
+      lines.add(line("c-" + i, "Question " + i, ""));
+    }
+    sim.simulator.outage(true);
+    try {
+      Batch running = create(upload(dir, "down.jsonl", lines).id());
+      assertEquals(Batch.Status.IN_PROGRESS, running.status());
+      Batch cancelling = client.batches().cancel(running.id()).validate();
+      assertTrue(cancelling.status().equals(Batch.Status.CANCELLING) || cancelling.status().equals(Batch.Status.CANCELLED),
+          cancelling.status().toString());
+      assertTrue(cancelling.cancellingAt().isPresent());
+      Batch cancelled = await(running.id(), "end cancelled", b -> b.status().equals(Batch.Status.CANCELLED));
+      assertEquals(20, cancelled.requestCounts().orElseThrow().total());
+      assertEquals(0, cancelled.requestCounts().orElseThrow().completed());
+    } finally {
+      sim.simulator.outage(false);
+    }
+  }
+
+  @Test
+  void mistakesAreAnsweredAsOpenAiAnswersThem() {
+    NotFoundException missing = assertThrows(NotFoundException.class, () -> client.batches().retrieve("batch_nope"));
+    assertTrue(missing.getMessage().contains("batch_nope"), missing.getMessage());
+    assertThrows(NotFoundException.class, () -> client.files().retrieve("file-nope"));
+    NotFoundException noFile = assertThrows(NotFoundException.class, () -> create("file-nope-either"));
+    assertTrue(noFile.getMessage().contains("file-nope-either"), noFile.getMessage());
+    BadRequestException window = assertThrows(BadRequestException.class, () -> client.batches().create(BatchCreateParams.builder()
+        .inputFileId("file-x").endpoint(BatchCreateParams.Endpoint.V1_CHAT_COMPLETIONS)
+        .completionWindow(BatchCreateParams.CompletionWindow.of("1h")).build()));
+    assertEquals("completion_window", window.param().orElseThrow(), "OpenAI's error object, read by the SDK");
+  }
+}

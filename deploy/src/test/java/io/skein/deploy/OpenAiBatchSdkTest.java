@@ -216,6 +216,53 @@ class OpenAiBatchSdkTest {
   }
 
   @Test
+  void thePythonSdkRoundTripsABatch(@org.junit.jupiter.api.io.TempDir Path dir) throws Exception {
+    JsonNode summary = python("roundtrip", dir);
+    assertEquals(24, summary.get("completed").asInt(), summary.toString());
+    assertEquals(1, summary.get("failed").asInt(), summary.toString());
+  }
+
+  @Test
+  void thePythonSdkCancelsABatch(@org.junit.jupiter.api.io.TempDir Path dir) throws Exception {
+    sim.simulator.outage(true);
+    try {
+      assertEquals("cancelled", python("cancel", dir).get("status").asText());
+    } finally {
+      sim.simulator.outage(false);
+    }
+  }
+
+  /**
+   * Runs {@code src/test/python/batch_roundtrip.py} with the official {@code openai} package
+   * ({@code SKEIN_TEST_PYTHON}, which {@code .ci/run} makes from the local wheel index); skips
+   * where that Python cannot import it. Returns the script's summary line.
+   */
+  private static JsonNode python(String mode, Path dir) throws Exception {
+    String python = PrometheusText.python();
+    int found;
+    try {
+      Process check = new ProcessBuilder(python, "-c", "import openai").redirectErrorStream(true).start();
+      found = check.waitFor(60, java.util.concurrent.TimeUnit.SECONDS) ? check.exitValue() : -1;
+    } catch (java.io.IOException e) {
+      found = -1;
+    }
+    org.junit.jupiter.api.Assumptions.assumeTrue(found == 0, python + " cannot import the `openai` package (set SKEIN_TEST_PYTHON"
+        + " to a Python that has it, as .ci/run does from the local wheel index)");
+    Path log = dir.resolve("python.log");
+    Process p = new ProcessBuilder(python, "src/test/python/batch_roundtrip.py", "http://127.0.0.1:" + node.httpPort() + "/v1", mode,
+        dir.toString()).redirectErrorStream(true).redirectOutput(log.toFile()).start();
+    if (!p.waitFor(3, java.util.concurrent.TimeUnit.MINUTES)) {
+      p.destroyForcibly();
+      throw new AssertionError("the Python SDK script did not end within 3 minutes: " + Files.readString(log));
+    }
+    List<String> out = Files.readAllLines(log);
+    assertEquals(0, p.exitValue(), String.join("\n", out));
+    JsonNode summary = JSON.readTree(out.get(out.size() - 1));
+    assertTrue(summary.get("ok").asBoolean(), summary.toString());
+    return summary;
+  }
+
+  @Test
   void mistakesAreAnsweredAsOpenAiAnswersThem() {
     NotFoundException missing = assertThrows(NotFoundException.class, () -> client.batches().retrieve("batch_nope"));
     assertTrue(missing.getMessage().contains("batch_nope"), missing.getMessage());

@@ -55,6 +55,7 @@ class OpenAiBatchSdkTest {
     Path dir = Files.createTempDirectory("skein-batch-sdk");
     Path config = Files.writeString(dir.resolve("providers.conf"), """
         skein.models.providers."gpt-4o-mini" { base-url = "%s", model = "sim-small" }
+        skein.batch.max-file-size = 64k
         """.formatted(sim.simulator.baseUrl()));
     node = SkeinNode.start(new NodeOptions(dir.resolve("data"), config, null, null, null, "127.0.0.1", 0, List.of(), 0, false));
     client = OpenAIOkHttpClient.builder().baseUrl("http://127.0.0.1:" + node.httpPort() + "/v1").apiKey("sk-unused").build();
@@ -260,6 +261,46 @@ class OpenAiBatchSdkTest {
     JsonNode summary = JSON.readTree(out.get(out.size() - 1));
     assertTrue(summary.get("ok").asBoolean(), summary.toString());
     return summary;
+  }
+
+  /** A multipart upload as curl -F sends it: {@code purpose} then {@code file}. */
+  private static byte[] multipart(String purpose, byte[] file) {
+    var out = new java.io.ByteArrayOutputStream();
+    String b = "----skein-test";
+    out.writeBytes(("--" + b + "\r\nContent-Disposition: form-data; name=\"purpose\"\r\n\r\n" + purpose + "\r\n--" + b
+        + "\r\nContent-Disposition: form-data; name=\"file\"; filename=\"f.jsonl\"\r\nContent-Type: application/octet-stream\r\n\r\n")
+        .getBytes(StandardCharsets.UTF_8));
+    out.writeBytes(file);
+    out.writeBytes(("\r\n--" + b + "--\r\n").getBytes(StandardCharsets.UTF_8));
+    return out.toByteArray();
+  }
+
+  @Test
+  void aBadUploadIsRefusedSayingWhyAndLeavesNoFile() throws Exception {
+    Http http = new Http(node.httpPort());
+    String type = "multipart/form-data; boundary=----skein-test";
+    long before = client.files().list().data().size();
+    Http.Response json = http.post("/v1/files", "application/json", "{}");
+    assertEquals(400, json.status());
+    assertTrue(json.contentType().startsWith("application/problem+json"), json.contentType());
+    assertEquals("invalid_request", json.json().at("/error/code").asText(), json.body());
+    Http.Response purpose = http.post("/v1/files", type, multipart("fine-tune", line("a", "q", "").getBytes(StandardCharsets.UTF_8)));
+    assertEquals(400, purpose.status());
+    assertEquals("purpose", purpose.json().at("/error/param").asText(), purpose.body());
+    byte[] notUtf8 = (line("a", "q", "") + "\n").getBytes(StandardCharsets.UTF_8);
+    byte[] broken = java.util.Arrays.copyOf(notUtf8, notUtf8.length + 3);
+    broken[notUtf8.length] = (byte) 0xC3;
+    broken[notUtf8.length + 1] = (byte) 0x28;
+    broken[notUtf8.length + 2] = '\n';
+    Http.Response bytes = http.post("/v1/files", type, multipart("batch", broken));
+    assertEquals(400, bytes.status());
+    assertTrue(bytes.json().at("/error/message").asText().contains("line 2"), bytes.body());
+    byte[] large = (line("a", "x".repeat(70_000), "") + "\n").getBytes(StandardCharsets.UTF_8);
+    Http.Response tooLarge = http.post("/v1/files", type, multipart("batch", large));
+    assertEquals(413, tooLarge.status(), tooLarge.body());
+    assertTrue(tooLarge.json().at("/error/message").asText().contains("skein.batch.max-file-size"), tooLarge.body());
+    assertEquals(before, client.files().list().data().size(), "no refused upload left a file");
+    assertEquals(400, http.get("/v1/batches?limit=0").status());
   }
 
   @Test

@@ -79,7 +79,9 @@ final class FileUpload {
     AtomicLong line = new AtomicLong();
     return part.getEntity().getDataBytes()
         .map(chunk -> {
-          bytes.addAndGet(chunk.size());
+          if (bytes.addAndGet(chunk.size()) > maxFileSize) {
+            throw tooLarge();
+          }
           return chunk;
         })
         .via(Framing.delimiter(ByteString.fromString("\n"), (int) Math.min(Integer.MAX_VALUE, maxFileSize), FramingTruncation.ALLOW))
@@ -89,6 +91,11 @@ final class FileUpload {
         .mapAsync(1, lines -> CompletableFuture.runAsync(() -> store.insertLines(id, lines), blocking))
         .runWith(Sink.ignore(), materializer)
         .thenApply(done -> null);
+  }
+
+  private ApiError tooLarge() {
+    return new ApiError(413, "file", "file_too_large", "the file is larger than this server accepts (" + maxFileSize
+        + " bytes, skein.batch.max-file-size)");
   }
 
   private static String utf8(ByteString frame, long line) {
@@ -137,9 +144,10 @@ final class FileUpload {
       return api;
     }
     String message = String.valueOf(e.getMessage());
-    if (e instanceof org.apache.pekko.http.scaladsl.model.EntityStreamSizeException || message.contains("too large")) {
-      return new ApiError(413, "file", "file_too_large", "the file is larger than this server accepts (" + maxFileSize
-          + " bytes, skein.batch.max-file-size)");
+    if (e instanceof org.apache.pekko.http.scaladsl.model.EntityStreamSizeException || message.contains("too large")
+        || e instanceof org.apache.pekko.stream.scaladsl.Framing.FramingException) {
+      // A line longer than the whole file may be is a file too large.
+      return tooLarge();
     }
     if (e instanceof org.apache.pekko.http.scaladsl.model.ParsingException
         || e instanceof org.apache.pekko.http.scaladsl.model.EntityStreamException) {

@@ -1,0 +1,80 @@
+package io.skein.coordinator.batch;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.skein.coordinator.store.SkeinDb;
+import io.skein.coordinator.store.TestDatabases;
+import java.util.ArrayList;
+import java.util.List;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.MethodSource;
+
+/** Files, their lines and batches, on H2 and (when available) PostgreSQL. */
+class BatchStoreTest {
+
+  private static BatchStore.FileInfo file(String id, long at) {
+    return new BatchStore.FileInfo(id, "batch", id + ".jsonl", 10, at, null);
+  }
+
+  private static BatchStore.BatchRow batch(String id, long at) {
+    return new BatchStore.BatchRow(id, "job-" + id, "file-a", Batches.CHAT, "24h", null, null, at, null, false);
+  }
+
+  @ParameterizedTest
+  @MethodSource("io.skein.coordinator.store.TestDatabases#kinds")
+  void linesArePagedInOrderAndGoWithTheirFile(String kind) throws Exception {
+    try (SkeinDb db = TestDatabases.open(kind)) {
+      BatchStore store = new BatchStore(db);
+      List<BatchStore.Line> lines = new ArrayList<>();
+      for (int i = 1; i <= 25; i++) {
+        lines.add(new BatchStore.Line(i * 2L, "{\"n\": " + i + "}"));
+      }
+      store.insertLines("file-a", lines.subList(0, 10));
+      store.insertLines("file-a", lines.subList(10, 25));
+      store.insertFile(file("file-a", 1));
+      assertEquals(lines.subList(0, 7), store.lines("file-a", 0, 7));
+      assertEquals(lines.subList(7, 25), store.lines("file-a", 14, 100), "after the 7th line, numbered 14");
+      assertTrue(store.deleteFile("file-a"));
+      assertEquals(List.of(), store.lines("file-a", 0, 100), "a deleted file's lines go with it");
+      assertFalse(store.deleteFile("file-a"));
+    }
+  }
+
+  @ParameterizedTest
+  @MethodSource("io.skein.coordinator.store.TestDatabases#kinds")
+  void filesAndBatchesAreListedNewestFirstAfterACursor(String kind) throws Exception {
+    try (SkeinDb db = TestDatabases.open(kind)) {
+      BatchStore store = new BatchStore(db);
+      for (int i = 0; i < 5; i++) {
+        store.insertFile(file("file-" + i, 100 + i / 2));
+        store.insertBatch(batch("batch_" + i, 100 + i / 2));
+      }
+      store.insertFile(new BatchStore.FileInfo("file-out", "batch_output", "o.jsonl", 1, 200, "batch_0"));
+      assertEquals(List.of("file-out", "file-4", "file-3"), store.files(null, null, 3, false).stream().map(BatchStore.FileInfo::id).toList());
+      assertEquals(List.of("file-2", "file-1", "file-0"), store.files("batch", "file-3", 10, false).stream().map(BatchStore.FileInfo::id).toList(),
+          "ties in time are ordered by id");
+      assertEquals(List.of("file-1", "file-2"), store.files("batch", "file-0", 2, true).stream().map(BatchStore.FileInfo::id).toList());
+      assertEquals(List.of("batch_4", "batch_3"), store.batches(null, 2).stream().map(BatchStore.BatchRow::id).toList());
+      assertEquals(List.of("batch_2", "batch_1", "batch_0"), store.batches("batch_3", 10).stream().map(BatchStore.BatchRow::id).toList());
+    }
+  }
+
+  @ParameterizedTest
+  @MethodSource("io.skein.coordinator.store.TestDatabases#kinds")
+  void anEndedBatchsFilesAreMadeOnceAndItsCancelTimeKept(String kind) throws Exception {
+    try (SkeinDb db = TestDatabases.open(kind)) {
+      BatchStore store = new BatchStore(db);
+      store.insertBatch(batch("batch_x", 1));
+      store.cancelled("batch_x", 50);
+      store.cancelled("batch_x", 60);
+      assertEquals(50L, store.batch("batch_x").orElseThrow().cancelledAt(), "the first request to cancel is the time");
+      var out = new BatchStore.FileInfo("file-x-output", "batch_output", "o.jsonl", 7, 70, "batch_x");
+      store.filesMade("batch_x", List.of(out));
+      store.filesMade("batch_x", List.of(out));
+      assertTrue(store.batch("batch_x").orElseThrow().filesMade());
+      assertEquals(out, store.file("file-x-output").orElseThrow());
+    }
+  }
+}

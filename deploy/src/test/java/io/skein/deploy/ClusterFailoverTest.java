@@ -217,4 +217,93 @@ class ClusterFailoverTest {
     assertEquals((long) records * CALLS_PER_RECORD + (after.faults() - before.faults()), after.requests() - before.requests(),
         "every call was asked once, plus one retry per injected fault");
   }
+
+  /**
+   * A batch of 5,000 lines, uploaded and followed with the official openai-java SDK, outlives the
+   * SIGKILL of the node running most of its records: every custom_id comes back exactly once, in
+   * the output file or (the 50 lines the model refuses) the error file.
+   */
+  @Test
+  @Order(4)
+  void aBatchOutlivesANodeKillWithOneLinePerCustomId(@org.junit.jupiter.api.io.TempDir Path dir) throws Exception {
+    int lines = 5000;
+    StringBuilder file = new StringBuilder();
+    for (int i = 0; i < lines; i++) {
+      file.append("{\"custom_id\": \"b-").append(i).append("\", \"method\": \"POST\", \"url\": \"/v1/chat/completions\",")
+          .append(" \"body\": {\"model\": \"sim-small\", \"max_tokens\": ").append(i % 100 == 0 ? 0 : 30)
+          .append(", \"messages\": [{\"role\": \"user\", \"content\": \"Batch question ").append(i).append("\"}]}}\n");
+    }
+    Path input = Files.writeString(dir.resolve("batch.jsonl"), file);
+    TestSimulator.Seen before = sim.seen();
+    String batchId;
+    var first = sdk(1);
+    try {
+      var uploaded = first.files().create(com.openai.models.files.FileCreateParams.builder().file(input)
+          .purpose(com.openai.models.files.FilePurpose.BATCH).build());
+      batchId = first.batches().create(com.openai.models.batches.BatchCreateParams.builder().inputFileId(uploaded.id())
+          .endpoint(com.openai.models.batches.BatchCreateParams.Endpoint.V1_CHAT_COMPLETIONS)
+          .completionWindow(com.openai.models.batches.BatchCreateParams.CompletionWindow._24H).build()).id();
+    } finally {
+      first.close();
+    }
+    awaitCalls(before, lines * 3L / 10);
+    int victim = -1;
+    int most = -1;
+    for (JsonNode m : cluster.http(1).get("/cluster").json().get("members")) {
+      if (m.get("records").asInt() > most) {
+        most = m.get("records").asInt();
+        victim = cluster.indexOf(m.get("node").asText());
+      }
+    }
+    assertTrue(most > 0, "the batch's records run on the nodes");
+    cluster.nodes[victim].kill();
+    System.out.printf("[skein] killed %s while it ran %d of the batch's records%n", cluster.name(victim), most);
+    int live = victim == 0 ? 1 : 0;
+    com.openai.models.batches.Batch done;
+    var client = sdk(live);
+    try {
+      long deadline = System.nanoTime() + Duration.ofMinutes(5).toNanos();
+      while (true) {
+        done = client.batches().retrieve(batchId).validate();
+        if (done.status().equals(com.openai.models.batches.Batch.Status.COMPLETED)) {
+          break;
+        }
+        assertTrue(System.nanoTime() < deadline, "the batch did not complete within 5 minutes: " + done);
+        Thread.sleep(200);
+      }
+      assertEquals(lines, done.requestCounts().orElseThrow().total());
+      assertEquals(lines / 100, done.requestCounts().orElseThrow().failed());
+      Set<String> seen = new HashSet<>();
+      int errors = 0;
+      for (String fileId : List.of(done.outputFileId().orElseThrow(), done.errorFileId().orElseThrow())) {
+        String text;
+        try (var response = client.files().content(fileId); var body = response.body()) {
+          text = new String(body.readAllBytes(), java.nio.charset.StandardCharsets.UTF_8);
+        }
+        for (String l : text.split("\n")) {
+          JsonNode line = Http.JSON.readTree(l);
+          String id = line.get("custom_id").asText();
+          assertTrue(seen.add(id), id + " came back twice");
+          if (fileId.equals(done.errorFileId().orElseThrow())) {
+            errors++;
+            assertEquals(0, Integer.parseInt(id.substring(2)) % 100, "only the refused lines fail: " + line);
+            assertEquals(400, line.at("/response/status_code").asInt(), line.toString());
+          } else {
+            assertEquals(200, line.at("/response/status_code").asInt(), line.toString());
+          }
+        }
+      }
+      assertEquals(lines, seen.size(), "every custom_id came back");
+      assertEquals(lines / 100, errors);
+    } finally {
+      client.close();
+    }
+    cluster.start(victim);
+    cluster.awaitUp(3);
+  }
+
+  private com.openai.client.OpenAIClient sdk(int node) {
+    return com.openai.client.okhttp.OpenAIOkHttpClient.builder().baseUrl("http://" + cluster.hosts[node] + ":" + cluster.httpPorts[node] + "/v1")
+        .apiKey("sk-unused").maxRetries(0).build();
+  }
 }

@@ -30,7 +30,7 @@ final class ClusterFixture implements AutoCloseable {
   final SkeinProcess[] nodes;
   private final Path config;
   private final int[] starts;
-  private final String[] hosts;
+  final String[] hosts;
   private final List<List<String>> prefixes;
 
   ClusterFixture(Path dir, String dbUrl, TestSimulator sim, int size, String extraConfig) throws Exception {

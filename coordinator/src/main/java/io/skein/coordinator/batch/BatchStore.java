@@ -17,8 +17,11 @@ import java.util.Optional;
  */
 public final class BatchStore {
 
-  /** A file as OpenAI describes it; {@code batchId}: the batch whose output or error rows it holds (null for an upload). */
-  public record FileInfo(String id, String purpose, String filename, long bytes, long createdAt, String batchId) {}
+  /**
+   * A file as OpenAI describes it; {@code batchId}: the batch whose output or error rows it holds
+   * (null for an upload); {@code tenant}: whose it is (null: no tenant's).
+   */
+  public record FileInfo(String id, String purpose, String filename, long bytes, long createdAt, String batchId, String tenant) {}
 
   /** A line of an uploaded file, numbered from 1 as editors count (blank lines are not kept but counted). */
   public record Line(long line, String text) {}
@@ -26,10 +29,10 @@ public final class BatchStore {
   /**
    * A batch: its job (null when its file failed validation: {@code errors} says why), its request's
    * fields, and when it was asked to cancel; {@code filesMade}: its output and error files are in
-   * {@code skein_files}.
+   * {@code skein_files}; {@code tenant}: whose it is (null: no tenant's).
    */
   public record BatchRow(String id, String jobId, String inputFileId, String endpoint, String completionWindow, String metadata,
-      String errors, long createdAt, Long cancelledAt, boolean filesMade) {}
+      String errors, long createdAt, Long cancelledAt, boolean filesMade, String tenant) {}
 
   private final SkeinDb db;
 
@@ -82,13 +85,14 @@ public final class BatchStore {
 
   private static Void insertFile(Connection c, FileInfo f) throws SQLException {
     try (PreparedStatement ps = c.prepareStatement(
-        "INSERT INTO skein_files (id, purpose, filename, bytes, created_at, batch_id) VALUES (?, ?, ?, ?, ?, ?)")) {
+        "INSERT INTO skein_files (id, purpose, filename, bytes, created_at, batch_id, tenant) VALUES (?, ?, ?, ?, ?, ?, ?)")) {
       ps.setString(1, f.id());
       ps.setString(2, f.purpose());
       ps.setString(3, f.filename());
       ps.setLong(4, f.bytes());
       ps.setLong(5, f.createdAt());
       ps.setString(6, f.batchId());
+      ps.setString(7, f.tenant());
       ps.executeUpdate();
     }
     return null;
@@ -97,7 +101,7 @@ public final class BatchStore {
   public Optional<FileInfo> file(String id) {
     return db.sync(c -> {
       try (PreparedStatement ps = c.prepareStatement(
-          "SELECT id, purpose, filename, bytes, created_at, batch_id FROM skein_files WHERE id = ?")) {
+          "SELECT id, purpose, filename, bytes, created_at, batch_id, tenant FROM skein_files WHERE id = ?")) {
         ps.setString(1, id);
         try (ResultSet rs = ps.executeQuery()) {
           return rs.next() ? Optional.of(file(rs)) : Optional.<FileInfo>empty();
@@ -106,14 +110,20 @@ public final class BatchStore {
     });
   }
 
-  /** Files newest first (oldest first with {@code ascending}), after the file {@code after} in that order; {@code purpose} null: all. */
-  public List<FileInfo> files(String purpose, String after, int limit, boolean ascending) {
+  /**
+   * Files newest first (oldest first with {@code ascending}), after the file {@code after} in that
+   * order; {@code purpose} null: all; {@code tenant} null: every tenant's.
+   */
+  public List<FileInfo> files(String purpose, String after, int limit, boolean ascending, String tenant) {
     return db.sync(c -> {
       String cmp = ascending ? ">" : "<";
       String order = ascending ? "ASC" : "DESC";
-      StringBuilder sql = new StringBuilder("SELECT id, purpose, filename, bytes, created_at, batch_id FROM skein_files f WHERE 1 = 1");
+      StringBuilder sql = new StringBuilder("SELECT id, purpose, filename, bytes, created_at, batch_id, tenant FROM skein_files f WHERE 1 = 1");
       if (purpose != null) {
         sql.append(" AND purpose = ?");
+      }
+      if (tenant != null) {
+        sql.append(" AND tenant = ?");
       }
       if (after != null) {
         sql.append(" AND (created_at ").append(cmp).append(" (SELECT created_at FROM skein_files WHERE id = ?) OR (created_at = ")
@@ -124,6 +134,9 @@ public final class BatchStore {
         int i = 1;
         if (purpose != null) {
           ps.setString(i++, purpose);
+        }
+        if (tenant != null) {
+          ps.setString(i++, tenant);
         }
         if (after != null) {
           ps.setString(i++, after);
@@ -167,13 +180,13 @@ public final class BatchStore {
   }
 
   private static FileInfo file(ResultSet rs) throws SQLException {
-    return new FileInfo(rs.getString(1), rs.getString(2), rs.getString(3), rs.getLong(4), rs.getLong(5), rs.getString(6));
+    return new FileInfo(rs.getString(1), rs.getString(2), rs.getString(3), rs.getLong(4), rs.getLong(5), rs.getString(6), rs.getString(7));
   }
 
   public void insertBatch(BatchRow b) {
     db.sync(c -> {
       try (PreparedStatement ps = c.prepareStatement("INSERT INTO skein_batches (id, job_id, input_file_id, endpoint, completion_window,"
-          + " metadata, errors, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)")) {
+          + " metadata, errors, created_at, tenant) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)")) {
         ps.setString(1, b.id());
         ps.setString(2, b.jobId());
         ps.setString(3, b.inputFileId());
@@ -182,6 +195,7 @@ public final class BatchStore {
         ps.setString(6, b.metadata());
         ps.setString(7, b.errors());
         ps.setLong(8, b.createdAt());
+        ps.setString(9, b.tenant());
         ps.executeUpdate();
       }
       return null;
@@ -189,7 +203,7 @@ public final class BatchStore {
   }
 
   private static final String BATCH_COLUMNS =
-      "id, job_id, input_file_id, endpoint, completion_window, metadata, errors, created_at, cancelled_at, files_made";
+      "id, job_id, input_file_id, endpoint, completion_window, metadata, errors, created_at, cancelled_at, files_made, tenant";
 
   public Optional<BatchRow> batch(String id) {
     return db.sync(c -> {
@@ -202,15 +216,18 @@ public final class BatchStore {
     });
   }
 
-  /** Batches newest first, after the batch {@code after} (null: from the newest). */
-  public List<BatchRow> batches(String after, int limit) {
+  /** Batches newest first, after the batch {@code after} (null: from the newest); {@code tenant} null: every tenant's. */
+  public List<BatchRow> batches(String after, int limit, String tenant) {
     return db.sync(c -> {
-      String sql = "SELECT " + BATCH_COLUMNS + " FROM skein_batches"
-          + (after == null ? "" : " WHERE created_at < (SELECT created_at FROM skein_batches WHERE id = ?)"
-              + " OR (created_at = (SELECT created_at FROM skein_batches WHERE id = ?) AND id < ?)")
+      String sql = "SELECT " + BATCH_COLUMNS + " FROM skein_batches WHERE " + (tenant == null ? "1 = 1" : "tenant = ?")
+          + (after == null ? "" : " AND (created_at < (SELECT created_at FROM skein_batches WHERE id = ?)"
+              + " OR (created_at = (SELECT created_at FROM skein_batches WHERE id = ?) AND id < ?))")
           + " ORDER BY created_at DESC, id DESC LIMIT ?";
       try (PreparedStatement ps = c.prepareStatement(sql)) {
         int i = 1;
+        if (tenant != null) {
+          ps.setString(i++, tenant);
+        }
         if (after != null) {
           ps.setString(i++, after);
           ps.setString(i++, after);
@@ -260,6 +277,6 @@ public final class BatchStore {
     long cancelled = rs.getLong(9);
     Long cancelledAt = rs.wasNull() ? null : cancelled;
     return new BatchRow(rs.getString(1), rs.getString(2), rs.getString(3), rs.getString(4), rs.getString(5), rs.getString(6),
-        rs.getString(7), rs.getLong(8), cancelledAt, rs.getBoolean(10));
+        rs.getString(7), rs.getLong(8), cancelledAt, rs.getBoolean(10), rs.getString(11));
   }
 }

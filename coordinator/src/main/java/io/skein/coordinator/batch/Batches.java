@@ -18,6 +18,7 @@ import java.util.Set;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionStage;
 import java.util.concurrent.Executor;
+import java.util.function.Predicate;
 import org.apache.pekko.NotUsed;
 import org.apache.pekko.stream.javadsl.Source;
 
@@ -81,10 +82,12 @@ public final class Batches {
   }
 
   /**
-   * {@code POST /v1/batches}: checks the input file's lines; a file with problems makes a batch that
+   * {@code POST /v1/batches} by {@code tenant}'s token (null: no tenant's), reading one of the files
+   * {@code sees} lets it see: checks the input file's lines; a file with problems makes a batch that
    * has {@code failed} with them (as OpenAI's validation does), else its job starts.
    */
-  public CompletionStage<ObjectNode> create(String inputFileId, String endpoint, String window, JsonNode metadata) {
+  public CompletionStage<ObjectNode> create(String inputFileId, String endpoint, String window, JsonNode metadata, String tenant,
+      Predicate<String> sees) {
     if (inputFileId == null || inputFileId.isBlank()) {
       return CompletableFuture.failedFuture(new ApiError(400, "input_file_id", "missing_required_parameter", "input_file_id is required"));
     }
@@ -101,23 +104,24 @@ public final class Batches {
           "metadata must be an object of at most 16 string values (keys up to 64 characters, values up to 512)"));
     }
     String meta = metadata == null || metadata.isNull() ? null : metadata.toString();
-    return CompletableFuture.supplyAsync(() -> check(inputFileId), blocking).thenCompose(lines -> {
+    return CompletableFuture.supplyAsync(() -> check(inputFileId, sees), blocking).thenCompose(lines -> {
       String id = newId("batch_");
       long now = System.currentTimeMillis();
       if (!lines.problems().isEmpty()) {
-        return CompletableFuture.completedFuture(failed(id, inputFileId, endpoint, meta, now, lines.problems()));
+        return CompletableFuture.completedFuture(failed(id, inputFileId, endpoint, meta, now, lines.problems(), tenant));
       }
-      return jobs.submit(new JobService.Submission(spec(id, lines.model()), rows(inputFileId), fields(), null))
+      return jobs.submit(new JobService.Submission(spec(id, lines.model()), rows(inputFileId), fields(), null).by(tenant))
           .handleAsync((job, error) -> {
             Throwable e = error instanceof java.util.concurrent.CompletionException && error.getCause() != null ? error.getCause() : error;
             if (e instanceof SpecException spec) {
               return failed(id, inputFileId, endpoint, meta, now, List.of(new BatchLines.Problem("model_not_found",
-                  spec.getMessage(), "body.model", lines.modelLine())));
+                  spec.getMessage(), "body.model", lines.modelLine())), tenant);
             }
             if (e != null) {
               throw e instanceof RuntimeException r ? r : new IllegalStateException(e);
             }
-            BatchStore.BatchRow row = new BatchStore.BatchRow(id, job.id(), inputFileId, endpoint, window, meta, null, now, null, false);
+            BatchStore.BatchRow row = new BatchStore.BatchRow(id, job.id(), inputFileId, endpoint, window, meta, null, now, null, false,
+                tenant);
             store.insertBatch(row);
             return BatchJson.batch(row, job, false, false);
           }, blocking);
@@ -137,16 +141,17 @@ public final class Batches {
     return true;
   }
 
-  private ObjectNode failed(String id, String fileId, String endpoint, String meta, long now, List<BatchLines.Problem> problems) {
+  private ObjectNode failed(String id, String fileId, String endpoint, String meta, long now, List<BatchLines.Problem> problems,
+      String tenant) {
     BatchStore.BatchRow row = new BatchStore.BatchRow(id, null, fileId, endpoint, BatchJson.WINDOW, meta, BatchJson.problems(problems),
-        now, null, false);
+        now, null, false, tenant);
     store.insertBatch(row);
     return BatchJson.batch(row, null, false, false);
   }
 
   /** Reads the input file's lines through {@link BatchLines}. */
-  private BatchLines check(String fileId) {
-    BatchStore.FileInfo file = store.file(fileId).orElseThrow(() -> ApiError.notFound("File", fileId));
+  private BatchLines check(String fileId, Predicate<String> sees) {
+    BatchStore.FileInfo file = store.file(fileId).filter(f -> sees.test(f.tenant())).orElseThrow(() -> ApiError.notFound("File", fileId));
     if (!file.purpose().equals("batch")) {
       throw new ApiError(400, "input_file_id", "invalid_value", "file " + fileId + " has purpose `" + file.purpose()
           + "`; a batch reads a file uploaded with purpose `batch`");
@@ -204,9 +209,12 @@ public final class Batches {
     };
   }
 
-  /** {@code GET /v1/batches/{id}}: the batch as its job now stands; an ended job's output and error files are made the first time. */
-  public CompletionStage<Optional<ObjectNode>> get(String id) {
-    return CompletableFuture.supplyAsync(() -> store.batch(id), blocking).thenCompose(found -> found
+  /**
+   * {@code GET /v1/batches/{id}}: the batch as its job now stands, if {@code sees} lets the caller see
+   * it; an ended job's output and error files are made the first time.
+   */
+  public CompletionStage<Optional<ObjectNode>> get(String id, Predicate<String> sees) {
+    return CompletableFuture.supplyAsync(() -> store.batch(id).filter(b -> sees.test(b.tenant())), blocking).thenCompose(found -> found
         .map(b -> view(b).thenApply(Optional::of))
         .orElseGet(() -> CompletableFuture.completedFuture(Optional.empty())));
   }
@@ -231,11 +239,11 @@ public final class Batches {
     long now = System.currentTimeMillis();
     if (job.counts().succeeded() > 0) {
       files.add(new BatchStore.FileInfo(BatchJson.outputFileId(b.id()), "batch_output", b.id() + "_output.jsonl",
-          bytes(job.id(), true), now, b.id()));
+          bytes(job.id(), true), now, b.id(), b.tenant()));
     }
     if (job.counts().failed() > 0) {
       files.add(new BatchStore.FileInfo(BatchJson.errorFileId(b.id()), "batch_output", b.id() + "_error.jsonl",
-          bytes(job.id(), false), now, b.id()));
+          bytes(job.id(), false), now, b.id(), b.tenant()));
     }
     store.filesMade(b.id(), files);
   }
@@ -252,9 +260,9 @@ public final class Batches {
     return bytes;
   }
 
-  /** {@code GET /v1/batches}: newest first, {@code limit} (1 to 100) after the batch {@code after}. */
-  public CompletionStage<ObjectNode> list(String after, int limit) {
-    return CompletableFuture.supplyAsync(() -> store.batches(after, limit + 1), blocking).thenCompose(rows -> {
+  /** {@code GET /v1/batches}: newest first, {@code limit} after the batch {@code after}; {@code tenant} null: every tenant's. */
+  public CompletionStage<ObjectNode> list(String after, int limit, String tenant) {
+    return CompletableFuture.supplyAsync(() -> store.batches(after, limit + 1, tenant), blocking).thenCompose(rows -> {
       List<CompletableFuture<ObjectNode>> views = rows.stream().limit(limit).map(b -> view(b).toCompletableFuture()).toList();
       return CompletableFuture.allOf(views.toArray(CompletableFuture[]::new))
           .thenApply(done -> BatchJson.list(views.stream().map(CompletableFuture::join).toList(), rows.size() > limit));
@@ -262,8 +270,8 @@ public final class Batches {
   }
 
   /** {@code POST /v1/batches/{id}/cancel}: the job is cancelled; 400 once the batch has ended (as OpenAI; the SDKs retry a 409). */
-  public CompletionStage<Optional<ObjectNode>> cancel(String id) {
-    return CompletableFuture.supplyAsync(() -> store.batch(id), blocking).thenCompose(found -> {
+  public CompletionStage<Optional<ObjectNode>> cancel(String id, Predicate<String> sees) {
+    return CompletableFuture.supplyAsync(() -> store.batch(id).filter(b -> sees.test(b.tenant())), blocking).thenCompose(found -> {
       if (found.isEmpty()) {
         return CompletableFuture.completedFuture(Optional.<ObjectNode>empty());
       }
@@ -274,17 +282,17 @@ public final class Batches {
           throw new ApiError(400, null, null, "Cannot cancel a batch with status '" + status + "'.");
         }
         store.cancelled(b.id(), System.currentTimeMillis());
-        return jobs.cancel(b.jobId()).thenCompose(done -> get(id));
+        return jobs.cancel(b.jobId()).thenCompose(done -> get(id, sees));
       });
     });
   }
 
   /**
    * A file's content: an upload's lines as they came, or an ended batch's output or error lines made
-   * from its job's ledger rows, in input order. Empty: no such file.
+   * from its job's ledger rows, in input order. Empty: no such file (or none {@code sees} lets the caller see).
    */
-  public CompletionStage<Optional<Source<String, NotUsed>>> content(String fileId) {
-    return CompletableFuture.supplyAsync(() -> store.file(fileId), blocking).thenCompose(found -> {
+  public CompletionStage<Optional<Source<String, NotUsed>>> content(String fileId, Predicate<String> sees) {
+    return CompletableFuture.supplyAsync(() -> store.file(fileId).filter(f -> sees.test(f.tenant())), blocking).thenCompose(found -> {
       if (found.isEmpty()) {
         return CompletableFuture.completedFuture(Optional.<Source<String, NotUsed>>empty());
       }

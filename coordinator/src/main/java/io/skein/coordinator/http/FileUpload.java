@@ -36,12 +36,15 @@ final class FileUpload {
   private final Materializer materializer;
   private final Executor blocking;
   private final long maxFileSize;
+  /** Whose the file is (null: no tenant's). */
+  private final String tenant;
   private final String id = Batches.newFileId();
   private final AtomicLong bytes = new AtomicLong();
   private volatile String purpose;
   private volatile String filename;
 
-  private FileUpload(BatchStore store, Materializer materializer, Executor blocking, long maxFileSize) {
+  private FileUpload(BatchStore store, Materializer materializer, Executor blocking, long maxFileSize, String tenant) {
+    this.tenant = tenant;
     this.store = store;
     this.materializer = materializer;
     this.blocking = blocking;
@@ -50,13 +53,13 @@ final class FileUpload {
 
   /** The stored file, or an {@link ApiError} saying what was wrong with the request. */
   static CompletionStage<BatchStore.FileInfo> read(HttpEntity entity, BatchStore store, Materializer materializer, Executor blocking,
-      long maxFileSize) {
+      long maxFileSize, String tenant) {
     if (!entity.getContentType().mediaType().toString().startsWith("multipart/form-data")) {
       entity.discardBytes(materializer);
       return CompletableFuture.failedFuture(new ApiError(400, null, "invalid_request",
           "upload a file as multipart/form-data with parts `purpose` (batch) and `file`"));
     }
-    FileUpload upload = new FileUpload(store, materializer, blocking, maxFileSize);
+    FileUpload upload = new FileUpload(store, materializer, blocking, maxFileSize, tenant);
     return Unmarshaller.entityToMultipartFormData().unmarshal(entity.withSizeLimit(maxFileSize + 64 * 1024), materializer)
         .thenCompose(form -> upload.parts(form).runWith(Sink.foreachAsync(1, upload::take), materializer))
         .handleAsync((done, error) -> upload.end(error), blocking);
@@ -116,7 +119,7 @@ final class FileUpload {
       store.deleteLines(id);
       throw problem;
     }
-    BatchStore.FileInfo file = new BatchStore.FileInfo(id, purpose, filename, bytes.get(), System.currentTimeMillis(), null);
+    BatchStore.FileInfo file = new BatchStore.FileInfo(id, purpose, filename, bytes.get(), System.currentTimeMillis(), null, tenant);
     store.insertFile(file);
     return file;
   }

@@ -62,6 +62,8 @@ public final class JobRoutes {
   private final RecordHistory history;
   /** OpenAI's Files and Batches APIs under /v1. */
   private final OpenAiRoutes openAi;
+  /** Tokens an admin makes at run time. */
+  private final TokenRoutes tokenRoutes;
   /** How often a job's event stream reads its status again. */
   private final java.time.Duration eventsEvery;
 
@@ -69,7 +71,8 @@ public final class JobRoutes {
   public JobRoutes(ActorSystem<?> system, JobService jobs,
       java.util.function.Supplier<CompletionStage<java.util.List<io.skein.worker.gateway.ModelGateway.Stats>>> models, ApiTokens tokens) {
     this.jobs = jobs;
-    this.tokens = tokens;
+    this.tokens = tokens.withTable(new io.skein.coordinator.store.TokenTable(jobs.store().db()));
+    this.tokenRoutes = new TokenRoutes(this.tokens, Materializer.matFromSystem(system), system.dispatchers().lookup(org.apache.pekko.actor.typed.DispatcherSelector.blocking()));
     this.materializer = Materializer.matFromSystem(system);
     this.blocking = system.dispatchers().lookup(org.apache.pekko.actor.typed.DispatcherSelector.blocking());
     var config = system.settings().config();
@@ -88,35 +91,51 @@ public final class JobRoutes {
 
   /**
    * Every resource and the node's {@code metrics}, under the same problem+json error handling; with
-   * API tokens configured, all but {@code /health} (and {@code /metrics} while it is open) ask for one.
+   * API tokens configured, all but {@code /health} (and {@code /metrics} while it is open) ask for one,
+   * and what a request sees is its caller's ({@link Caller}).
    */
   public Route route(Route metrics) {
-    Route jobRoutes = pathPrefix("jobs", () -> concat(
-        pathEnd(() -> concat(
-            post(() -> parameterOptional("num_records", n -> extractRequest(r -> upload(r, () -> submit(r, n.orElse(null)))))),
-            get(this::list))),
-        path("preview", () -> post(() -> parameterOptional("n", n -> parameterOptional("num_records",
-            records -> extractRequest(r -> upload(r, () -> preview(r, n.orElse("5"), records.orElse(null)))))))),
-        pathPrefix(PathMatchers.segment(), this::job)));
     Route health = path("health", () -> get(() -> complete(HttpResponse.create()
         .withEntity(HttpEntities.create(ContentTypes.APPLICATION_JSON, "{\"status\":\"ok\"}")))));
     Route schema = path("schema", () -> get(() -> complete(HttpResponse.create()
         .withEntity(HttpEntities.create(ContentTypes.APPLICATION_JSON, SCHEMA)))));
+    java.util.function.Function<Caller, Route> api = caller -> concat(jobRoutes(caller), openAi.route(caller),
+        tokenRoutes.route(caller), caller.admin() ? cluster.route() : pathPrefix("cluster", () -> complete(Problems.of(StatusCodes.FORBIDDEN,
+            "the cluster's state is for admin tokens; this token is tenant `" + caller.tenant() + "`'s"))), schema);
     return handleExceptions(exceptions(), () -> handleRejections(rejections(), () -> tokens.metricsOpen()
-        ? concat(health, Dashboard.route(), metrics, guarded(concat(jobRoutes, openAi.route(), cluster.route(), schema)))
-        : concat(health, Dashboard.route(), guarded(concat(jobRoutes, openAi.route(), cluster.route(), schema, metrics)))));
+        ? concat(health, Dashboard.route(), metrics, guarded(api))
+        : concat(health, Dashboard.route(), guarded(caller -> concat(api.apply(caller), metrics)))));
   }
 
-  /** {@code inner} for a request with one of the API's tokens (any request when there are none); else 401. */
-  private Route guarded(Route inner) {
+  private Route jobRoutes(Caller caller) {
+    return pathPrefix("jobs", () -> concat(
+        pathEnd(() -> concat(
+            post(() -> parameterOptional("num_records", n -> extractRequest(r -> upload(r, () -> submit(r, n.orElse(null), caller))))),
+            get(() -> list(caller)))),
+        path("preview", () -> post(() -> parameterOptional("n", n -> parameterOptional("num_records",
+            records -> extractRequest(r -> upload(r, () -> preview(r, n.orElse("5"), records.orElse(null)))))))),
+        pathPrefix(PathMatchers.segment(), id -> visible(caller, id, () -> job(id)))));
+  }
+
+  /** {@code inner} for the caller's request (any request when the API asks no token); else 401. */
+  private Route guarded(java.util.function.Function<Caller, Route> inner) {
     if (!tokens.required()) {
-      return inner;
+      return inner.apply(Caller.ANYONE);
     }
-    return optionalHeaderValueByName("Authorization", header -> tokens.holder(header.orElse(null)).isPresent() ? inner
-        : complete(Problems.of(StatusCodes.UNAUTHORIZED, header.isPresent()
+    return optionalHeaderValueByName("Authorization", header -> onSuccess(tokens.caller(header.orElse(null), blocking),
+        found -> found.map(inner).orElseGet(() -> complete(Problems.of(StatusCodes.UNAUTHORIZED, header.isPresent()
                 ? "the Authorization header carries no token this server accepts"
                 : "this server asks for a token: send `Authorization: Bearer <token>`")
-            .addHeader(HttpHeader.parse("WWW-Authenticate", "Bearer realm=\"skein\""))));
+            .addHeader(HttpHeader.parse("WWW-Authenticate", "Bearer realm=\"skein\""))))));
+  }
+
+  /** {@code inner} if the caller may see job {@code id}; else the 404 an unknown job gets (another tenant's job is not told of). */
+  private Route visible(Caller caller, String id, java.util.function.Supplier<Route> inner) {
+    if (caller.admin()) {
+      return inner.get();
+    }
+    return onSuccess(jobs.owner(id), owner -> owner.isPresent() && caller.sees(owner.get().tenant()) ? inner.get()
+        : complete(Problems.notFound("no job `" + id + "`")));
   }
 
   private Route job(String id) {
@@ -182,11 +201,11 @@ public final class JobRoutes {
     });
   }
 
-  /** A spec, or a Data Designer config ({@code numRecords}: its create(num_records=...)), as a new job. */
-  private Route submit(HttpRequest request, String numRecords) {
+  /** A spec, or a Data Designer config ({@code numRecords}: its create(num_records=...)), as a new job of the caller's tenant. */
+  private Route submit(HttpRequest request, String numRecords, Caller caller) {
     CompletionStage<HttpResponse> response = submissions.parse(request).thenCompose(s -> using(s, given -> {
       Imports.Imported imported = Imports.of(given, numRecords);
-      return jobs.submit(imported.submission()).thenApply(job -> {
+      return jobs.submit(imported.submission().by(caller.tenant())).thenApply(job -> {
         var body = JSON.createObjectNode().put("id", job.id());
         if (imported.gapsJson() != null) {
           body.set("not_carried_over", imported.gapsJson());
@@ -220,8 +239,8 @@ public final class JobRoutes {
     return completeWithFuture(response.exceptionally(JobRoutes::problem));
   }
 
-  private Route list() {
-    return completeWithFuture(jobs.jobs().thenApply(all -> {
+  private Route list(Caller caller) {
+    return completeWithFuture(jobs.jobs(caller.only()).thenApply(all -> {
       ArrayNode array = JSON.createArrayNode();
       all.forEach(j -> array.add(JobJson.status(j)));
       return json(JSON.createObjectNode().set("jobs", array));

@@ -50,23 +50,25 @@ final class OpenAiRoutes {
     this.maxFileSize = maxFileSize;
   }
 
-  Route route() {
+  /** The routes as {@code caller} sees them: what it makes is its tenant's, and only that (all, for an admin) is found. */
+  Route route(Caller caller) {
+    java.util.function.Predicate<String> sees = caller::sees;
     return pathPrefix("v1", () -> concat(
         pathPrefix("files", () -> concat(
             pathEnd(() -> concat(
-                post(() -> withoutRequestTimeout(() -> extractRequest(this::upload))),
+                post(() -> withoutRequestTimeout(() -> extractRequest(r -> upload(r, caller)))),
                 get(() -> parameterOptional("purpose", purpose -> page((after, limit) -> parameterOptional("order",
-                    order -> files(purpose.orElse(null), after, limit, order.orElse("desc")))))))),
+                    order -> files(purpose.orElse(null), after, limit, order.orElse("desc"), caller))))))),
             pathPrefix(PathMatchers.segment(), id -> concat(
-                pathEnd(() -> concat(get(() -> file(id)), delete(() -> deleteFile(id)))),
-                path("content", () -> get(() -> content(id))))))),
+                pathEnd(() -> concat(get(() -> file(id, caller)), delete(() -> deleteFile(id, caller)))),
+                path("content", () -> get(() -> content(id, sees))))))),
         pathPrefix("batches", () -> concat(
             pathEnd(() -> concat(
-                post(() -> extractRequest(this::create)),
-                get(() -> page(this::batches)))),
+                post(() -> extractRequest(r -> create(r, caller))),
+                get(() -> page((after, limit) -> respond(batches.list(after, limit, caller.only())))))),
             pathPrefix(PathMatchers.segment(), id -> concat(
-                pathEnd(() -> get(() -> answer(batches.get(id), id))),
-                path("cancel", () -> post(() -> answer(batches.cancel(id), id)))))))));
+                pathEnd(() -> get(() -> answer(batches.get(id, sees), id))),
+                path("cancel", () -> post(() -> answer(batches.cancel(id, sees), id)))))))));
   }
 
   /** {@code after} and {@code limit} (1 to 100, default 20) of a list. */
@@ -86,28 +88,28 @@ final class OpenAiRoutes {
     }));
   }
 
-  private Route upload(HttpRequest request) {
-    return respond(FileUpload.read(request.entity(), store, materializer, blocking, maxFileSize).thenApply(BatchJson::file));
+  private Route upload(HttpRequest request, Caller caller) {
+    return respond(FileUpload.read(request.entity(), store, materializer, blocking, maxFileSize, caller.tenant()).thenApply(BatchJson::file));
   }
 
-  private Route files(String purpose, String after, int limit, String order) {
+  private Route files(String purpose, String after, int limit, String order, Caller caller) {
     if (!order.equals("asc") && !order.equals("desc")) {
       return complete(error(new ApiError(400, "order", "invalid_value", "order must be asc or desc, got `" + order + "`")));
     }
     return respond(CompletableFuture.supplyAsync(() -> {
-      List<BatchStore.FileInfo> found = store.files(purpose, after, limit + 1, order.equals("asc"));
+      List<BatchStore.FileInfo> found = store.files(purpose, after, limit + 1, order.equals("asc"), caller.only());
       return BatchJson.list(found.stream().limit(limit).map(BatchJson::file).toList(), found.size() > limit);
     }, blocking));
   }
 
-  private Route file(String id) {
-    return respond(CompletableFuture.supplyAsync(() -> BatchJson.file(store.file(id)
+  private Route file(String id, Caller caller) {
+    return respond(CompletableFuture.supplyAsync(() -> BatchJson.file(store.file(id).filter(f -> caller.sees(f.tenant()))
         .orElseThrow(() -> new ApiError(404, null, null, "No such File object: " + id))), blocking));
   }
 
-  private Route deleteFile(String id) {
+  private Route deleteFile(String id, Caller caller) {
     return respond(CompletableFuture.supplyAsync(() -> {
-      if (!store.deleteFile(id)) {
+      if (store.file(id).filter(f -> caller.sees(f.tenant())).isEmpty() || !store.deleteFile(id)) {
         throw new ApiError(404, null, null, "No such File object: " + id);
       }
       return JSON.createObjectNode().put("id", id).put("object", "file").put("deleted", true);
@@ -115,15 +117,15 @@ final class OpenAiRoutes {
   }
 
   /** A file's content as JSONL, streamed (an output file straight from the ledger). */
-  private Route content(String id) {
-    return completeWithFuture(batches.content(id).thenApply(source -> source
+  private Route content(String id, java.util.function.Predicate<String> sees) {
+    return completeWithFuture(batches.content(id, sees).thenApply(source -> source
         .map(lines -> HttpResponse.create().withEntity(HttpEntities.createChunked(ContentTypes.APPLICATION_OCTET_STREAM,
             lines.map(line -> ByteString.fromString(line + "\n")))))
         .orElseGet(() -> error(new ApiError(404, null, null, "No such File object: " + id))))
         .exceptionally(OpenAiRoutes::error));
   }
 
-  private Route create(HttpRequest request) {
+  private Route create(HttpRequest request, Caller caller) {
     CompletionStage<ObjectNode> created = request.entity().toStrict(STRICT_TIMEOUT_MS, 1 << 20, materializer).thenCompose(strict -> {
       JsonNode body;
       try {
@@ -135,13 +137,9 @@ final class OpenAiRoutes {
         throw new ApiError(400, null, "invalid_request", "the request body must be a JSON object");
       }
       return batches.create(body.path("input_file_id").asText(null), body.path("endpoint").asText(null),
-          body.path("completion_window").asText(null), body.get("metadata"));
+          body.path("completion_window").asText(null), body.get("metadata"), caller.tenant(), caller::sees);
     });
     return respond(created);
-  }
-
-  private Route batches(String after, int limit) {
-    return respond(batches.list(after, limit));
   }
 
   private Route answer(CompletionStage<Optional<ObjectNode>> found, String id) {

@@ -54,9 +54,19 @@ public final class JobService {
    * fingerprint (what `skein run` finds it again by) and its parts' fingerprints (null: made of the
    * spec alone, the records unknown).
    */
-  public record Submission(JsonNode spec, Iterator<InputRow> inputs, Set<String> fields, String fingerprint, Fingerprints parts) {
+  public record Submission(JsonNode spec, Iterator<InputRow> inputs, Set<String> fields, String fingerprint, Fingerprints parts,
+      String tenant) {
+    public Submission(JsonNode spec, Iterator<InputRow> inputs, Set<String> fields, String fingerprint, Fingerprints parts) {
+      this(spec, inputs, fields, fingerprint, parts, null);
+    }
+
     public Submission(JsonNode spec, Iterator<InputRow> inputs, Set<String> fields, String fingerprint) {
       this(spec, inputs, fields, fingerprint, null);
+    }
+
+    /** This submission made by {@code tenant}'s token: the job is that tenant's (null: no tenant's). */
+    public Submission by(String owner) {
+      return new Submission(spec, inputs, fields, fingerprint, parts, owner);
     }
 
     Fingerprints partsOrSpec() {
@@ -136,6 +146,9 @@ public final class JobService {
           submission.fingerprint(), stored, null);
       return store.db().transaction(c -> {
         store.insertJob(c, job);
+        if (submission.tenant() != null) {
+          store.setTenant(c, id, submission.tenant());
+        }
         store.saveFingerprints(c, id, submission.partsOrSpec().toJson());
         writer.stored(c);
         return job;
@@ -424,6 +437,16 @@ public final class JobService {
 
   public CompletionStage<List<JobInfo>> jobs() {
     return store.jobs(1000);
+  }
+
+  /** The newest 1,000 jobs of {@code tenant} (null: of every tenant). */
+  public CompletionStage<List<JobInfo>> jobs(String tenant) {
+    return store.jobs(1000, tenant);
+  }
+
+  /** Who owns job {@code id}; empty if there is no such job. */
+  public CompletionStage<Optional<JobStore.Owner>> owner(String id) {
+    return store.owner(id);
   }
 
   /**

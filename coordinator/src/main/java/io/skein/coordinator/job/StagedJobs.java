@@ -50,6 +50,9 @@ final class StagedJobs {
     List<StagePlans.Planned> planned = StagePlans.compile(staged, fields);
     return store.db().transaction(c -> {
       JobInfo job = insertRows(c, store, id, submission, fields, jobs, staged, planned, stored);
+      if (submission.tenant() != null) {
+        store.setTenant(c, id, submission.tenant());
+      }
       writer.stored(c);
       return job;
     });

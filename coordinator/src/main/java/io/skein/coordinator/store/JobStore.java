@@ -135,6 +135,31 @@ public final class JobStore {
     }
   }
 
+  /** Who owns a job (or a stage): its tenant, null for none. */
+  public record Owner(String tenant) {}
+
+  /** Gives a job and its stages to a tenant, in the transaction that stores them. */
+  public void setTenant(Connection c, String id, String tenant) throws SQLException {
+    try (PreparedStatement ps = c.prepareStatement("UPDATE skein_jobs SET tenant = ? WHERE id = ? OR parent_id = ?")) {
+      ps.setString(1, tenant);
+      ps.setString(2, id);
+      ps.setString(3, id);
+      ps.executeUpdate();
+    }
+  }
+
+  /** The owner of a job or stage; empty if there is no such job. */
+  public CompletionStage<Optional<Owner>> owner(String id) {
+    return db.async(c -> {
+      try (PreparedStatement ps = c.prepareStatement("SELECT tenant FROM skein_jobs WHERE id = ?")) {
+        ps.setString(1, id);
+        try (ResultSet rs = ps.executeQuery()) {
+          return rs.next() ? Optional.of(new Owner(rs.getString(1))) : Optional.<Owner>empty();
+        }
+      }
+    });
+  }
+
   public CompletionStage<Optional<JobInfo>> job(String id) {
     return db.async(c -> findJob(c, "WHERE id = ?", id));
   }
@@ -144,9 +169,18 @@ public final class JobStore {
   }
 
   public CompletionStage<List<JobInfo>> jobs(int limit) {
+    return jobs(limit, null);
+  }
+
+  /** The newest jobs (not stages), of one tenant's ({@code tenant} null: of every tenant). */
+  public CompletionStage<List<JobInfo>> jobs(int limit, String tenant) {
     return db.async(c -> {
       List<JobInfo> out = new ArrayList<>();
-      try (PreparedStatement ps = c.prepareStatement("SELECT " + JOB_COLUMNS + " FROM skein_jobs WHERE parent_id IS NULL ORDER BY created_at DESC")) {
+      try (PreparedStatement ps = c.prepareStatement("SELECT " + JOB_COLUMNS + " FROM skein_jobs WHERE parent_id IS NULL"
+          + (tenant == null ? "" : " AND tenant = ?") + " ORDER BY created_at DESC")) {
+        if (tenant != null) {
+          ps.setString(1, tenant);
+        }
         ps.setMaxRows(limit);
         try (ResultSet rs = ps.executeQuery()) {
           while (rs.next()) {

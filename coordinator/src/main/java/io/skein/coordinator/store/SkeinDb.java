@@ -219,6 +219,19 @@ public final class SkeinDb implements AutoCloseable {
       s.execute("ALTER TABLE skein_jobs ADD COLUMN IF NOT EXISTS parts TEXT");
       // Added with prices: what the job's calls cost, in billionths of a dollar.
       s.execute("ALTER TABLE skein_jobs ADD COLUMN IF NOT EXISTS cost_nanos BIGINT DEFAULT 0 NOT NULL");
+      // Added with tenants: the tenant whose token submitted the job (null: no tenant, seen by admins only
+      // once tenants exist), on a job's row and its stages'.
+      s.execute("ALTER TABLE skein_jobs ADD COLUMN IF NOT EXISTS tenant VARCHAR(255)");
+      s.execute("CREATE INDEX IF NOT EXISTS skein_jobs_tenant ON skein_jobs (tenant, created_at)");
+      // API tokens made at run time (POST /tokens by an admin), kept as SHA-256 hashes only.
+      s.execute("""
+          CREATE TABLE IF NOT EXISTS skein_tokens (
+            sha256 VARCHAR(64) PRIMARY KEY,
+            name VARCHAR(255) NOT NULL UNIQUE,
+            tenant VARCHAR(255),
+            admin BOOLEAN NOT NULL,
+            created_at BIGINT NOT NULL
+          )""");
       // How far a stage has read its source stage's rows, and the records it has made of them.
       s.execute("""
           CREATE TABLE IF NOT EXISTS skein_feeds (
@@ -292,7 +305,8 @@ public final class SkeinDb implements AutoCloseable {
             filename VARCHAR(255) NOT NULL,
             bytes BIGINT NOT NULL,
             created_at BIGINT NOT NULL,
-            batch_id VARCHAR(64)
+            batch_id VARCHAR(64),
+            tenant VARCHAR(255)
           )""");
       s.execute("CREATE INDEX IF NOT EXISTS skein_files_created ON skein_files (created_at)");
       s.execute("""
@@ -313,7 +327,8 @@ public final class SkeinDb implements AutoCloseable {
             errors TEXT,
             created_at BIGINT NOT NULL,
             cancelled_at BIGINT,
-            files_made BOOLEAN DEFAULT FALSE NOT NULL
+            files_made BOOLEAN DEFAULT FALSE NOT NULL,
+            tenant VARCHAR(255)
           )""");
       s.execute("CREATE INDEX IF NOT EXISTS skein_batches_created ON skein_batches (created_at)");
       // Added with dedupe: each checked record's signature and verdict, and the band hashes of those accepted.

@@ -13,7 +13,7 @@ import org.junit.jupiter.api.Test;
 class BatchJsonTest {
 
   private static final BatchStore.BatchRow ROW =
-      new BatchStore.BatchRow("batch_ab12", "job-1", "file-x", Batches.CHAT, "24h", "{\"k\":\"v\"}", null, 10_000, null, false);
+      new BatchStore.BatchRow("batch_ab12", "job-1", "file-x", Batches.CHAT, "24h", "{\"k\":\"v\"}", null, 10_000, null, false, null);
 
   private static JobInfo job(JobState state, Long finishedAt) {
     return new JobInfo("job-1", "batch_ab12", "{}", List.of(), null, false, 5, 10, state, null, new JobInfo.Counts(3, 1, 4, 40), 1,
@@ -27,10 +27,10 @@ class BatchJsonTest {
     assertEquals("completed", BatchJson.status(ROW, job(JobState.SUCCEEDED, 30_000L)));
     assertEquals("completed", BatchJson.status(ROW, job(JobState.FAILED, 30_000L)), "failed requests make a completed batch");
     assertEquals("cancelled", BatchJson.status(ROW, job(JobState.CANCELLED, 30_000L)));
-    var asked = new BatchStore.BatchRow("batch_ab12", "job-1", "file-x", Batches.CHAT, "24h", null, null, 10_000, 15_000L, false);
+    var asked = new BatchStore.BatchRow("batch_ab12", "job-1", "file-x", Batches.CHAT, "24h", null, null, 10_000, 15_000L, false, null);
     assertEquals("cancelling", BatchJson.status(asked, job(JobState.RUNNING, null)));
     assertEquals("expired", BatchJson.status(ROW, null), "the job, and its results, are gone");
-    var invalid = new BatchStore.BatchRow("batch_ab12", null, "file-x", Batches.CHAT, "24h", null, "[]", 10_000, null, false);
+    var invalid = new BatchStore.BatchRow("batch_ab12", null, "file-x", Batches.CHAT, "24h", null, "[]", 10_000, null, false, null);
     assertEquals("failed", BatchJson.status(invalid, null));
   }
 

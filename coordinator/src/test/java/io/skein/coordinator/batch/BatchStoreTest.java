@@ -15,11 +15,16 @@ import org.junit.jupiter.params.provider.MethodSource;
 class BatchStoreTest {
 
   private static BatchStore.FileInfo file(String id, long at) {
-    return new BatchStore.FileInfo(id, "batch", id + ".jsonl", 10, at, null);
+    return new BatchStore.FileInfo(id, "batch", id + ".jsonl", 10, at, null, id.endsWith("2") ? "team-b" : "team-a");
   }
 
   private static BatchStore.BatchRow batch(String id, long at) {
-    return new BatchStore.BatchRow(id, "job-" + id, "file-a", Batches.CHAT, "24h", null, null, at, null, false);
+    return new BatchStore.BatchRow(id, "job-" + id, "file-a", Batches.CHAT, "24h", null, null, at, null, false,
+        id.endsWith("2") ? "team-b" : "team-a");
+  }
+
+  private static List<String> ids(List<BatchStore.FileInfo> files) {
+    return files.stream().map(BatchStore.FileInfo::id).toList();
   }
 
   @ParameterizedTest
@@ -51,13 +56,16 @@ class BatchStoreTest {
         store.insertFile(file("file-" + i, 100 + i / 2));
         store.insertBatch(batch("batch_" + i, 100 + i / 2));
       }
-      store.insertFile(new BatchStore.FileInfo("file-out", "batch_output", "o.jsonl", 1, 200, "batch_0"));
-      assertEquals(List.of("file-out", "file-4", "file-3"), store.files(null, null, 3, false).stream().map(BatchStore.FileInfo::id).toList());
-      assertEquals(List.of("file-2", "file-1", "file-0"), store.files("batch", "file-3", 10, false).stream().map(BatchStore.FileInfo::id).toList(),
-          "ties in time are ordered by id");
-      assertEquals(List.of("file-1", "file-2"), store.files("batch", "file-0", 2, true).stream().map(BatchStore.FileInfo::id).toList());
-      assertEquals(List.of("batch_4", "batch_3"), store.batches(null, 2).stream().map(BatchStore.BatchRow::id).toList());
-      assertEquals(List.of("batch_2", "batch_1", "batch_0"), store.batches("batch_3", 10).stream().map(BatchStore.BatchRow::id).toList());
+      store.insertFile(new BatchStore.FileInfo("file-out", "batch_output", "o.jsonl", 1, 200, "batch_0", "team-a"));
+      assertEquals(List.of("file-out", "file-4", "file-3"), ids(store.files(null, null, 3, false, null)));
+      assertEquals(List.of("file-2", "file-1", "file-0"), ids(store.files("batch", "file-3", 10, false, null)), "ties in time are ordered by id");
+      assertEquals(List.of("file-1", "file-2"), ids(store.files("batch", "file-0", 2, true, null)));
+      assertEquals(List.of("file-1", "file-0"), ids(store.files("batch", "file-3", 10, false, "team-a")), "a tenant's own files only");
+      assertEquals(List.of("file-2"), ids(store.files(null, null, 10, false, "team-b")));
+      assertEquals(List.of("batch_4", "batch_3"), store.batches(null, 2, null).stream().map(BatchStore.BatchRow::id).toList());
+      assertEquals(List.of("batch_2", "batch_1", "batch_0"), store.batches("batch_3", 10, null).stream().map(BatchStore.BatchRow::id).toList());
+      assertEquals(List.of("batch_1", "batch_0"), store.batches("batch_3", 10, "team-a").stream().map(BatchStore.BatchRow::id).toList());
+      assertEquals("team-b", store.batch("batch_2").orElseThrow().tenant());
     }
   }
 
@@ -70,7 +78,7 @@ class BatchStoreTest {
       store.cancelled("batch_x", 50);
       store.cancelled("batch_x", 60);
       assertEquals(50L, store.batch("batch_x").orElseThrow().cancelledAt(), "the first request to cancel is the time");
-      var out = new BatchStore.FileInfo("file-x-output", "batch_output", "o.jsonl", 7, 70, "batch_x");
+      var out = new BatchStore.FileInfo("file-x-output", "batch_output", "o.jsonl", 7, 70, "batch_x", "team-a");
       store.filesMade("batch_x", List.of(out));
       store.filesMade("batch_x", List.of(out));
       assertTrue(store.batch("batch_x").orElseThrow().filesMade());

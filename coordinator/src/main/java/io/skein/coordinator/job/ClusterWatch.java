@@ -76,9 +76,17 @@ public final class ClusterWatch {
               return Behaviors.same();
             })
             .onMessageEquals(Refresh.INSTANCE, () -> {
-              jobs.store().runningWindows().whenComplete((running, error) -> {
+              jobs.store().running().whenComplete((running, error) -> {
                 if (running != null) {
-                  shares.running(running);
+                  java.util.Map<String, Integer> windows = new java.util.HashMap<>();
+                  java.util.Map<String, String> owners = new java.util.HashMap<>();
+                  running.forEach((id, r) -> {
+                    windows.put(id, r.window());
+                    if (r.tenant() != null) {
+                      owners.put(id, r.tenant());
+                    }
+                  });
+                  shares.running(windows, owners);
                 }
               });
               return Behaviors.same();

@@ -296,7 +296,7 @@ public final class JobCoordinator extends EventSourcedBehavior<Command, Event, C
     waitingForStart.add(cmd.replyTo());
     if (!loading) {
       loading = true;
-      context.pipeToSelf(deps.store().job(jobId), (job, error) -> new JobLoaded(job, error));
+      context.pipeToSelf(withTenant(deps.store().job(jobId)), (job, error) -> new JobLoaded(job, error));
     }
     return Effect().none();
   }
@@ -339,8 +339,8 @@ public final class JobCoordinator extends EventSourcedBehavior<Command, Event, C
     loading = true;
     context.getLog().info("job {} resuming from record {} (dispatched up to {})", jobId, state.low(), state.upTo());
     context.pipeToSelf(
-        deps.store().finishedIndexes(jobId, state.low(), state.upTo())
-            .thenCombine(deps.store().counts(jobId), (finished, counts) -> new LedgerLoaded(finished, counts, null)),
+        withTenant(deps.store().finishedIndexes(jobId, state.low(), state.upTo())
+            .thenCombine(deps.store().counts(jobId), (finished, counts) -> new LedgerLoaded(finished, counts, null))),
         (loaded, error) -> error == null ? loaded : new LedgerLoaded(Set.of(), Counts.ZERO, error));
   }
 
@@ -358,6 +358,17 @@ public final class JobCoordinator extends EventSourcedBehavior<Command, Event, C
   private void begin(CoordinatorState state, Set<Long> finished, Counts initial) {
     dispatch.begin(state.low(), finished);
     carryOn(state, initial);
+  }
+
+  /**
+   * {@code loading}, once the node's in-flight shares know whose job this is: a tenant's caps and
+   * share hold from the first record, not from the next refresh of the running jobs.
+   */
+  private <T> java.util.concurrent.CompletionStage<T> withTenant(java.util.concurrent.CompletionStage<T> loading) {
+    return loading.thenCombine(deps.store().owner(jobId).exceptionally(e -> java.util.Optional.empty()), (loaded, owner) -> {
+      owner.ifPresent(o -> deps.shares().tenant(jobId, o.tenant()));
+      return loaded;
+    });
   }
 
   /** Once the dispatch knows where to start: the rest of the runtime view, the tick, and the job row. */
@@ -676,7 +687,7 @@ public final class JobCoordinator extends EventSourcedBehavior<Command, Event, C
     loading = true;
     ready = false;
     long at = state.retriedAt();
-    context.pipeToSelf(deps.store().reopen(jobId, System.currentTimeMillis()).thenCompose(v -> deps.store().counts(jobId, at)),
+    context.pipeToSelf(withTenant(deps.store().reopen(jobId, System.currentTimeMillis()).thenCompose(v -> deps.store().counts(jobId, at))),
         (loaded, error) -> new RetryLoaded(loaded, error, replyTo));
   }
 

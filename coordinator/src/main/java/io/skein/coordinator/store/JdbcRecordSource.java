@@ -27,7 +27,7 @@ public final class JdbcRecordSource implements RecordSource {
   static final int BLOCK = 256;
 
   /** {@code extra}: values every record's templates read besides its fields (the spec's files, a stage's setup row). */
-  private record Job(PipelinePlan plan, boolean generated, long total, Map<String, Object> extra) {}
+  private record Job(PipelinePlan plan, boolean generated, long total, Map<String, Object> extra, String tenant) {}
 
   private record BlockKey(String jobId, long block) {}
 
@@ -47,7 +47,7 @@ public final class JdbcRecordSource implements RecordSource {
       }
       if (job.generated()) {
         return CompletableFuture.completedFuture(
-            new RecordContext(job.plan(), RecordInput.of(index, JsonNodeFactory.instance.objectNode()).withValues(job.extra())));
+            new RecordContext(job.plan(), RecordInput.of(index, JsonNodeFactory.instance.objectNode()).withValues(job.extra()), job.tenant()));
       }
       return block(jobId, index / BLOCK).thenCompose(inputs -> inputs.containsKey(index)
           ? CompletableFuture.completedFuture(inputs)
@@ -56,7 +56,7 @@ public final class JdbcRecordSource implements RecordSource {
             if (input == null) {
               throw new UnknownJobException("job " + jobId + " has no stored input " + index);
             }
-            return new RecordContext(job.plan(), input.withValues(job.extra()));
+            return new RecordContext(job.plan(), input.withValues(job.extra()), job.tenant());
           });
     });
   }
@@ -76,7 +76,8 @@ public final class JdbcRecordSource implements RecordSource {
     synchronized (jobs) {
       f = jobs.get(jobId);
       if (f == null) {
-        f = store.job(jobId).thenCompose(found -> {
+        f = store.job(jobId).thenCombine(store.owner(jobId), (found, owner) -> {
+          String tenant = owner.map(JobStore.Owner::tenant).orElse(null);
           JobInfo info = found.orElseThrow(() -> new UnknownJobException("no job " + jobId));
           PipelinePlan plan = PipelinePlan.compile(SpecParser.parse(SpecParser.readTree(info.spec())), info.fields());
           Map<String, Object> extra = new HashMap<>();
@@ -85,14 +86,14 @@ public final class JdbcRecordSource implements RecordSource {
           }
           String setup = info.stage() == null ? null : FeedSpec.parse(info.stage().feed()).setup();
           if (setup == null) {
-            return CompletableFuture.completedFuture(new Job(plan, info.generated(), info.total(), extra));
+            return CompletableFuture.completedFuture(new Job(plan, info.generated(), info.total(), extra, tenant));
           }
           return store.stages().setupValues(setup).thenApply(values -> {
             // Records of a stage after the setup run once it has ended well; the row is there.
             extra.put(PipelinePlan.SETUP, values.orElse(Map.of()));
-            return new Job(plan, info.generated(), info.total(), extra);
+            return new Job(plan, info.generated(), info.total(), extra, tenant);
           });
-        }).toCompletableFuture();
+        }).thenCompose(job -> job).toCompletableFuture();
         jobs.put(jobId, f);
       }
     }

@@ -210,13 +210,25 @@ public final class JobStore {
 
   /** The running jobs and the window (records in flight) each asks for. */
   public CompletionStage<Map<String, Integer>> runningWindows() {
-    return db.async(c -> {
+    return running().thenApply(all -> {
       Map<String, Integer> out = new HashMap<>();
-      try (PreparedStatement ps = c.prepareStatement("SELECT id, max_in_flight FROM skein_jobs WHERE state = ?" + HAS_COORDINATOR)) {
+      all.forEach((id, r) -> out.put(id, r.window()));
+      return out;
+    });
+  }
+
+  /** A running job's window and tenant (null: none). */
+  public record Running(int window, String tenant) {}
+
+  /** The running jobs: the window (records in flight) each asks for, and whose each is. */
+  public CompletionStage<Map<String, Running>> running() {
+    return db.async(c -> {
+      Map<String, Running> out = new HashMap<>();
+      try (PreparedStatement ps = c.prepareStatement("SELECT id, max_in_flight, tenant FROM skein_jobs WHERE state = ?" + HAS_COORDINATOR)) {
         ps.setString(1, JobState.RUNNING.wireName());
         try (ResultSet rs = ps.executeQuery()) {
           while (rs.next()) {
-            out.put(rs.getString(1), rs.getInt(2));
+            out.put(rs.getString(1), new Running(rs.getInt(2), rs.getString(3)));
           }
         }
       }

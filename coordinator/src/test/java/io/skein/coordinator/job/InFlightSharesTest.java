@@ -31,4 +31,32 @@ class InFlightSharesTest {
     assertEquals(150, shares.windowFor("a", 1000));
     assertEquals(300, shares.capacity());
   }
+
+  @Test
+  void tenantsShareFirstThenTheirJobs() {
+    Map<String, Integer> windows = new java.util.HashMap<>();
+    Map<String, String> tenants = new java.util.HashMap<>();
+    for (int i = 0; i < 100; i++) {
+      windows.put("a" + i, 1000);
+      tenants.put("a" + i, "team-a");
+    }
+    windows.put("b", 1000);
+    tenants.put("b", "team-b");
+    Map<String, Integer> shares = InFlightShares.fair(windows, tenants, 1000, Map.of());
+    assertEquals(500, shares.get("b"), "one job of one tenant gets what a hundred jobs of another get together: " + shares.get("b"));
+    assertEquals(500, tenants.keySet().stream().filter(j -> j.startsWith("a")).mapToInt(shares::get).sum());
+    assertEquals(5, shares.get("a7"));
+  }
+
+  @Test
+  void aTenantsCapHoldsAndLeavesTheRestToOthers() {
+    Map<String, Integer> shares = InFlightShares.fair(Map.of("a1", 800, "a2", 800, "b", 800, "free", 800),
+        Map.of("a1", "team-a", "a2", "team-a", "b", "team-b"), 3000, Map.of("team-a", 100));
+    assertEquals(100, shares.get("a1") + shares.get("a2"), "team-a's cap");
+    assertEquals(800, shares.get("b"), "what team-a may not use goes to the others");
+    assertEquals(800, shares.get("free"), "jobs of no tenant are a tenant of their own");
+    InFlightShares live = new InFlightShares(50, Map.of("team-a", 30));
+    live.running(Map.of("a1", 1000), Map.of("a1", "team-a"));
+    assertEquals(30, live.windowFor("a1", 1000));
+  }
 }

@@ -179,6 +179,8 @@ public final class RecordWorker extends EventSourcedBehavior<Command, Event, Rec
   private final String node;
 
   private RecordContext loaded;
+  /** What the record last told its coordinator it waits for (null: nothing). */
+  private String toldWaiting;
   private ActorRef<RecordReport> replyTo;
   private boolean startRequested;
   /** This incarnation has told its coordinator that it runs. */
@@ -570,7 +572,8 @@ public final class RecordWorker extends EventSourcedBehavior<Command, Event, Rec
         }
         tools = listed.join();
       }
-      ModelRequest request = CallRequests.build(recordKey, index, loaded.plan().spec().seed(), call, provider, caching, tools);
+      ModelRequest request = CallRequests.build(recordKey, index, loaded.plan().spec().seed(), call, provider, caching, tools)
+          .forTenant(loaded.tenant());
       inFlight.put(call.id(), new Pending(call, System.nanoTime()));
       notBefore.remove(call.id());
       deps.models().gateway(call.model().model()).tell(new ModelGateway.Call(request, replies));
@@ -644,6 +647,10 @@ public final class RecordWorker extends EventSourcedBehavior<Command, Event, Rec
     }
     ModelOutcome.NotSent notSent = (ModelOutcome.NotSent) outcome;
     notBefore.put(id, now + notSent.delayMillis());
+    if (notSent.delayMillis() > 0 && !notSent.reason().startsWith("cancelled") && !notSent.reason().equals(toldWaiting)) {
+      // Held back without a failure (a tenant's cap, a circuit open): the job says so, once per reason.
+      reportProgress(state, notSent.reason());
+    }
     return drive(state, Drive.INSTANCE);
   }
 
@@ -706,6 +713,7 @@ public final class RecordWorker extends EventSourcedBehavior<Command, Event, Rec
 
   /** Tells the coordinator the calls journaled so far, and what the record waits for, so the job's counts are live. */
   private void reportProgress(RecordState state, String waitingFor) {
+    toldWaiting = waitingFor;
     if (replyTo != null) {
       replyTo.tell(new RecordProgress(jobId, index, state.calls(), state.tokens(), waitingFor, state.costNanos(deps.prices())));
     }

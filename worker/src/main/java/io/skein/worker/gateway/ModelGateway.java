@@ -110,8 +110,14 @@ public final class ModelGateway extends AbstractBehavior<ModelGateway.Command> {
   /** As above, counting what it does in {@code meters}. */
   public static Behavior<Command> create(Provider provider, ModelClient client, Settings settings, int members, ResponseCache cache,
       Runnable onIdleStop, GatewayMeters meters) {
+    return create(provider, client, settings, members, cache, onIdleStop, meters, TenantRates.NONE);
+  }
+
+  /** As above, holding each tenant's calls to its share of {@code tenantRates}. */
+  public static Behavior<Command> create(Provider provider, ModelClient client, Settings settings, int members, ResponseCache cache,
+      Runnable onIdleStop, GatewayMeters meters, TenantRates tenantRates) {
     return Behaviors.setup(ctx -> Behaviors.withTimers(timers -> new ModelGateway(ctx, timers, provider, client, settings, members, cache,
-        onIdleStop, meters)));
+        onIdleStop, meters, tenantRates)));
   }
 
   private final TimerScheduler<Command> timers;
@@ -122,16 +128,18 @@ public final class ModelGateway extends AbstractBehavior<ModelGateway.Command> {
   /** Calls being looked up in the cache, per record; a record that cancels meanwhile is remembered here. */
   private final Map<ActorRef<Reply>, Integer> lookups = new HashMap<>();
   private final Set<ActorRef<Reply>> cancelledInLookup = new HashSet<>();
-  private final FairQueue<Call> waiting = new FairQueue<>(c -> jobOf(c.request().recordKey()));
+  private final FairQueue<Call> waiting = new FairQueue<>(c -> c.request().tenant(), c -> jobOf(c.request().recordKey()));
   private final Lanes lanes;
   private long lastCutLoggedMillis;
   private final Runnable onIdleStop;
   private final GatewayMeters meters;
+  private final TenantRates tenantRates;
   private long lastBusyNanos = System.nanoTime();
 
   private ModelGateway(ActorContext<Command> ctx, TimerScheduler<Command> timers, Provider provider, ModelClient client,
-      Settings settings, int members, ResponseCache cache, Runnable onIdleStop, GatewayMeters meters) {
+      Settings settings, int members, ResponseCache cache, Runnable onIdleStop, GatewayMeters meters, TenantRates tenantRates) {
     super(ctx);
+    this.tenantRates = tenantRates;
     this.onIdleStop = onIdleStop;
     this.meters = meters;
     timers.startTimerWithFixedDelay(IdleCheck.INSTANCE, settings.idleAfter().dividedBy(2));
@@ -217,8 +225,15 @@ public final class ModelGateway extends AbstractBehavior<ModelGateway.Command> {
       meters.notSent("queue_full");
       call.replyTo().tell(new Reply(call.request(), new ModelOutcome.NotSent("gateway queue full", 1000)));
     } else {
-      waiting.add(call);
-      drain();
+      long wait = tenantRates.take(call.request().tenant(), System.nanoTime());
+      if (wait > 0) {
+        meters.notSent("tenant_rate");
+        call.replyTo().tell(new Reply(call.request(), new ModelOutcome.NotSent("tenant `" + call.request().tenant() + "` is at its "
+            + tenantRates.cap(call.request().tenant()) + " requests per minute", wait)));
+      } else {
+        waiting.add(call);
+        drain();
+      }
     }
     return this;
   }

@@ -46,6 +46,8 @@ public final class ModelProviders implements ModelAccess {
   /** Per model, outliving its gateways: a restarted or re-started gateway counts on. */
   private final Map<String, GatewayMeters> meters = new ConcurrentHashMap<>();
   private final Prices prices;
+  /** Each tenant's cap on requests per minute, shared by this node's gateways. */
+  private final TenantRates tenantRates;
 
   /** {@code simulatorUrl}: the built-in simulator's base URL when this node runs one, else blank. */
   public ModelProviders(ActorSystem<?> system, ModelClient client, Function<String, String> env, String simulatorUrl) {
@@ -75,6 +77,8 @@ public final class ModelProviders implements ModelAccess {
     this.caching = cache != ResponseCache.NONE && config.getBoolean("cache");
     this.prices = system.settings().config().hasPath("skein.prices") ? Prices.from(system.settings().config().getConfig("skein.prices"))
         : Prices.NONE;
+    this.tenantRates = system.settings().config().hasPath("skein.tenants")
+        ? TenantRates.from(system.settings().config().getConfig("skein.tenants")) : TenantRates.NONE;
   }
 
   /** What models cost, from {@code skein.prices}. */
@@ -102,7 +106,7 @@ public final class ModelProviders implements ModelAccess {
         Behaviors.supervise(ModelGateway.create(provider(m), client, gatewaySettings, members, cache, () -> {
               gateways.remove(m);
               providers.remove(m);
-            }, meters.computeIfAbsent(m, name -> new GatewayMeters(registry, name, prices))))
+            }, meters.computeIfAbsent(m, name -> new GatewayMeters(registry, name, prices)), tenantRates))
             .onFailure(SupervisorStrategy.restartWithBackoff(Duration.ofMillis(100), Duration.ofSeconds(10), 0.2)),
         "model-gateway-" + java.net.URLEncoder.encode(m, java.nio.charset.StandardCharsets.UTF_8).replace('%', '_') + "-"
             + spawned.incrementAndGet(),
@@ -130,6 +134,7 @@ public final class ModelProviders implements ModelAccess {
    */
   public void clusterSize(int upMembers) {
     members = Math.max(1, upMembers);
+    tenantRates.clusterSize(members);
     gateways.values().forEach(g -> g.tell(new ModelGateway.Resize(members)));
   }
 

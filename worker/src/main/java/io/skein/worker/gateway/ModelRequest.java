@@ -7,13 +7,23 @@ import io.skein.protocol.CallId;
  * derived from the call's identity), its fingerprint, the tokens it may use (for budgets), and its
  * key in the response cache (the endpoint, the provider's model and the body; null: not cached),
  * and how long the provider may take to answer (null: the provider's {@code request-timeout}; a
- * spec's {@code models.<alias>.timeout}). Never carries credentials.
+ * spec's {@code models.<alias>.timeout}), and the tenant whose job asks (null: none). Never carries credentials.
  */
 public record ModelRequest(
     String recordKey, CallId callId, int attempt, String model, String body, String fingerprint, long estimatedTokens,
-    String cacheKey, java.time.Duration timeout) {
+    String cacheKey, java.time.Duration timeout, String tenant) {
+
+  public ModelRequest(String recordKey, CallId callId, int attempt, String model, String body, String fingerprint, long estimatedTokens,
+      String cacheKey, java.time.Duration timeout) {
+    this(recordKey, callId, attempt, model, body, fingerprint, estimatedTokens, cacheKey, timeout, null);
+  }
 
   public ModelRequest(String recordKey, CallId callId, int attempt, String model, String body, String fingerprint, long estimatedTokens) {
     this(recordKey, callId, attempt, model, body, fingerprint, estimatedTokens, null, null);
+  }
+
+  /** This request made for {@code owner}'s job (null: no tenant's): gateways share their slots between tenants first. */
+  public ModelRequest forTenant(String owner) {
+    return new ModelRequest(recordKey, callId, attempt, model, body, fingerprint, estimatedTokens, cacheKey, timeout, owner);
   }
 }

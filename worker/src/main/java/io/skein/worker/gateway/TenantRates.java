@@ -1,0 +1,88 @@
+package io.skein.worker.gateway;
+
+import com.typesafe.config.Config;
+import com.typesafe.config.ConfigUtil;
+import java.util.HashMap;
+import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
+
+/**
+ * Each tenant's cap on model requests per minute across the cluster ({@code
+ * skein.tenants.<name>.max-requests-per-minute}), kept on each node as a token bucket for its share
+ * (the cap over the members up), as the providers' limits are. A call a tenant has no token for is
+ * not sent: the gateway answers it {@code NotSent} with the wait, and the record asks again then,
+ * spending no attempt. Answers from the response cache take no token. Shared by the node's gateways.
+ */
+public final class TenantRates {
+
+  public static final TenantRates NONE = new TenantRates(Map.of());
+  /** A bucket holds this many seconds of its rate: a quiet tenant may send a short burst. */
+  private static final double BURST_SECONDS = 5;
+
+  private final Map<String, Integer> perMinute;
+  private final Map<String, Bucket> buckets = new ConcurrentHashMap<>();
+  private volatile int members = 1;
+
+  public TenantRates(Map<String, Integer> perMinute) {
+    this.perMinute = Map.copyOf(perMinute);
+  }
+
+  /** From {@code skein.tenants} ({@code {team-a {max-requests-per-minute = 600}}}); tenants without the key have no cap. */
+  public static TenantRates from(Config tenants) {
+    Map<String, Integer> caps = new HashMap<>();
+    for (String name : tenants.root().keySet()) {
+      String key = ConfigUtil.joinPath(name, "max-requests-per-minute");
+      if (tenants.hasPath(key)) {
+        int cap = tenants.getInt(key);
+        if (cap < 1) {
+          throw new IllegalArgumentException("skein.tenants." + key + " must be at least 1, got " + cap);
+        }
+        caps.put(name, cap);
+      }
+    }
+    return new TenantRates(caps);
+  }
+
+  /** The cap of {@code tenant} across the cluster, or 0 for none. */
+  public int cap(String tenant) {
+    return tenant == null ? 0 : perMinute.getOrDefault(tenant, 0);
+  }
+
+  public void clusterSize(int upMembers) {
+    members = Math.max(1, upMembers);
+  }
+
+  /**
+   * Takes a request of {@code tenant}'s from this node's share: 0 if it may be sent now, else the
+   * milliseconds until it may.
+   */
+  public long take(String tenant, long nowNanos) {
+    int cap = cap(tenant);
+    if (cap == 0) {
+      return 0;
+    }
+    double perNano = cap / (double) members / 60e9;
+    return buckets.computeIfAbsent(tenant, t -> new Bucket(nowNanos)).take(perNano, nowNanos);
+  }
+
+  private static final class Bucket {
+    private double tokens;
+    private long at;
+
+    Bucket(long nowNanos) {
+      this.tokens = Double.NaN;
+      this.at = nowNanos;
+    }
+
+    synchronized long take(double perNano, long nowNanos) {
+      double max = Math.max(1, perNano * BURST_SECONDS * 1e9);
+      tokens = Double.isNaN(tokens) ? max : Math.min(max, tokens + (nowNanos - at) * perNano);
+      at = nowNanos;
+      if (tokens >= 1) {
+        tokens -= 1;
+        return 0;
+      }
+      return Math.max(1, (long) Math.ceil((1 - tokens) / perNano / 1e6));
+    }
+  }
+}

@@ -150,6 +150,11 @@ public final class SkeinNode implements AutoCloseable {
       if (options.httpPort() != null) {
         ApiTokens tokens = ApiTokens.from(skein.getConfig("http.auth"), SkeinNode::env);
         String httpHost = skein.getString("http.host").isBlank() ? options.host() : skein.getString("http.host");
+        boolean beyond = !java.net.InetAddress.getByName(httpHost).isLoopbackAddress();
+        String why = authRefusal(skein.getString("http.auth.required"), beyond, tokens.required(), httpHost);
+        if (why != null) {
+          throw new IllegalStateException(why);
+        }
         binding = Http.get(system).newServerAt(httpHost, options.httpPort())
             .bind(new JobRoutes(system, jobs, models::stats, tokens).route(metrics.route()))
             .toCompletableFuture().get(30, TimeUnit.SECONDS);
@@ -157,9 +162,10 @@ public final class SkeinNode implements AutoCloseable {
         log.info("Skein node listening on http://{}:{}", httpHost, binding.localAddress().getPort());
         if (tokens.required()) {
           log.info("the HTTP API asks for a bearer token ({} configured)", tokens);
-        } else if (!java.net.InetAddress.getByName(httpHost).isLoopbackAddress()) {
-          log.warn("the HTTP API listens on {}, beyond this machine; it asks no credentials: set skein.http.auth.tokens or"
-              + " SKEIN_API_TOKENS, or keep it behind a firewall or proxy", httpHost);
+        } else if (beyond) {
+          log.warn("the HTTP API listens on {}, beyond this machine, and asks no credentials (skein.http.auth.required = off):"
+              + " anyone who reaches it may run and read every job; set skein.http.auth.tokens or SKEIN_API_TOKENS, or keep it"
+              + " behind a firewall or proxy", httpHost);
         }
       }
       SkeinNode node = new SkeinNode(system, db, sink, cache, jobs, simulator, binding, disk, metrics);
@@ -376,5 +382,23 @@ public final class SkeinNode implements AutoCloseable {
       }
     }
     return caps;
+  }
+
+  /**
+   * Why a node may not serve its HTTP API as configured, or null: {@code required} ({@code
+   * skein.http.auth.required}) is {@code on}, or {@code auto} and the API listens beyond this machine,
+   * and no token is configured, so it would answer nobody, or everybody.
+   */
+  static String authRefusal(String required, boolean beyond, boolean hasTokens, String host) {
+    if (!java.util.Set.of("auto", "on", "off").contains(required)) {
+      return "skein.http.auth.required must be auto, on or off, got `" + required + "`";
+    }
+    boolean asks = required.equals("on") || required.equals("auto") && beyond;
+    if (!asks || hasTokens) {
+      return null;
+    }
+    return "the HTTP API " + (beyond ? "listens on " + host + ", beyond this machine," : "must ask for tokens (skein.http.auth.required = on)")
+        + " and has no token to ask for: give it tokens (skein.http.auth.tokens, or SKEIN_API_TOKENS; `skein tokens new` makes one),"
+        + " or run it open on purpose with skein.http.auth.required = off (SKEIN_AUTH=off)";
   }
 }

@@ -118,4 +118,25 @@ class HttpAuthTest {
       assertFalse(node.output().contains(TOKEN), "the node's log never shows a token");
     }
   }
+
+  @Test
+  void aNodeBeyondThisMachineAsksForTokensUnlessToldNotTo(@TempDir Path dir) throws Exception {
+    Path open = Files.writeString(dir.resolve("open.conf"), "skein.http.host = \"0.0.0.0\"\n");
+    IllegalStateException refused = org.junit.jupiter.api.Assertions.assertThrows(IllegalStateException.class, () -> SkeinNode.start(
+        new NodeOptions(dir.resolve("a"), open, null, null, null, "127.0.0.1", 0, List.of(), 0, true)));
+    assertTrue(refused.getMessage().contains("listens on 0.0.0.0") && refused.getMessage().contains("SKEIN_AUTH=off"), refused.getMessage());
+    Path off = Files.writeString(dir.resolve("off.conf"), "skein.http.host = \"0.0.0.0\"\nskein.http.auth.required = off\n");
+    try (SkeinNode node = SkeinNode.start(new NodeOptions(dir.resolve("b"), off, null, null, null, "127.0.0.1", 0, List.of(), 0, true))) {
+      assertEquals(200, new Http(node.httpPort()).get("/jobs").status(), "run open on purpose");
+    }
+    Path tokens = Files.writeString(dir.resolve("tokens.conf"), "skein.http.host = \"0.0.0.0\"\nskein.http.auth.tokens = [{name = ci, sha256 = \""
+        + ApiTokens.sha256(TOKEN) + "\"}]\n");
+    try (SkeinNode node = SkeinNode.start(new NodeOptions(dir.resolve("c"), tokens, null, null, null, "127.0.0.1", 0, List.of(), 0, true))) {
+      assertEquals(401, new Http(node.httpPort()).get("/jobs").status());
+      assertEquals(200, new Http(node.httpPort()).withToken(TOKEN).get("/jobs").status());
+    }
+    assertEquals(null, SkeinNode.authRefusal("auto", false, false, "127.0.0.1"), "a node on loopback runs open by default");
+    assertTrue(SkeinNode.authRefusal("on", false, false, "127.0.0.1").contains("required = on"));
+    assertTrue(SkeinNode.authRefusal("maybe", false, true, "127.0.0.1").contains("auto, on or off"));
+  }
 }

@@ -33,6 +33,7 @@ import java.util.Base64;
 import java.util.Collection;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 import java.util.Set;
 import java.util.concurrent.TimeUnit;
 import java.util.stream.Collectors;
@@ -285,6 +286,13 @@ class KubernetesManifestsTest {
   void theApiTokensComeFromASecretThatProductionRequires() {
     assertEquals(Boolean.TRUE, tokensRef("overlays/local").getOptional(), "locally the API may go without tokens");
     assertEquals(Boolean.FALSE, tokensRef("overlays/production").getOptional(), "a production pod does not start without them");
+    assertEquals(Optional.of("off"), env("overlays/local", "SKEIN_AUTH"), "a local cluster runs open, on purpose");
+    assertEquals(Optional.empty(), env("overlays/production", "SKEIN_AUTH"), "production asks for tokens (listening on 0.0.0.0)");
+  }
+
+  private static Optional<String> env(String overlay, String name) {
+    Container node = one(objects(overlay), Deployment.class, "skein").getSpec().getTemplate().getSpec().getContainers().get(0);
+    return node.getEnv().stream().filter(e -> e.getName().equals(name)).map(EnvVar::getValue).findFirst();
   }
 
   private static io.fabric8.kubernetes.api.model.SecretKeySelector tokensRef(String overlay) {

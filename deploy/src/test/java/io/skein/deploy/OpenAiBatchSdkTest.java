@@ -55,6 +55,7 @@ class OpenAiBatchSdkTest {
     Path dir = Files.createTempDirectory("skein-batch-sdk");
     Path config = Files.writeString(dir.resolve("providers.conf"), """
         skein.models.providers."gpt-4o-mini" { base-url = "%s", model = "sim-small" }
+        skein.models.providers."text-embedding-3-small" { base-url = "%1$s", model = "sim-embed" }
         skein.batch.max-file-size = 64k
         """.formatted(sim.simulator.baseUrl()));
     node = SkeinNode.start(new NodeOptions(dir.resolve("data"), config, null, null, null, "127.0.0.1", 0, List.of(), 0, false));
@@ -176,6 +177,32 @@ class OpenAiBatchSdkTest {
     try (var response = client.files().content(fileId); InputStream body = response.body()) {
       return new String(body.readAllBytes(), StandardCharsets.UTF_8);
     }
+  }
+
+  @Test
+  void anEmbeddingsBatchAnswersEachLineWithTheProvidersVectors(@org.junit.jupiter.api.io.TempDir Path dir) throws Exception {
+    List<String> lines = new ArrayList<>();
+    for (int i = 0; i < 12; i++) {
+      lines.add("{\"custom_id\": \"e-" + i + "\", \"method\": \"POST\", \"url\": \"/v1/embeddings\", \"body\": {\"model\":"
+          + " \"text-embedding-3-small\", \"input\": \"" + (i % 2 == 0 ? "the same text" : "text " + i) + "\"}}");
+    }
+    FileObject file = upload(dir, "embed.jsonl", lines);
+    Batch created = client.batches().create(BatchCreateParams.builder().inputFileId(file.id())
+        .endpoint(BatchCreateParams.Endpoint.V1_EMBEDDINGS).completionWindow(BatchCreateParams.CompletionWindow._24H).build()).validate();
+    Batch done = await(created.id(), "complete", b -> b.status().equals(Batch.Status.COMPLETED));
+    assertEquals(12, done.requestCounts().orElseThrow().completed());
+    List<JsonNode> output = content(done.outputFileId().orElseThrow());
+    assertEquals(12, output.size());
+    java.util.Map<String, List<Float>> vectors = new java.util.HashMap<>();
+    for (JsonNode o : output) {
+      var embeddings = ObjectMappers.jsonMapper().convertValue(o.at("/response/body"),
+          com.openai.models.embeddings.CreateEmbeddingResponse.class).validate();
+      assertEquals("text-embedding-3-small", embeddings.model());
+      assertEquals(16, embeddings.data().get(0).embedding().size());
+      vectors.put(o.get("custom_id").asText(), embeddings.data().get(0).embedding());
+    }
+    assertEquals(vectors.get("e-0"), vectors.get("e-2"), "the same text, the same vector");
+    assertFalse(vectors.get("e-0").equals(vectors.get("e-1")));
   }
 
   @Test

@@ -137,10 +137,12 @@ public final class BatchJson {
     JsonNode row = read(rowJson);
     JsonNode completion = row.path("response");
     ObjectNode line = JSON.createObjectNode();
-    line.put("id", "batch_req_" + jobId.substring(jobId.indexOf('-') + 1) + "_" + row.path("id").asText());
+    String request = jobId.substring(jobId.indexOf('-') + 1) + "_" + row.path("id").asText();
+    line.put("id", "batch_req_" + request);
     line.set("custom_id", row.get("custom_id"));
     ObjectNode response = line.putObject("response").put("status_code", 200);
-    response.put("request_id", "req_" + completion.path("id").asText().replace("chatcmpl-", ""));
+    // A chat completion's id names its call; an embeddings list has none.
+    response.put("request_id", "req_" + (completion.has("id") ? completion.path("id").asText().replace("chatcmpl-", "") : request));
     response.set("body", completion);
     line.putNull("error");
     return line.toString();

@@ -9,7 +9,8 @@ import java.util.Map;
 
 /**
  * Checks the lines of a batch input file as OpenAI does before a batch runs: each a JSON object
- * {@code {custom_id, method: "POST", url: <the batch's endpoint>, body: {model, messages, ...}}},
+ * {@code {custom_id, method: "POST", url: <the batch's endpoint>, body: {model, messages, ...}}}
+ * ({@code body: {model, input}} for embeddings),
  * every {@code custom_id} unique, one model for the whole file. A problem names its line (numbered
  * from 1) and parameter, with OpenAI's codes where OpenAI has one; at most {@link #MAX_REPORTED} are kept.
  */
@@ -92,6 +93,13 @@ public final class BatchLines {
     } else if (!model.equals(m.asText())) {
       problem(new Problem("mismatched_model", "The provided model '" + m.asText() + "' does not match the model of the file's other"
           + " requests ('" + model + "', line " + modelLine + "): a batch's requests all use one model.", "body.model", line));
+    }
+    if (endpoint.equals(Batches.EMBEDDINGS)) {
+      JsonNode input = body.path("input");
+      if (!input.isTextual() && !(input.isArray() && !input.isEmpty())) {
+        problem(new Problem("missing_required_parameter", "body.input must be a string or a non-empty list", "body.input", line));
+      }
+      return;
     }
     if (!body.path("messages").isArray() || body.get("messages").isEmpty()) {
       problem(new Problem("missing_required_parameter", "body.messages must be a non-empty list of messages", "body.messages", line));

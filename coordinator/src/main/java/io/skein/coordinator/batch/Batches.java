@@ -32,6 +32,7 @@ import org.apache.pekko.stream.javadsl.Source;
 public final class Batches {
 
   public static final String CHAT = "/v1/chat/completions";
+  public static final String EMBEDDINGS = "/v1/embeddings";
   private static final int PAGE = 1000;
   private static final SecureRandom RANDOM = new SecureRandom();
 
@@ -91,9 +92,9 @@ public final class Batches {
     if (inputFileId == null || inputFileId.isBlank()) {
       return CompletableFuture.failedFuture(new ApiError(400, "input_file_id", "missing_required_parameter", "input_file_id is required"));
     }
-    if (!CHAT.equals(endpoint)) {
-      return CompletableFuture.failedFuture(new ApiError(400, "endpoint", "invalid_value", "endpoint must be " + CHAT
-          + (endpoint == null ? " (it is missing)" : ", got `" + endpoint + "`") + ": Skein's batches serve chat completions"));
+    if (!CHAT.equals(endpoint) && !EMBEDDINGS.equals(endpoint)) {
+      return CompletableFuture.failedFuture(new ApiError(400, "endpoint", "invalid_value", "endpoint must be " + CHAT + " or "
+          + EMBEDDINGS + (endpoint == null ? " (it is missing)" : ", got `" + endpoint + "`") + ": Skein's batches serve those two"));
     }
     if (!BatchJson.WINDOW.equals(window)) {
       return CompletableFuture.failedFuture(new ApiError(400, "completion_window", "invalid_value",
@@ -104,13 +105,13 @@ public final class Batches {
           "metadata must be an object of at most 16 string values (keys up to 64 characters, values up to 512)"));
     }
     String meta = metadata == null || metadata.isNull() ? null : metadata.toString();
-    return CompletableFuture.supplyAsync(() -> check(inputFileId, sees), blocking).thenCompose(lines -> {
+    return CompletableFuture.supplyAsync(() -> check(inputFileId, endpoint, sees), blocking).thenCompose(lines -> {
       String id = newId("batch_");
       long now = System.currentTimeMillis();
       if (!lines.problems().isEmpty()) {
         return CompletableFuture.completedFuture(failed(id, inputFileId, endpoint, meta, now, lines.problems(), tenant));
       }
-      return jobs.submit(new JobService.Submission(spec(id, lines.model()), rows(inputFileId), fields(), null).by(tenant))
+      return jobs.submit(new JobService.Submission(spec(id, lines.model(), endpoint), rows(inputFileId), fields(), null).by(tenant))
           .handleAsync((job, error) -> {
             Throwable e = error instanceof java.util.concurrent.CompletionException && error.getCause() != null ? error.getCause() : error;
             if (e instanceof SpecException spec) {
@@ -150,13 +151,13 @@ public final class Batches {
   }
 
   /** Reads the input file's lines through {@link BatchLines}. */
-  private BatchLines check(String fileId, Predicate<String> sees) {
+  private BatchLines check(String fileId, String endpoint, Predicate<String> sees) {
     BatchStore.FileInfo file = store.file(fileId).filter(f -> sees.test(f.tenant())).orElseThrow(() -> ApiError.notFound("File", fileId));
     if (!file.purpose().equals("batch")) {
       throw new ApiError(400, "input_file_id", "invalid_value", "file " + fileId + " has purpose `" + file.purpose()
           + "`; a batch reads a file uploaded with purpose `batch`");
     }
-    BatchLines lines = new BatchLines(CHAT, maxRequests);
+    BatchLines lines = new BatchLines(endpoint, maxRequests);
     long after = 0;
     for (List<BatchStore.Line> page = store.lines(fileId, after, PAGE); !page.isEmpty(); page = store.lines(fileId, after, PAGE)) {
       for (BatchStore.Line l : page) {
@@ -167,11 +168,17 @@ public final class Batches {
     return lines;
   }
 
-  /** The job a batch runs: one {@code request} step per record, the model its lines name, the request left out of the rows. */
-  static JsonNode spec(String batchId, String model) {
+  /**
+   * The job a batch runs: one {@code request} step per record (of chat completions, or embeddings),
+   * the model its lines name, the request left out of the rows.
+   */
+  static JsonNode spec(String batchId, String model, String endpoint) {
     ObjectNode spec = BatchJson.JSON.createObjectNode().put("name", batchId);
     spec.putObject("models").put("batch", model);
-    spec.putArray("steps").addObject().put("name", "response").put("kind", "request").put("model", "batch");
+    ObjectNode step = spec.putArray("steps").addObject().put("name", "response").put("kind", "request").put("model", "batch");
+    if (EMBEDDINGS.equals(endpoint)) {
+      step.put("endpoint", "embeddings");
+    }
     spec.putArray("processors").addObject().putArray("drop").add("body").add("method").add("url");
     return spec;
   }

@@ -76,4 +76,16 @@ class BatchLinesTest {
     assertEquals("too_many_errors", problems.get(problems.size() - 1).code());
     assertTrue(problems.get(problems.size() - 1).message().startsWith("30 more"), problems.get(problems.size() - 1).message());
   }
+
+  @Test
+  void anEmbeddingsLineNeedsAnInputAndItsEndpoint() {
+    BatchLines lines = new BatchLines(Batches.EMBEDDINGS, 10);
+    String ok = "{\"custom_id\": \"a\", \"method\": \"POST\", \"url\": \"/v1/embeddings\", \"body\": {\"model\": \"e\", \"input\": \"hi\"}}";
+    lines.check(1, ok);
+    lines.check(2, ok.replace("\"a\"", "\"b\"").replace("\"hi\"", "[\"x\", \"y\"]"));
+    lines.check(3, ok.replace("\"a\"", "\"c\"").replace(", \"input\": \"hi\"", ""));
+    lines.check(4, line("d", "e", ""));
+    assertEquals(List.of("missing_required_parameter:body.input:3", "mismatched_endpoint:url:4", "missing_required_parameter:body.input:4"),
+        codes(lines));
+  }
 }

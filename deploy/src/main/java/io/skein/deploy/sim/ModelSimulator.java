@@ -32,7 +32,7 @@ import org.apache.pekko.stream.Materializer;
 
 /**
  * An OpenAI-compatible model server for development, tests and benchmarks, part of the product:
- * {@code POST /v1/chat/completions}, {@code GET /v1/models} and {@code GET /stats}. Answers are
+ * {@code POST /v1/chat/completions}, {@code POST /v1/embeddings}, {@code GET /v1/models} and {@code GET /stats}. Answers are
  * deterministic plausible text derived from the request body, so runs are reproducible; it honours
  * {@code max_tokens} and reports {@code usage}. Faults (429 with Retry-After, 500, slow answers) are
  * drawn from (seed, request fingerprint, how often that request was seen), so they are the same
@@ -200,7 +200,8 @@ public final class ModelSimulator {
 
     CompletionStage<HttpResponse> handle(HttpRequest request) {
       String path = request.getUri().path();
-      if (request.method() == HttpMethods.POST && path.equals("/v1/chat/completions")) {
+      boolean embeddings = path.equals("/v1/embeddings");
+      if (request.method() == HttpMethods.POST && (path.equals("/v1/chat/completions") || embeddings)) {
         requests.increment();
         byNode.computeIfAbsent(request.getHeader("X-Skein-Node").map(h -> h.value()).orElse("unknown"), n -> new LongAdder())
             .increment();
@@ -233,7 +234,7 @@ public final class ModelSimulator {
               .addHeader(RawHeader.create("retry-after-ms", "200")), peek()));
         }
         return request.entity().toStrict(10_000, materializer)
-            .thenCompose(strict -> complete(strict.getData().toArray()))
+            .thenCompose(strict -> embeddings ? embed(strict.getData().toArray()) : complete(strict.getData().toArray()))
             .whenComplete((response, error) -> {
               byStatus.computeIfAbsent(response == null ? 500 : response.status().intValue(), s -> new LongAdder()).increment();
               inFlight.decrementAndGet();
@@ -247,6 +248,24 @@ public final class ModelSimulator {
         return done(json(200, statsJson()));
       }
       return done(error(404, "not_found", "no route " + request.method().value() + " " + path));
+    }
+
+    /** An embeddings request: a vector per input, after the configured latency. */
+    private CompletionStage<HttpResponse> embed(byte[] body) {
+      JsonNode req;
+      try {
+        req = JSON.readTree(body);
+      } catch (Exception e) {
+        req = null;
+      }
+      String refused = SimEmbeddings.refusal(req);
+      if (refused != null) {
+        return done(error(400, "invalid_request_error", refused));
+      }
+      HttpResponse answer = json(200, SimEmbeddings.answer(req));
+      long delay = settings.latencyMillis();
+      return delay == 0 ? done(answer)
+          : CompletableFuture.supplyAsync(() -> answer, CompletableFuture.delayedExecutor(delay, TimeUnit.MILLISECONDS, executor));
     }
 
     private CompletionStage<HttpResponse> complete(byte[] body) {

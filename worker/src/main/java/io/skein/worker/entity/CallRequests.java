@@ -62,15 +62,18 @@ public final class CallRequests {
     ObjectNode body = call.body().deepCopy();
     body.put("model", provider.model());
     String text = body.toString();
-    long promptTokens = TokenEstimates.count(provider.model(), body.path("messages").toString());
+    // OpenAI's two request bodies: chat completions have `messages`, embeddings an `input` and nothing to generate.
+    boolean embeddings = !body.has("messages") && body.has("input");
+    long promptTokens = TokenEstimates.count(provider.model(), (embeddings ? body.path("input") : body.path("messages")).toString());
     JsonNode max = body.has("max_completion_tokens") ? body.get("max_completion_tokens") : body.get("max_tokens");
-    long estimatedTokens = promptTokens + (max != null && max.canConvertToLong() ? max.asLong() : DEFAULT_COMPLETION_ESTIMATE);
+    long estimatedTokens = promptTokens + (embeddings ? 0 : max != null && max.canConvertToLong() ? max.asLong() : DEFAULT_COMPLETION_ESTIMATE);
     String fingerprint = sha256(provider.name() + "\n" + provider.baseUrl() + "\n" + provider.model() + "\n" + recordKey + "\n" + call.id()
         + "\n" + text);
     String cacheKey = cache ? sha256(provider.cacheScope() + "\n" + provider.model() + "\n" + text + "\n" + index) : null;
     ModelSpec model = call.model();
     return new ModelRequest(recordKey, call.id(), call.attempt(), model.model(), text, fingerprint, estimatedTokens, cacheKey,
-        model.timeoutSeconds() == null ? null : java.time.Duration.ofSeconds(model.timeoutSeconds()));
+        model.timeoutSeconds() == null ? null : java.time.Duration.ofSeconds(model.timeoutSeconds()), null,
+        embeddings ? ModelRequest.EMBEDDINGS : ModelRequest.CHAT);
   }
 
   public static ModelRequest build(

@@ -14,4 +14,9 @@ public interface ModelClient {
   default CompletionStage<Answered> send(Provider provider, String body) {
     return complete(provider, body).thenApply(outcome -> new Answered(outcome, RateLimits.NONE));
   }
+
+  /** As {@link #send(Provider, String)}, to one of the provider's endpoints ({@link ModelRequest#CHAT} or {@link ModelRequest#EMBEDDINGS}). */
+  default CompletionStage<Answered> send(Provider provider, String endpoint, String body) {
+    return send(provider, body);
+  }
 }

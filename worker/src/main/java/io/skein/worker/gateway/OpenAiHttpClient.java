@@ -75,8 +75,14 @@ public final class OpenAiHttpClient implements ModelClient {
 
   @Override
   public CompletionStage<Answered> send(Provider provider, String body) {
+    return send(provider, ModelRequest.CHAT, body);
+  }
+
+  @Override
+  public CompletionStage<Answered> send(Provider provider, String endpoint, String body) {
     long start = System.nanoTime();
-    HttpRequest request = HttpRequest.create().withMethod(HttpMethods.POST).withUri(uri(provider.completionsUrl()))
+    boolean chat = ModelRequest.CHAT.equals(endpoint);
+    HttpRequest request = HttpRequest.create().withMethod(HttpMethods.POST).withUri(uri(chat ? provider.completionsUrl() : provider.url(endpoint)))
         .withEntity(ContentTypes.APPLICATION_JSON, body.getBytes(StandardCharsets.UTF_8))
         .addHeader(nodeHeader);
     String key = provider.apiKeyEnv() == null ? null : env.apply(provider.apiKeyEnv());
@@ -86,7 +92,7 @@ public final class OpenAiHttpClient implements ModelClient {
     long timeoutMillis = provider.requestTimeout().toMillis();
     CompletableFuture<Answered> future =
         http.singleRequest(request, http.defaultClientHttpsContext(), pool, log)
-            .thenComposeAsync(response -> read(response, timeoutMillis, start, key), executor)
+            .thenComposeAsync(response -> read(response, timeoutMillis, start, key, chat), executor)
             .toCompletableFuture();
     // Not exceptionallyAsync: that hands every answer, failed or not, to the executor once more.
     return future
@@ -106,15 +112,15 @@ public final class OpenAiHttpClient implements ModelClient {
     return parsed;
   }
 
-  private CompletionStage<Answered> read(HttpResponse response, long timeoutMillis, long start, String key) {
+  private CompletionStage<Answered> read(HttpResponse response, long timeoutMillis, long start, String key, boolean chat) {
     if (response.entity() instanceof HttpEntity.Strict strict) {  // the usual answer: read in one piece already
-      return CompletableFuture.completedFuture(answer(response, strict, start, key));
+      return CompletableFuture.completedFuture(answer(response, strict, start, key, chat));
     }
     return response.entity().toStrict(timeoutMillis, materializer)
-        .thenApplyAsync(strict -> answer(response, strict, start, key), executor);
+        .thenApplyAsync(strict -> answer(response, strict, start, key, chat), executor);
   }
 
-  private static Answered answer(HttpResponse response, HttpEntity.Strict strict, long start, String key) {
+  private static Answered answer(HttpResponse response, HttpEntity.Strict strict, long start, String key, boolean chat) {
     RateLimits limits = RateLimits.from(name -> response.getHeader(name).map(org.apache.pekko.http.javadsl.model.HttpHeader::value));
     String text = strict.getData().utf8String();
     long latency = (System.nanoTime() - start) / 1_000_000;
@@ -123,7 +129,7 @@ public final class OpenAiHttpClient implements ModelClient {
       long retryAfter = retryAfterMillis(response);
       return new Answered(ModelOutcome.Errors.fromStatus(status, redact(text, key), retryAfter, latency), limits);
     }
-    ModelOutcome outcome = parse(text, latency);
+    ModelOutcome outcome = chat ? parse(text, latency) : parseEmbeddings(text, latency);
     return new Answered(outcome instanceof ModelOutcome.Failed f
         ? new ModelOutcome.Failed(f.errorType(), f.retryable(), f.status(), redact(f.message(), key), f.retryAfterMillis(), latency)
         : outcome, limits);
@@ -146,6 +152,26 @@ public final class OpenAiHttpClient implements ModelClient {
    */
   static String redact(String text, String key) {
     return key == null || key.isEmpty() || text == null ? text : text.replace(key, "[redacted]");
+  }
+
+  /**
+   * An embeddings answer ({@code {object: list, data: [{embedding: [...], index}], model, usage}}),
+   * kept whole as the answer's text: its value is the provider's list as it came.
+   */
+  static ModelOutcome parseEmbeddings(String text, long latency) {
+    try {
+      JsonNode root = JSON.readTree(text);
+      JsonNode data = root.path("data");
+      if (!data.isArray() || data.isEmpty() || !data.path(0).path("embedding").isArray() && !data.path(0).path("embedding").isTextual()) {
+        return new ModelOutcome.Failed(ModelOutcome.Errors.INVALID_RESPONSE, true, 200,
+            "the response has no data[0].embedding: " + ModelOutcome.Errors.abbreviate(text, 200), 0, latency);
+      }
+      JsonNode usage = root.path("usage");
+      return new ModelOutcome.Ok(root.toString(), "stop", new Usage(usage.path("prompt_tokens").asLong(0), 0), latency);
+    } catch (Exception e) {
+      return new ModelOutcome.Failed(ModelOutcome.Errors.INVALID_RESPONSE, true, 200,
+          "the response is not JSON: " + ModelOutcome.Errors.abbreviate(text, 200), 0, latency);
+    }
   }
 
   static ModelOutcome parse(String text, long latency) {

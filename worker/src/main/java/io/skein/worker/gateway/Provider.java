@@ -63,7 +63,12 @@ public record Provider(
   }
 
   public String completionsUrl() {
+    return url(ModelRequest.CHAT);
+  }
+
+  /** The URL of one of its endpoints ({@code chat/completions}, {@code embeddings}). */
+  public String url(String endpoint) {
     String base = baseUrl.endsWith("/") ? baseUrl.substring(0, baseUrl.length() - 1) : baseUrl;
-    return base + "/chat/completions";
+    return base + "/" + endpoint;
   }
 }

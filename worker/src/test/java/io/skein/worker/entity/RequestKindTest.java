@@ -80,4 +80,27 @@ class RequestKindTest {
     assertTrue(fail.message().contains("messages"), fail.message());
     assertTrue(run.sent.isEmpty());
   }
+
+  @Test
+  void anEmbeddingsBodyGoesToTheEmbeddingsEndpointAndItsValueIsTheProvidersList() throws Exception {
+    String spec = """
+        name: e
+        models: {embed: text-embedding-3-small}
+        steps:
+          - {name: vector, kind: request, model: embed, endpoint: embeddings}
+        """;
+    RecordRun run = new RecordRun(spec, "{\"body\": {\"model\": \"text-embedding-3-small\", \"input\": \"hello\", \"dimensions\": 2}}", 0);
+    String answer = "{\"object\":\"list\",\"data\":[{\"object\":\"embedding\",\"index\":0,\"embedding\":[0.6,0.8]}],"
+        + "\"model\":\"served-name\",\"usage\":{\"prompt_tokens\":1,\"total_tokens\":1}}";
+    assertInstanceOf(StepPlanner.Finish.class, run.run(c -> answer));
+    var request = CallRequests.build("j/0", 0, 0, run.sent.get(0), PROVIDER, true);
+    assertEquals(io.skein.worker.gateway.ModelRequest.EMBEDDINGS, request.endpoint());
+    assertEquals(2, JSON.readTree(request.body()).get("dimensions").asInt(), "sent as given");
+    JsonNode value = run.row().get("vector");
+    assertEquals(0.8, value.at("/data/0/embedding/1").asDouble());
+    assertEquals("text-embedding-3-small", value.get("model").asText(), "named by the model the request asked for");
+    RecordRun chat = new RecordRun(spec, "{\"body\": {\"model\": \"m\", \"messages\": [{\"role\": \"user\", \"content\": \"x\"}]}}", 1);
+    StepPlanner.Fail fail = assertInstanceOf(StepPlanner.Fail.class, chat.run(c -> "never"));
+    assertTrue(fail.message().contains("embeddings request body"), fail.message());
+  }
 }

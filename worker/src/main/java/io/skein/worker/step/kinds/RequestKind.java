@@ -47,7 +47,8 @@ public final class RequestKind implements StepKind {
     return Json.object("""
         {"properties": {
           "model": {"type": "string", "description": "A model alias declared under `models`: the request goes to its provider, with that provider's model name."},
-          "body": {"type": "string", "description": "The record field that holds the request body, a JSON object with `messages` (default `body`)."}
+          "body": {"type": "string", "description": "The record field that holds the request body, a JSON object with `messages` (default `body`)."},
+          "endpoint": {"enum": ["chat", "embeddings"], "description": "chat (default): a chat-completions body, answered as a chat.completion; embeddings: an embeddings body (`input`), answered as the provider's list of embeddings."}
         }, "required": ["model"]}""");
   }
 
@@ -55,10 +56,11 @@ public final class RequestKind implements StepKind {
   public StepLogic compile(StepSpec step, SpecContext spec, Problems problems) {
     ModelSpec model = spec.model(step.text("model"), step, "model", problems);
     String field = step.text("body") == null ? "body" : step.text("body");
-    return new Logic(step.name(), model, field);
+    return new Logic(step.name(), model, field, "embeddings".equals(step.text("endpoint")));
   }
 
-  record Logic(String step, ModelSpec model, String field) implements StepLogic {
+  /** {@code embeddings}: the bodies are embeddings requests, else chat completions. */
+  record Logic(String step, ModelSpec model, String field, boolean embeddings) implements StepLogic {
 
     @Override
     public Map<String, String> templates() {
@@ -78,13 +80,19 @@ public final class RequestKind implements StepKind {
     @Override
     public Outcome next(SampleView view) {
       if (!view.answers().isEmpty()) {
-        return new Outcome.Value(completion(view.answers().get(view.answers().size() - 1)));
+        CallSucceeded answer = view.answers().get(view.answers().size() - 1);
+        return new Outcome.Value(embeddings ? embeddingList(answer) : completion(answer));
       }
       JsonNode body = Json.MAPPER.valueToTree(view.context().get(field));
-      if (!(body instanceof ObjectNode request) || !request.path("messages").isArray() || request.get("messages").isEmpty()) {
+      if (embeddings && !(body instanceof ObjectNode o && (o.path("input").isTextual() || o.path("input").isArray()) && !o.has("messages"))) {
+        return new Outcome.Failed(INVALID_REQUEST, "`" + field + "` must be an embeddings request body: a JSON object with an `input`"
+            + " (text, or a list) and no `messages`");
+      }
+      if (!embeddings && (!(body instanceof ObjectNode o) || !o.path("messages").isArray() || o.get("messages").isEmpty())) {
         return new Outcome.Failed(INVALID_REQUEST, "`" + field + "` must be a chat-completions request body: a JSON object with a"
             + " non-empty `messages` list");
       }
+      ObjectNode request = (ObjectNode) body;
       List<ChatMessage> messages = messages(request);
       CallId id = new CallId(step, view.sample(), 0);
       return new Outcome.Calls(new Outcome.Call(id, model, messages, messages, null, List.of(), request));
@@ -107,9 +115,17 @@ public final class RequestKind implements StepKind {
     }
   }
 
-  /** The request's messages as the journal and the annotated rows keep them: each role and its text (text parts joined). */
+  /**
+   * The request's messages as the journal and the annotated rows keep them: each role and its text
+   * (text parts joined); an embeddings body's input as one user message.
+   */
   static List<ChatMessage> messages(JsonNode request) {
     List<ChatMessage> out = new ArrayList<>();
+    if (!request.has("messages") && request.has("input")) {
+      JsonNode input = request.get("input");
+      out.add(ChatMessage.user(input.isTextual() ? input.asText() : input.toString()));
+      return out;
+    }
     for (JsonNode m : request.path("messages")) {
       JsonNode content = m.path("content");
       String text;
@@ -123,6 +139,19 @@ public final class RequestKind implements StepKind {
       out.add(new ChatMessage(m.path("role").asText("user"), text));
     }
     return out;
+  }
+
+  /** An embeddings answer: the provider's list as it came, named by the model the request asked for. */
+  static JsonNode embeddingList(CallSucceeded answer) {
+    try {
+      JsonNode list = Json.MAPPER.readTree(answer.response());
+      if (list instanceof ObjectNode o) {
+        o.put("model", answer.model());
+      }
+      return list;
+    } catch (java.io.IOException e) {
+      throw new IllegalStateException("an embeddings answer in the journal is not JSON: " + e.getMessage(), e);
+    }
   }
 
   /** The answer as OpenAI's {@code chat.completion} object: one choice, with its tool calls and the usage the provider reported. */

@@ -57,6 +57,7 @@ class OpenAiBatchSdkTest {
         skein.models.providers."gpt-4o-mini" { base-url = "%s", model = "sim-small" }
         skein.models.providers."text-embedding-3-small" { base-url = "%1$s", model = "sim-embed" }
         skein.batch.max-file-size = 64k
+        skein.batch.max-line-size = 16k
         """.formatted(sim.simulator.baseUrl()));
     node = SkeinNode.start(new NodeOptions(dir.resolve("data"), config, null, null, null, "127.0.0.1", 0, List.of(), 0, false));
     client = OpenAIOkHttpClient.builder().baseUrl("http://127.0.0.1:" + node.httpPort() + "/v1").apiKey("sk-unused").build();
@@ -322,8 +323,15 @@ class OpenAiBatchSdkTest {
     Http.Response bytes = http.post("/v1/files", type, multipart("batch", broken));
     assertEquals(400, bytes.status());
     assertTrue(bytes.json().at("/error/message").asText().contains("line 2"), bytes.body());
-    byte[] large = (line("a", "x".repeat(70_000), "") + "\n").getBytes(StandardCharsets.UTF_8);
-    Http.Response tooLarge = http.post("/v1/files", type, multipart("batch", large));
+    byte[] longLine = (line("a", "x".repeat(20_000), "") + "\n").getBytes(StandardCharsets.UTF_8);
+    Http.Response lineTooLong = http.post("/v1/files", type, multipart("batch", longLine));
+    assertEquals(413, lineTooLong.status(), lineTooLong.body());
+    assertEquals("line_too_large", lineTooLong.json().at("/error/code").asText(), lineTooLong.body());
+    StringBuilder many = new StringBuilder();
+    for (int i = 0; i < 400; i++) {
+      many.append(line("m" + i, "question " + i, "")).append('\n');
+    }
+    Http.Response tooLarge = http.post("/v1/files", type, multipart("batch", many.toString().getBytes(StandardCharsets.UTF_8)));
     assertEquals(413, tooLarge.status(), tooLarge.body());
     assertTrue(tooLarge.json().at("/error/message").asText().contains("skein.batch.max-file-size"), tooLarge.body());
     assertEquals(before, client.files().list().data().size(), "no refused upload left a file");

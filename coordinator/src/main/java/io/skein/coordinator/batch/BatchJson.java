@@ -60,6 +60,9 @@ public final class BatchJson {
     if (b.errors() != null) {
       return "failed";
     }
+    if (b.jobId() == null) {
+      return "validating";
+    }
     if (job == null) {
       return "expired";
     }

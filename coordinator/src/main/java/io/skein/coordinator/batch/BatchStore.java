@@ -44,6 +44,25 @@ public final class BatchStore {
     return db;
   }
 
+  /**
+   * An upload of file {@code fileId} begins: marked as a submission's inputs are, so the retention
+   * sweep removes its lines if its node dies before the file's row is in.
+   */
+  public void beginUpload(String fileId) {
+    db.sync(c -> {
+      io.skein.coordinator.store.InputTable.begin(c, fileId, System.currentTimeMillis());
+      return null;
+    });
+  }
+
+  /** The upload of {@code fileId} is over: its row is in, or its lines are gone. */
+  public void endUpload(String fileId) {
+    db.sync(c -> {
+      io.skein.coordinator.store.InputTable.finished(c, List.of(fileId));
+      return null;
+    });
+  }
+
   /** Stores some of an upload's lines, in one transaction. */
   public void insertLines(String fileId, List<Line> lines) {
     db.transaction(c -> {
@@ -242,6 +261,42 @@ public final class BatchStore {
         }
         return out;
       }
+    });
+  }
+
+  /** Links a validated batch to the job that runs it. */
+  public void linkJob(String id, String jobId) {
+    update("UPDATE skein_batches SET job_id = ? WHERE id = ? AND job_id IS NULL", jobId, id);
+  }
+
+  /** A batch whose job could not be made: it has failed with {@code errors} (OpenAI's {@code errors.data}). */
+  public void fail(String id, String errors) {
+    update("UPDATE skein_batches SET errors = ? WHERE id = ? AND job_id IS NULL", errors, id);
+  }
+
+  /** A batch whose job runs again: its output and error files go, to be made anew when it ends. */
+  public void unmakeFiles(String id) {
+    db.transaction(c -> {
+      try (PreparedStatement ps = c.prepareStatement("DELETE FROM skein_files WHERE batch_id = ?")) {
+        ps.setString(1, id);
+        ps.executeUpdate();
+      }
+      try (PreparedStatement ps = c.prepareStatement("UPDATE skein_batches SET files_made = FALSE WHERE id = ?")) {
+        ps.setString(1, id);
+        ps.executeUpdate();
+      }
+      return null;
+    });
+  }
+
+  private void update(String sql, String first, String second) {
+    db.sync(c -> {
+      try (PreparedStatement ps = c.prepareStatement(sql)) {
+        ps.setString(1, first);
+        ps.setString(2, second);
+        ps.executeUpdate();
+      }
+      return null;
     });
   }
 

@@ -111,22 +111,34 @@ public final class Batches {
       if (!lines.problems().isEmpty()) {
         return CompletableFuture.completedFuture(failed(id, inputFileId, endpoint, meta, now, lines.problems(), tenant));
       }
-      return jobs.submit(new JobService.Submission(spec(id, lines.model(), endpoint), rows(inputFileId), fields(), null).by(tenant))
+      // The batch's row first (validating), then its job, named after it: a node that dies in between
+      // leaves a batch whose job is found by its name when it is next read, never a job without a batch.
+      BatchStore.BatchRow validating = new BatchStore.BatchRow(id, null, inputFileId, endpoint, window, meta, null, now, null, false,
+          tenant);
+      return CompletableFuture.runAsync(() -> store.insertBatch(validating), blocking)
+          .thenCompose(inserted -> jobs.submit(new JobService.Submission(spec(id, lines.model(), endpoint), rows(inputFileId), fields(),
+              null).by(tenant)))
           .handleAsync((job, error) -> {
+            if (error == null) {
+              store.linkJob(id, job.id());
+              return BatchJson.batch(withJob(validating, job.id()), job, false, false);
+            }
             Throwable e = error instanceof java.util.concurrent.CompletionException && error.getCause() != null ? error.getCause() : error;
-            if (e instanceof SpecException spec) {
-              return failed(id, inputFileId, endpoint, meta, now, List.of(new BatchLines.Problem("model_not_found",
-                  spec.getMessage(), "body.model", lines.modelLine())), tenant);
-            }
-            if (e != null) {
-              throw e instanceof RuntimeException r ? r : new IllegalStateException(e);
-            }
-            BatchStore.BatchRow row = new BatchStore.BatchRow(id, job.id(), inputFileId, endpoint, window, meta, null, now, null, false,
-                tenant);
-            store.insertBatch(row);
-            return BatchJson.batch(row, job, false, false);
+            BatchLines.Problem problem = e instanceof SpecException spec && spec.getMessage().contains("no provider serves model")
+                ? new BatchLines.Problem("model_not_found", spec.getMessage(), "body.model", lines.modelLine())
+                : new BatchLines.Problem(e instanceof SpecException ? "invalid_request" : "server_error",
+                    e instanceof SpecException ? e.getMessage() : "the batch's job could not be stored: " + e.getMessage(), null, null);
+            String errors = BatchJson.problems(List.of(problem));
+            store.fail(id, errors);
+            return BatchJson.batch(new BatchStore.BatchRow(id, null, inputFileId, endpoint, window, meta, errors, now, null, false, tenant),
+                null, false, false);
           }, blocking);
     });
+  }
+
+  private static BatchStore.BatchRow withJob(BatchStore.BatchRow b, String jobId) {
+    return new BatchStore.BatchRow(b.id(), jobId, b.inputFileId(), b.endpoint(), b.completionWindow(), b.metadata(), b.errors(),
+        b.createdAt(), b.cancelledAt(), b.filesMade(), b.tenant());
   }
 
   private static boolean validMetadata(JsonNode metadata) {
@@ -161,7 +173,9 @@ public final class Batches {
     long after = 0;
     for (List<BatchStore.Line> page = store.lines(fileId, after, PAGE); !page.isEmpty(); page = store.lines(fileId, after, PAGE)) {
       for (BatchStore.Line l : page) {
-        lines.check(l.line(), l.text());
+        if (!l.text().isBlank()) {
+          lines.check(l.line(), l.text());
+        }
         after = l.line();
       }
     }
@@ -197,10 +211,10 @@ public final class Batches {
 
       @Override
       public boolean hasNext() {
-        if (page.isEmpty() && !done) {
+        while (page.isEmpty() && !done) {
           List<BatchStore.Line> next = store.lines(fileId, after, PAGE);
           done = next.size() < PAGE;
-          page.addAll(next);
+          next.stream().filter(l -> !l.text().isBlank()).forEach(page::add);
           after = next.isEmpty() ? after : next.get(next.size() - 1).line();
         }
         return !page.isEmpty();
@@ -227,6 +241,16 @@ public final class Batches {
   }
 
   private CompletionStage<ObjectNode> view(BatchStore.BatchRow b) {
+    if (b.jobId() == null && b.errors() == null) {
+      // Validating, or its node died between the batch's row and its job's link: the job bears its name.
+      return CompletableFuture.supplyAsync(() -> jobs.store().latestByName(b.id()), blocking).thenCompose(named -> {
+        if (named.isEmpty()) {
+          return CompletableFuture.completedFuture(BatchJson.batch(b, null, false, false));
+        }
+        store.linkJob(b.id(), named.get().getKey().id());
+        return view(withJob(b, named.get().getKey().id()));
+      });
+    }
     if (b.jobId() == null) {
       return CompletableFuture.completedFuture(BatchJson.batch(b, null, false, false));
     }
@@ -235,6 +259,9 @@ public final class Batches {
       boolean ended = job != null && job.state().isTerminal();
       if (ended && !b.filesMade()) {
         makeFiles(b, job);
+      } else if (job != null && !ended && b.filesMade()) {
+        // Its job runs again (its failed records retried): its files are made anew when it ends.
+        store.unmakeFiles(b.id());
       }
       return BatchJson.batch(b, job, ended && job.counts().succeeded() > 0, ended && job.counts().failed() > 0);
     }, blocking);
@@ -296,7 +323,8 @@ public final class Batches {
 
   /**
    * A file's content: an upload's lines as they came, or an ended batch's output or error lines made
-   * from its job's ledger rows, in input order. Empty: no such file (or none {@code sees} lets the caller see).
+   * from its job's ledger rows, in input order. Empty: no such file (or none {@code sees} lets the
+   * caller see), or a batch's file whose job, and its rows, are gone.
    */
   public CompletionStage<Optional<Source<String, NotUsed>>> content(String fileId, Predicate<String> sees) {
     return CompletableFuture.supplyAsync(() -> store.file(fileId).filter(f -> sees.test(f.tenant())), blocking).thenCompose(found -> {
@@ -308,11 +336,14 @@ public final class Batches {
         return CompletableFuture.completedFuture(Optional.of(uploaded(fileId)));
       }
       boolean ok = file.id().equals(BatchJson.outputFileId(file.batchId()));
-      return CompletableFuture.supplyAsync(() -> store.batch(file.batchId()).orElseThrow(), blocking).thenApply(b -> Optional.of(
-          jobs.rows(b.jobId(), ok, false).map(row -> ok ? BatchJson.outputLine(b.jobId(), row) : BatchJson.errorLine(b.jobId(), row))));
+      return CompletableFuture.supplyAsync(() -> store.batch(file.batchId()).filter(b -> b.jobId() != null), blocking)
+          .thenCompose(batch -> batch.isEmpty() ? CompletableFuture.completedFuture(Optional.<Source<String, NotUsed>>empty())
+              : jobs.job(batch.get().jobId()).thenApply(job -> job.map(j -> jobs.rows(j.id(), ok, false)
+                  .map(row -> ok ? BatchJson.outputLine(j.id(), row) : BatchJson.errorLine(j.id(), row)))));
     });
   }
 
+  /** An upload's lines, each as sent (blank ones too), each followed by a newline. */
   private Source<String, NotUsed> uploaded(String fileId) {
     return Source.unfoldAsync(0L, after -> CompletableFuture.supplyAsync(() -> store.lines(fileId, after, PAGE), blocking)
             .thenApply(page -> page.isEmpty() ? Optional.<org.apache.pekko.japi.Pair<Long, List<BatchStore.Line>>>empty()

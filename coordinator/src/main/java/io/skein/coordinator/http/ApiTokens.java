@@ -136,7 +136,12 @@ public final class ApiTokens {
     if (found.isPresent() || table == null || authorization == null || !authorization.regionMatches(true, 0, "Bearer ", 0, 7)) {
       return java.util.concurrent.CompletableFuture.completedFuture(found);
     }
-    String hash = sha256(authorization.substring(7).strip());
+    String presented = authorization.substring(7).strip();
+    if (!presented.matches("sk-skein-[A-Za-z0-9_-]{43}")) {
+      // Not a token this server makes: nothing to look up.
+      return java.util.concurrent.CompletableFuture.completedFuture(Optional.empty());
+    }
+    String hash = sha256(presented);
     Cached cached = cache.get(hash);
     if (cached != null && cached.until() > System.nanoTime()) {
       return java.util.concurrent.CompletableFuture.completedFuture(cached.caller());
@@ -144,7 +149,11 @@ public final class ApiTokens {
     return java.util.concurrent.CompletableFuture.supplyAsync(() -> {
       Optional<Caller> stored = table.find(hash).map(e -> new Caller(e.name(), e.tenant(), e.admin()));
       if (cache.size() >= CACHE_MAX) {
-        cache.clear();
+        long now = System.nanoTime();
+        cache.values().removeIf(c -> c.until() <= now);
+        if (cache.size() >= CACHE_MAX) {
+          cache.clear();
+        }
       }
       cache.put(hash, new Cached(stored, System.nanoTime() + CACHE_TTL.toNanos()));
       return stored;

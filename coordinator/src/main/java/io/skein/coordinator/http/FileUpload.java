@@ -24,8 +24,10 @@ import org.apache.pekko.util.ByteString;
 /**
  * {@code POST /v1/files} as OpenAI's SDKs send it: multipart {@code purpose} and {@code file}, in
  * either order. The file's lines are streamed into {@code skein_file_lines} as they arrive (never
- * held whole), each with its line number; the file's row is written last, so a file is never seen
- * half-stored, and an upload that fails removes its lines again.
+ * held whole; a line may hold {@code maxLine} bytes), each as sent and with its line number; the
+ * file's row is written last, so a file is never seen half-stored. An upload that fails removes its
+ * lines again, once the insert in flight has ended; one whose node dies is swept by retention
+ * ({@code skein_uploads} marks it meanwhile).
  */
 final class FileUpload {
 
@@ -36,6 +38,9 @@ final class FileUpload {
   private final Materializer materializer;
   private final Executor blocking;
   private final long maxFileSize;
+  private final int maxLine;
+  /** The insert of lines in flight (one at a time): an upload that fails waits for it before removing its lines. */
+  private volatile CompletableFuture<Void> inserting = CompletableFuture.completedFuture(null);
   /** Whose the file is (null: no tenant's). */
   private final String tenant;
   private final String id = Batches.newFileId();
@@ -43,7 +48,8 @@ final class FileUpload {
   private volatile String purpose;
   private volatile String filename;
 
-  private FileUpload(BatchStore store, Materializer materializer, Executor blocking, long maxFileSize, String tenant) {
+  private FileUpload(BatchStore store, Materializer materializer, Executor blocking, long maxFileSize, int maxLine, String tenant) {
+    this.maxLine = maxLine;
     this.tenant = tenant;
     this.store = store;
     this.materializer = materializer;
@@ -53,14 +59,15 @@ final class FileUpload {
 
   /** The stored file, or an {@link ApiError} saying what was wrong with the request. */
   static CompletionStage<BatchStore.FileInfo> read(HttpEntity entity, BatchStore store, Materializer materializer, Executor blocking,
-      long maxFileSize, String tenant) {
+      long maxFileSize, int maxLine, String tenant) {
     if (!entity.getContentType().mediaType().toString().startsWith("multipart/form-data")) {
       entity.discardBytes(materializer);
       return CompletableFuture.failedFuture(new ApiError(400, null, "invalid_request",
           "upload a file as multipart/form-data with parts `purpose` (batch) and `file`"));
     }
-    FileUpload upload = new FileUpload(store, materializer, blocking, maxFileSize, tenant);
-    return Unmarshaller.entityToMultipartFormData().unmarshal(entity.withSizeLimit(maxFileSize + 64 * 1024), materializer)
+    FileUpload upload = new FileUpload(store, materializer, blocking, maxFileSize, maxLine, tenant);
+    return CompletableFuture.runAsync(() -> store.beginUpload(upload.id), blocking)
+        .thenCompose(begun -> Unmarshaller.entityToMultipartFormData().unmarshal(entity.withSizeLimit(maxFileSize + 64 * 1024), materializer))
         .thenCompose(form -> upload.parts(form).runWith(Sink.foreachAsync(1, upload::take), materializer))
         .handleAsync((done, error) -> upload.end(error), blocking);
   }
@@ -87,11 +94,10 @@ final class FileUpload {
           }
           return chunk;
         })
-        .via(Framing.delimiter(ByteString.fromString("\n"), (int) Math.min(Integer.MAX_VALUE, maxFileSize), FramingTruncation.ALLOW))
+        .via(Framing.delimiter(ByteString.fromString("\n"), (int) Math.min(maxLine, maxFileSize), FramingTruncation.ALLOW))
         .map(frame -> new BatchStore.Line(line.incrementAndGet(), utf8(frame, line.get())))
-        .filter(l -> !l.text().isBlank())
         .grouped(BATCH)
-        .mapAsync(1, lines -> CompletableFuture.runAsync(() -> store.insertLines(id, lines), blocking))
+        .mapAsync(1, lines -> inserting = CompletableFuture.runAsync(() -> store.insertLines(id, lines), blocking))
         .runWith(Sink.ignore(), materializer)
         .thenApply(done -> null);
   }
@@ -104,9 +110,8 @@ final class FileUpload {
   private static String utf8(ByteString frame, long line) {
     ByteBuffer in = frame.asByteBuffer();
     try {
-      String text = StandardCharsets.UTF_8.newDecoder().onMalformedInput(CodingErrorAction.REPORT)
+      return StandardCharsets.UTF_8.newDecoder().onMalformedInput(CodingErrorAction.REPORT)
           .onUnmappableCharacter(CodingErrorAction.REPORT).decode(in).toString();
-      return text.endsWith("\r") ? text.substring(0, text.length() - 1) : text;
     } catch (CharacterCodingException e) {
       throw new ApiError(400, "file", "invalid_file", "line " + line + " of the file is not UTF-8 text (byte " + (in.position() + 1) + ")");
     }
@@ -115,13 +120,18 @@ final class FileUpload {
   /** Every part read, or the request broken: the file's row, or its lines removed and the failure said. */
   private BatchStore.FileInfo end(Throwable error) {
     RuntimeException problem = error == null ? missing() : failure(error);
-    if (problem != null) {
-      store.deleteLines(id);
-      throw problem;
+    try {
+      if (problem != null) {
+        inserting.handle((done, failed) -> null).join();
+        store.deleteLines(id);
+        throw problem;
+      }
+      BatchStore.FileInfo file = new BatchStore.FileInfo(id, purpose, filename, bytes.get(), System.currentTimeMillis(), null, tenant);
+      store.insertFile(file);
+      return file;
+    } finally {
+      store.endUpload(id);
     }
-    BatchStore.FileInfo file = new BatchStore.FileInfo(id, purpose, filename, bytes.get(), System.currentTimeMillis(), null, tenant);
-    store.insertFile(file);
-    return file;
   }
 
   private RuntimeException missing() {
@@ -147,9 +157,11 @@ final class FileUpload {
       return api;
     }
     String message = String.valueOf(e.getMessage());
-    if (e instanceof org.apache.pekko.http.scaladsl.model.EntityStreamSizeException || message.contains("too large")
-        || e instanceof org.apache.pekko.stream.scaladsl.Framing.FramingException) {
-      // A line longer than the whole file may be is a file too large.
+    if (e instanceof org.apache.pekko.stream.scaladsl.Framing.FramingException) {
+      return new ApiError(413, "file", "line_too_large", "a line of the file is longer than this server accepts (" + Math.min(maxLine,
+          maxFileSize) + " bytes, skein.batch.max-line-size)");
+    }
+    if (e instanceof org.apache.pekko.http.scaladsl.model.EntityStreamSizeException || message.contains("too large")) {
       return tooLarge();
     }
     if (e instanceof org.apache.pekko.http.scaladsl.model.ParsingException

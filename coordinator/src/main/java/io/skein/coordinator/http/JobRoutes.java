@@ -84,7 +84,9 @@ public final class JobRoutes {
     var batchStore = new io.skein.coordinator.batch.BatchStore(jobs.store().db());
     this.openAi = new OpenAiRoutes(new io.skein.coordinator.batch.Batches(batchStore, jobs, blocking,
             config.hasPath("skein.batch.max-requests") ? config.getLong("skein.batch.max-requests") : 50_000),
-        materializer, blocking, config.hasPath("skein.batch.max-file-size") ? config.getBytes("skein.batch.max-file-size") : 200L << 20);
+        materializer, blocking, config.hasPath("skein.batch.max-file-size") ? config.getBytes("skein.batch.max-file-size") : 200L << 20,
+        (int) Math.min(Integer.MAX_VALUE - 8, config.hasPath("skein.batch.max-line-size") ? config.getBytes("skein.batch.max-line-size")
+            : 32L << 20));
     this.eventsEvery = config.hasPath("skein.http.events-interval") ? config.getDuration("skein.http.events-interval")
         : java.time.Duration.ofMillis(500);
   }
@@ -104,7 +106,8 @@ public final class JobRoutes {
             "the cluster's state is for admin tokens; this token is tenant `" + caller.tenant() + "`'s"))), schema);
     return handleExceptions(exceptions(), () -> handleRejections(rejections(), () -> tokens.metricsOpen()
         ? concat(health, Dashboard.route(), metrics, guarded(api))
-        : concat(health, Dashboard.route(), guarded(caller -> concat(api.apply(caller), metrics)))));
+        : concat(health, Dashboard.route(), guarded(caller -> concat(api.apply(caller), caller.admin() ? metrics
+            : path("metrics", () -> complete(Problems.of(StatusCodes.FORBIDDEN, "the node's metrics are for admin tokens"))))))));
   }
 
   private Route jobRoutes(Caller caller) {
@@ -113,7 +116,7 @@ public final class JobRoutes {
             post(() -> parameterOptional("num_records", n -> extractRequest(r -> upload(r, () -> submit(r, n.orElse(null), caller))))),
             get(() -> list(caller)))),
         path("preview", () -> post(() -> parameterOptional("n", n -> parameterOptional("num_records",
-            records -> extractRequest(r -> upload(r, () -> preview(r, n.orElse("5"), records.orElse(null)))))))),
+            records -> extractRequest(r -> upload(r, () -> preview(r, n.orElse("5"), records.orElse(null), caller))))))),
         pathPrefix(PathMatchers.segment(), id -> visible(caller, id, () -> job(id)))));
   }
 
@@ -218,7 +221,7 @@ public final class JobRoutes {
   }
 
   /** {@code POST /jobs/preview?n=5}: the rows of the first n records, as a JSON array, keeping no job. */
-  private Route preview(HttpRequest request, String n, String numRecords) {
+  private Route preview(HttpRequest request, String n, String numRecords, Caller caller) {
     int count;
     try {
       count = Integer.parseInt(n);
@@ -230,7 +233,8 @@ public final class JobRoutes {
     }
     // The first records are read on a blocking thread: an upload's arrive as the client sends them.
     CompletionStage<HttpResponse> response = submissions.parse(request)
-        .thenComposeAsync(s -> using(s, given -> jobs.preview(Imports.of(given, numRecords).submission(), count)), blocking)
+        .thenComposeAsync(s -> using(s, given -> jobs.preview(Imports.of(given, numRecords).submission().by(caller.tenant()), count)),
+            blocking)
         .thenApply(rows -> {
       ArrayNode array = JSON.createArrayNode();
       rows.forEach(array::add);

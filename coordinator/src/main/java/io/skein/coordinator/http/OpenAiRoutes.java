@@ -41,8 +41,10 @@ final class OpenAiRoutes {
   private final Materializer materializer;
   private final Executor blocking;
   private final long maxFileSize;
+  private final int maxLine;
 
-  OpenAiRoutes(Batches batches, Materializer materializer, Executor blocking, long maxFileSize) {
+  OpenAiRoutes(Batches batches, Materializer materializer, Executor blocking, long maxFileSize, int maxLine) {
+    this.maxLine = maxLine;
     this.batches = batches;
     this.store = batches.store();
     this.materializer = materializer;
@@ -57,22 +59,22 @@ final class OpenAiRoutes {
         pathPrefix("files", () -> concat(
             pathEnd(() -> concat(
                 post(() -> withoutRequestTimeout(() -> extractRequest(r -> upload(r, caller)))),
-                get(() -> parameterOptional("purpose", purpose -> page((after, limit) -> parameterOptional("order",
+                get(() -> parameterOptional("purpose", purpose -> page(10_000, (after, limit) -> parameterOptional("order",
                     order -> files(purpose.orElse(null), after, limit, order.orElse("desc"), caller))))))),
             pathPrefix(PathMatchers.segment(), id -> concat(
                 pathEnd(() -> concat(get(() -> file(id, caller)), delete(() -> deleteFile(id, caller)))),
                 path("content", () -> get(() -> content(id, sees))))))),
         pathPrefix("batches", () -> concat(
             pathEnd(() -> concat(
-                post(() -> extractRequest(r -> create(r, caller))),
-                get(() -> page((after, limit) -> respond(batches.list(after, limit, caller.only())))))),
+                post(() -> withoutRequestTimeout(() -> extractRequest(r -> create(r, caller)))),
+                get(() -> page(100, (after, limit) -> respond(batches.list(after, limit, caller.only())))))),
             pathPrefix(PathMatchers.segment(), id -> concat(
                 pathEnd(() -> get(() -> answer(batches.get(id, sees), id))),
                 path("cancel", () -> post(() -> answer(batches.cancel(id, sees), id)))))))));
   }
 
-  /** {@code after} and {@code limit} (1 to 100, default 20) of a list. */
-  private Route page(java.util.function.BiFunction<String, Integer, Route> inner) {
+  /** {@code after} and {@code limit} (1 to {@code most}, default 20) of a list: OpenAI's 100 for batches, 10,000 for files. */
+  private Route page(int most, java.util.function.BiFunction<String, Integer, Route> inner) {
     return parameterOptional("after", after -> parameterOptional("limit", limit -> {
       int n;
       try {
@@ -80,8 +82,8 @@ final class OpenAiRoutes {
       } catch (NumberFormatException e) {
         n = -1;
       }
-      if (n < 1 || n > 10_000) {
-        return complete(error(new ApiError(400, "limit", "invalid_value", "limit must be a whole number from 1 to 10000, got `"
+      if (n < 1 || n > most) {
+        return complete(error(new ApiError(400, "limit", "invalid_value", "limit must be a whole number from 1 to " + most + ", got `"
             + limit.orElse("") + "`")));
       }
       return inner.apply(after.orElse(null), n);
@@ -89,7 +91,8 @@ final class OpenAiRoutes {
   }
 
   private Route upload(HttpRequest request, Caller caller) {
-    return respond(FileUpload.read(request.entity(), store, materializer, blocking, maxFileSize, caller.tenant()).thenApply(BatchJson::file));
+    return respond(FileUpload.read(request.entity(), store, materializer, blocking, maxFileSize, maxLine, caller.tenant())
+        .thenApply(BatchJson::file));
   }
 
   private Route files(String purpose, String after, int limit, String order, Caller caller) {

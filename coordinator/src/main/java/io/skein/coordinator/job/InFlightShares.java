@@ -12,7 +12,8 @@ import java.util.Map;
  * between each tenant's jobs: a tenant with a hundred jobs gets the share of a tenant with one (jobs
  * of no tenant count as one tenant). A tenant (or job) that wants less than an equal share keeps
  * what it wants, the rest is split among the others; a tenant never has more in flight than its
- * {@code max-in-flight} ({@code skein.tenants.<name>}). Every node computes the same shares from the
+ * {@code max-in-flight} ({@code skein.tenants.<name>}), but for one record per running job (every job
+ * moves). Every node computes the same shares from the
  * same inputs: the running jobs' own windows and tenants (read from the database each tick) and the
  * number of members.
  */
@@ -38,18 +39,18 @@ public final class InFlightShares {
     this.tenantCaps = Map.copyOf(tenantCaps);
   }
 
-  public void clusterSize(int upMembers) {
+  public synchronized void clusterSize(int upMembers) {
     members = Math.max(1, upMembers);
     shares = fair(wanted, tenants, capacity(), tenantCaps);
   }
 
   /** The running jobs and the window each asks for, all of no tenant. */
-  public void running(Map<String, Integer> jobWindows) {
+  public synchronized void running(Map<String, Integer> jobWindows) {
     running(jobWindows, Map.of());
   }
 
   /** The running jobs, the window each asks for, and the tenant of each (absent: none). */
-  public void running(Map<String, Integer> jobWindows, Map<String, String> jobTenants) {
+  public synchronized void running(Map<String, Integer> jobWindows, Map<String, String> jobTenants) {
     wanted = Map.copyOf(jobWindows);
     tenants = Map.copyOf(jobTenants);
     shares = fair(wanted, tenants, capacity(), tenantCaps);

@@ -284,7 +284,7 @@ public final class JobService {
     String key = "preview-" + newId().substring(4);
     List<java.util.concurrent.CompletableFuture<JsonNode>> rows = new ArrayList<>();
     for (RecordInput input : inputs) {
-      rows.add(preview.run(plan, input, key + "/" + input.index()).toCompletableFuture());
+      rows.add(preview.run(plan, input, key + "/" + input.index(), submission.tenant()).toCompletableFuture());
     }
     return java.util.concurrent.CompletableFuture.allOf(rows.toArray(java.util.concurrent.CompletableFuture[]::new))
         .thenApply(done -> rows.stream().map(java.util.concurrent.CompletableFuture::join).toList());

@@ -73,9 +73,9 @@ public final class JobRetention {
   }
 
   /**
-   * Removes the inputs of submissions that began storing them before {@code cutoff} (epoch millis)
-   * and never got a job row (their node died part-way), at most {@code limit}; answers their job
-   * ids. The rows go a slice at a time, then the submission's mark: a sweep cut short is finished by the next.
+   * Removes the inputs of submissions (and the lines of file uploads) that began storing them before
+   * {@code cutoff} (epoch millis) and never got a job row (or file row: their node died part-way), at
+   * most {@code limit}; answers their ids. The rows go a slice at a time, then the submission's mark: a sweep cut short is finished by the next.
    */
   public CompletionStage<List<String>> deleteAbandonedUploads(long cutoff, int limit) {
     return db.async(c -> {
@@ -90,6 +90,13 @@ public final class JobRetention {
         }
         if (!isJob) {
           InputTable.delete(c, id, InputTable.upto(c, id));
+          // A file's upload (POST /v1/files) marks its id the same way: its lines go unless its row is in.
+          try (PreparedStatement ps = c.prepareStatement("DELETE FROM skein_file_lines WHERE file_id = ?"
+              + " AND NOT EXISTS (SELECT 1 FROM skein_files WHERE id = ?)")) {
+            ps.setString(1, id);
+            ps.setString(2, id);
+            ps.executeUpdate();
+          }
         }
         InputTable.finished(c, List.of(id));
       }

@@ -32,6 +32,8 @@ class BatchJsonTest {
     assertEquals("expired", BatchJson.status(ROW, null), "the job, and its results, are gone");
     var invalid = new BatchStore.BatchRow("batch_ab12", null, "file-x", Batches.CHAT, "24h", null, "[]", 10_000, null, false, null);
     assertEquals("failed", BatchJson.status(invalid, null));
+    var validating = new BatchStore.BatchRow("batch_ab12", null, "file-x", Batches.CHAT, "24h", null, null, 10_000, null, false, null);
+    assertEquals("validating", BatchJson.status(validating, null), "its row is in, its job not yet");
   }
 
   @Test

@@ -85,4 +85,25 @@ class BatchStoreTest {
       assertEquals(out, store.file("file-x-output").orElseThrow());
     }
   }
+
+  @ParameterizedTest
+  @MethodSource("io.skein.coordinator.store.TestDatabases#kinds")
+  void theLinesOfAnUploadWhoseNodeDiedAreSweptAndAStoredFilesAreKept(String kind) throws Exception {
+    try (SkeinDb db = TestDatabases.open(kind)) {
+      BatchStore store = new BatchStore(db);
+      store.beginUpload("file-dead");
+      store.insertLines("file-dead", List.of(new BatchStore.Line(1, "{}")));
+      store.beginUpload("file-kept");
+      store.insertLines("file-kept", List.of(new BatchStore.Line(1, "{}")));
+      store.insertFile(file("file-kept", 5));
+      // Its node died after storing its row, before ending the upload: the mark stays, the file too.
+      var retention = new io.skein.coordinator.store.JobRetention(db, java.time.Duration.ZERO);
+      long cutoff = System.currentTimeMillis() + 1;
+      assertEquals(java.util.Set.of("file-dead", "file-kept"),
+          java.util.Set.copyOf(retention.deleteAbandonedUploads(cutoff, 100).toCompletableFuture().get()));
+      assertEquals(List.of(), store.lines("file-dead", 0, 10), "the lines of an upload that never got its row are gone");
+      assertEquals(1, store.lines("file-kept", 0, 10).size(), "a stored file keeps its lines");
+      assertEquals(List.of(), retention.deleteAbandonedUploads(cutoff, 100).toCompletableFuture().get(), "swept once");
+    }
+  }
 }

@@ -161,6 +161,19 @@ public final class CallRequests {
         model.timeoutSeconds() == null ? null : java.time.Duration.ofSeconds(model.timeoutSeconds()));
   }
 
+  /**
+   * The request as {@code tenant}'s job makes it (null: no tenant's): gateways share their turns
+   * between tenants, and its cache entry is the tenant's own, so no tenant is answered from, or
+   * learns of, another's requests.
+   */
+  public static ModelRequest owned(ModelRequest r, String tenant) {
+    if (tenant == null) {
+      return r;
+    }
+    return new ModelRequest(r.recordKey(), r.callId(), r.attempt(), r.model(), r.body(), r.fingerprint(), r.estimatedTokens(),
+        r.cacheKey() == null ? null : sha256(r.cacheKey() + "\ntenant:" + tenant), r.timeout(), tenant, r.endpoint());
+  }
+
   /** {@code tool_calls} as OpenAI writes them, on {@code message}: the wire and the rows' traces show them alike. */
   static void toolCalls(ObjectNode message, List<io.skein.protocol.ToolCall> calls) {
     ArrayNode out = message.putArray("tool_calls");

@@ -54,8 +54,13 @@ public final class Preview {
 
   /** The record's row (its output row, or its error row), as a job would write it. */
   public CompletionStage<JsonNode> run(PipelinePlan plan, RecordInput input, String recordKey) {
+    return run(plan, input, recordKey, null);
+  }
+
+  /** As above, for {@code tenant} (null: none): its calls take the tenant's turns, caps and cache. */
+  public CompletionStage<JsonNode> run(PipelinePlan plan, RecordInput input, String recordKey, String tenant) {
     RecordState state = new RecordState().apply(new RecordStarted(System.currentTimeMillis()));
-    return drive(new RecordContext(plan, input), state, new HashMap<>(), recordKey);
+    return drive(new RecordContext(plan, input, tenant), state, new HashMap<>(), recordKey);
   }
 
   private CompletionStage<JsonNode> drive(RecordContext ctx, RecordState state, Map<io.skein.protocol.CallId, Long> notBefore, String key) {
@@ -103,7 +108,8 @@ public final class Preview {
           ? CompletableFuture.completedFuture(List.of())
           : tools.definitions(ctx.plan().spec().tools(), call.tools()).toCompletableFuture();
       replies.add(offered.thenCompose(defs -> {
-        ModelRequest request = CallRequests.build(key, ctx.input().index(), ctx.plan().spec().seed(), call, provider, caching, defs);
+        ModelRequest request = CallRequests.owned(
+            CallRequests.build(key, ctx.input().index(), ctx.plan().spec().seed(), call, provider, caching, defs), ctx.tenant());
         return AskPattern.<ModelGateway.Command, ModelGateway.Reply>ask(models.gateway(call.model().model()),
             replyTo -> new ModelGateway.Call(request, replyTo), callTimeout, system.scheduler());
       }));

@@ -572,8 +572,8 @@ public final class RecordWorker extends EventSourcedBehavior<Command, Event, Rec
         }
         tools = listed.join();
       }
-      ModelRequest request = CallRequests.build(recordKey, index, loaded.plan().spec().seed(), call, provider, caching, tools)
-          .forTenant(loaded.tenant());
+      ModelRequest request = CallRequests.owned(
+          CallRequests.build(recordKey, index, loaded.plan().spec().seed(), call, provider, caching, tools), loaded.tenant());
       inFlight.put(call.id(), new Pending(call, System.nanoTime()));
       notBefore.remove(call.id());
       deps.models().gateway(call.model().model()).tell(new ModelGateway.Call(request, replies));

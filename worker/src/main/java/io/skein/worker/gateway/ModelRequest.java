@@ -32,8 +32,4 @@ public record ModelRequest(
     this(recordKey, callId, attempt, model, body, fingerprint, estimatedTokens, null, null);
   }
 
-  /** This request made for {@code owner}'s job (null: no tenant's): gateways share their slots between tenants first. */
-  public ModelRequest forTenant(String owner) {
-    return new ModelRequest(recordKey, callId, attempt, model, body, fingerprint, estimatedTokens, cacheKey, timeout, owner, endpoint);
-  }
 }

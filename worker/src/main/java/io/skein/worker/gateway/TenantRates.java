@@ -65,8 +65,14 @@ public final class TenantRates {
     return buckets.computeIfAbsent(tenant, t -> new Bucket(nowNanos)).take(perNano, nowNanos);
   }
 
+  /**
+   * A token bucket that also counts the calls it has told to wait: each refused call is given its own
+   * later turn (the waits spread at the rate), not the next token that all of them would ask for at
+   * once. A token taken while turns are owed settles one; a full bucket means nobody is waiting.
+   */
   private static final class Bucket {
     private double tokens;
+    private double promised;
     private long at;
 
     Bucket(long nowNanos) {
@@ -78,11 +84,16 @@ public final class TenantRates {
       double max = Math.max(1, perNano * BURST_SECONDS * 1e9);
       tokens = Double.isNaN(tokens) ? max : Math.min(max, tokens + (nowNanos - at) * perNano);
       at = nowNanos;
+      if (tokens >= max) {
+        promised = 0;
+      }
       if (tokens >= 1) {
         tokens -= 1;
+        promised = Math.max(0, promised - 1);
         return 0;
       }
-      return Math.max(1, (long) Math.ceil((1 - tokens) / perNano / 1e6));
+      promised += 1;
+      return Math.max(1, (long) Math.ceil((promised - tokens) / perNano / 1e6));
     }
   }
 }

@@ -73,6 +73,21 @@ class RequestKindTest {
   }
 
   @Test
+  void eachTenantHasItsOwnCacheEntries() {
+    RecordRun run = new RecordRun(SPEC, LINE, 7);
+    run.run(c -> "x");
+    var request = CallRequests.build("j/7", 7, 0, run.sent.get(0), PROVIDER, true);
+    var a = CallRequests.owned(request, "team-a");
+    var b = CallRequests.owned(request, "team-b");
+    assertEquals("team-a", a.tenant());
+    assertNotEquals(a.cacheKey(), b.cacheKey(), "no tenant is answered from another's requests");
+    assertNotEquals(request.cacheKey(), a.cacheKey());
+    assertEquals(a.cacheKey(), CallRequests.owned(request, "team-a").cacheKey(), "a tenant's own rerun finds its answers");
+    assertEquals(request, CallRequests.owned(request, null), "no tenant: as built");
+    assertEquals(request.body(), a.body());
+  }
+
+  @Test
   void aBodyWithoutMessagesFailsTheRecordSayingWhy() {
     RecordRun run = new RecordRun(SPEC, "{\"custom_id\": \"q2\", \"body\": {\"model\": \"gpt-4o-mini\"}}", 0);
     StepPlanner.Fail fail = assertInstanceOf(StepPlanner.Fail.class, run.run(c -> "never"));

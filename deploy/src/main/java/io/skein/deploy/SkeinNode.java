@@ -128,7 +128,7 @@ public final class SkeinNode implements AutoCloseable {
           new CallMeters(metrics.registry(), timer),
           skein.getDuration("record.call-deadline"), skein.getDuration("record.call-grace"), new RecordMeters(metrics.registry()),
           new io.skein.coordinator.store.JdbcDeduper(db), tools, models.prices()));
-      InFlightShares shares = new InFlightShares(skein.getInt("job.max-records-in-flight-per-node"), tenantCaps(skein.getConfig("tenants")));
+      InFlightShares shares = new InFlightShares(skein.getInt("job.max-records-in-flight-per-node"), io.skein.worker.gateway.TenantRates.caps(skein.getConfig("tenants"), "max-in-flight"));
       JobCoordinator.init(system, new JobCoordinator.Deps(store, source::evict, skein.getDuration("job.tick"),
           skein.getDuration("job.ensure-interval"), skein.getInt("job.pause-after-blocked"), shares,
           new io.skein.coordinator.job.StageFeeder(store), skein.getInt("job.max-starting")));
@@ -366,22 +366,6 @@ public final class SkeinNode implements AutoCloseable {
 
   private static String blankToNull(String s) {
     return s == null || s.isBlank() ? null : s;
-  }
-
-  /** Each tenant's cap on records in flight across the cluster ({@code skein.tenants.<name>.max-in-flight}). */
-  static java.util.Map<String, Integer> tenantCaps(com.typesafe.config.Config tenants) {
-    java.util.Map<String, Integer> caps = new java.util.HashMap<>();
-    for (String name : tenants.root().keySet()) {
-      String key = com.typesafe.config.ConfigUtil.joinPath(name, "max-in-flight");
-      if (tenants.hasPath(key)) {
-        int cap = tenants.getInt(key);
-        if (cap < 1) {
-          throw new IllegalArgumentException("skein.tenants." + key + " must be at least 1, got " + cap);
-        }
-        caps.put(name, cap);
-      }
-    }
-    return caps;
   }
 
   /**

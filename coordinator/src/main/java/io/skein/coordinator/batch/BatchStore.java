@@ -134,39 +134,51 @@ public final class BatchStore {
    * order; {@code purpose} null: all; {@code tenant} null: every tenant's.
    */
   public List<FileInfo> files(String purpose, String after, int limit, boolean ascending, String tenant) {
+    java.util.Map<String, String> equal = new java.util.LinkedHashMap<>();
+    equal.put("purpose", purpose);
+    equal.put("tenant", tenant);
+    return page("skein_files", "id, purpose, filename, bytes, created_at, batch_id, tenant", equal, after, limit, ascending,
+        BatchStore::file);
+  }
+
+  private interface RowReader<T> {
+    T read(ResultSet rs) throws SQLException;
+  }
+
+  /**
+   * Rows of {@code table} newest first (oldest first with {@code ascending}; ties by id), after the
+   * row {@code after} in that order, where each column of {@code equal} holds its value (a null value
+   * filters nothing): OpenAI's cursor paging.
+   */
+  private <T> List<T> page(String table, String columns, java.util.Map<String, String> equal, String after, int limit,
+      boolean ascending, RowReader<T> reader) {
+    String cmp = ascending ? ">" : "<";
+    String order = ascending ? "ASC" : "DESC";
+    List<String> values = new ArrayList<>();
+    StringBuilder sql = new StringBuilder("SELECT " + columns + " FROM " + table + " WHERE 1 = 1");
+    equal.forEach((column, value) -> {
+      if (value != null) {
+        sql.append(" AND ").append(column).append(" = ?");
+        values.add(value);
+      }
+    });
+    if (after != null) {
+      String at = "(SELECT created_at FROM " + table + " WHERE id = ?)";
+      sql.append(" AND (created_at ").append(cmp).append(' ').append(at).append(" OR (created_at = ").append(at)
+          .append(" AND id ").append(cmp).append(" ?))");
+      values.addAll(List.of(after, after, after));
+    }
+    sql.append(" ORDER BY created_at ").append(order).append(", id ").append(order).append(" LIMIT ?");
     return db.sync(c -> {
-      String cmp = ascending ? ">" : "<";
-      String order = ascending ? "ASC" : "DESC";
-      StringBuilder sql = new StringBuilder("SELECT id, purpose, filename, bytes, created_at, batch_id, tenant FROM skein_files f WHERE 1 = 1");
-      if (purpose != null) {
-        sql.append(" AND purpose = ?");
-      }
-      if (tenant != null) {
-        sql.append(" AND tenant = ?");
-      }
-      if (after != null) {
-        sql.append(" AND (created_at ").append(cmp).append(" (SELECT created_at FROM skein_files WHERE id = ?) OR (created_at = ")
-            .append("(SELECT created_at FROM skein_files WHERE id = ?) AND id ").append(cmp).append(" ?))");
-      }
-      sql.append(" ORDER BY created_at ").append(order).append(", id ").append(order).append(" LIMIT ?");
       try (PreparedStatement ps = c.prepareStatement(sql.toString())) {
-        int i = 1;
-        if (purpose != null) {
-          ps.setString(i++, purpose);
+        for (int i = 0; i < values.size(); i++) {
+          ps.setString(i + 1, values.get(i));
         }
-        if (tenant != null) {
-          ps.setString(i++, tenant);
-        }
-        if (after != null) {
-          ps.setString(i++, after);
-          ps.setString(i++, after);
-          ps.setString(i++, after);
-        }
-        ps.setInt(i, limit);
-        List<FileInfo> out = new ArrayList<>();
+        ps.setInt(values.size() + 1, limit);
+        List<T> out = new ArrayList<>();
         try (ResultSet rs = ps.executeQuery()) {
           while (rs.next()) {
-            out.add(file(rs));
+            out.add(reader.read(rs));
           }
         }
         return out;
@@ -237,31 +249,9 @@ public final class BatchStore {
 
   /** Batches newest first, after the batch {@code after} (null: from the newest); {@code tenant} null: every tenant's. */
   public List<BatchRow> batches(String after, int limit, String tenant) {
-    return db.sync(c -> {
-      String sql = "SELECT " + BATCH_COLUMNS + " FROM skein_batches WHERE " + (tenant == null ? "1 = 1" : "tenant = ?")
-          + (after == null ? "" : " AND (created_at < (SELECT created_at FROM skein_batches WHERE id = ?)"
-              + " OR (created_at = (SELECT created_at FROM skein_batches WHERE id = ?) AND id < ?))")
-          + " ORDER BY created_at DESC, id DESC LIMIT ?";
-      try (PreparedStatement ps = c.prepareStatement(sql)) {
-        int i = 1;
-        if (tenant != null) {
-          ps.setString(i++, tenant);
-        }
-        if (after != null) {
-          ps.setString(i++, after);
-          ps.setString(i++, after);
-          ps.setString(i++, after);
-        }
-        ps.setInt(i, limit);
-        List<BatchRow> out = new ArrayList<>();
-        try (ResultSet rs = ps.executeQuery()) {
-          while (rs.next()) {
-            out.add(batch(rs));
-          }
-        }
-        return out;
-      }
-    });
+    java.util.Map<String, String> equal = new java.util.LinkedHashMap<>();
+    equal.put("tenant", tenant);
+    return page("skein_batches", BATCH_COLUMNS, equal, after, limit, false, BatchStore::batch);
   }
 
   /** Links a validated batch to the job that runs it. */

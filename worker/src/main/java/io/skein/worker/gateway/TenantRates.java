@@ -29,18 +29,23 @@ public final class TenantRates {
 
   /** From {@code skein.tenants} ({@code {team-a {max-requests-per-minute = 600}}}); tenants without the key have no cap. */
   public static TenantRates from(Config tenants) {
+    return new TenantRates(caps(tenants, "max-requests-per-minute"));
+  }
+
+  /** Each tenant's {@code key} under {@code skein.tenants} ({@code {team-a {key = N}}}), for those that set it; each at least 1. */
+  public static Map<String, Integer> caps(Config tenants, String key) {
     Map<String, Integer> caps = new HashMap<>();
     for (String name : tenants.root().keySet()) {
-      String key = ConfigUtil.joinPath(name, "max-requests-per-minute");
-      if (tenants.hasPath(key)) {
-        int cap = tenants.getInt(key);
+      String path = ConfigUtil.joinPath(name, key);
+      if (tenants.hasPath(path)) {
+        int cap = tenants.getInt(path);
         if (cap < 1) {
-          throw new IllegalArgumentException("skein.tenants." + key + " must be at least 1, got " + cap);
+          throw new IllegalArgumentException("skein.tenants." + path + " must be at least 1, got " + cap);
         }
         caps.put(name, cap);
       }
     }
-    return new TenantRates(caps);
+    return caps;
   }
 
   /** The cap of {@code tenant} across the cluster, or 0 for none. */

@@ -647,9 +647,12 @@ public final class RecordWorker extends EventSourcedBehavior<Command, Event, Rec
     }
     ModelOutcome.NotSent notSent = (ModelOutcome.NotSent) outcome;
     notBefore.put(id, now + notSent.delayMillis());
-    if (notSent.delayMillis() > 0 && !notSent.reason().startsWith("cancelled") && !notSent.reason().equals(toldWaiting)) {
-      // Held back without a failure (a tenant's cap, a circuit open): the job says so, once per reason.
-      reportProgress(state, notSent.reason());
+    // Held back without a new failure (a tenant's cap, a circuit open): the job says why, once per reason;
+    // the failures that opened a circuit say it best ("unavailable (HTTP 503) since ...").
+    String known = RetryPolicy.waitingFor(state.failures(id), request.model());
+    String why = known != null ? known : notSent.reason();
+    if (notSent.delayMillis() > 0 && !notSent.reason().startsWith("cancelled") && !why.equals(toldWaiting)) {
+      reportProgress(state, why);
     }
     return drive(state, Drive.INSTANCE);
   }

@@ -72,9 +72,9 @@ public final class JobRoutes {
       java.util.function.Supplier<CompletionStage<java.util.List<io.skein.worker.gateway.ModelGateway.Stats>>> models, ApiTokens tokens) {
     this.jobs = jobs;
     this.tokens = tokens.withTable(new io.skein.coordinator.store.TokenTable(jobs.store().db()));
-    this.tokenRoutes = new TokenRoutes(this.tokens, Materializer.matFromSystem(system), system.dispatchers().lookup(org.apache.pekko.actor.typed.DispatcherSelector.blocking()));
     this.materializer = Materializer.matFromSystem(system);
     this.blocking = system.dispatchers().lookup(org.apache.pekko.actor.typed.DispatcherSelector.blocking());
+    this.tokenRoutes = new TokenRoutes(this.tokens, materializer, blocking);
     var config = system.settings().config();
     long maxRequest = config.hasPath("skein.http.max-request-size") ? config.getBytes("skein.http.max-request-size") : 64L << 20;
     this.submissions = new Submissions(materializer, maxRequest,

@@ -330,8 +330,7 @@ public final class ModelGateway extends AbstractBehavior<ModelGateway.Command> {
     Provider to = call.request().timeout() == null ? server : server.withRequestTimeout(call.request().timeout());
     CompletionStage<ModelClient.Answered> answer;
     try {
-      answer = ModelRequest.CHAT.equals(call.request().endpoint()) ? client.send(to, bodyFor(server, call.request().body()))
-          : client.send(to, call.request().endpoint(), bodyFor(server, call.request().body()));
+      answer = client.send(to, call.request().endpoint(), bodyFor(server, call.request().body()));
     } catch (RuntimeException e) {
       // A client that throws (a request it cannot even build) answers this call; the gateway goes on.
       answer = CompletableFuture.failedFuture(e);
